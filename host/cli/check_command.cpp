@@ -1,0 +1,193 @@
+// `dosemap check SCENE`: everything a user wants to know before spending beamtime or
+// compute on a scene, without running transport.
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "host/cli/commands.h"
+#include "host/common/text.h"
+#include "host/grid/voxel_grid.h"
+#include "host/materials/materials.h"
+#include "host/scene/scene_reader.h"
+#include "host/timeline/timeline.h"
+#include "host/transport/exposure_plan.h"
+#include "host/transport/run_memory.h"
+
+namespace dosemap {
+
+namespace {
+
+const char* model_meaning(DoseModel m) {
+  switch (m) {
+    case DoseModel::kMuEn: return "mass energy-absorption: fluorescence escapes, Compton electrons deposit";
+    case DoseModel::kPhoto: return "photoabsorption + Compton electrons, fluorescence absorbed locally";
+    case DoseModel::kAbsorbed: return "photoabsorption + all Compton scattering (battery-literature convention)";
+  }
+  return "";
+}
+
+std::string beam_text(const BeamSpec& b) {
+  std::string s;
+  if (b.spectrum.size() == 1) {
+    s = fmt_g(b.spectrum[0].energy_keV, 6) + " keV";
+  } else {
+    double lo = 1e300, hi = 0;
+    for (const auto& l : b.spectrum) lo = std::min(lo, l.energy_keV), hi = std::max(hi, l.energy_keV);
+    s = std::to_string(b.spectrum.size()) + " lines " + fmt_g(lo, 6) + "-" + fmt_g(hi, 6) + " keV (mean " +
+        fmt_g(b.mean_energy_keV(), 6) + " keV)";
+  }
+  s += ", " + fmt_g(b.flux_ph_s, 4) + " ph/s, ";
+  switch (b.profile) {
+    case ProfileKind::kGaussian: s += "Gaussian " + fmt_g(b.fwhm_um[0]) + " x " + fmt_g(b.fwhm_um[1]) + " um FWHM"; break;
+    case ProfileKind::kTopHat: s += "top-hat " + fmt_g(b.size_um[0]) + " x " + fmt_g(b.size_um[1]) + " um"; break;
+    case ProfileKind::kImage:
+      s += "image " + std::to_string(b.image.nx) + " x " + std::to_string(b.image.ny) + " px of " +
+           fmt_g(b.image.pixel_um[0]) + " x " + fmt_g(b.image.pixel_um[1]) + " um (" + b.image.path + ")";
+      break;
+  }
+  return s;
+}
+
+std::string scan_steps_text(const ScanSpec& scan) {
+  int counts[4] = {0, 0, 0, 0};
+  for (const auto& s : scan.steps) counts[static_cast<int>(s.kind)]++;
+  const char* names[4] = {"point", "raster", "fly", "wait"};
+  std::vector<std::string> parts;
+  for (int k = 0; k < 4; ++k)
+    if (counts[k]) parts.push_back(std::to_string(counts[k]) + " " + names[k]);
+  std::string s = join_alternatives(parts, "and") + (scan.steps.size() == 1 ? " step" : " steps");
+  if (scan.repeat > 1) s += " x " + std::to_string(scan.repeat) + " repetitions";
+  if (scan.period_s > 0) s += " every " + fmt_g(scan.period_s, 8) + " s";
+  return s;
+}
+
+// Photon transmission of a thickness of material m, averaged over the spectrum.
+double transmission(const MaterialTable& t, int m, double thickness_um) {
+  if (m < 0) return 1.0;
+  const Material& mat = t.materials[m];
+  return t.spectrum_mean(mat, [&](const MaterialCoefficients& c) {
+    return std::exp(-c.mu_rho() * mat.density_g_cm3 * thickness_um * 1e-4);
+  });
+}
+
+}  // namespace
+
+int check_command(const CheckOptions& o, std::ostream& out) {
+  const Scene scene = read_scene(o.scene);
+  const MaterialTable table = resolve_materials(scene);
+  const GridGeometry g = grid_geometry(scene);
+  validate_shapes(scene, g);
+  const Timeline tl = expand_scan(scene);
+  const BeamProfile profile = make_beam_profile(scene.beam);
+  const PlanSize plan = plan_size(tl, profile, g);
+  const RunMemory mem = estimate_run_memory(scene, g, plan);
+
+  out << "dosemap check: " << scene.path << " is valid\n\n";
+  std::vector<std::pair<std::string, std::string>> overview;
+  overview.push_back({"title", scene.title});
+  overview.push_back({"dose model", std::string(dose_model_name(scene.dose_model)) + " (" + model_meaning(scene.dose_model) + ")"});
+  overview.push_back({"beam", beam_text(scene.beam)});
+  overview.push_back({"grid", std::to_string(g.dims[0]) + " x " + std::to_string(g.dims[1]) + " x " +
+                                std::to_string(g.dims[2]) + " = " + group_digits(g.voxels()) + " voxels of " +
+                                fmt_g(g.voxel_um[0]) + " x " + fmt_g(g.voxel_um[1]) + " x " + fmt_g(g.voxel_um[2]) +
+                                " um (" + fmt_g(g.dims[0] * g.voxel_um[0], 8) + " x " +
+                                fmt_g(g.dims[1] * g.voxel_um[1], 8) + " x " + fmt_g(g.dims[2] * g.voxel_um[2], 8) +
+                                " um)"});
+  overview.push_back({"memory", "a run needs about " + human_bytes(mem.peak_bytes()) + " (" +
+                                  std::to_string(mem.result_grids) + " float grids " + human_bytes(mem.result_bytes) +
+                                  ", materials " + human_bytes(mem.material_bytes) + ", beam history " +
+                                  human_bytes(mem.history_bytes) + ", output " + human_bytes(mem.output_bytes) + ")"});
+  overview.push_back({"scan", scan_steps_text(scene.scan)});
+  overview.push_back({"exposures", group_digits(static_cast<long long>(tl.exposures.size())) +
+                                     (plan.sub_exposures != static_cast<int64_t>(tl.exposures.size())
+                                          ? " (" + group_digits(plan.sub_exposures) + " with fly sub-steps)"
+                                          : std::string())});
+  overview.push_back({"duration", human_duration(tl.duration_s)});
+  overview.push_back({"beam on", human_duration(tl.beam_on_s) + ", " + fmt_g(tl.photons, 4) + " photons"});
+  std::string thr;
+  for (const auto& t : scene.output.thresholds) thr += (thr.empty() ? "" : ", ") + t.label + " " + fmt_g(t.dose_Gy, 3) + " Gy";
+  overview.push_back({"thresholds", thr.empty() ? "none" : thr});
+  print_fields(out, overview);
+
+  // Materials.
+  out << "\nMaterials";
+  if (table.spectrum.size() == 1) out << " at " << fmt_g(table.spectrum[0].energy_keV, 6) << " keV";
+  else out << ", photon-weighted means over the " << table.spectrum.size() << " spectrum lines";
+  out << " (c/rho: deposition coefficient of the " << dose_model_name(scene.dose_model) << " model)\n";
+  const std::string model = dose_model_name(scene.dose_model);
+  TextTable mt({"material", "density g/cm3", "mu/rho cm2/g", "mu_en/rho cm2/g", "c/rho cm2/g", "1/mu um", "defined as"});
+  std::set<int> used;
+  for (const auto& l : scene.sample.layers) used.insert(scene.material_index(l.material));
+  for (const auto& s : scene.sample.shapes) used.insert(scene.material_index(s.material));
+  for (int i : std::set<int>(used))
+    if (i >= 0)
+      for (const auto& c : table.materials[i].components) used.insert(c.material);
+  for (size_t i = 0; i < table.materials.size(); ++i) {
+    const Material& m = table.materials[i];
+    const double mu = table.spectrum_mean(m, [](const MaterialCoefficients& c) { return c.mu_rho(); });
+    const double muen = table.spectrum_mean(m, [](const MaterialCoefficients& c) { return c.mu_en_rho(); });
+    const double dep = table.spectrum_mean(m, [&](const MaterialCoefficients& c) { return c.deposition(table.model); });
+    const double length_um = 1e4 / (mu * m.density_g_cm3);
+    std::string def = m.source;
+    if (!used.count(static_cast<int>(i))) def += " (not placed in the sample)";
+    mt.add_row({m.name, fmt_g(m.density_g_cm3, 4), fmt_g(mu, 4), fmt_g(muen, 4), fmt_g(dep, 4), fmt_g(length_um, 4), def});
+    for (const auto& c : m.components) {
+      mt.add_row({"  " + c.name, "", "", "", "", "",
+                  fmt_g(100 * c.volume_fraction, 3) + " vol%, " + fmt_g(100 * c.mass_fraction, 3) + " mass%"});
+    }
+  }
+  mt.print(out, "  ");
+
+  // Transmission through the stack.
+  out << "\nTransmission along the beam through the layers (photon fraction"
+      << (scene.sample.shapes.empty() ? "" : "; shapes not included") << ")\n";
+  TextTable tt({"layer", "material", "thickness um", "z um", "transmission", "cumulative"});
+  double cumulative = 1.0;
+  const auto extents = layer_extents(scene, g);
+  for (size_t i = 0; i < scene.sample.layers.size(); ++i) {
+    const LayerSpec& l = scene.sample.layers[i];
+    const double t = transmission(table, extents[i].material, l.thickness_um);
+    // Cumulative transmission of a spectrum is not a product of per-layer means: recompute.
+    double cum = 0;
+    for (size_t e = 0; e < table.spectrum.size(); ++e) {
+      double tau = 0;
+      for (size_t k = 0; k <= i; ++k) {
+        const int m = extents[k].material;
+        if (m < 0) continue;
+        const Material& mat = table.materials[m];
+        tau += mat.lines[e].mu_rho() * mat.density_g_cm3 * scene.sample.layers[k].thickness_um * 1e-4;
+      }
+      cum += table.spectrum[e].weight * std::exp(-tau);
+    }
+    cumulative = cum;
+    tt.add_row({std::to_string(i + 1), l.material, fmt_g(l.thickness_um, 6),
+                fmt_g(extents[i].z0_um, 6) + "-" + fmt_g(extents[i].z1_um, 6), fmt_f(t, 4), fmt_f(cumulative, 4)});
+  }
+  tt.print(out, "  ");
+  out << "  whole stack: " << fmt_f(cumulative, 4) << " transmitted, " << fmt_f(1 - cumulative, 4)
+      << " attenuated (absorbed or scattered)\n";
+
+  // Warnings a user wants before beamtime.
+  std::vector<std::string> warnings;
+  int64_t missing = 0;
+  for (const Exposure& e : tl.exposures) {
+    SubExposure s;
+    s.x0_um = e.x0_um, s.y0_um = e.y0_um, s.x1_um = e.x1_um, s.y1_um = e.y1_um;
+    if (footprint(profile, g, s).count() == 0) ++missing;
+  }
+  if (missing > 0)
+    warnings.push_back(group_digits(missing) + " exposure(s) put the beam entirely outside the sample grid; their photons are not counted");
+  for (const auto& line : scene.beam.spectrum)
+    if (line.energy_keV < 5.0 || line.energy_keV > 100.0) {
+      warnings.push_back("beam energy " + fmt_g(line.energy_keV, 6) +
+                         " keV is outside 5-100 keV, where dosemap's coefficients are validated");
+      break;
+    }
+  if (!warnings.empty()) {
+    out << "\nWarnings\n";
+    for (const auto& w : warnings) out << "  - " << w << "\n";
+  }
+  return 0;
+}
+
+}  // namespace dosemap

@@ -1,0 +1,59 @@
+#include "host/cli/cli.h"
+
+#include <CLI/CLI.hpp>
+
+#include "host/cli/commands.h"
+#include "host/common/errors.h"
+
+namespace dosemap {
+
+int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  CLI::App app{"dosemap: voxel-by-voxel X-ray dose, dose rate and damage-threshold maps for synchrotron samples"};
+  app.set_version_flag("--version", std::string("dosemap ") + DOSEMAP_VERSION);
+  app.require_subcommand(1);
+  app.footer("Scene format: docs/scene-format.md. Physics: docs/physics.md.");
+
+  CheckOptions check;
+  CLI::App* check_cmd = app.add_subcommand(
+      "check", "Validate a scene; print its grid, memory need, scan timing, material coefficients and transmissions");
+  check_cmd->add_option("SCENE", check.scene, "scene file (TOML, format 1)")->required();
+
+  MaterialsOptions mats;
+  CLI::App* mat_cmd = app.add_subcommand(
+      "materials", "Print attenuation and dose coefficients of formulas or NIST compounds at given energies");
+  mat_cmd->add_option("SPEC", mats.specs, "chemical formula (\"C3H4O3\") or NIST compound name (\"Water, Liquid\")");
+  mat_cmd->add_option("--energy-keV,-e", mats.energies_keV, "photon energies in keV (comma separated or repeated)")
+      ->delimiter(',')
+      ->check(CLI::Range(1.0, 500.0));
+  mat_cmd->add_option("--density,-d", mats.density_g_cm3, "density in g/cm3 (needed for attenuation lengths of formulas)")
+      ->check(CLI::PositiveNumber);
+  mat_cmd->add_flag("--list-nist", mats.list_nist, "list the NIST compound names xraylib knows");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e, out, err);  // --help, --version
+  } catch (const CLI::ParseError& e) {
+    err << "dosemap: error: " << e.what() << "; run 'dosemap --help' (or 'dosemap COMMAND --help')\n";
+    return kExitUserError;
+  }
+
+  try {
+    if (*check_cmd) return check_command(check, out);
+    if (*mat_cmd) {
+      if (!mats.list_nist && (mats.specs.empty() || mats.energies_keV.empty()))
+        throw UserError(SourcePos{}, "materials needs at least one SPEC and --energy-keV",
+                        "e.g. dosemap materials C3H4O3 \"Water, Liquid\" --energy-keV 27 --density 1.32");
+      return materials_command(mats, out);
+    }
+  } catch (const UserError& e) {
+    for (const auto& d : e.diagnostics()) err << d.format() << "\n";
+    return kExitUserError;
+  } catch (const std::exception& e) {
+    err << "dosemap: internal error: " << e.what() << " (this is a bug in dosemap; please report it with the scene)\n";
+    return kExitBug;
+  }
+  return kExitBug;
+}
+
+}  // namespace dosemap

@@ -1,0 +1,25 @@
+// One function per command, called by the CLI after parsing; each prints to `out` and
+// throws UserError for user mistakes.
+#pragma once
+
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace dosemap {
+
+struct CheckOptions {
+  std::string scene;
+};
+int check_command(const CheckOptions& o, std::ostream& out);
+
+struct MaterialsOptions {
+  std::vector<std::string> specs;
+  std::vector<double> energies_keV;
+  std::optional<double> density_g_cm3;
+  bool list_nist = false;
+};
+int materials_command(const MaterialsOptions& o, std::ostream& out);
+
+}  // namespace dosemap

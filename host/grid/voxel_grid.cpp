@@ -1,0 +1,173 @@
+#include "host/grid/voxel_grid.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "host/common/text.h"
+
+namespace dosemap {
+
+namespace {
+
+// Voxel centres exactly on a shape's face fall on the half-open side [lo, hi), robust to
+// rounding, so abutting shapes never both claim a voxel.
+constexpr double kFaceTolerance = 1e-9;
+
+struct IndexRange {
+  int64_t begin = 0, end = 0;  // [begin, end)
+  bool empty() const { return end <= begin; }
+};
+
+// Indices n whose centre c_n = origin + (n + 0.5) voxel satisfies lo <= c_n < hi.
+IndexRange centres_within(double lo_um, double hi_um, double origin_um, double voxel_um, int64_t count) {
+  const double eps = kFaceTolerance * voxel_um;
+  const double a = (lo_um - eps - origin_um) / voxel_um - 0.5;
+  const double b = (hi_um - eps - origin_um) / voxel_um - 0.5;
+  IndexRange r;
+  r.begin = std::max<int64_t>(0, static_cast<int64_t>(std::ceil(a)));
+  r.end = std::min<int64_t>(count, static_cast<int64_t>(std::ceil(b)));
+  return r;
+}
+
+struct ShapeBounds {
+  std::array<IndexRange, 3> range;
+  bool empty() const { return range[0].empty() || range[1].empty() || range[2].empty(); }
+};
+
+std::array<double, 3> half_extent(const ShapeSpec& s) {
+  switch (s.kind) {
+    case ShapeKind::kBox: return {s.size_um[0] / 2, s.size_um[1] / 2, s.size_um[2] / 2};
+    case ShapeKind::kSphere: return {s.radius_um, s.radius_um, s.radius_um};
+    case ShapeKind::kCylinder: {
+      std::array<double, 3> h{s.radius_um, s.radius_um, s.radius_um};
+      h[s.axis] = s.length_um / 2;
+      return h;
+    }
+  }
+  return {0, 0, 0};
+}
+
+ShapeBounds bounds(const ShapeSpec& s, const GridGeometry& g) {
+  ShapeBounds b;
+  const auto h = half_extent(s);
+  for (int a = 0; a < 3; ++a)
+    b.range[a] = centres_within(s.center_um[a] - h[a], s.center_um[a] + h[a], g.origin_um[a], g.voxel_um[a], g.dims[a]);
+  return b;
+}
+
+// Inside test for a voxel centre already within the shape's bounding box.
+bool inside(const ShapeSpec& s, double x, double y, double z) {
+  const double d[3] = {x - s.center_um[0], y - s.center_um[1], z - s.center_um[2]};
+  switch (s.kind) {
+    case ShapeKind::kBox: return true;
+    case ShapeKind::kSphere: return d[0] * d[0] + d[1] * d[1] + d[2] * d[2] <= s.radius_um * s.radius_um;
+    case ShapeKind::kCylinder: {
+      double r2 = 0;
+      for (int a = 0; a < 3; ++a)
+        if (a != s.axis) r2 += d[a] * d[a];
+      return r2 <= s.radius_um * s.radius_um;
+    }
+  }
+  return false;
+}
+
+template <typename F>
+void for_each_covered(const ShapeSpec& s, const GridGeometry& g, F f) {
+  const ShapeBounds b = bounds(s, g);
+  if (b.empty()) return;
+  for (int64_t k = b.range[2].begin; k < b.range[2].end; ++k) {
+    const double z = g.center_um(2, k);
+    for (int64_t j = b.range[1].begin; j < b.range[1].end; ++j) {
+      const double y = g.center_um(1, j);
+      for (int64_t i = b.range[0].begin; i < b.range[0].end; ++i)
+        if (inside(s, g.center_um(0, i), y, z)) f(i, j, k);
+    }
+  }
+}
+
+std::string extent_text(const GridGeometry& g) {
+  auto axis = [&](int a, const char* n) {
+    return std::string(n) + " " + fmt_g(g.origin_um[a], 8) + ".." + fmt_g(g.origin_um[a] + g.dims[a] * g.voxel_um[a], 8);
+  };
+  return axis(0, "x") + ", " + axis(1, "y") + ", " + axis(2, "z") + " um";
+}
+
+}  // namespace
+
+GridGeometry grid_geometry(const Scene& scene) {
+  GridGeometry g;
+  const SampleSpec& s = scene.sample;
+  g.voxel_um = s.voxel_um;
+  double thickness = 0;
+  for (const auto& l : s.layers) thickness += l.thickness_um;
+  const double extent[3] = {s.lateral_um[0], s.lateral_um[1], thickness};
+  for (int a = 0; a < 3; ++a) g.dims[a] = std::max<int64_t>(1, std::llround(extent[a] / s.voxel_um[a]));
+  g.origin_um = {-0.5 * g.dims[0] * s.voxel_um[0], -0.5 * g.dims[1] * s.voxel_um[1], 0.0};
+  return g;
+}
+
+std::vector<LayerExtent> layer_extents(const Scene& scene, const GridGeometry& g) {
+  std::vector<LayerExtent> out;
+  int64_t k = 0;
+  double z = 0;
+  for (const auto& l : scene.sample.layers) {
+    LayerExtent e;
+    e.material = scene.material_index(l.material);
+    const int64_t n = std::llround(l.thickness_um / g.voxel_um[2]);
+    e.k_begin = k;
+    e.k_end = k + n;
+    e.z0_um = z;
+    e.z1_um = z + l.thickness_um;
+    k = e.k_end;
+    z = e.z1_um;
+    out.push_back(e);
+  }
+  return out;
+}
+
+void validate_shapes(const Scene& scene, const GridGeometry& g) {
+  Diagnostics diag;
+  for (size_t n = 0; n < scene.sample.shapes.size(); ++n) {
+    const ShapeSpec& s = scene.sample.shapes[n];
+    const std::string who = "[[sample.shapes]] #" + std::to_string(n + 1);
+    const ShapeBounds b = bounds(s, g);
+    bool covered = false;
+    if (!b.empty()) {
+      // Look for one covered centre; a shape large enough to be searched this long is
+      // certainly covering some (its bounding box holds over a million centres).
+      int64_t budget = 1000000;
+      for (int64_t k = b.range[2].begin; k < b.range[2].end && !covered && budget > 0; ++k)
+        for (int64_t j = b.range[1].begin; j < b.range[1].end && !covered && budget > 0; ++j)
+          for (int64_t i = b.range[0].begin; i < b.range[0].end && !covered && budget > 0; ++i, --budget)
+            covered = inside(s, g.center_um(0, i), g.center_um(1, j), g.center_um(2, k));
+      covered = covered || budget <= 0;
+    }
+    if (!covered) {
+      diag.error(s.where, who + " (" + s.material + ") contains no voxel centre of the sample grid (" + extent_text(g) + ")",
+                 "check center_um and the shape's size (micrometres; z = 0 is the upstream face), or use smaller voxels");
+    }
+  }
+  diag.throw_if_any();
+}
+
+VoxelGrid voxelize(const Scene& scene) {
+  DOSEMAP_BUG_CHECK(scene.materials.size() < kVoidId, "too many materials for a 16-bit material grid");
+  VoxelGrid grid;
+  grid.geometry = grid_geometry(scene);
+  const GridGeometry& g = grid.geometry;
+  validate_shapes(scene, g);
+  grid.material.assign(static_cast<size_t>(g.voxels()), kVoidId);
+  const int64_t layer_size = g.columns();
+  for (const LayerExtent& e : layer_extents(scene, g)) {
+    const MaterialId id = e.material < 0 ? kVoidId : static_cast<MaterialId>(e.material);
+    std::fill(grid.material.begin() + e.k_begin * layer_size, grid.material.begin() + e.k_end * layer_size, id);
+  }
+  for (const ShapeSpec& s : scene.sample.shapes) {
+    const int m = scene.material_index(s.material);
+    const MaterialId id = m < 0 ? kVoidId : static_cast<MaterialId>(m);
+    for_each_covered(s, g, [&](int64_t i, int64_t j, int64_t k) { grid.material[g.index(i, j, k)] = id; });
+  }
+  return grid;
+}
+
+}  // namespace dosemap

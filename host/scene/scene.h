@@ -1,0 +1,154 @@
+// The scene as the user wrote it (format 1, docs/scene-format.md), validated, with every
+// value in the units its key names. Later stages (materials, grid, timeline) read this.
+#pragma once
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "host/common/errors.h"
+
+namespace dosemap {
+
+enum class DoseModel { kMuEn, kPhoto, kAbsorbed };
+const char* dose_model_name(DoseModel m);
+
+// ---- materials ----
+struct ComponentSpec {
+  std::string material;
+  double volume_fraction = 0;
+  SourcePos where;
+};
+
+struct MaterialSpec {
+  enum class Kind { kFormula, kNist, kComposite };
+  std::string name;
+  Kind kind = Kind::kFormula;
+  std::string formula;     // kFormula
+  std::string nist_name;   // kNist
+  std::vector<ComponentSpec> components;  // kComposite
+  bool has_density = false;
+  double density_g_cm3 = 0;
+  SourcePos where;          // the [materials.NAME] header
+  SourcePos value_where;    // the formula / nist / components value
+  SourcePos density_where;
+};
+
+// The reserved material name for vacuum.
+inline constexpr const char* kVoidMaterial = "void";
+
+// ---- sample ----
+struct LayerSpec {
+  std::string material;
+  double thickness_um = 0;
+  SourcePos where;
+  SourcePos thickness_where;
+};
+
+enum class ShapeKind { kBox, kCylinder, kSphere };
+
+struct ShapeSpec {
+  ShapeKind kind = ShapeKind::kBox;
+  std::string material;
+  std::array<double, 3> center_um{};
+  std::array<double, 3> size_um{};  // box
+  double radius_um = 0;             // cylinder, sphere
+  double length_um = 0;             // cylinder
+  int axis = 2;                     // cylinder: 0 x, 1 y, 2 z
+  SourcePos where;
+};
+
+struct SampleSpec {
+  std::array<double, 3> voxel_um{};
+  std::array<double, 2> lateral_um{};
+  std::vector<LayerSpec> layers;  // beam order
+  std::vector<ShapeSpec> shapes;  // drawn in order
+  SourcePos where;
+  SourcePos voxel_where;
+  SourcePos lateral_where;
+};
+
+// ---- beam ----
+struct SpectrumLine {
+  double energy_keV = 0;
+  double weight = 0;  // fraction of the photons, normalised so the lines sum to 1
+};
+
+enum class ProfileKind { kGaussian, kTopHat, kImage };
+const char* profile_name(ProfileKind p);
+
+// A measured beam profile: relative intensity on a pixel grid centred on the beam position.
+struct BeamImage {
+  std::string path;  // as resolved (relative to the scene file)
+  int nx = 0, ny = 0;
+  std::vector<double> intensity;  // row-major, row 0 = lowest y; normalised to sum 1
+  std::array<double, 2> pixel_um{};
+};
+
+struct BeamSpec {
+  std::vector<SpectrumLine> spectrum;  // one line for a monochromatic beam
+  double flux_ph_s = 0;
+  ProfileKind profile = ProfileKind::kGaussian;
+  std::array<double, 2> fwhm_um{};  // gaussian
+  std::array<double, 2> size_um{};  // tophat
+  BeamImage image;                  // image
+  SourcePos where;
+  // Photon-weighted mean energy of the spectrum (keV).
+  double mean_energy_keV() const;
+};
+
+// ---- scan ----
+enum class StepKind { kPoint, kRaster, kFly, kWait };
+enum class RasterOrder { kSnake, kLines };
+
+struct ScanStep {
+  StepKind kind = StepKind::kPoint;
+  SourcePos where;
+  // point
+  std::array<double, 2> at_um{};
+  double exposure_s = 0;
+  // raster
+  std::array<double, 2> from_um{}, to_um{}, step_um{};
+  double dwell_s = 0, move_s = 0;
+  RasterOrder order = RasterOrder::kSnake;
+  // fly
+  std::vector<std::array<double, 2>> path_um;
+  double speed_um_s = 0;
+  // wait
+  double duration_s = 0;
+};
+
+struct ScanSpec {
+  long long repeat = 1;
+  double period_s = 0;
+  std::vector<ScanStep> steps;
+  SourcePos where;
+  SourcePos period_where;
+};
+
+// ---- output ----
+struct Threshold {
+  std::string label;  // used in grid names: t_<label>_s, dose_gt_<label>
+  double dose_Gy = 0;
+};
+
+struct OutputSpec {
+  std::vector<Threshold> thresholds;  // ascending dose
+};
+
+struct Scene {
+  std::string path;       // as given on the command line
+  std::string directory;  // for relative paths inside the scene
+  std::string title;
+  DoseModel dose_model = DoseModel::kMuEn;
+  std::vector<MaterialSpec> materials;  // scene order
+  SampleSpec sample;
+  BeamSpec beam;
+  ScanSpec scan;
+  OutputSpec output;
+
+  // Index of a material by name, or -1.
+  int material_index(const std::string& name) const;
+};
+
+}  // namespace dosemap

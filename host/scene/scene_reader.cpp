@@ -1,0 +1,694 @@
+#include "host/scene/scene_reader.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <numeric>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "host/common/text.h"
+#include "host/scene/beam_image.h"
+#include "host/scene/toml_reader.h"
+
+namespace dosemap {
+
+const char* dose_model_name(DoseModel m) {
+  switch (m) {
+    case DoseModel::kMuEn: return "mu_en";
+    case DoseModel::kPhoto: return "photo";
+    case DoseModel::kAbsorbed: return "absorbed";
+  }
+  return "?";
+}
+
+const char* profile_name(ProfileKind p) {
+  switch (p) {
+    case ProfileKind::kGaussian: return "gaussian";
+    case ProfileKind::kTopHat: return "tophat";
+    case ProfileKind::kImage: return "image";
+  }
+  return "?";
+}
+
+double BeamSpec::mean_energy_keV() const {
+  double e = 0;
+  for (const auto& l : spectrum) e += l.weight * l.energy_keV;
+  return e;
+}
+
+int Scene::material_index(const std::string& name) const {
+  for (size_t i = 0; i < materials.size(); ++i)
+    if (materials[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
+std::vector<Threshold> default_thresholds() {
+  // Jousseaume et al., ACS Energy Lett. 2023, 8, 3323: no damage below 80 kGy, apparent
+  // microstructure changes from about 1 MGy (up to 4 MGy), kinetics limitation from 11 MGy.
+  return {{"safe", 8.0e4}, {"microstructure", 1.0e6}, {"mechanism", 4.0e6}, {"kinetics", 1.1e7}};
+}
+
+namespace {
+
+// Photon energies xraylib's cross-sections cover well; the model is validated 5-100 keV.
+constexpr double kMinEnergy_keV = 1.0;
+constexpr double kMaxEnergy_keV = 500.0;
+// Relative tolerance for "a whole number of voxels" and "fractions sum to 1".
+constexpr double kWholeTolerance = 1e-6;
+
+const std::regex& name_pattern() {
+  static const std::regex re("^[A-Za-z][A-Za-z0-9_.+-]*$");
+  return re;
+}
+const std::regex& label_pattern() {
+  static const std::regex re("^[A-Za-z][A-Za-z0-9_]*$");
+  return re;
+}
+
+std::string ordinal_name(const std::string& array, size_t index) {
+  return "[[" + array + "]] #" + std::to_string(index + 1);
+}
+
+// How many voxels of size `voxel` fit in `length`, or -1 when it is not a whole number.
+long long whole_voxels(double length, double voxel) {
+  const double n = length / voxel;
+  const double r = std::round(n);
+  if (r < 1 || std::fabs(n - r) > kWholeTolerance * std::max(1.0, r)) return -1;
+  return static_cast<long long>(r);
+}
+
+// The largest voxel edge <= `voxel` that divides every length (lengths known to 1 nm).
+double fitting_voxel(const std::vector<double>& lengths, double voxel) {
+  long long g = 0;
+  for (double l : lengths) g = std::gcd(g, static_cast<long long>(std::llround(l * 1000.0)));
+  if (g <= 0) return voxel;
+  const double g_um = g / 1000.0;
+  const double n = std::ceil(g_um / voxel - 1e-9);
+  return g_um / std::max(1.0, n);
+}
+
+class SceneReader {
+ public:
+  SceneReader(const std::string& path, Diagnostics& diag) : file_(path), diag_(diag) {}
+
+  Scene read(const toml::table& root) {
+    Scene s;
+    s.path = file_;
+    s.directory = std::filesystem::path(file_).parent_path().string();
+    TableView top(root, "scene", file_, diag_,
+                  {"format", "title", "physics", "materials", "sample", "beam", "scan", "output"});
+    auto format = top.integer("format", 1, 1000000, true);
+    if (format && *format != 1)
+      top.error("format", "is " + std::to_string(*format) + " but this dosemap reads scene format 1",
+                "write format = 1 and check docs/scene-format.md");
+    s.title = top.string("title", false).value_or(std::filesystem::path(file_).stem().string());
+
+    if (const toml::table* t = top.table("physics", false)) read_physics(*t, s);
+    if (const toml::table* t = top.table("materials", true)) read_materials(*t, s);
+    if (const toml::table* t = top.table("sample", true)) read_sample(*t, s);
+    if (const toml::table* t = top.table("beam", true)) read_beam(*t, s);
+    if (const toml::table* t = top.table("scan", true)) read_scan(*t, s);
+    s.output.thresholds = default_thresholds();
+    if (const toml::table* t = top.table("output", false)) read_output(*t, s);
+    top.check_unknown_keys();
+    check_material_references(s);
+    return s;
+  }
+
+ private:
+  void read_physics(const toml::table& t, Scene& s) {
+    TableView v(t, "[physics]", file_, diag_, {"dose_model"});
+    if (auto m = v.choice("dose_model", {"mu_en", "photo", "absorbed"}, false)) {
+      s.dose_model = *m == "mu_en" ? DoseModel::kMuEn : *m == "photo" ? DoseModel::kPhoto : DoseModel::kAbsorbed;
+    }
+    v.check_unknown_keys();
+  }
+
+  void read_materials(const toml::table& t, Scene& s) {
+    // toml++ keeps keys sorted; the contract numbers materials in scene order.
+    std::vector<std::pair<toml::source_position, std::string>> order;
+    for (auto&& [k, node] : t) {
+      const std::string name(k.str());
+      const toml::table* mt = node.as_table();
+      if (!mt) {
+        diag_.error(pos_of(node.source(), file_), "[materials] " + name + " must be a table",
+                    "write [materials." + name + "] followed by formula = ..., nist = ... or components = ...");
+        continue;
+      }
+      order.push_back({mt->source().begin, name});
+    }
+    std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+      return a.first.line != b.first.line ? a.first.line < b.first.line : a.first.column < b.first.column;
+    });
+    if (order.empty() && diag_.empty())
+      diag_.error(pos_of(t.source(), file_), "[materials] defines no material",
+                  "add e.g. [materials.copper] with formula = \"Cu\"");
+    for (const auto& [where, name] : order) read_material(*t.get_as<toml::table>(name), name, s);
+  }
+
+  void read_material(const toml::table& t, const std::string& name, Scene& s) {
+    const std::string shown = "[materials." + name + "]";
+    TableView v(t, shown, file_, diag_, {"formula", "nist", "components", "density_g_cm3"});
+    MaterialSpec m;
+    m.name = name;
+    m.where = v.pos();
+    if (name == kVoidMaterial) {
+      v.error_here("uses the reserved name \"void\" (vacuum)", "give the material another name");
+      return;
+    }
+    if (!std::regex_match(name, name_pattern())) {
+      v.error_here("has a name that cannot be used in grid and file names",
+                   "use letters, digits and _ . + - only, starting with a letter");
+    }
+    const int kinds = int(v.has("formula")) + int(v.has("nist")) + int(v.has("components"));
+    if (kinds != 1) {
+      v.error_here(kinds == 0 ? "needs one of formula, nist or components"
+                              : "must have exactly one of formula, nist or components",
+                   "e.g. formula = \"C3H4O3\" with density_g_cm3, nist = \"Water, Liquid\", or components = [...]");
+      v.check_unknown_keys();
+      return;
+    }
+    if (auto d = v.number("density_g_cm3", in_range(1e-6, 30.0), false, "1.32")) {
+      m.has_density = true;
+      m.density_g_cm3 = *d;
+      m.density_where = v.pos("density_g_cm3");
+    }
+    if (v.has("formula")) {
+      m.kind = MaterialSpec::Kind::kFormula;
+      m.value_where = v.pos("formula");
+      if (auto f = v.string("formula", true, "\"C3H4O3\"")) {
+        if (f->empty()) v.error("formula", "is empty", "write a chemical formula such as \"LiNi0.8Mn0.1Co0.1O2\"");
+        m.formula = *f;
+      }
+    } else if (v.has("nist")) {
+      m.kind = MaterialSpec::Kind::kNist;
+      m.value_where = v.pos("nist");
+      if (auto f = v.string("nist", true, "\"Water, Liquid\"")) m.nist_name = *f;
+    } else {
+      m.kind = MaterialSpec::Kind::kComposite;
+      m.value_where = v.pos("components");
+      v.reject("density_g_cm3",
+               "cannot be set for a composite: its density follows from the components; remove it");
+      read_components(v, m);
+    }
+    v.check_unknown_keys();
+    s.materials.push_back(std::move(m));
+  }
+
+  void read_components(TableView& v, MaterialSpec& m) {
+    const char* example = "[ { material = \"NMC811\", volume_fraction = 0.72 }, { material = \"EC\", volume_fraction = 0.28 } ]";
+    const toml::array* a = v.array("components", true, example);
+    if (!a) return;
+    if (a->empty()) {
+      v.error("components", "is empty", std::string("list the components, e.g. components = ") + example);
+      return;
+    }
+    double sum = 0;
+    bool all_ok = true;
+    for (size_t i = 0; i < a->size(); ++i) {
+      const toml::table* ct = (*a)[i].as_table();
+      const std::string shown = v.name() + " component #" + std::to_string(i + 1);
+      if (!ct) {
+        diag_.error(pos_of((*a)[i].source(), file_), shown + " must be a table",
+                    "write { material = \"NAME\", volume_fraction = 0.5 }");
+        all_ok = false;
+        continue;
+      }
+      TableView c(*ct, shown, file_, diag_, {"material", "volume_fraction"});
+      ComponentSpec comp;
+      comp.where = c.pos();
+      auto mat = c.string("material", true, "\"EC\"");
+      auto vf = c.number("volume_fraction", in_range(1e-12, 1.0), true, "0.28");
+      if (vf && !(*vf > 0)) c.error("volume_fraction", "must be positive");
+      c.check_unknown_keys();
+      if (!mat || !vf) {
+        all_ok = false;
+        continue;
+      }
+      for (const auto& prev : m.components)
+        if (prev.material == *mat)
+          c.error("material", "'" + *mat + "' is listed twice", "merge the two entries into one volume fraction");
+      comp.material = *mat;
+      comp.volume_fraction = *vf;
+      sum += *vf;
+      m.components.push_back(comp);
+    }
+    if (all_ok && std::fabs(sum - 1.0) > kWholeTolerance) {
+      v.error("components", "volume fractions sum to " + fmt_g(sum, 8) + ", not 1",
+              sum < 1 ? "add the missing " + fmt_g(1 - sum, 6) + " to a component (or as a \"void\" component for empty pores)"
+                      : "reduce them by " + fmt_g(sum - 1, 6) + " in total");
+    } else if (all_ok) {
+      for (auto& c : m.components) c.volume_fraction /= sum;  // exact unit sum
+    }
+  }
+
+  void read_sample(const toml::table& t, Scene& s) {
+    TableView v(t, "[sample]", file_, diag_, {"voxel_um", "lateral_um", "layers", "shapes"});
+    SampleSpec& smp = s.sample;
+    smp.where = v.pos();
+    auto voxel = v.numbers<3>("voxel_um", in_range(1e-3, 1e5), true, "[5.0, 5.0, 1.0]");
+    auto lateral = v.numbers<2>("lateral_um", positive(), true, "[2000.0, 1000.0]");
+    smp.voxel_where = v.pos("voxel_um");
+    smp.lateral_where = v.pos("lateral_um");
+    if (voxel) smp.voxel_um = *voxel;
+    if (lateral) smp.lateral_um = *lateral;
+    if (voxel && lateral) {
+      for (int a = 0; a < 2; ++a) {
+        if (whole_voxels(smp.lateral_um[a], smp.voxel_um[a]) < 0) {
+          const double lo = std::max(1.0, std::floor(smp.lateral_um[a] / smp.voxel_um[a])) * smp.voxel_um[a];
+          const double hi = std::ceil(smp.lateral_um[a] / smp.voxel_um[a]) * smp.voxel_um[a];
+          v.error("lateral_um", std::string(a == 0 ? "x" : "y") + " = " + fmt_g(smp.lateral_um[a], 8) +
+                                    " um is not a whole number of voxels of " + fmt_g(smp.voxel_um[a], 8) + " um",
+                  "use " + fmt_g(lo, 8) + (hi != lo ? " or " + fmt_g(hi, 8) : std::string()) + " um");
+        }
+      }
+    }
+    const toml::array* layers = v.array("layers", true, "[ { material = \"copper\", thickness_um = 10.0 } ]");
+    if (layers && layers->empty())
+      v.error("layers", "is empty", "add at least one [[sample.layers]] with material and thickness_um");
+    if (layers) {
+      for (size_t i = 0; i < layers->size(); ++i) {
+        const toml::table* lt = (*layers)[i].as_table();
+        if (!lt) {
+          diag_.error(pos_of((*layers)[i].source(), file_), ordinal_name("sample.layers", i) + " must be a table",
+                      "write [[sample.layers]] with material and thickness_um");
+          continue;
+        }
+        TableView l(*lt, ordinal_name("sample.layers", i), file_, diag_, {"material", "thickness_um"});
+        LayerSpec layer;
+        layer.where = l.pos();
+        layer.thickness_where = l.pos("thickness_um");
+        auto mat = l.string("material", true, "\"copper\"");
+        auto th = l.number("thickness_um", positive(), true, "10.0");
+        l.check_unknown_keys();
+        if (mat) layer.material = *mat;
+        if (th) layer.thickness_um = *th;
+        if (mat && th) smp.layers.push_back(layer);
+      }
+      if (voxel) check_layers_fit_voxels(smp);
+    }
+    if (const toml::array* shapes = v.array("shapes", false, "[ { kind = \"box\", ... } ]")) {
+      for (size_t i = 0; i < shapes->size(); ++i) {
+        const toml::table* st = (*shapes)[i].as_table();
+        if (!st) {
+          diag_.error(pos_of((*shapes)[i].source(), file_), ordinal_name("sample.shapes", i) + " must be a table",
+                      "write [[sample.shapes]] with kind, material and the shape's size");
+          continue;
+        }
+        read_shape(*st, i, smp);
+      }
+    }
+    v.check_unknown_keys();
+  }
+
+  void check_layers_fit_voxels(const SampleSpec& smp) {
+    std::vector<double> thicknesses;
+    for (const auto& l : smp.layers) thicknesses.push_back(l.thickness_um);
+    const double dz = smp.voxel_um[2];
+    for (size_t i = 0; i < smp.layers.size(); ++i) {
+      const auto& l = smp.layers[i];
+      if (whole_voxels(l.thickness_um, dz) >= 0) continue;
+      const double fit = fitting_voxel(thicknesses, dz);
+      diag_.error(l.thickness_where,
+                  "layer " + std::to_string(i + 1) + " (" + l.material + ") thickness_um = " + fmt_g(l.thickness_um, 8) +
+                      " is not a whole number of z voxels of " + fmt_g(dz, 8) + " um",
+                  "use a z voxel that divides every layer, e.g. voxel_um = [" + fmt_g(smp.voxel_um[0], 8) + ", " +
+                      fmt_g(smp.voxel_um[1], 8) + ", " + fmt_g(fit, 8) + "]");
+    }
+  }
+
+  void read_shape(const toml::table& t, size_t index, SampleSpec& smp) {
+    const std::string shown = ordinal_name("sample.shapes", index);
+    TableView v(t, shown, file_, diag_,
+                {"kind", "material", "center_um", "size_um", "radius_um", "length_um", "axis"});
+    ShapeSpec sh;
+    sh.where = v.pos();
+    auto kind = v.choice("kind", {"box", "cylinder", "sphere"}, true);
+    auto mat = v.string("material", true, "\"void\"");
+    auto center = v.numbers<3>("center_um", any_number(), true, "[0.0, 0.0, 50.0]");
+    bool ok = kind && mat && center;
+    if (kind && *kind == "box") {
+      sh.kind = ShapeKind::kBox;
+      auto size = v.numbers<3>("size_um", positive(), true, "[100.0, 100.0, 20.0]");
+      for (const char* k : {"radius_um", "length_um", "axis"})
+        v.reject(k, "applies to cylinders and spheres, not boxes; remove it");
+      ok = ok && size;
+      if (size) sh.size_um = *size;
+    } else if (kind && *kind == "cylinder") {
+      sh.kind = ShapeKind::kCylinder;
+      auto r = v.number("radius_um", positive(), true, "50.0");
+      auto len = v.number("length_um", positive(), true, "100.0");
+      auto axis = v.choice("axis", {"x", "y", "z"}, true);
+      v.reject("size_um", "applies to boxes; a cylinder takes radius_um, length_um and axis");
+      ok = ok && r && len && axis;
+      if (r) sh.radius_um = *r;
+      if (len) sh.length_um = *len;
+      if (axis) sh.axis = *axis == "x" ? 0 : *axis == "y" ? 1 : 2;
+    } else if (kind && *kind == "sphere") {
+      sh.kind = ShapeKind::kSphere;
+      auto r = v.number("radius_um", positive(), true, "50.0");
+      for (const char* k : {"size_um", "length_um", "axis"})
+        v.reject(k, "does not apply to spheres (a sphere takes radius_um only); remove it");
+      ok = ok && r;
+      if (r) sh.radius_um = *r;
+    }
+    v.check_unknown_keys();
+    if (!ok) return;
+    sh.material = *mat;
+    sh.center_um = *center;
+    smp.shapes.push_back(sh);
+  }
+
+  void read_beam(const toml::table& t, Scene& s) {
+    TableView v(t, "[beam]", file_, diag_,
+                {"energy_keV", "spectrum", "flux_ph_s", "profile", "fwhm_um", "size_um", "image", "pixel_um"});
+    BeamSpec& b = s.beam;
+    b.where = v.pos();
+    const NumberRule energy_rule = in_range(kMinEnergy_keV, kMaxEnergy_keV);
+    if (v.has("energy_keV") && v.has("spectrum")) {
+      v.error("spectrum", "cannot be given together with energy_keV",
+              "keep energy_keV for a monochromatic beam or spectrum for several lines");
+    } else if (v.has("spectrum")) {
+      read_spectrum(v, b);
+    } else {
+      if (auto e = v.number("energy_keV", energy_rule, !v.has("spectrum"), "27.0")) b.spectrum = {{*e, 1.0}};
+    }
+    if (auto f = v.number("flux_ph_s", in_range(1e-300, 1e30), true, "2.44e10")) b.flux_ph_s = *f;
+    auto profile = v.choice("profile", {"gaussian", "tophat", "image"}, true);
+    if (profile && *profile == "gaussian") {
+      b.profile = ProfileKind::kGaussian;
+      if (auto f = v.numbers<2>("fwhm_um", positive(), true, "[20.0, 5.0]")) b.fwhm_um = *f;
+      for (const char* k : {"size_um", "image", "pixel_um"})
+        v.reject(k, "does not apply to profile = \"gaussian\" (which takes fwhm_um); remove it");
+    } else if (profile && *profile == "tophat") {
+      b.profile = ProfileKind::kTopHat;
+      if (auto f = v.numbers<2>("size_um", positive(), true, "[630.0, 110.0]")) b.size_um = *f;
+      for (const char* k : {"fwhm_um", "image", "pixel_um"})
+        v.reject(k, "does not apply to profile = \"tophat\" (which takes size_um); remove it");
+    } else if (profile && *profile == "image") {
+      b.profile = ProfileKind::kImage;
+      auto px = v.numbers<2>("pixel_um", positive(), true, "[0.5, 0.5]");
+      auto img = v.string("image", true, "\"beam.csv\"");
+      for (const char* k : {"fwhm_um", "size_um"})
+        v.reject(k, "does not apply to profile = \"image\" (which takes image and pixel_um); remove it");
+      if (px) b.image.pixel_um = *px;
+      if (img) {
+        if (img->empty()) {
+          v.error("image", "is empty", "name a CSV file of relative intensities, e.g. image = \"beam.csv\"");
+        } else {
+          const std::filesystem::path p = std::filesystem::path(*img).is_absolute()
+                                              ? std::filesystem::path(*img)
+                                              : std::filesystem::path(s.directory) / *img;
+          b.image.path = p.string();
+          Diagnostics local;
+          read_beam_image_csv(p.string(), p.string(), b.image, local);
+          for (const auto& d : local.list()) {
+            if (d.where.line == 0) {
+              // File-level problem: point at the scene's image key.
+              diag_.error(v.pos("image"), "[beam] image '" + *img + "': " + d.what, d.fix);
+            } else {
+              diag_.error(d.where, d.what, d.fix);
+            }
+          }
+        }
+      }
+    }
+    v.check_unknown_keys();
+  }
+
+  void read_spectrum(TableView& v, BeamSpec& b) {
+    const char* example = "[[26.9, 0.25], [27.0, 0.5], [27.1, 0.25]]";
+    const toml::array* a = v.array("spectrum", true, example);
+    if (!a) return;
+    if (a->empty()) {
+      v.error("spectrum", "is empty", std::string("list [energy_keV, weight] pairs, e.g. spectrum = ") + example);
+      return;
+    }
+    double total = 0;
+    std::vector<SpectrumLine> lines;
+    for (size_t i = 0; i < a->size(); ++i) {
+      const toml::node& n = (*a)[i];
+      const toml::array* pair = n.as_array();
+      std::optional<double> e, w;
+      if (pair && pair->size() == 2) {
+        e = as_finite_number((*pair)[0]);
+        w = as_finite_number((*pair)[1]);
+      }
+      if (!e || !w || *e < kMinEnergy_keV || *e > kMaxEnergy_keV || !(*w > 0)) {
+        diag_.error(pos_of(n.source(), file_),
+                    "[beam] spectrum line " + std::to_string(i + 1) + " must be [energy_keV, weight] with energy between " +
+                        fmt_g(kMinEnergy_keV) + " and " + fmt_g(kMaxEnergy_keV) + " keV and a positive weight, got " +
+                        toml_text(n),
+                    std::string("e.g. spectrum = ") + example);
+        continue;
+      }
+      for (const auto& l : lines)
+        if (l.energy_keV == *e)
+          diag_.error(pos_of(n.source(), file_), "[beam] spectrum line " + std::to_string(i + 1) + " repeats " +
+                                                     fmt_g(*e, 8) + " keV",
+                      "merge the two weights into one line");
+      lines.push_back({*e, *w});
+      total += *w;
+    }
+    for (auto& l : lines) l.weight /= total;
+    b.spectrum = lines;
+  }
+
+  void read_scan(const toml::table& t, Scene& s) {
+    TableView v(t, "[scan]", file_, diag_, {"repeat", "period_s", "steps"});
+    ScanSpec& sc = s.scan;
+    sc.where = v.pos();
+    sc.repeat = v.integer("repeat", 1, 1000000, false).value_or(1);
+    sc.period_s = v.number("period_s", non_negative(), false, "0.0").value_or(0.0);
+    sc.period_where = v.pos("period_s");
+    const toml::array* steps = v.array("steps", true, "[ { kind = \"point\", at_um = [0.0, 0.0], exposure_s = 1.0 } ]");
+    if (steps && steps->empty())
+      v.error("steps", "is empty: the scan does nothing", "add at least one [[scan.steps]] (point, raster, fly or wait)");
+    if (steps) {
+      for (size_t i = 0; i < steps->size(); ++i) {
+        const toml::table* st = (*steps)[i].as_table();
+        if (!st) {
+          diag_.error(pos_of((*steps)[i].source(), file_), ordinal_name("scan.steps", i) + " must be a table",
+                      "write [[scan.steps]] with kind = \"point\", \"raster\", \"fly\" or \"wait\"");
+          continue;
+        }
+        read_step(*st, i, sc);
+      }
+      bool beam_on = false;
+      for (const auto& st : sc.steps) beam_on = beam_on || st.kind != StepKind::kWait;
+      if (!sc.steps.empty() && !beam_on && sc.steps.size() == steps->size())
+        v.error("steps", "only has wait steps: the beam is never on", "add a point, raster or fly step");
+    }
+    v.check_unknown_keys();
+  }
+
+  void read_step(const toml::table& t, size_t index, ScanSpec& sc) {
+    static const std::map<std::string, std::vector<std::string>> keys = {
+        {"point", {"at_um", "exposure_s"}},
+        {"raster", {"from_um", "to_um", "step_um", "dwell_s", "move_s", "order"}},
+        {"fly", {"path_um", "speed_um_s"}},
+        {"wait", {"duration_s"}},
+    };
+    const std::string shown = ordinal_name("scan.steps", index);
+    TableView probe(t, shown, file_, diag_, {});
+    auto kind = probe.choice("kind", {"point", "raster", "fly", "wait"}, true);
+    if (!kind) return;
+    std::vector<std::string> allowed = keys.at(*kind);
+    allowed.push_back("kind");
+    TableView v(t, shown, file_, diag_, allowed);
+    // Keys of the other kinds: say which kind they belong to rather than "unknown".
+    for (const auto& [other, other_keys] : keys) {
+      if (other == *kind) continue;
+      for (const auto& k : other_keys) {
+        if (std::find(allowed.begin(), allowed.end(), k) != allowed.end()) continue;
+        v.reject(k, "applies to kind = \"" + other + "\" steps, not \"" + *kind + "\"; remove it or change kind");
+      }
+    }
+    ScanStep st;
+    st.where = v.pos();
+    bool ok = true;
+    if (*kind == "point") {
+      st.kind = StepKind::kPoint;
+      auto at = v.numbers<2>("at_um", any_number(), true, "[0.0, 0.0]");
+      auto e = v.number("exposure_s", positive(), true, "2.5");
+      ok = at && e;
+      if (ok) {
+        st.at_um = *at;
+        st.exposure_s = *e;
+      }
+    } else if (*kind == "raster") {
+      st.kind = StepKind::kRaster;
+      auto from = v.numbers<2>("from_um", any_number(), true, "[-500.0, -200.0]");
+      auto to = v.numbers<2>("to_um", any_number(), true, "[500.0, 200.0]");
+      auto step = v.numbers<2>("step_um", positive(), true, "[50.0, 20.0]");
+      auto dwell = v.number("dwell_s", positive(), true, "1.0");
+      auto move = v.number("move_s", non_negative(), false, "0.2");
+      auto order = v.choice("order", {"snake", "lines"}, false);
+      ok = from && to && step && dwell;
+      if (ok) {
+        st.from_um = *from;
+        st.to_um = *to;
+        st.step_um = *step;
+        st.dwell_s = *dwell;
+        st.move_s = move.value_or(0.0);
+        st.order = order.value_or("snake") == "lines" ? RasterOrder::kLines : RasterOrder::kSnake;
+        for (int a = 0; a < 2; ++a) {
+          const double n = std::fabs(st.to_um[a] - st.from_um[a]) / st.step_um[a];
+          if (n > 1e7) {
+            v.error("step_um", "gives " + fmt_g(n, 3) + " raster points along " + (a ? "y" : "x"),
+                    "check the units: positions and steps are in micrometres");
+            ok = false;
+          }
+        }
+      }
+    } else if (*kind == "fly") {
+      st.kind = StepKind::kFly;
+      auto speed = v.number("speed_um_s", positive(), true, "100.0");
+      const toml::array* path = v.array("path_um", true, "[[-500.0, 0.0], [500.0, 0.0]]");
+      ok = speed && path;
+      if (path) {
+        if (path->size() < 2) {
+          v.error("path_um", "needs at least 2 points to move along, got " + std::to_string(path->size()),
+                  "write e.g. path_um = [[-500.0, 0.0], [500.0, 0.0]]");
+          ok = false;
+        }
+        for (size_t i = 0; i < path->size(); ++i) {
+          const toml::node& n = (*path)[i];
+          const toml::array* p = n.as_array();
+          std::optional<double> x, y;
+          if (p && p->size() == 2) {
+            x = as_finite_number((*p)[0]);
+            y = as_finite_number((*p)[1]);
+          }
+          if (!x || !y) {
+            diag_.error(pos_of(n.source(), file_),
+                        shown + " path_um point " + std::to_string(i + 1) + " must be [x_um, y_um], got " + toml_text(n),
+                        "write each point as two numbers in micrometres");
+            ok = false;
+            continue;
+          }
+          if (!st.path_um.empty() && st.path_um.back()[0] == *x && st.path_um.back()[1] == *y) {
+            diag_.error(pos_of(n.source(), file_),
+                        shown + " path_um point " + std::to_string(i + 1) + " repeats the point before it",
+                        "remove it (to stay in place with the beam on, use a point step)");
+            ok = false;
+          }
+          st.path_um.push_back({*x, *y});
+        }
+      }
+      if (speed) st.speed_um_s = *speed;
+    } else {
+      st.kind = StepKind::kWait;
+      auto d = v.number("duration_s", positive(), true, "600.0");
+      ok = d.has_value();
+      if (d) st.duration_s = *d;
+    }
+    v.check_unknown_keys();
+    if (ok) sc.steps.push_back(st);
+  }
+
+  void read_output(const toml::table& t, Scene& s) {
+    TableView v(t, "[output]", file_, diag_, {"thresholds_Gy"});
+    if (const toml::table* th = v.table("thresholds_Gy", false)) {
+      std::vector<Threshold> list;
+      for (auto&& [k, node] : *th) {
+        const std::string label(k.str());
+        const SourcePos where = pos_of(node.source(), file_);
+        if (!std::regex_match(label, label_pattern())) {
+          diag_.error(pos_of(k.source(), file_), "[output] thresholds_Gy label '" + label + "' cannot be used in grid names",
+                      "use letters, digits and _ only, starting with a letter");
+          continue;
+        }
+        auto d = as_finite_number(node);
+        if (!d || !(*d > 0)) {
+          diag_.error(where, "[output] thresholds_Gy." + label + " must be a positive dose in Gy, got " + toml_text(node),
+                      "write e.g. " + label + " = 1.0e6");
+          continue;
+        }
+        list.push_back({label, *d});
+      }
+      std::stable_sort(list.begin(), list.end(), [](const Threshold& a, const Threshold& b) { return a.dose_Gy < b.dose_Gy; });
+      s.output.thresholds = list;
+    }
+    v.check_unknown_keys();
+  }
+
+  void check_material_references(const Scene& s) {
+    std::vector<std::string> names;
+    for (const auto& m : s.materials) names.push_back(m.name);
+    std::vector<std::string> with_void = names;
+    with_void.push_back(kVoidMaterial);
+    auto check = [&](const std::string& name, const SourcePos& where, const std::string& who) {
+      if (name == kVoidMaterial || s.material_index(name) >= 0) return;
+      std::string fix = did_you_mean(name, with_void);
+      if (fix.empty()) fix = "define [materials." + name + "] or use one of: " + join_alternatives(with_void);
+      diag_.error(where, who + " uses material '" + name + "', which is not defined", fix);
+    };
+    for (size_t i = 0; i < s.sample.layers.size(); ++i)
+      check(s.sample.layers[i].material, s.sample.layers[i].where, ordinal_name("sample.layers", i));
+    for (size_t i = 0; i < s.sample.shapes.size(); ++i)
+      check(s.sample.shapes[i].material, s.sample.shapes[i].where, ordinal_name("sample.shapes", i));
+    for (const auto& m : s.materials) {
+      for (const auto& c : m.components) {
+        const std::string who = "[materials." + m.name + "] component";
+        if (c.material == m.name) {
+          diag_.error(c.where, who + " '" + c.material + "' is the composite itself", "list its constituents instead");
+          continue;
+        }
+        check(c.material, c.where, who);
+        const int idx = s.material_index(c.material);
+        if (idx >= 0 && s.materials[idx].kind == MaterialSpec::Kind::kComposite)
+          diag_.error(c.where, who + " '" + c.material + "' is itself a composite",
+                      "list the components of '" + c.material + "' directly (composites do not nest)");
+      }
+    }
+    bool any_matter = false;
+    for (const auto& l : s.sample.layers) any_matter = any_matter || l.material != kVoidMaterial;
+    for (const auto& sh : s.sample.shapes) any_matter = any_matter || sh.material != kVoidMaterial;
+    if (!s.sample.layers.empty() && !any_matter)
+      diag_.error(s.sample.where, "[sample] contains only void: nothing absorbs dose",
+                  "give at least one layer or shape a material");
+  }
+
+  std::string file_;
+  Diagnostics& diag_;
+};
+
+}  // namespace
+
+Scene read_scene_text(const std::string& text, const std::string& path) {
+  Diagnostics diag;
+  toml::table root;
+  try {
+    root = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    diag.error(pos_of(e.source(), path), "not valid TOML: " + std::string(e.description()),
+               "see docs/scene-format.md for the syntax");
+    diag.throw_if_any();
+  }
+  SceneReader reader(path, diag);
+  Scene s = reader.read(root);
+  diag.throw_if_any();
+  return s;
+}
+
+Scene read_scene(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw UserError({path, 0, 0}, "is a directory, not a scene file", "pass a .toml scene file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw UserError({path, 0, 0}, std::string("cannot read scene file: ") + std::strerror(errno),
+                    "check the path (scenes/quickstart.toml is an example)");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return read_scene_text(ss.str(), path);
+}
+
+}  // namespace dosemap

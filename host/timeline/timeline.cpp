@@ -1,0 +1,141 @@
+#include "host/timeline/timeline.h"
+
+#include <cmath>
+
+#include "host/common/text.h"
+
+namespace dosemap {
+
+namespace {
+
+// Raster points along one axis: from, from + step, ... up to `to` inclusive when
+// (to - from) is a whole number of steps (to 1e-9 of a step).
+int64_t raster_count(double from, double to, double step) {
+  return static_cast<int64_t>(std::floor(std::fabs(to - from) / step + 1e-9)) + 1;
+}
+
+double raster_coord(double from, double to, double step, int64_t n) {
+  return from + (to >= from ? 1.0 : -1.0) * step * static_cast<double>(n);
+}
+
+int64_t step_exposures(const ScanStep& s) {
+  switch (s.kind) {
+    case StepKind::kPoint: return 1;
+    case StepKind::kRaster:
+      return raster_count(s.from_um[0], s.to_um[0], s.step_um[0]) * raster_count(s.from_um[1], s.to_um[1], s.step_um[1]);
+    case StepKind::kFly: return static_cast<int64_t>(s.path_um.size()) - 1;
+    case StepKind::kWait: return 0;
+  }
+  return 0;
+}
+
+double segment_length(const std::array<double, 2>& a, const std::array<double, 2>& b) {
+  return std::hypot(b[0] - a[0], b[1] - a[1]);
+}
+
+double step_duration(const ScanStep& s) {
+  switch (s.kind) {
+    case StepKind::kPoint: return s.exposure_s;
+    case StepKind::kRaster: {
+      const double n = static_cast<double>(step_exposures(s));
+      return n * s.dwell_s + (n - 1) * s.move_s;
+    }
+    case StepKind::kFly: {
+      double len = 0;
+      for (size_t i = 1; i < s.path_um.size(); ++i) len += segment_length(s.path_um[i - 1], s.path_um[i]);
+      return len / s.speed_um_s;
+    }
+    case StepKind::kWait: return s.duration_s;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int64_t count_exposures(const ScanSpec& scan) {
+  int64_t per_rep = 0;
+  for (const auto& s : scan.steps) per_rep += step_exposures(s);
+  return per_rep * scan.repeat;
+}
+
+Timeline expand_scan(const Scene& scene) {
+  const ScanSpec& scan = scene.scan;
+  const double flux = scene.beam.flux_ph_s;
+  Timeline tl;
+  for (const auto& s : scan.steps) tl.repetition_s += step_duration(s);
+
+  if (scan.period_s > 0 && tl.repetition_s > scan.period_s * (1 + 1e-12)) {
+    throw UserError(scan.period_where,
+                    "[scan] period_s = " + fmt_g(scan.period_s, 8) + " is shorter than one repetition of the steps (" +
+                        fmt_g(tl.repetition_s, 8) + " s)",
+                    "use period_s >= " + fmt_g(tl.repetition_s, 8) + ", or period_s = 0 to run repetitions back to back");
+  }
+  const int64_t n = count_exposures(scan);
+  if (n > kMaxExposures) {
+    throw UserError(scan.where,
+                    "[scan] expands to " + group_digits(n) + " exposures, more than dosemap handles (" +
+                        group_digits(kMaxExposures) + ")",
+                    "use coarser raster steps or fewer repetitions; check that positions are in micrometres");
+  }
+  tl.exposures.reserve(static_cast<size_t>(n));
+
+  for (int64_t r = 0; r < scan.repeat; ++r) {
+    double t = r * (scan.period_s > 0 ? scan.period_s : tl.repetition_s);
+    for (size_t si = 0; si < scan.steps.size(); ++si) {
+      const ScanStep& s = scan.steps[si];
+      auto emit = [&](double dur, double x0, double y0, double x1, double y1) {
+        Exposure e;
+        e.t_start_s = t;
+        e.duration_s = dur;
+        e.x0_um = x0;
+        e.y0_um = y0;
+        e.x1_um = x1;
+        e.y1_um = y1;
+        e.photons = flux * dur;
+        e.step = static_cast<int32_t>(si);
+        e.repetition = static_cast<int32_t>(r);
+        tl.exposures.push_back(e);
+        tl.beam_on_s += dur;
+        tl.photons += e.photons;
+      };
+      switch (s.kind) {
+        case StepKind::kPoint:
+          emit(s.exposure_s, s.at_um[0], s.at_um[1], s.at_um[0], s.at_um[1]);
+          t += s.exposure_s;
+          break;
+        case StepKind::kRaster: {
+          const int64_t nx = raster_count(s.from_um[0], s.to_um[0], s.step_um[0]);
+          const int64_t ny = raster_count(s.from_um[1], s.to_um[1], s.step_um[1]);
+          for (int64_t iy = 0; iy < ny; ++iy) {
+            const double y = raster_coord(s.from_um[1], s.to_um[1], s.step_um[1], iy);
+            const bool reverse = s.order == RasterOrder::kSnake && (iy % 2 == 1);  // fast axis x
+            for (int64_t k = 0; k < nx; ++k) {
+              const int64_t ix = reverse ? nx - 1 - k : k;
+              const double x = raster_coord(s.from_um[0], s.to_um[0], s.step_um[0], ix);
+              emit(s.dwell_s, x, y, x, y);
+              t += s.dwell_s;
+              if (iy != ny - 1 || k != nx - 1) t += s.move_s;
+            }
+          }
+          break;
+        }
+        case StepKind::kFly:
+          for (size_t p = 1; p < s.path_um.size(); ++p) {
+            const auto& a = s.path_um[p - 1];
+            const auto& b = s.path_um[p];
+            const double dur = segment_length(a, b) / s.speed_um_s;
+            emit(dur, a[0], a[1], b[0], b[1]);
+            t += dur;
+          }
+          break;
+        case StepKind::kWait:
+          t += s.duration_s;
+          break;
+      }
+    }
+  }
+  tl.duration_s = (scan.repeat - 1) * (scan.period_s > 0 ? scan.period_s : tl.repetition_s) + tl.repetition_s;
+  return tl;
+}
+
+}  // namespace dosemap

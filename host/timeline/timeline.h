@@ -1,0 +1,43 @@
+// The scan expanded into the ordered list of exposures: when the beam is on, for how long,
+// where its centre is (a fly segment moves it from start to end at constant speed), and
+// how many photons it delivers. Beam-off time (raster moves, waits, gaps between
+// repetitions) is what lies between exposures.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "host/scene/scene.h"
+
+namespace dosemap {
+
+struct Exposure {
+  double t_start_s = 0;
+  double duration_s = 0;
+  double x0_um = 0, y0_um = 0;  // beam centre at the start
+  double x1_um = 0, y1_um = 0;  // and at the end (the same for a static exposure)
+  double photons = 0;
+  int32_t step = 0;        // index into scan.steps
+  int32_t repetition = 0;  // 0-based
+  bool moving() const { return x0_um != x1_um || y0_um != y1_um; }
+  double t_end_s() const { return t_start_s + duration_s; }
+};
+
+struct Timeline {
+  std::vector<Exposure> exposures;  // in time order, never overlapping
+  double repetition_s = 0;          // duration of one pass through the steps
+  double duration_s = 0;            // scan start to end of the last repetition
+  double beam_on_s = 0;
+  double photons = 0;
+};
+
+// Upper bound on exposures a scene may expand to (64 bytes each).
+inline constexpr int64_t kMaxExposures = 50'000'000;
+
+// Counts the exposures without expanding (for messages and memory estimates).
+int64_t count_exposures(const ScanSpec& scan);
+
+// Throws UserError when a repetition is longer than period_s or the scan is too long.
+Timeline expand_scan(const Scene& scene);
+
+}  // namespace dosemap

@@ -1,0 +1,55 @@
+// What transport works on: the timeline's exposures with every fly segment cut into
+// sub-exposures short enough that the dose rate inside each is resolved (peak rate within
+// 1 %), and for each the rectangle of voxel columns its beam can reach.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "cuda/beam_profile.h"
+#include "host/grid/voxel_grid.h"
+#include "host/scene/scene.h"
+#include "host/timeline/timeline.h"
+
+namespace dosemap {
+
+struct SubExposure {
+  double t_start_s = 0;
+  double duration_s = 0;
+  double x0_um = 0, y0_um = 0, x1_um = 0, y1_um = 0;  // beam centre start / end
+  double photons = 0;
+  int32_t exposure = 0;  // index into Timeline::exposures
+};
+
+// Columns [i0, i1) x [j0, j1) (clipped to the grid; empty when the beam misses it).
+struct ColumnRect {
+  int64_t i0 = 0, i1 = 0, j0 = 0, j1 = 0;
+  int64_t count() const { return (i1 > i0 && j1 > j0) ? (i1 - i0) * (j1 - j0) : 0; }
+};
+
+// The beam profile of the scene as the shared transport code sees it. For an image
+// profile the returned struct points into `beam.image.intensity`, which must outlive it.
+BeamProfile make_beam_profile(const BeamSpec& beam);
+
+// Length (um) of a fly sub-step moving along the unit direction (ux, uy): short enough that
+// the largest mean rate over a sub-step is within 1 % of the peak rate for a Gaussian
+// (0.2 sigma along the path) and an axis-aligned top-hat (a sub-step fits twice in the
+// plateau, or 2 % of the ramp), at most 1/8 of the beam's length along the path, and at
+// most half a pixel (images).
+double fly_substep_um(const BeamProfile& beam, const GridGeometry& g, double ux, double uy);
+
+// Number of sub-exposures an exposure becomes (1 for a static one).
+int64_t substeps_of(const Exposure& e, const BeamProfile& beam, const GridGeometry& g);
+
+std::vector<SubExposure> plan_sub_exposures(const Timeline& tl, const BeamProfile& beam, const GridGeometry& g);
+
+ColumnRect footprint(const BeamProfile& beam, const GridGeometry& g, const SubExposure& s);
+
+// Totals for planning memory without building the plan.
+struct PlanSize {
+  int64_t sub_exposures = 0;
+  int64_t fluence_events = 0;  // (column, sub-exposure) pairs inside footprints
+};
+PlanSize plan_size(const Timeline& tl, const BeamProfile& beam, const GridGeometry& g);
+
+}  // namespace dosemap

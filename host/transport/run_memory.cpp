@@ -1,0 +1,51 @@
+#include "host/transport/run_memory.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace dosemap {
+
+namespace {
+// Bytes per stored fluence event (sub-exposure index + float fluence) and per sub-exposure.
+constexpr double kEventBytes = 8;
+constexpr double kSubExposureBytes = sizeof(SubExposure);
+// A sparse VDB float grid over dense active voxels: values plus leaf masks and nodes.
+constexpr double kVdbOverhead = 1.1;
+}  // namespace
+
+int component_grid_count(const Scene& scene) {
+  std::set<std::string> names;
+  for (const auto& m : scene.materials)
+    for (const auto& c : m.components)
+      if (c.material != kVoidMaterial) names.insert(c.material);
+  return static_cast<int>(names.size());
+}
+
+RunMemory estimate_run_memory(const Scene& scene, const GridGeometry& g, const PlanSize& plan) {
+  RunMemory m;
+  const double voxels = static_cast<double>(g.voxels());
+  m.result_grids = 3 + static_cast<int>(scene.output.thresholds.size()) + component_grid_count(scene);
+  m.material_bytes = voxels * sizeof(MaterialId);
+  m.result_bytes = voxels * 4.0 * m.result_grids;
+  m.history_bytes = plan.fluence_events * kEventBytes + plan.sub_exposures * kSubExposureBytes +
+                    (g.columns() + 1) * 8.0;
+  m.output_bytes = voxels * 4.0 * kVdbOverhead;
+  return m;
+}
+
+double available_memory_bytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("MemAvailable:", 0) == 0) {
+      std::istringstream ss(line.substr(13));
+      double kb = 0;
+      ss >> kb;
+      return kb * 1024.0;
+    }
+  }
+  return 0;
+}
+
+}  // namespace dosemap
