@@ -1,5 +1,7 @@
 #include "host/common/errors.h"
 
+#include <algorithm>
+
 namespace dosemap {
 
 std::string Diagnostic::format() const {
@@ -41,7 +43,14 @@ void Diagnostics::error(SourcePos where, std::string what, std::string fix) {
 }
 
 void Diagnostics::throw_if_any() const {
-  if (!list_.empty()) throw UserError(list_);
+  if (list_.empty()) return;
+  // Top to bottom, as a user reads the file; file-level problems (line 0) first.
+  std::vector<Diagnostic> sorted = list_;
+  std::stable_sort(sorted.begin(), sorted.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    if (a.where.file != b.where.file) return false;
+    return a.where.line != b.where.line ? a.where.line < b.where.line : a.where.column < b.where.column;
+  });
+  throw UserError(sorted);
 }
 
 }  // namespace dosemap

@@ -42,6 +42,7 @@ struct LayerSpec {
   std::string material;
   double thickness_um = 0;
   SourcePos where;
+  SourcePos material_where;
   SourcePos thickness_where;
 };
 
@@ -56,6 +57,7 @@ struct ShapeSpec {
   double length_um = 0;             // cylinder
   int axis = 2;                     // cylinder: 0 x, 1 y, 2 z
   SourcePos where;
+  SourcePos material_where;
 };
 
 struct SampleSpec {

@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <numeric>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -83,14 +82,19 @@ long long whole_voxels(double length, double voxel) {
   return static_cast<long long>(r);
 }
 
-// The largest voxel edge <= `voxel` that divides every length (lengths known to 1 nm).
+// The largest round voxel edge (1, 2 or 5 times a power of ten, or 2.5) below `voxel` that
+// divides every length; 0 when none down to 1 nm does.
 double fitting_voxel(const std::vector<double>& lengths, double voxel) {
-  long long g = 0;
-  for (double l : lengths) g = std::gcd(g, static_cast<long long>(std::llround(l * 1000.0)));
-  if (g <= 0) return voxel;
-  const double g_um = g / 1000.0;
-  const double n = std::ceil(g_um / voxel - 1e-9);
-  return g_um / std::max(1.0, n);
+  for (double decade = std::pow(10.0, std::floor(std::log10(voxel))); decade >= 1e-3; decade /= 10) {
+    for (double mantissa : {5.0, 2.5, 2.0, 1.0}) {
+      const double v = mantissa * decade;
+      if (v >= voxel) continue;
+      bool fits = true;
+      for (double l : lengths) fits = fits && whole_voxels(l, v) >= 0;
+      if (fits) return v;
+    }
+  }
+  return 0;
 }
 
 class SceneReader {
@@ -103,17 +107,30 @@ class SceneReader {
     s.directory = std::filesystem::path(file_).parent_path().string();
     TableView top(root, "scene", file_, diag_,
                   {"format", "title", "physics", "materials", "sample", "beam", "scan", "output"});
-    auto format = top.integer("format", 1, 1000000, true);
-    if (format && *format != 1)
-      top.error("format", "is " + std::to_string(*format) + " but this dosemap reads scene format 1",
-                "write format = 1 and check docs/scene-format.md");
+    if (const toml::node* f = top.node("format")) {
+      const auto* i = f->as_integer();
+      if (!i || i->get() != 1)
+        top.error("format", "is " + toml_text(*f) + " but this dosemap reads scene format 1",
+                  i ? "write format = 1 and check docs/scene-format.md for what changed"
+                    : "write format = 1 (a number, without quotes)");
+    } else {
+      top.error_here("has no format key", "add format = 1 as the first line");
+    }
     s.title = top.string("title", false).value_or(std::filesystem::path(file_).stem().string());
 
+    const std::pair<const char*, const char*> required[] = {
+        {"materials", "add e.g. [materials.copper] with formula = \"Cu\""},
+        {"sample", "add a [sample] table with voxel_um, lateral_um and [[sample.layers]]"},
+        {"beam", "add a [beam] table with energy_keV, flux_ph_s, profile and the profile's size (fwhm_um or size_um)"},
+        {"scan", "add [[scan.steps]] entries (kind = \"point\", \"raster\", \"fly\" or \"wait\")"},
+    };
+    for (const auto& [name, fix] : required)
+      if (!top.has(name)) top.error_here(std::string("has no [") + name + "] table", fix);
     if (const toml::table* t = top.table("physics", false)) read_physics(*t, s);
-    if (const toml::table* t = top.table("materials", true)) read_materials(*t, s);
-    if (const toml::table* t = top.table("sample", true)) read_sample(*t, s);
-    if (const toml::table* t = top.table("beam", true)) read_beam(*t, s);
-    if (const toml::table* t = top.table("scan", true)) read_scan(*t, s);
+    if (const toml::table* t = top.table("materials", false)) read_materials(*t, s);
+    if (const toml::table* t = top.table("sample", false)) read_sample(*t, s);
+    if (const toml::table* t = top.table("beam", false)) read_beam(*t, s);
+    if (const toml::table* t = top.table("scan", false)) read_scan(*t, s);
     s.output.thresholds = default_thresholds();
     if (const toml::table* t = top.table("output", false)) read_output(*t, s);
     top.check_unknown_keys();
@@ -135,6 +152,7 @@ class SceneReader {
     std::vector<std::pair<toml::source_position, std::string>> order;
     for (auto&& [k, node] : t) {
       const std::string name(k.str());
+      declared_materials_.push_back(name);
       const toml::table* mt = node.as_table();
       if (!mt) {
         diag_.error(pos_of(node.source(), file_), "[materials] " + name + " must be a table",
@@ -283,6 +301,7 @@ class SceneReader {
         TableView l(*lt, ordinal_name("sample.layers", i), file_, diag_, {"material", "thickness_um"});
         LayerSpec layer;
         layer.where = l.pos();
+        layer.material_where = l.pos("material");
         layer.thickness_where = l.pos("thickness_um");
         auto mat = l.string("material", true, "\"copper\"");
         auto th = l.number("thickness_um", positive(), true, "10.0");
@@ -315,11 +334,15 @@ class SceneReader {
       const auto& l = smp.layers[i];
       if (whole_voxels(l.thickness_um, dz) >= 0) continue;
       const double fit = fitting_voxel(thicknesses, dz);
+      const double lo = std::max(1.0, std::floor(l.thickness_um / dz)) * dz, hi = std::ceil(l.thickness_um / dz) * dz;
+      std::string fix = "make the layer " + fmt_g(lo, 8) + " or " + fmt_g(hi, 8) + " um thick";
+      if (fit > 0)
+        fix = "use a z voxel that divides every layer, e.g. voxel_um = [" + fmt_g(smp.voxel_um[0], 8) + ", " +
+              fmt_g(smp.voxel_um[1], 8) + ", " + fmt_g(fit, 8) + "], or " + fix;
       diag_.error(l.thickness_where,
-                  "layer " + std::to_string(i + 1) + " (" + l.material + ") thickness_um = " + fmt_g(l.thickness_um, 8) +
+                  ordinal_name("sample.layers", i) + " (" + l.material + ") thickness_um = " + fmt_g(l.thickness_um, 8) +
                       " is not a whole number of z voxels of " + fmt_g(dz, 8) + " um",
-                  "use a z voxel that divides every layer, e.g. voxel_um = [" + fmt_g(smp.voxel_um[0], 8) + ", " +
-                      fmt_g(smp.voxel_um[1], 8) + ", " + fmt_g(fit, 8) + "]");
+                  fix);
     }
   }
 
@@ -329,6 +352,7 @@ class SceneReader {
                 {"kind", "material", "center_um", "size_um", "radius_um", "length_um", "axis"});
     ShapeSpec sh;
     sh.where = v.pos();
+    sh.material_where = v.pos("material");
     auto kind = v.choice("kind", {"box", "cylinder", "sphere"}, true);
     auto mat = v.string("material", true, "\"void\"");
     auto center = v.numbers<3>("center_um", any_number(), true, "[0.0, 0.0, 50.0]");
@@ -379,7 +403,7 @@ class SceneReader {
     } else {
       if (auto e = v.number("energy_keV", energy_rule, !v.has("spectrum"), "27.0")) b.spectrum = {{*e, 1.0}};
     }
-    if (auto f = v.number("flux_ph_s", in_range(1e-300, 1e30), true, "2.44e10")) b.flux_ph_s = *f;
+    if (auto f = v.number("flux_ph_s", positive_up_to(1e30), true, "2.44e10")) b.flux_ph_s = *f;
     auto profile = v.choice("profile", {"gaussian", "tophat", "image"}, true);
     if (profile && *profile == "gaussian") {
       b.profile = ProfileKind::kGaussian;
@@ -626,14 +650,15 @@ class SceneReader {
     with_void.push_back(kVoidMaterial);
     auto check = [&](const std::string& name, const SourcePos& where, const std::string& who) {
       if (name == kVoidMaterial || s.material_index(name) >= 0) return;
+      if (std::find(declared_materials_.begin(), declared_materials_.end(), name) != declared_materials_.end()) return;
       std::string fix = did_you_mean(name, with_void);
       if (fix.empty()) fix = "define [materials." + name + "] or use one of: " + join_alternatives(with_void);
       diag_.error(where, who + " uses material '" + name + "', which is not defined", fix);
     };
     for (size_t i = 0; i < s.sample.layers.size(); ++i)
-      check(s.sample.layers[i].material, s.sample.layers[i].where, ordinal_name("sample.layers", i));
+      check(s.sample.layers[i].material, s.sample.layers[i].material_where, ordinal_name("sample.layers", i));
     for (size_t i = 0; i < s.sample.shapes.size(); ++i)
-      check(s.sample.shapes[i].material, s.sample.shapes[i].where, ordinal_name("sample.shapes", i));
+      check(s.sample.shapes[i].material, s.sample.shapes[i].material_where, ordinal_name("sample.shapes", i));
     for (const auto& m : s.materials) {
       for (const auto& c : m.components) {
         const std::string who = "[materials." + m.name + "] component";
@@ -658,6 +683,9 @@ class SceneReader {
 
   std::string file_;
   Diagnostics& diag_;
+  // Every name under [materials], valid or not: a reference to a material that has its
+  // own error is not also "not defined".
+  std::vector<std::string> declared_materials_;
 };
 
 }  // namespace

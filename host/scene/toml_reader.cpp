@@ -8,12 +8,13 @@
 
 namespace dosemap {
 
-std::string NumberRule::describe() const {
-  std::string s = kind == kPositive ? "positive" : kind == kNonNegative ? "non-negative" : "";
+std::string NumberRule::describe(bool plural) const {
+  std::string s = kind == kPositive ? "positive " : kind == kNonNegative ? "non-negative " : "";
+  s += plural ? "numbers" : "number";
   const bool lo = min > -1e299, hi = max < 1e299;
-  if (lo && hi) s += std::string(s.empty() ? "" : " and ") + "between " + fmt_g(min, 6) + " and " + fmt_g(max, 6);
-  else if (lo) s += std::string(s.empty() ? "" : " and ") + "at least " + fmt_g(min, 6);
-  else if (hi) s += std::string(s.empty() ? "" : " and ") + "at most " + fmt_g(max, 6);
+  if (lo && hi) s += " between " + fmt_g(min, 6) + " and " + fmt_g(max, 6);
+  else if (lo) s += " of at least " + fmt_g(min, 6);
+  else if (hi) s += " of at most " + fmt_g(max, 6);
   return s;
 }
 
@@ -29,9 +30,19 @@ SourcePos pos_of(const toml::source_region& r, const std::string& file) {
 }
 
 std::string toml_text(const toml::node& n) {
-  std::ostringstream os;
-  n.visit([&](auto&& v) { os << v; });
-  std::string s = os.str();
+  // Compact, as a user would write it: [20], -1e+10, "tophat".
+  std::string s;
+  if (const auto* a = n.as_array()) {
+    s = "[";
+    for (size_t i = 0; i < a->size(); ++i) s += (i ? ", " : "") + toml_text((*a)[i]);
+    s += "]";
+  } else if (const auto* f = n.as_floating_point()) {
+    s = fmt_g(f->get(), 10);
+  } else {
+    std::ostringstream os;
+    n.visit([&](auto&& v) { os << v; });
+    s = os.str();
+  }
   if (s.size() > 60) s = s.substr(0, 57) + "...";
   return s;
 }
@@ -81,6 +92,12 @@ void TableView::error_here(const std::string& what, const std::string& fix) {
 }
 
 void TableView::missing(std::string_view key, std::string_view expected, std::string_view example) {
+  // A misspelt key ("fwhm" for "fwhm_um") is reported once, as unknown with a suggestion.
+  for (auto&& [k, v] : table_) {
+    const std::string present(k.str());
+    if (std::find(allowed_.begin(), allowed_.end(), present) != allowed_.end()) continue;
+    if (!closest_match(present, {std::string(key)}).empty()) return;
+  }
   std::string fix = "add " + std::string(key) + " = " + (example.empty() ? std::string("...") : std::string(example));
   diag_.error(pos(), name_ + " is missing " + std::string(key) + " (" + std::string(expected) + ")", fix);
 }
@@ -88,7 +105,7 @@ void TableView::missing(std::string_view key, std::string_view expected, std::st
 std::optional<double> TableView::number(std::string_view key, NumberRule rule, bool required,
                                          std::string_view example) {
   const toml::node* n = node(key);
-  const std::string expected = "a " + (rule.describe().empty() ? std::string() : rule.describe() + " ") + "number";
+  const std::string expected = "a " + rule.describe(false);
   if (!n) {
     if (required) missing(key, expected, example);
     return std::nullopt;
@@ -111,9 +128,8 @@ std::optional<std::vector<double>> TableView::read_numbers(std::string_view key,
                                                            size_t min_count, size_t exact_count, bool required,
                                                            std::string_view example) {
   const toml::node* n = node(key);
-  const std::string kind = rule.describe();
-  const std::string expected = exact_count ? std::to_string(exact_count) + " " + (kind.empty() ? "" : kind + " ") + "numbers"
-                                           : "at least " + std::to_string(min_count) + " " + (kind.empty() ? "" : kind + " ") + "numbers";
+  const std::string expected = (exact_count ? std::to_string(exact_count) : "at least " + std::to_string(min_count)) +
+                               " " + rule.describe(true);
   const std::string fix = example.empty() ? "" : "write e.g. " + std::string(key) + " = " + std::string(example);
   if (!n) {
     if (required) missing(key, expected, example);
@@ -154,7 +170,9 @@ std::optional<long long> TableView::integer(std::string_view key, long long min,
   const auto* i = n->as_integer();
   if (!i || i->get() < min || i->get() > max) {
     error(key, "must be " + expected + ", got " + toml_text(*n),
-          n->is_floating_point() ? "write it without a decimal point" : "");
+          n->is_floating_point() ? "write it without a decimal point"
+          : n->is_string()       ? "write the number without quotes"
+                                 : "");
     return std::nullopt;
   }
   return i->get();

@@ -20,13 +20,15 @@ struct NumberRule {
   enum Kind { kAny, kPositive, kNonNegative } kind = kAny;
   double min = -1e300;  // inclusive bounds, applied after `kind`
   double max = 1e300;
-  std::string describe() const;  // "positive", "non-negative", "between 1 and 500"
+  // "positive number", "numbers between 1 and 500", "positive number of at most 1e+30"
+  std::string describe(bool plural) const;
   bool accepts(double v) const;
 };
 inline NumberRule positive() { return {NumberRule::kPositive}; }
 inline NumberRule non_negative() { return {NumberRule::kNonNegative}; }
 inline NumberRule any_number() { return {NumberRule::kAny}; }
 inline NumberRule in_range(double lo, double hi) { return {NumberRule::kAny, lo, hi}; }
+inline NumberRule positive_up_to(double hi) { return {NumberRule::kPositive, -1e300, hi}; }
 
 SourcePos pos_of(const toml::source_region& r, const std::string& file);
 // The TOML text of a value, for "got ..." in messages.

@@ -1,0 +1,68 @@
+// The command line as a user meets it: help, version, exit codes, readable output.
+#include <gtest/gtest.h>
+
+#include "tests/test_support.h"
+
+namespace dosemap {
+namespace {
+
+using test::run_dosemap;
+using test::source_path;
+
+TEST(Cli, VersionAndHelpOnEveryCommand) {
+  auto v = run_dosemap({"--version"});
+  EXPECT_EQ(v.exit_code, 0);
+  EXPECT_NE(v.out.find("dosemap " DOSEMAP_VERSION), std::string::npos);
+  for (std::vector<std::string> args : {std::vector<std::string>{"--help"}, {"check", "--help"}, {"materials", "--help"}}) {
+    auto r = run_dosemap(args);
+    EXPECT_EQ(r.exit_code, 0) << args[0];
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << r.out;
+  }
+}
+
+TEST(Cli, BadArgumentsExitWithTwo) {
+  EXPECT_EQ(run_dosemap({}).exit_code, 2);
+  EXPECT_EQ(run_dosemap({"frobnicate"}).exit_code, 2);
+  EXPECT_EQ(run_dosemap({"check"}).exit_code, 2);
+  EXPECT_EQ(run_dosemap({"check", "a.toml", "--bogus"}).exit_code, 2);
+  auto r = run_dosemap({"materials", "H2O", "--energy-keV", "0.1"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("error"), std::string::npos);
+}
+
+TEST(Cli, CheckOnAMissingFileSaysSoAndExitsWithTwo) {
+  auto r = run_dosemap({"check", "no/such/scene.toml"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no/such/scene.toml: error: cannot read scene file"), std::string::npos) << r.err;
+}
+
+TEST(Cli, CheckPrintsTheDemoSceneTable) {
+  auto r = run_dosemap({"check", source_path("scenes/operando_pouch_27keV.toml").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* want : {"is valid", "300 x 30 x 133 = 1 197 000 voxels", "a run needs about", "exposures   75",
+                           "28762.5 s (7 h 59 min)", "NMC811", "cathode", "72 vol%", "whole stack: 0.79"})
+    EXPECT_NE(r.out.find(want), std::string::npos) << "missing '" << want << "' in\n" << r.out;
+}
+
+TEST(Cli, CheckOnQuickstartSucceeds) {
+  auto r = run_dosemap({"check", source_path("scenes/quickstart.toml").string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("copper"), std::string::npos);
+}
+
+TEST(Cli, MaterialsPrintsCoefficientsForFormulasAndNistNames) {
+  auto r = run_dosemap({"materials", "Water, Liquid", "C3H4O3", "--energy-keV", "30", "--density", "1.32"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("NIST \"Water, Liquid\""), std::string::npos);
+  EXPECT_NE(r.out.find("0.1558"), std::string::npos) << r.out;  // mu_en/rho of water at 30 keV (NIST 0.1557)
+  EXPECT_NE(r.out.find("formula C3H4O3"), std::string::npos);
+  auto bad = run_dosemap({"materials", "Xq2O", "--energy-keV", "30"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("neither a NIST compound"), std::string::npos) << bad.err;
+  auto nist = run_dosemap({"materials", "--list-nist"});
+  EXPECT_EQ(nist.exit_code, 0);
+  EXPECT_NE(nist.out.find("Polyethylene"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dosemap
