@@ -192,4 +192,12 @@ DM_HD DM_INLINE double profile_fraction_moving(const BeamProfile& p, double bx0,
   return sum / n;
 }
 
+// Fraction of an exposure's photons that cross column [x0,x1) x [y0,y1): the beam centre
+// is at (bx0, by0) throughout a static exposure, or moves to (bx1, by1) in a moving one.
+DM_HD DM_INLINE double exposure_fraction(const BeamProfile& p, double bx0, double by0, double bx1, double by1,
+                                         double x0, double x1, double y0, double y1) {
+  if (bx0 == bx1 && by0 == by1) return profile_fraction(p, bx0, by0, x0, x1, y0, y1);
+  return profile_fraction_moving(p, bx0, by0, bx1, by1, x0, x1, y0, y1);
+}
+
 }  // namespace dosemap

@@ -29,6 +29,20 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       ->check(CLI::PositiveNumber);
   mat_cmd->add_flag("--list-nist", mats.list_nist, "list the NIST compound names xraylib knows");
 
+  RunOptions run;
+  CLI::App* run_cmd = app.add_subcommand(
+      "run", "Compute dose, dose rate and threshold crossings per voxel; write dose.vdb and summary.json; print a report");
+  run_cmd->add_option("SCENE", run.scene, "scene file (TOML, format 1)")->required();
+  run_cmd->add_option("-o,--output", run.output_dir, "output directory (default: out/<scene name>)");
+  run_cmd->add_option("--threads", run.threads, "CPU threads (default: every core)")->check(CLI::Range(1, 4096));
+  run_cmd->add_option("--backend", run.backend, "auto (GPU when usable), cpu or cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  run_cmd->add_flag("--overwrite", run.overwrite, "replace the results of an earlier run in the output directory");
+
+  InfoOptions info;
+  CLI::App* info_cmd = app.add_subcommand("info", "List the grids of a dose.vdb: dimensions, units, value ranges, metadata");
+  info_cmd->add_option("FILE", info.file, "a .vdb file written by dosemap run")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -40,6 +54,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
 
   try {
     if (*check_cmd) return check_command(check, out);
+    if (*run_cmd) return run_command(run, out);
+    if (*info_cmd) return info_command(info, out);
     if (*mat_cmd) {
       if (!mats.list_nist && (mats.specs.empty() || mats.energies_keV.empty()))
         throw UserError(SourcePos{}, "materials needs at least one SPEC and --energy-keV",

@@ -22,4 +22,18 @@ struct MaterialsOptions {
 };
 int materials_command(const MaterialsOptions& o, std::ostream& out);
 
+struct RunOptions {
+  std::string scene;
+  std::string output_dir;  // default: out/<scene file stem>
+  int threads = 0;         // 0: every core
+  std::string backend = "auto";
+  bool overwrite = false;
+};
+int run_command(const RunOptions& o, std::ostream& out);
+
+struct InfoOptions {
+  std::string file;
+};
+int info_command(const InfoOptions& o, std::ostream& out);
+
 }  // namespace dosemap

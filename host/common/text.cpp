@@ -102,6 +102,28 @@ std::string human_duration(double s) {
   return out;
 }
 
+namespace {
+std::string with_si_prefix(double v, const std::string& unit) {
+  struct P { double scale; const char* prefix; };
+  const P prefixes[] = {{1e9, "G"}, {1e6, "M"}, {1e3, "k"}, {1, ""}, {1e-3, "m"}, {1e-6, "u"}, {1e-9, "n"}};
+  if (v == 0) return "0 " + unit;
+  for (const P& p : prefixes)
+    if (std::fabs(v) >= p.scale) return fmt_g(v / p.scale, 3) + " " + p.prefix + unit;
+  return fmt_g(v, 3) + " " + unit;
+}
+}  // namespace
+
+std::string human_dose(double gray) { return with_si_prefix(gray, "Gy"); }
+std::string human_rate(double gray_per_s) { return with_si_prefix(gray_per_s, "Gy/s"); }
+
+std::string human_time(double s) {
+  if (s < 60) return fmt_g(s, 3) + " s";
+  const long long total = std::llround(s);
+  const long long h = total / 3600, m = (total % 3600) / 60, sec = total % 60;
+  if (h == 0) return std::to_string(m) + " min " + std::to_string(sec) + " s";
+  return std::to_string(h) + " h " + std::to_string(m) + " min";
+}
+
 std::string group_digits(long long n) {
   std::string s = std::to_string(n < 0 ? -n : n);
   std::string out;

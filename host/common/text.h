@@ -27,6 +27,12 @@ std::string fmt_f(double v, int decimals);
 std::string human_bytes(double bytes);
 // 2.5 s, 28762 s (7 h 59 min)
 std::string human_duration(double seconds);
+// 1.23 MGy, 45.6 kGy, 12.3 Gy, 0.5 mGy
+std::string human_dose(double gray);
+// 1.2 kGy/s, 3.4 Gy/s
+std::string human_rate(double gray_per_s);
+// 45.2 s, 12 min 5 s, 3 h 12 min (a moment in a scan)
+std::string human_time(double seconds);
 // 12 345 678 (thin grouping for counts)
 std::string group_digits(long long n);
 

@@ -1,0 +1,161 @@
+#include "host/outputs/dose_statistics.h"
+
+#include <omp.h>
+
+#include <algorithm>
+
+namespace dosemap {
+
+namespace {
+
+// Accumulators one thread keeps per material (and per component of it).
+struct Partial {
+  int64_t voxels = 0;
+  double deposited_J = 0, dose_max = 0, rate_max = 0;
+  std::vector<int64_t> above;
+};
+
+void merge(Partial& into, const Partial& from) {
+  into.voxels += from.voxels;
+  into.deposited_J += from.deposited_J;
+  into.dose_max = std::max(into.dose_max, from.dose_max);
+  into.rate_max = std::max(into.rate_max, from.rate_max);
+  for (size_t t = 0; t < into.above.size(); ++t) into.above[t] += from.above[t];
+}
+
+void add(Partial& p, double dose, double mass_kg, double rate, const std::vector<double>& thresholds) {
+  p.voxels++;
+  p.deposited_J += dose * mass_kg;
+  p.dose_max = std::max(p.dose_max, dose);
+  p.rate_max = std::max(p.rate_max, rate);
+  for (size_t t = 0; t < thresholds.size(); ++t)
+    if (dose >= thresholds[t]) p.above[t]++;
+}
+
+void finish(DoseStats& s, const Partial& p, double mass_per_voxel_g, double voxel_mm3) {
+  s.voxels = p.voxels;
+  s.mass_g = p.voxels * mass_per_voxel_g;
+  s.deposited_J = p.deposited_J;
+  s.dose_mean_Gy = s.mass_g > 0 ? s.deposited_J / (s.mass_g * 1e-3) : 0;
+  s.dose_max_Gy = p.dose_max;
+  s.rate_peak_max_Gy_s = p.rate_max;
+  s.above.resize(p.above.size());
+  for (size_t t = 0; t < p.above.size(); ++t) {
+    s.above[t].voxels = p.above[t];
+    s.above[t].volume_mm3 = p.above[t] * voxel_mm3;
+  }
+}
+
+}  // namespace
+
+RunStatistics compute_statistics(const Scene& scene, const MaterialTable& mt, const VoxelGrid& grid,
+                                 const DoseResults& r, int threads) {
+  (void)scene;
+  const GridGeometry& g = grid.geometry;
+  const TransportTables& tt = r.tables;
+  const int n_mat = static_cast<int>(mt.materials.size());
+  const int n_thr = static_cast<int>(tt.threshold_Gy.size());
+  const int n_slots = static_cast<int>(tt.slot_grid.size());
+  const double voxel_cm3 = g.voxel_volume_cm3();
+  const double voxel_mm3 = voxel_cm3 * 1e3;
+  // Mass of each slot's component in one voxel (kg): its share of the voxel's mass. For a
+  // plain material reporting its own component grid the share is 1.
+  std::vector<double> slot_mass_kg(n_slots, 0);
+  std::vector<int> slot_material(n_slots, 0);
+  for (int m = 0; m < n_mat; ++m) {
+    const Material& mat = mt.materials[m];
+    int k = 0;
+    for (int s = tt.component_begin[m]; s < tt.component_begin[m + 1]; ++s, ++k) {
+      slot_material[s] = m;
+      double fraction = 1.0;
+      if (mat.composite()) {
+        int seen = 0;
+        for (const auto& c : mat.components) {
+          if (c.material < 0) continue;
+          if (seen++ == k) fraction = c.mass_fraction;
+        }
+      }
+      slot_mass_kg[s] = mat.density_g_cm3 * voxel_cm3 * 1e-3 * fraction;
+    }
+  }
+
+  const int nthreads = threads > 0 ? threads : omp_get_max_threads();
+  Partial empty;
+  empty.above.assign(n_thr, 0);
+  std::vector<Partial> mat_total(n_mat, empty), slot_total(n_slots, empty);
+  double deposited = 0;
+  std::vector<std::pair<double, int64_t>> best(nthreads, {-1.0, -1});
+#pragma omp parallel num_threads(nthreads)
+  {
+    std::vector<Partial> mat_part(n_mat, empty), slot_part(n_slots, empty);
+    double dep_part = 0;
+    auto& my_best = best[omp_get_thread_num()];
+#pragma omp for schedule(static)
+    for (int64_t v = 0; v < r.voxels; ++v) {
+      const MaterialId m = grid.material[v];
+      if (m == kVoidId) continue;
+      const double dose = r.dose_Gy[v];
+      const double rate = r.rate_peak_Gy_s[v];
+      const double mass_kg = mt.materials[m].density_g_cm3 * voxel_cm3 * 1e-3;
+      add(mat_part[m], dose, mass_kg, rate, tt.threshold_Gy);
+      dep_part += dose * mass_kg;
+      if (dose > my_best.first) my_best = {dose, v};
+      for (int s = tt.component_begin[m]; s < tt.component_begin[m + 1]; ++s) {
+        const double dc = r.component_dose(tt.slot_grid[s])[v];
+        // Same history as the voxel: the component's rate scales like its dose.
+        const double rc = dose > 0 ? dc * (rate / dose) : 0.0;
+        add(slot_part[s], dc, slot_mass_kg[s], rc, tt.threshold_Gy);
+      }
+    }
+#pragma omp critical
+    {
+      for (int m = 0; m < n_mat; ++m) merge(mat_total[m], mat_part[m]);
+      for (int s = 0; s < n_slots; ++s) merge(slot_total[s], slot_part[s]);
+      deposited += dep_part;
+    }
+  }
+
+  RunStatistics st;
+  st.deposited_J = deposited;
+  // The most dosed voxel; on ties the lowest index, whatever the thread count.
+  for (const auto& [dose, voxel] : best) {
+    if (voxel < 0) continue;
+    if (st.dose_max_voxel < 0 || dose > st.dose_max_Gy || (dose == st.dose_max_Gy && voxel < st.dose_max_voxel)) {
+      st.dose_max_Gy = dose;
+      st.dose_max_voxel = voxel;
+    }
+  }
+  // Earliest crossings of each material from its voxels' crossing times.
+  std::vector<std::vector<double>> first(n_mat, std::vector<double>(n_thr, -1));
+  for (int t = 0; t < n_thr; ++t) {
+    const float* cross = r.crossing(t);
+    for (int64_t v = 0; v < r.voxels; ++v) {
+      const MaterialId m = grid.material[v];
+      if (m == kVoidId || cross[v] < 0) continue;
+      double& f = first[m][t];
+      if (f < 0 || cross[v] < f) f = cross[v];
+    }
+  }
+  for (int m = 0; m < n_mat; ++m) {
+    const Material& mat = mt.materials[m];
+    MaterialStats ms;
+    ms.name = mat.name;
+    ms.index = m;
+    finish(ms, mat_total[m], mat.density_g_cm3 * voxel_cm3, voxel_mm3);
+    for (int t = 0; t < n_thr; ++t) ms.above[t].first_crossing_s = first[m][t];
+    if (mat.composite()) {
+      for (int s = tt.component_begin[m]; s < tt.component_begin[m + 1]; ++s) {
+        DoseStats cs;
+        cs.name = tt.component_grid_names[tt.slot_grid[s]];
+        finish(cs, slot_total[s], slot_mass_kg[s] * 1e3, voxel_mm3);
+        for (int t = 0; t < n_thr; ++t) cs.above[t].first_crossing_s = r.slot_first_crossing(s, t);
+        ms.components.push_back(cs);
+        ms.component_slots.push_back(s);
+      }
+    }
+    st.materials.push_back(ms);
+  }
+  return st;
+}
+
+}  // namespace dosemap

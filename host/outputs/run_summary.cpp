@@ -1,0 +1,184 @@
+#include "host/outputs/run_summary.h"
+
+#include <nlohmann/json.hpp>
+
+#include "host/common/text.h"
+
+namespace dosemap {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json coefficients_json(const MaterialTable& mt, const Material& m) {
+  Json j;
+  j["density_g_cm3"] = m.density_g_cm3;
+  j["mu_rho_cm2_g"] = mt.spectrum_mean(m, [](const MaterialCoefficients& c) { return c.mu_rho(); });
+  j["mu_en_rho_cm2_g"] = mt.spectrum_mean(m, [](const MaterialCoefficients& c) { return c.mu_en_rho(); });
+  j["deposition_cm2_g"] = mt.spectrum_mean(m, [&](const MaterialCoefficients& c) { return c.deposition(mt.model); });
+  return j;
+}
+
+Json above_json(const Scene& scene, const std::vector<ThresholdStats>& above) {
+  Json j = Json::object();
+  for (size_t t = 0; t < above.size(); ++t) {
+    Json a;
+    a["voxels"] = above[t].voxels;
+    a["volume_mm3"] = above[t].volume_mm3;
+    a["first_crossing_s"] = above[t].first_crossing_s >= 0 ? Json(above[t].first_crossing_s) : Json(nullptr);
+    j[scene.output.thresholds[t].label] = a;
+  }
+  return j;
+}
+
+}  // namespace
+
+std::string summary_json(const RunRecord& run) {
+  const Scene& scene = run.scene;
+  const MaterialTable& mt = run.materials;
+  const GridGeometry& g = run.geometry;
+  Json j;
+  j["format"] = 1;
+  j["title"] = scene.title;
+  j["dose_model"] = dose_model_name(mt.model);
+  j["backend"] = run.backend;
+  j["version"] = run.version;
+  j["grid"] = {{"dims", {g.dims[0], g.dims[1], g.dims[2]}},
+               {"voxel_um", {g.voxel_um[0], g.voxel_um[1], g.voxel_um[2]}},
+               {"origin_um", {g.origin_um[0], g.origin_um[1], g.origin_um[2]}}};
+  j["time"] = {{"scan_duration_s", run.timeline.duration_s},
+               {"beam_on_s", run.timeline.beam_on_s},
+               {"exposures", run.timeline.exposures.size()},
+               {"sub_exposures", run.sub_exposures}};
+  j["energy_J"] = {{"incident", run.energy.incident_J},
+                   {"deposited", run.energy.deposited_J},
+                   {"transmitted", run.energy.transmitted_J},
+                   {"other", run.energy.other_J},
+                   {"beam", run.energy.beam_J}};
+  Json thresholds = Json::object();
+  for (const auto& t : scene.output.thresholds) thresholds[t.label] = t.dose_Gy;
+  j["thresholds_Gy"] = thresholds;
+  Json beam;
+  beam["flux_ph_s"] = scene.beam.flux_ph_s;
+  beam["profile"] = profile_name(scene.beam.profile);
+  beam["mean_energy_keV"] = scene.beam.mean_energy_keV();
+  Json lines = Json::array();
+  for (const auto& l : scene.beam.spectrum) lines.push_back({{"energy_keV", l.energy_keV}, {"photon_fraction", l.weight}});
+  beam["spectrum"] = lines;
+  beam["coefficients"] = scene.beam.spectrum.size() == 1
+                             ? "at the beam energy"
+                             : "photon-weighted means over the spectrum lines (per line under materials.*.per_line)";
+  j["beam"] = beam;
+
+  Json materials = Json::object();
+  for (const MaterialStats& s : run.stats.materials) {
+    const Material& m = mt.materials[s.index];
+    Json e = coefficients_json(mt, m);
+    e["index"] = s.index;
+    e["defined_as"] = m.source;
+    if (mt.spectrum.size() > 1) {
+      Json per_line = Json::array();
+      for (const auto& c : m.lines)
+        per_line.push_back({{"energy_keV", c.energy_keV}, {"mu_rho_cm2_g", c.mu_rho()}, {"mu_en_rho_cm2_g", c.mu_en_rho()},
+                            {"deposition_cm2_g", c.deposition(mt.model)}});
+      e["per_line"] = per_line;
+    }
+    e["voxels"] = s.voxels;
+    e["mass_g"] = s.mass_g;
+    e["deposited_J"] = s.deposited_J;
+    e["dose_mean_Gy"] = s.dose_mean_Gy;
+    e["dose_max_Gy"] = s.dose_max_Gy;
+    e["dose_rate_peak_max_Gy_s"] = s.rate_peak_max_Gy_s;
+    e["above"] = above_json(scene, s.above);
+    Json comps = Json::object();
+    for (size_t c = 0; c < s.components.size(); ++c) {
+      const DoseStats& cs = s.components[c];
+      const MaterialComponent* mc = nullptr;
+      for (const auto& x : m.components)
+        if (x.name == cs.name) mc = &x;
+      Json ce;
+      ce["dose_max_Gy"] = cs.dose_max_Gy;
+      ce["dose_mean_Gy"] = cs.dose_mean_Gy;
+      ce["volume_fraction"] = mc ? mc->volume_fraction : 0.0;
+      ce["mass_fraction"] = mc ? mc->mass_fraction : 0.0;
+      ce["mass_g"] = cs.mass_g;
+      ce["deposited_J"] = cs.deposited_J;
+      ce["dose_rate_peak_max_Gy_s"] = cs.rate_peak_max_Gy_s;
+      ce["above"] = above_json(scene, cs.above);
+      comps[cs.name] = ce;
+    }
+    if (!s.components.empty()) e["components"] = comps;
+    materials[m.name] = e;
+  }
+  j["materials"] = materials;
+
+  if (run.stats.dose_max_voxel >= 0) {
+    const int64_t v = run.stats.dose_max_voxel;
+    const int64_t i = v % g.dims[0], jj = (v / g.dims[0]) % g.dims[1], k = v / g.columns();
+    j["dose_max"] = {{"Gy", run.stats.dose_max_Gy},
+                     {"voxel", {i, jj, k}},
+                     {"position_um", {g.center_um(0, i), g.center_um(1, jj), g.center_um(2, k)}}};
+  }
+  j["grids"] = {{"component_doses", run.component_grids}};
+  j["run"] = {{"device", run.device}, {"seconds", run.seconds_total}, {"fluence_events", run.fluence_events}};
+  return j.dump(2) + "\n";
+}
+
+void print_run_report(const RunRecord& run, const std::string& output_dir, std::ostream& out) {
+  const Scene& scene = run.scene;
+  const auto& thresholds = scene.output.thresholds;
+  out << "dosemap run: " << scene.title << "\n";
+  print_fields(out, {
+      {"backend", run.backend + " (" + run.device + "), " + fmt_g(run.seconds_total, 3) + " s"},
+      {"dose model", dose_model_name(run.materials.model)},
+      {"scan", group_digits(static_cast<long long>(run.timeline.exposures.size())) + " exposures over " +
+                   human_duration(run.timeline.duration_s) + ", beam on " + human_time(run.timeline.beam_on_s)},
+      {"grid", std::to_string(run.geometry.dims[0]) + " x " + std::to_string(run.geometry.dims[1]) + " x " +
+                   std::to_string(run.geometry.dims[2]) + " voxels of " + fmt_g(run.geometry.voxel_um[0]) + " x " +
+                   fmt_g(run.geometry.voxel_um[1]) + " x " + fmt_g(run.geometry.voxel_um[2]) + " um"},
+      {"results", output_dir + "/dose.vdb, " + output_dir + "/summary.json"},
+  });
+
+  out << "\nDose per material and component (mean = deposited energy / mass)\n";
+  TextTable dose({"material", "max dose", "mean dose", "peak rate", "mass"});
+  auto dose_row = [&](const std::string& name, const DoseStats& s) {
+    dose.add_row({name, human_dose(s.dose_max_Gy), human_dose(s.dose_mean_Gy), human_rate(s.rate_peak_max_Gy_s),
+                  fmt_g(s.mass_g * 1e3, 3) + " mg"});
+  };
+  for (const MaterialStats& s : run.stats.materials) {
+    if (s.voxels == 0) continue;
+    dose_row(s.name, s);
+    for (const DoseStats& c : s.components) dose_row("  " + c.name, c);
+  }
+  dose.print(out);
+
+  if (!thresholds.empty()) {
+    out << "\nDamage thresholds: volume above each, and when the first voxel crossed it\n";
+    std::vector<std::string> header{"material"};
+    for (const auto& t : thresholds) header.push_back(t.label + " " + human_dose(t.dose_Gy));
+    TextTable thr(header);
+    auto thr_row = [&](const std::string& name, const DoseStats& s) {
+      std::vector<std::string> row{name};
+      for (const auto& a : s.above)
+        row.push_back(a.voxels == 0 ? "-" : fmt_g(a.volume_mm3, 3) + " mm3 from " + human_time(a.first_crossing_s));
+      thr.add_row(row);
+    };
+    for (const MaterialStats& s : run.stats.materials) {
+      if (s.voxels == 0) continue;
+      thr_row(s.name, s);
+      for (const DoseStats& c : s.components) thr_row("  " + c.name, c);
+    }
+    thr.print(out);
+  }
+
+  const EnergyBalance& e = run.energy;
+  auto pct = [&](double x) { return e.incident_J > 0 ? fmt_g(100.0 * x / e.incident_J, 3) + " %" : std::string("-"); };
+  out << "\nEnergy balance: incident " << fmt_g(e.incident_J, 4) << " J = deposited " << fmt_g(e.deposited_J, 4) << " J ("
+      << pct(e.deposited_J) << ") + transmitted " << fmt_g(e.transmitted_J, 4) << " J (" << pct(e.transmitted_J)
+      << ") + scattered/fluorescence " << fmt_g(e.other_J, 4) << " J (" << pct(e.other_J) << ")\n";
+  if (e.beam_J > e.incident_J * (1 + 1e-9))
+    out << "  note: " << fmt_g(100.0 * (1 - e.incident_J / e.beam_J), 3)
+        << " % of the beam's energy fell outside the sample grid and is not counted\n";
+}
+
+}  // namespace dosemap

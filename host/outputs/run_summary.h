@@ -1,0 +1,38 @@
+// summary.json and the stdout report of a run: the numbers a beamline scientist acts on.
+#pragma once
+
+#include <ostream>
+#include <string>
+
+#include "host/grid/voxel_grid.h"
+#include "host/materials/materials.h"
+#include "host/outputs/dose_statistics.h"
+#include "host/scene/scene.h"
+#include "host/timeline/timeline.h"
+#include "host/transport/dose_engine.h"
+
+namespace dosemap {
+
+// What a run knows besides its grids, gathered for the summary and the report.
+struct RunRecord {
+  RunRecord(const Scene& s, const MaterialTable& m, const GridGeometry& g, const Timeline& t, const RunStatistics& st)
+      : scene(s), materials(m), geometry(g), timeline(t), stats(st) {}
+  const Scene& scene;
+  const MaterialTable& materials;
+  const GridGeometry& geometry;
+  const Timeline& timeline;
+  const RunStatistics& stats;
+  std::string backend, device, version;
+  EnergyBalance energy;  // deposited_J taken from the statistics (the float grids)
+  int64_t sub_exposures = 0, fluence_events = 0;
+  double seconds_total = 0;
+  std::vector<std::string> component_grids;
+};
+
+// summary.json (docs/scene-format.md, with dosemap's additions documented in README).
+std::string summary_json(const RunRecord& run);
+
+// The readable report: per material and component, dose, rates, thresholds; energy balance.
+void print_run_report(const RunRecord& run, const std::string& output_dir, std::ostream& out);
+
+}  // namespace dosemap

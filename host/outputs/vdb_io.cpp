@@ -1,0 +1,302 @@
+#include "host/outputs/vdb_io.h"
+
+#include <openvdb/openvdb.h>
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <mutex>
+
+#include "host/common/errors.h"
+
+namespace dosemap {
+
+namespace {
+
+void init_openvdb() {
+  static std::once_flag once;
+  std::call_once(once, [] { openvdb::initialize(); });
+}
+
+// Index (i, j, k) sits at the voxel centre; world units are millimetres.
+openvdb::math::Transform::Ptr voxel_transform(const GridGeometry& g) {
+  auto xf = openvdb::math::Transform::createLinearTransform(1.0);
+  xf->preScale(openvdb::Vec3d(g.voxel_um[0], g.voxel_um[1], g.voxel_um[2]) * 1e-3);
+  xf->postTranslate(openvdb::Vec3d(g.origin_um[0] + 0.5 * g.voxel_um[0], g.origin_um[1] + 0.5 * g.voxel_um[1],
+                                   g.origin_um[2] + 0.5 * g.voxel_um[2]) *
+                    1e-3);
+  return xf;
+}
+
+// Builds a grid from dense data in parallel, one 8^3 leaf per task; `value(v)` gives the
+// value of voxel index v, or nothing to leave it inactive.
+template <typename GridT, typename ValueF>
+typename GridT::Ptr build_grid(const GridGeometry& g, typename GridT::ValueType background, ValueF value) {
+  using TreeT = typename GridT::TreeType;
+  using LeafT = typename TreeT::LeafNodeType;
+  constexpr int64_t kDim = LeafT::DIM;
+  const int64_t bx = (g.dims[0] + kDim - 1) / kDim, by = (g.dims[1] + kDim - 1) / kDim, bz = (g.dims[2] + kDim - 1) / kDim;
+  std::vector<LeafT*> leaves(static_cast<size_t>(bx * by * bz), nullptr);
+  tbb::parallel_for(tbb::blocked_range<int64_t>(0, bx * by * bz), [&](const tbb::blocked_range<int64_t>& range) {
+    for (int64_t b = range.begin(); b != range.end(); ++b) {
+      const int64_t i0 = (b % bx) * kDim, j0 = ((b / bx) % by) * kDim, k0 = (b / (bx * by)) * kDim;
+      LeafT* leaf = nullptr;
+      for (int64_t k = k0; k < std::min(k0 + kDim, g.dims[2]); ++k)
+        for (int64_t j = j0; j < std::min(j0 + kDim, g.dims[1]); ++j)
+          for (int64_t i = i0; i < std::min(i0 + kDim, g.dims[0]); ++i) {
+            typename GridT::ValueType v;
+            if (!value(g.index(i, j, k), v)) continue;
+            if (!leaf) leaf = new LeafT(openvdb::Coord(int(i0), int(j0), int(k0)), background, false);
+            leaf->setValueOn(LeafT::coordToOffset(openvdb::Coord(int(i), int(j), int(k))), v);
+          }
+      leaves[b] = leaf;
+    }
+  });
+  typename TreeT::Ptr tree(new TreeT(background));
+  for (LeafT* leaf : leaves)
+    if (leaf) tree->addLeaf(leaf);  // the tree takes ownership
+  typename GridT::Ptr grid = GridT::create(tree);
+  grid->setTransform(voxel_transform(g));
+  return grid;
+}
+
+void describe(openvdb::GridBase& grid, const std::string& name, const std::string& units, const std::string& quantity,
+              const VdbWriteContext& ctx) {
+  grid.setName(name);
+  grid.setSaveFloatAsHalf(false);  // 1e6 Gy would become inf
+  grid.insertMeta("units", openvdb::StringMetadata(units));
+  grid.insertMeta("quantity", openvdb::StringMetadata(quantity));
+  grid.insertMeta("dose_model", openvdb::StringMetadata(dose_model_name(ctx.materials.model)));
+  grid.insertMeta("beam_energy_keV", openvdb::DoubleMetadata(ctx.scene.beam.mean_energy_keV()));
+  grid.insertMeta("time_s", openvdb::DoubleMetadata(ctx.time_s));
+}
+
+template <typename T>
+void release(std::vector<T>& v) {
+  std::vector<T>().swap(v);
+}
+
+}  // namespace
+
+void write_dose_vdb(const std::string& path, const VdbWriteContext& ctx, DoseResults&& r) {
+  init_openvdb();
+  const GridGeometry& g = ctx.grid.geometry;
+  const std::vector<MaterialId>& material = ctx.grid.material;
+  const TransportTables& tt = r.tables;
+  openvdb::GridPtrVec grids;
+  auto is_matter = [&](int64_t v) { return material[v] != kVoidId; };
+
+  auto mat = build_grid<openvdb::Int32Grid>(g, -1, [&](int64_t v, int32_t& out) {
+    if (!is_matter(v)) return false;
+    out = material[v];
+    return true;
+  });
+  describe(*mat, "material", "index", "material index into summary.json materials (scene order)", ctx);
+  std::string names;
+  for (const auto& m : ctx.materials.materials) names += (names.empty() ? "" : ",") + m.name;
+  mat->insertMeta("materials", openvdb::StringMetadata(names));
+  grids.push_back(mat);
+
+  auto float_grid = [&](const std::string& name, const std::string& units, const std::string& quantity,
+                        const float* data, float background, auto active) {
+    auto grid = build_grid<openvdb::FloatGrid>(g, background, [&](int64_t v, float& out) {
+      if (!active(v)) return false;
+      out = data[v];
+      return true;
+    });
+    describe(*grid, name, units, quantity, ctx);
+    grids.push_back(grid);
+    return grid;
+  };
+
+  float_grid("dose_rate_peak", "Gy/s", "peak dose rate: max over exposures of dose increment / duration",
+             r.rate_peak_Gy_s.data(), 0.0f, is_matter);
+  release(r.rate_peak_Gy_s);
+  float_grid("dose_rate_mean", "Gy/s", "dose-weighted mean dose rate: sum(dD^2/dt) / sum(dD)", r.rate_mean_Gy_s.data(),
+             0.0f, is_matter);
+  release(r.rate_mean_Gy_s);
+
+  const auto& thresholds = ctx.scene.output.thresholds;
+  for (size_t t = 0; t < thresholds.size(); ++t) {
+    const float* cross = r.crossing(static_cast<int>(t));
+    auto grid = float_grid("t_" + thresholds[t].label + "_s", "s",
+                           "time from scan start when the dose first reached " + thresholds[t].label, cross, -1.0f,
+                           [&](int64_t v) { return is_matter(v) && cross[v] >= 0; });
+    grid->insertMeta("threshold_Gy", openvdb::DoubleMetadata(thresholds[t].dose_Gy));
+  }
+  release(r.crossing_s);
+
+  const auto presence = component_presence(tt);
+  for (size_t c = 0; c < tt.component_grid_names.size(); ++c) {
+    const float* dose_c = r.component_dose(static_cast<int>(c));
+    float_grid("dose:" + tt.component_grid_names[c], "Gy",
+               "dose to component " + tt.component_grid_names[c] + " where it is present", dose_c, 0.0f,
+               [&](int64_t v) { return is_matter(v) && presence[c][material[v]]; });
+  }
+  release(r.component_dose_Gy);
+
+  const float* dose = r.dose_Gy.data();
+  float_grid("dose", "Gy", "absorbed dose", dose, 0.0f, is_matter);
+  for (const auto& th : thresholds) {
+    const double level = th.dose_Gy;
+    auto mask = build_grid<openvdb::BoolGrid>(g, false, [&](int64_t v, bool& out) {
+      if (!is_matter(v) || dose[v] < level) return false;
+      out = true;
+      return true;
+    });
+    describe(*mask, "dose_gt_" + th.label, "1", "dose >= " + th.label + " threshold", ctx);
+    mask->insertMeta("threshold_Gy", openvdb::DoubleMetadata(level));
+    grids.push_back(mask);
+  }
+
+  // A fog volume Blender renders as is: log10 of dose over four decades below the maximum.
+  float dose_max = 0;
+  for (int64_t v = 0; v < r.voxels; ++v) dose_max = std::max(dose_max, dose[v]);
+  if (dose_max > 0) {
+    const double hi = std::log10(dose_max), lo = hi - 4.0;
+    auto fog = build_grid<openvdb::FloatGrid>(g, 0.0f, [&](int64_t v, float& out) {
+      if (!is_matter(v) || !(dose[v] > 0)) return false;
+      const double x = (std::log10(static_cast<double>(dose[v])) - lo) / (hi - lo);
+      if (x <= 0) return false;
+      out = static_cast<float>(std::min(1.0, x));
+      return true;
+    });
+    describe(*fog, "density", "1", "log-scaled dose for rendering: (log10(dose) - log10_min) / 4", ctx);
+    fog->setGridClass(openvdb::GRID_FOG_VOLUME);
+    fog->insertMeta("log10_dose_min_Gy", openvdb::DoubleMetadata(lo));
+    fog->insertMeta("log10_dose_max_Gy", openvdb::DoubleMetadata(hi));
+    grids.push_back(fog);
+  }
+  release(r.dose_Gy);
+
+  // File order as the format page lists the grids (built in another order to free memory early).
+  auto rank = [](const std::string& n) {
+    if (n == "material") return 0;
+    if (n == "dose") return 1;
+    if (n == "dose_rate_peak") return 2;
+    if (n == "dose_rate_mean") return 3;
+    if (n.rfind("t_", 0) == 0) return 4;
+    if (n.rfind("dose_gt_", 0) == 0) return 5;
+    if (n.rfind("dose:", 0) == 0) return 6;
+    return 7;
+  };
+  std::stable_sort(grids.begin(), grids.end(),
+                   [&](const openvdb::GridBase::Ptr& a, const openvdb::GridBase::Ptr& b) { return rank(a->getName()) < rank(b->getName()); });
+
+  openvdb::MetaMap file_meta;
+  // python3-openvdb cannot list a file holding an Int32 grid (readAll and
+  // readAllGridMetadata fail), but reads file metadata and grids by name: name them here.
+  std::string grid_names;
+  for (const auto& gr : grids) grid_names += (grid_names.empty() ? "" : ",") + gr->getName();
+  file_meta.insertMeta("grids", openvdb::StringMetadata(grid_names));
+  file_meta.insertMeta("title", openvdb::StringMetadata(ctx.scene.title));
+  file_meta.insertMeta("creator", openvdb::StringMetadata("dosemap " + ctx.version));
+  file_meta.insertMeta("dose_model", openvdb::StringMetadata(dose_model_name(ctx.materials.model)));
+  openvdb::io::File file(path);
+  file.setCompression(openvdb::io::COMPRESS_BLOSC | openvdb::io::COMPRESS_ACTIVE_MASK);
+  file.write(grids, file_meta);
+  file.close();
+}
+
+namespace {
+
+openvdb::GridPtrVecPtr read_all(const std::string& path, openvdb::MetaMap::Ptr* meta) {
+  init_openvdb();
+  if (!std::filesystem::is_regular_file(path))
+    throw UserError(SourcePos{path, 0, 0}, "no such VDB file", "give the path of a dose.vdb written by dosemap run");
+  try {
+    openvdb::io::File file(path);
+    file.open();
+    auto grids = file.getGrids();
+    if (meta) *meta = file.getMetadata();
+    file.close();
+    return grids;
+  } catch (const openvdb::Exception& e) {
+    throw UserError(SourcePos{path, 0, 0}, std::string("cannot read as OpenVDB: ") + e.what(),
+                    "the file may be truncated or not a .vdb");
+  }
+}
+
+openvdb::GridBase::Ptr find_grid(const openvdb::GridPtrVecPtr& grids, const std::string& path, const std::string& name) {
+  for (auto& gr : *grids)
+    if (gr->getName() == name) return gr;
+  throw UserError(SourcePos{path, 0, 0}, "has no grid named '" + name + "'", "run `dosemap info` to list its grids");
+}
+
+}  // namespace
+
+VdbFileSummary read_vdb_summary(const std::string& path) {
+  openvdb::MetaMap::Ptr meta;
+  auto grids = read_all(path, &meta);
+  VdbFileSummary out;
+  if (meta)
+    for (auto it = meta->beginMeta(); it != meta->endMeta(); ++it) out.metadata[it->first] = it->second->str();
+  for (auto& base : *grids) {
+    VdbGridSummary s;
+    s.name = base->getName();
+    s.type = base->valueType();
+    s.grid_class = openvdb::GridBase::gridClassToString(base->getGridClass());
+    const openvdb::CoordBBox box = base->evalActiveVoxelBoundingBox();
+    for (int a = 0; a < 3; ++a) {
+      s.index_min[a] = box.min()[a];
+      s.index_max[a] = box.max()[a];
+    }
+    const openvdb::Vec3d vs = base->voxelSize();
+    s.voxel_mm = {vs[0], vs[1], vs[2]};
+    s.active_voxels = static_cast<int64_t>(base->activeVoxelCount());
+    for (auto it = base->beginMeta(); it != base->endMeta(); ++it)
+      if (it->first.rfind("__", 0) != 0) s.metadata[it->first] = it->second->str();
+    auto stats = [&](auto grid) {
+      double lo = 0, hi = 0, sum = 0;
+      bool first = true;
+      for (auto v = grid->cbeginValueOn(); v; ++v) {
+        if (!v.isVoxelValue()) continue;
+        const double x = static_cast<double>(*v);
+        lo = first ? x : std::min(lo, x);
+        hi = first ? x : std::max(hi, x);
+        sum += x;
+        first = false;
+      }
+      s.min = lo;
+      s.max = hi;
+      s.mean = s.active_voxels > 0 ? sum / static_cast<double>(s.active_voxels) : 0;
+    };
+    if (auto f = openvdb::GridBase::grid<openvdb::FloatGrid>(base)) stats(f);
+    else if (auto i = openvdb::GridBase::grid<openvdb::Int32Grid>(base)) stats(i);
+    else if (auto b = openvdb::GridBase::grid<openvdb::BoolGrid>(base)) stats(b);
+    out.grids.push_back(s);
+  }
+  return out;
+}
+
+std::vector<float> read_float_grid(const std::string& path, const std::string& name, const GridGeometry& g,
+                                   float background) {
+  auto grids = read_all(path, nullptr);
+  auto grid = openvdb::GridBase::grid<openvdb::FloatGrid>(find_grid(grids, path, name));
+  if (!grid) throw UserError(SourcePos{path, 0, 0}, "grid '" + name + "' is not a float grid");
+  std::vector<float> out(static_cast<size_t>(g.voxels()), background);
+  for (auto v = grid->cbeginValueOn(); v; ++v) {
+    if (!v.isVoxelValue()) continue;
+    const openvdb::Coord c = v.getCoord();
+    if (c.x() < 0 || c.y() < 0 || c.z() < 0 || c.x() >= g.dims[0] || c.y() >= g.dims[1] || c.z() >= g.dims[2]) continue;
+    out[g.index(c.x(), c.y(), c.z())] = *v;
+  }
+  return out;
+}
+
+std::vector<uint8_t> read_bool_grid(const std::string& path, const std::string& name, const GridGeometry& g) {
+  auto grids = read_all(path, nullptr);
+  auto grid = openvdb::GridBase::grid<openvdb::BoolGrid>(find_grid(grids, path, name));
+  if (!grid) throw UserError(SourcePos{path, 0, 0}, "grid '" + name + "' is not a bool grid");
+  std::vector<uint8_t> out(static_cast<size_t>(g.voxels()), 0);
+  for (auto v = grid->cbeginValueOn(); v; ++v) {
+    if (!v.isVoxelValue()) continue;
+    const openvdb::Coord c = v.getCoord();
+    out[g.index(c.x(), c.y(), c.z())] = *v ? 1 : 0;
+  }
+  return out;
+}
+
+}  // namespace dosemap

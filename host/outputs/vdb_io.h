@@ -1,0 +1,54 @@
+// dose.vdb: writing a run's grids (scene-format.md, "What dosemap run writes"), and reading
+// them back for `dosemap info` and the tests. The only place that includes OpenVDB.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "host/grid/voxel_grid.h"
+#include "host/materials/materials.h"
+#include "host/scene/scene.h"
+#include "host/transport/dose_engine.h"
+
+namespace dosemap {
+
+struct VdbWriteContext {
+  const Scene& scene;
+  const MaterialTable& materials;
+  const VoxelGrid& grid;
+  double time_s = 0;  // the time the grids describe (scan end)
+  std::string version;
+};
+
+// Writes every grid of `results` to `path` (BLOSC compressed). Consumes the results: each
+// dense array is released as soon as its grid is built, so the peak memory stays near one
+// copy of the results.
+void write_dose_vdb(const std::string& path, const VdbWriteContext& ctx, DoseResults&& results);
+
+struct VdbGridSummary {
+  std::string name, type, grid_class;
+  std::array<int, 3> index_min{}, index_max{};  // active bounding box (inclusive)
+  std::array<double, 3> voxel_mm{};
+  int64_t active_voxels = 0;
+  double min = 0, max = 0, mean = 0;  // over active voxels
+  std::map<std::string, std::string> metadata;
+};
+
+struct VdbFileSummary {
+  std::map<std::string, std::string> metadata;
+  std::vector<VdbGridSummary> grids;  // in file order
+};
+
+// Throws UserError when the file cannot be read.
+VdbFileSummary read_vdb_summary(const std::string& path);
+
+// A float grid of the file as a dense array on `g`, `background` where inactive.
+std::vector<float> read_float_grid(const std::string& path, const std::string& grid, const GridGeometry& g,
+                                   float background);
+// Active voxel count and active values of a bool grid (tests).
+std::vector<uint8_t> read_bool_grid(const std::string& path, const std::string& grid, const GridGeometry& g);
+
+}  // namespace dosemap

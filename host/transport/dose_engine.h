@@ -1,0 +1,70 @@
+// Runs the transport: plans the sub-exposures, builds the per-column fluence histories
+// (2-D work), marches every column (one 3-D pass) on the chosen backend, and returns the
+// per-voxel results with the energy balance.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "host/grid/voxel_grid.h"
+#include "host/materials/materials.h"
+#include "host/scene/scene.h"
+#include "host/timeline/timeline.h"
+#include "host/transport/transport_tables.h"
+
+namespace dosemap {
+
+class Progress;
+
+enum class Backend { kAuto, kCpu, kCuda };
+
+struct EngineOptions {
+  Backend backend = Backend::kAuto;
+  int threads = 0;  // 0: every core
+  Progress* progress = nullptr;
+};
+
+struct EnergyBalance {
+  double incident_J = 0;     // crossing the sample's upstream face
+  double deposited_J = 0;    // by the march, in double precision
+  double transmitted_J = 0;  // leaving the downstream face in the beam direction
+  double other_J = 0;        // scattered or fluorescence photons leaving the sample
+  double beam_J = 0;         // delivered by the beam, on or off the sample
+};
+
+// Dense per-voxel results, voxel index = (k * ny + j) * nx + i.
+struct DoseResults {
+  std::string backend;  // "cpu" or "cuda"
+  std::string device;   // e.g. "2 threads", "NVIDIA H100 80GB HBM3"
+  TransportTables tables;
+  int64_t voxels = 0, columns = 0;
+  std::vector<float> dose_Gy, rate_peak_Gy_s, rate_mean_Gy_s;
+  std::vector<float> crossing_s;         // [threshold * voxels + voxel], -1 where never reached
+  std::vector<float> component_dose_Gy;  // [grid * voxels + voxel], 0 where the component is absent
+  std::vector<float> slot_first_crossing_s;  // [(slot * thresholds + t) * columns + column], -1 never
+
+  const float* crossing(int threshold) const { return crossing_s.data() + threshold * voxels; }
+  const float* component_dose(int grid) const { return component_dose_Gy.data() + grid * voxels; }
+  // Earliest time any voxel reached threshold t in the dose to component slot `slot`
+  // (a component of one material, see TransportTables), or -1.
+  double slot_first_crossing(int slot, int t) const;
+  EnergyBalance energy;
+  int64_t sub_exposures = 0;
+  int64_t fluence_events = 0;
+  double seconds_history = 0, seconds_march = 0;
+};
+
+// Everything the engine reads.
+struct EngineInputs {
+  const Scene& scene;
+  const MaterialTable& materials;
+  const VoxelGrid& grid;
+  const Timeline& timeline;
+};
+
+DoseResults compute_dose(const EngineInputs& in, const EngineOptions& options);
+
+// Whether this build has the CUDA backend and a usable GPU; `why` says why not.
+bool cuda_backend_usable(std::string& why);
+
+}  // namespace dosemap

@@ -1,0 +1,120 @@
+#include "host/transport/transport_tables.h"
+
+#include <cmath>
+
+#include "host/common/text.h"
+
+namespace dosemap {
+
+namespace {
+constexpr double kJoulePerKeV = 1.602176634e-16;
+constexpr double kM2KgPerCm2G = 0.1;  // 1 cm^2/g = 1e-4 m^2 / 1e-3 kg
+}  // namespace
+
+MarchParams TransportTables::params() const {
+  MarchParams p;
+  p.nx = nx;
+  p.ny = ny;
+  p.nz = nz;
+  p.n_lines = n_lines;
+  p.line_energy_J = line_energy_J.data();
+  p.n_materials = n_materials;
+  p.voxel_transmission = voxel_transmission.data();
+  p.voxel_mean_fluence = voxel_mean_fluence.data();
+  p.deposition_m2_kg = deposition_m2_kg.data();
+  p.other_fraction = other_fraction.data();
+  p.density_kg_m3 = density_kg_m3.data();
+  p.component_begin = component_begin.data();
+  p.slot_grid = slot_grid.data();
+  p.slot_deposition_m2_kg = slot_deposition_m2_kg.data();
+  p.n_slots = static_cast<int>(slot_grid.size());
+  p.n_component_grids = static_cast<int>(component_grid_names.size());
+  p.n_thresholds = static_cast<int>(threshold_Gy.size());
+  p.threshold_Gy = threshold_Gy.data();
+  p.column_area_m2 = column_area_m2;
+  p.voxel_volume_m3 = voxel_volume_m3;
+  return p;
+}
+
+TransportTables build_transport_tables(const Scene& scene, const MaterialTable& mt, const GridGeometry& g) {
+  if (mt.spectrum.size() > static_cast<size_t>(kMaxSpectrumLines))
+    throw UserError(scene.beam.where,
+                    "[beam] spectrum has " + std::to_string(mt.spectrum.size()) + " lines; dosemap transports at most " +
+                        std::to_string(kMaxSpectrumLines),
+                    "bin the spectrum into fewer lines (each keeps its photon weight)");
+  if (scene.output.thresholds.size() > static_cast<size_t>(kMaxThresholds))
+    throw UserError(SourcePos{scene.path, 0, 0},
+                    "[output] thresholds_Gy has " + std::to_string(scene.output.thresholds.size()) +
+                        " thresholds; at most " + std::to_string(kMaxThresholds) + " are supported",
+                    "keep the thresholds that matter for this sample");
+  TransportTables t;
+  t.nx = g.dims[0];
+  t.ny = g.dims[1];
+  t.nz = g.dims[2];
+  t.n_lines = static_cast<int>(mt.spectrum.size());
+  t.n_materials = static_cast<int>(mt.materials.size());
+  for (const auto& l : mt.spectrum) t.line_energy_J.push_back(l.weight * l.energy_keV * kJoulePerKeV);
+  const double dz_m = g.voxel_um[2] * 1e-6;
+  for (const Material& m : mt.materials) {
+    t.density_kg_m3.push_back(m.density_g_cm3 * 1000.0);
+    for (const MaterialCoefficients& c : m.lines) {
+      const double mu_dz = c.mu_rho() * m.density_g_cm3 * 100.0 * dz_m;  // cm^2/g * g/cm^3 = 1/cm
+      const double absorbed = -std::expm1(-mu_dz);                        // 1 - exp(-mu dz), exact for small mu dz
+      const double dep = c.deposition(mt.model);
+      t.voxel_transmission.push_back(std::exp(-mu_dz));
+      t.voxel_mean_fluence.push_back(mu_dz > 0 ? absorbed / mu_dz : 1.0);
+      t.deposition_m2_kg.push_back(dep * kM2KgPerCm2G);
+      t.other_fraction.push_back(absorbed * (1.0 - dep / c.mu_rho()));
+    }
+  }
+  // Component grids: every non-void component material, in order of first appearance.
+  auto grid_of = [&](const std::string& name) {
+    for (size_t i = 0; i < t.component_grid_names.size(); ++i)
+      if (t.component_grid_names[i] == name) return static_cast<int>(i);
+    t.component_grid_names.push_back(name);
+    return static_cast<int>(t.component_grid_names.size()) - 1;
+  };
+  for (const Material& m : mt.materials)
+    for (const MaterialComponent& c : m.components)
+      if (c.material >= 0) grid_of(c.name);
+  if (t.component_grid_names.size() > static_cast<size_t>(kMaxComponentGrids))
+    throw UserError(SourcePos{scene.path, 0, 0},
+                    "the composites use " + std::to_string(t.component_grid_names.size()) +
+                        " distinct component materials; at most " + std::to_string(kMaxComponentGrids) + " are supported",
+                    "merge components that need no separate dose");
+  for (size_t mi = 0; mi < mt.materials.size(); ++mi) {
+    const Material& m = mt.materials[mi];
+    t.component_begin.push_back(static_cast<int>(t.slot_grid.size()));
+    auto add_slot = [&](int grid, const Material& source) {
+      t.slot_grid.push_back(grid);
+      for (const MaterialCoefficients& c : source.lines) t.slot_deposition_m2_kg.push_back(c.deposition(mt.model) * kM2KgPerCm2G);
+    };
+    if (m.composite()) {
+      for (const MaterialComponent& c : m.components)
+        if (c.material >= 0) add_slot(grid_of(c.name), mt.materials[c.material]);
+    } else {
+      // A component material filling voxels alone: its dose is the voxel dose.
+      for (size_t gi = 0; gi < t.component_grid_names.size(); ++gi)
+        if (t.component_grid_names[gi] == m.name) add_slot(static_cast<int>(gi), m);
+    }
+  }
+  t.component_begin.push_back(static_cast<int>(t.slot_grid.size()));
+  if (t.slot_grid.size() > static_cast<size_t>(kMaxComponentSlots))
+    throw UserError(SourcePos{scene.path, 0, 0},
+                    "the composites have " + std::to_string(t.slot_grid.size()) + " components in all; at most " +
+                        std::to_string(kMaxComponentSlots) + " are supported",
+                    "merge components that need no separate dose");
+  for (const auto& th : scene.output.thresholds) t.threshold_Gy.push_back(th.dose_Gy);
+  t.column_area_m2 = g.column_area_m2();
+  t.voxel_volume_m3 = g.voxel_volume_cm3() * 1e-6;
+  return t;
+}
+
+std::vector<std::vector<bool>> component_presence(const TransportTables& t) {
+  std::vector<std::vector<bool>> present(t.component_grid_names.size(), std::vector<bool>(t.n_materials, false));
+  for (int m = 0; m < t.n_materials; ++m)
+    for (int s = t.component_begin[m]; s < t.component_begin[m + 1]; ++s) present[t.slot_grid[s]][m] = true;
+  return present;
+}
+
+}  // namespace dosemap

@@ -1,0 +1,39 @@
+// The flat tables the column march reads (cuda/column_march.h), built once from the
+// materials, the voxel size along the beam, the spectrum and the thresholds. Owns the
+// arrays; `params()` gives the plain view both backends use (the CUDA backend copies the
+// arrays to the device and points a copy of the view at them).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cuda/column_march.h"
+#include "host/grid/voxel_grid.h"
+#include "host/materials/materials.h"
+#include "host/scene/scene.h"
+
+namespace dosemap {
+
+struct TransportTables {
+  int64_t nx = 0, ny = 0, nz = 0;
+  int n_lines = 0, n_materials = 0;
+  std::vector<double> line_energy_J;
+  std::vector<double> voxel_transmission, voxel_mean_fluence, deposition_m2_kg, other_fraction;
+  std::vector<double> density_kg_m3;
+  std::vector<int> component_begin, slot_grid;
+  std::vector<double> slot_deposition_m2_kg;
+  std::vector<std::string> component_grid_names;  // "dose:<name>" grids, in order of first use
+  std::vector<double> threshold_Gy;
+  double column_area_m2 = 0, voxel_volume_m3 = 0;
+
+  MarchParams params() const;
+};
+
+// Throws UserError when the scene exceeds the march's fixed per-thread limits.
+TransportTables build_transport_tables(const Scene& scene, const MaterialTable& materials, const GridGeometry& g);
+
+// The materials whose dose a component grid reports: the composites containing it and the
+// material itself where it fills voxels alone. [grid][material] -> present.
+std::vector<std::vector<bool>> component_presence(const TransportTables& t);
+
+}  // namespace dosemap
