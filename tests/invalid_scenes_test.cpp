@@ -1,5 +1,5 @@
 // The invalid-scene corpus: every tests/scenes/invalid/*.toml is a full scene with exactly
-// one mistake, and `dosemap check` must reject it the way the scene contract promises
+// one mistake, and `dosemap check` and `dosemap run` must reject it the way the scene contract promises
 // (docs/scene-format.md): exit code 2, "file:line:col: error: ..." pointing at the mistake,
 // a message that says what is wrong and how to fix it, nothing on stdout, nothing written.
 //
@@ -151,6 +151,12 @@ TEST_P(InvalidSceneTest, CheckRejectsWithLocatedError) {
   const std::vector<std::string> written = work.entries();
   EXPECT_TRUE(written.empty()) << "dosemap wrote " << written.size() << " entries into its working directory, first "
                                << (written.empty() ? std::string() : written.front());
+
+  // `run` rejects the same scene the same way, before creating its output directory.
+  const CommandResult run = run_dosemap({"run", scene.string(), "-o", "results"}, work.path());
+  EXPECT_EQ(run.exit_code, 2) << run.err;
+  EXPECT_EQ(run.err.substr(0, run.err.find('\n')), first_line) << "run and check report differently";
+  EXPECT_TRUE(work.entries().empty()) << "dosemap run wrote into its working directory";
 }
 
 INSTANTIATE_TEST_SUITE_P(Corpus, InvalidSceneTest, ::testing::ValuesIn(corpus_files()),

@@ -29,16 +29,17 @@ namespace {
 void check_memory(const Scene& scene, const GridGeometry& g, const RunMemory& mem) {
   const double available = available_memory_bytes();
   if (available <= 0 || mem.peak_bytes() <= 0.9 * available) return;
-  std::string fix = "use coarser voxels";
-  // Most of the need scales with the number of columns: coarsen x and y by n.
-  for (int n = 2; n <= 256; ++n) {
+  // Most of the need scales with the number of columns: coarsen x and y by the smallest
+  // factor n that fits and keeps the lateral extent a whole number of voxels.
+  const double need = mem.peak_bytes() / (0.9 * available);
+  const int64_t n_min = static_cast<int64_t>(std::ceil(std::sqrt(need)));
+  std::string fix = "use voxels about " + std::to_string(n_min) + " times larger in x and y, or a smaller lateral_um";
+  for (int64_t n = std::max<int64_t>(2, n_min); n <= std::min(g.dims[0], g.dims[1]); ++n) {
     if (g.dims[0] % n || g.dims[1] % n) continue;
-    if (mem.peak_bytes() / (double(n) * n) <= 0.9 * available) {
-      fix = "use voxel_um = [" + fmt_g(g.voxel_um[0] * n, 6) + ", " + fmt_g(g.voxel_um[1] * n, 6) + ", " +
-            fmt_g(g.voxel_um[2], 6) + "] (about " + human_bytes(mem.peak_bytes() / (double(n) * n)) +
-            "), or a smaller lateral_um";
-      break;
-    }
+    fix = "use voxel_um = [" + fmt_g(g.voxel_um[0] * n, 6) + ", " + fmt_g(g.voxel_um[1] * n, 6) + ", " +
+          fmt_g(g.voxel_um[2], 6) + "] (about " + human_bytes(mem.peak_bytes() / (double(n) * n)) +
+          "), or a smaller lateral_um";
+    break;
   }
   throw UserError(scene.sample.voxel_where,
                   "the run needs about " + human_bytes(mem.peak_bytes()) + " of memory (" + group_digits(g.voxels()) +

@@ -82,9 +82,9 @@ std::string fmt_f(double v, int decimals) {
 }
 
 std::string human_bytes(double bytes) {
-  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
+  const char* units[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB"};
   int u = 0;
-  while (bytes >= 1000.0 && u < 4) {
+  while (bytes >= 1000.0 && u < 6) {
     bytes /= 1000.0;
     ++u;
   }

@@ -271,32 +271,39 @@ VdbFileSummary read_vdb_summary(const std::string& path) {
   return out;
 }
 
-std::vector<float> read_float_grid(const std::string& path, const std::string& name, const GridGeometry& g,
-                                   float background) {
+namespace {
+
+// A grid of the file as a dense array on `g`; `background` where inactive.
+template <typename GridT, typename T>
+std::vector<T> read_dense(const std::string& path, const std::string& name, const GridGeometry& g, T background,
+                          const char* kind) {
   auto grids = read_all(path, nullptr);
-  auto grid = openvdb::GridBase::grid<openvdb::FloatGrid>(find_grid(grids, path, name));
-  if (!grid) throw UserError(SourcePos{path, 0, 0}, "grid '" + name + "' is not a float grid");
-  std::vector<float> out(static_cast<size_t>(g.voxels()), background);
+  auto grid = openvdb::GridBase::grid<GridT>(find_grid(grids, path, name));
+  if (!grid) throw UserError(SourcePos{path, 0, 0}, "grid '" + name + "' is not " + kind);
+  std::vector<T> out(static_cast<size_t>(g.voxels()), background);
   for (auto v = grid->cbeginValueOn(); v; ++v) {
     if (!v.isVoxelValue()) continue;
     const openvdb::Coord c = v.getCoord();
     if (c.x() < 0 || c.y() < 0 || c.z() < 0 || c.x() >= g.dims[0] || c.y() >= g.dims[1] || c.z() >= g.dims[2]) continue;
-    out[g.index(c.x(), c.y(), c.z())] = *v;
+    out[g.index(c.x(), c.y(), c.z())] = static_cast<T>(*v);
   }
   return out;
 }
 
+}  // namespace
+
+std::vector<float> read_float_grid(const std::string& path, const std::string& name, const GridGeometry& g,
+                                   float background) {
+  return read_dense<openvdb::FloatGrid>(path, name, g, background, "a float grid");
+}
+
+std::vector<int32_t> read_int32_grid(const std::string& path, const std::string& name, const GridGeometry& g,
+                                     int32_t background) {
+  return read_dense<openvdb::Int32Grid>(path, name, g, background, "an int32 grid");
+}
+
 std::vector<uint8_t> read_bool_grid(const std::string& path, const std::string& name, const GridGeometry& g) {
-  auto grids = read_all(path, nullptr);
-  auto grid = openvdb::GridBase::grid<openvdb::BoolGrid>(find_grid(grids, path, name));
-  if (!grid) throw UserError(SourcePos{path, 0, 0}, "grid '" + name + "' is not a bool grid");
-  std::vector<uint8_t> out(static_cast<size_t>(g.voxels()), 0);
-  for (auto v = grid->cbeginValueOn(); v; ++v) {
-    if (!v.isVoxelValue()) continue;
-    const openvdb::Coord c = v.getCoord();
-    out[g.index(c.x(), c.y(), c.z())] = *v ? 1 : 0;
-  }
-  return out;
+  return read_dense<openvdb::BoolGrid>(path, name, g, uint8_t(0), "a bool grid");
 }
 
 }  // namespace dosemap

@@ -34,7 +34,7 @@ BeamProfile make_beam_profile(const BeamSpec& beam);
 // Length (um) of a fly sub-step moving along the unit direction (ux, uy): short enough that
 // the largest mean rate over a sub-step is within 1 % of the peak rate for a Gaussian
 // (0.2 sigma along the path) and an axis-aligned top-hat (a sub-step fits twice in the
-// plateau, or 2 % of the ramp), at most 1/8 of the beam's length along the path, and at
+// plateau, or 1 % of the ramp), at most 1/8 of the beam's length along the path, and at
 // most half a pixel (images).
 double fly_substep_um(const BeamProfile& beam, const GridGeometry& g, double ux, double uy);
 
