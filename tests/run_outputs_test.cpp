@@ -134,7 +134,7 @@ TEST(RunOutputs, DoseVdbEqualsTheEngineAndMasksFollowTheDose) {
   auto engine = test::run_engine(kScene);
   const std::string vdb = r.out + "/dose.vdb";
   const std::vector<float> dose = read_float_grid(vdb, "dose", r.g, 0.0f);
-  ASSERT_EQ(dose.size(), engine->results.dose_Gy.size());
+  ASSERT_EQ(dose.size(), engine->results.dose_Gy.size());  // same voxels
   for (int64_t v = 0; v < r.g.voxels(); ++v) ASSERT_EQ(dose[v], engine->results.dose_Gy[v]) << v;
   const std::vector<float> nmc = read_float_grid(vdb, "dose:NMC811", r.g, -1.0f);
   const auto& names = engine->results.tables.component_grid_names;

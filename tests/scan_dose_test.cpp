@@ -34,7 +34,7 @@ std::string raster(const std::string& order, double dwell = 1.0, double x0 = -40
   return buf;
 }
 
-void expect_grids_near(const std::vector<float>& a, const std::vector<float>& b, double rel, const char* what) {
+void expect_grids_near(const BulkVector<float>& a, const BulkVector<float>& b, double rel, const char* what) {
   ASSERT_EQ(a.size(), b.size());
   float scale = 0;
   for (float v : b) scale = std::max(scale, std::fabs(v));

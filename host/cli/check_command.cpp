@@ -93,10 +93,10 @@ int check_command(const CheckOptions& o, std::ostream& out) {
                                 " um (" + fmt_g(g.dims[0] * g.voxel_um[0], 8) + " x " +
                                 fmt_g(g.dims[1] * g.voxel_um[1], 8) + " x " + fmt_g(g.dims[2] * g.voxel_um[2], 8) +
                                 " um)"});
-  overview.push_back({"memory", "a run needs about " + human_bytes(mem.peak_bytes()) + " (" +
-                                  std::to_string(mem.result_grids) + " float grids " + human_bytes(mem.result_bytes) +
-                                  ", materials " + human_bytes(mem.material_bytes) + ", beam history " +
-                                  human_bytes(mem.history_bytes) + ", output " + human_bytes(mem.output_bytes) + ")"});
+  overview.push_back({"memory", "a run needs about " + human_bytes(mem.peak_bytes()) + " at its peak (" +
+                                  std::to_string(mem.result_grids) + " float values per voxel " +
+                                  human_bytes(mem.result_bytes) + ", beam history " + human_bytes(mem.history_bytes) +
+                                  ", while writing " + human_bytes(mem.material_bytes + mem.writing_bytes) + ")"});
   overview.push_back({"scan", scan_steps_text(scene.scan)});
   overview.push_back({"exposures", group_digits(static_cast<long long>(tl.exposures.size())) +
                                      (plan.sub_exposures != static_cast<int64_t>(tl.exposures.size())

@@ -58,6 +58,13 @@ Backend parse_backend(const std::string& s) {
 
 int run_command(const RunOptions& o, std::ostream& out) {
   const auto t0 = std::chrono::steady_clock::now();
+  auto lap = t0;
+  std::vector<std::pair<std::string, double>> stages;
+  auto stage_done = [&](const char* name) {
+    const auto now = std::chrono::steady_clock::now();
+    stages.emplace_back(name, std::chrono::duration<double>(now - lap).count());
+    lap = now;
+  };
   // Everything a user can get wrong is checked before anything is computed or written.
   const Scene scene = read_scene(o.scene);
   const MaterialTable materials = resolve_materials(scene);
@@ -72,13 +79,18 @@ int run_command(const RunOptions& o, std::ostream& out) {
   check_output_dir(dir, o.overwrite);
 
   const VoxelGrid grid = voxelize(scene);
+  stage_done("setup");
   Progress progress(stderr_is_terminal());
   EngineOptions options;
   options.backend = parse_backend(o.backend);
   options.threads = o.threads;
   options.progress = &progress;
   DoseResults results = compute_dose({scene, materials, grid, timeline}, options);
+  stages.emplace_back("history", results.seconds_history);
+  stages.emplace_back("march", results.seconds_march);
+  lap = std::chrono::steady_clock::now();
   const RunStatistics stats = compute_statistics(scene, materials, grid, results, o.threads);
+  stage_done("statistics");
 
   // The march's double-precision total and the float grids' must agree: a check on both.
   const double dep_march = results.energy.deposited_J, dep_grid = stats.deposited_J;
@@ -100,6 +112,8 @@ int run_command(const RunOptions& o, std::ostream& out) {
   VdbWriteContext ctx{scene, materials, grid, timeline.duration_s, DOSEMAP_VERSION};
   write_atomically((std::filesystem::path(dir) / "dose.vdb").string(),
                    [&](const std::string& tmp) { write_dose_vdb(tmp, ctx, std::move(results)); });
+  stage_done("write_vdb");
+  record.stage_seconds = stages;
   record.seconds_total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   write_atomically((std::filesystem::path(dir) / "summary.json").string(), [&](const std::string& tmp) {
     std::ofstream f(tmp);

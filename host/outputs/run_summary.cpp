@@ -120,7 +120,12 @@ std::string summary_json(const RunRecord& run) {
                      {"position_um", {g.center_um(0, i), g.center_um(1, jj), g.center_um(2, k)}}};
   }
   j["grids"] = {{"component_doses", run.component_grids}};
-  j["run"] = {{"device", run.device}, {"seconds", run.seconds_total}, {"fluence_events", run.fluence_events}};
+  Json stages = Json::object();
+  for (const auto& [stage, seconds] : run.stage_seconds) stages[stage] = seconds;
+  j["run"] = {{"device", run.device},
+              {"seconds", run.seconds_total},
+              {"stage_seconds", stages},
+              {"fluence_events", run.fluence_events}};
   return j.dump(2) + "\n";
 }
 

@@ -3,6 +3,8 @@
 
 #include <ostream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "host/grid/voxel_grid.h"
 #include "host/materials/materials.h"
@@ -26,6 +28,8 @@ struct RunRecord {
   EnergyBalance energy;  // deposited_J taken from the statistics (the float grids)
   int64_t sub_exposures = 0, fluence_events = 0;
   double seconds_total = 0;
+  // Wall-clock seconds per stage: setup, history, march, statistics, writing.
+  std::vector<std::pair<std::string, double>> stage_seconds;
   std::vector<std::string> component_grids;
 };
 

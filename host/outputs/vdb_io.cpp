@@ -73,9 +73,9 @@ void describe(openvdb::GridBase& grid, const std::string& name, const std::strin
   grid.insertMeta("time_s", openvdb::DoubleMetadata(ctx.time_s));
 }
 
-template <typename T>
-void release(std::vector<T>& v) {
-  std::vector<T>().swap(v);
+template <typename Vector>
+void release(Vector& v) {
+  Vector().swap(v);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "host/common/bulk_vector.h"
 #include "host/grid/voxel_grid.h"
 #include "host/materials/materials.h"
 #include "host/scene/scene.h"
@@ -38,10 +39,10 @@ struct DoseResults {
   std::string device;   // e.g. "2 threads", "NVIDIA H100 80GB HBM3"
   TransportTables tables;
   int64_t voxels = 0, columns = 0;
-  std::vector<float> dose_Gy, rate_peak_Gy_s, rate_mean_Gy_s;
-  std::vector<float> crossing_s;         // [threshold * voxels + voxel], -1 where never reached
-  std::vector<float> component_dose_Gy;  // [grid * voxels + voxel], 0 where the component is absent
-  std::vector<float> slot_first_crossing_s;  // [(slot * thresholds + t) * columns + column], -1 never
+  BulkVector<float> dose_Gy, rate_peak_Gy_s, rate_mean_Gy_s;
+  BulkVector<float> crossing_s;         // [threshold * voxels + voxel], -1 where never reached
+  BulkVector<float> component_dose_Gy;  // [grid * voxels + voxel], 0 where the component is absent
+  BulkVector<float> slot_first_crossing_s;  // [(slot * thresholds + t) * columns + column], -1 never
 
   const float* crossing(int threshold) const { return crossing_s.data() + threshold * voxels; }
   const float* component_dose(int grid) const { return component_dose_Gy.data() + grid * voxels; }

@@ -1,5 +1,6 @@
 #include "host/transport/run_memory.h"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -7,8 +8,9 @@
 namespace dosemap {
 
 namespace {
-// Bytes per stored fluence event (sub-exposure index + float fluence) and per sub-exposure.
-constexpr double kEventBytes = 8;
+// Bytes per stored fluence event (32-bit sub-exposure index + double cumulative fluence)
+// and per planned sub-exposure.
+constexpr double kEventBytes = 12;
 constexpr double kSubExposureBytes = sizeof(SubExposure);
 // A sparse VDB float grid over dense active voxels: values plus leaf masks and nodes.
 constexpr double kVdbOverhead = 1.1;
@@ -30,7 +32,24 @@ RunMemory estimate_run_memory(const Scene& scene, const GridGeometry& g, const P
   m.result_bytes = voxels * 4.0 * m.result_grids;
   m.history_bytes = plan.fluence_events * kEventBytes + plan.sub_exposures * kSubExposureBytes +
                     (g.columns() + 1) * 8.0;
-  m.output_bytes = voxels * 4.0 * kVdbOverhead;
+  // The writer builds grids family by family and frees each family's dense arrays once
+  // its grids exist (host/outputs/vdb_io.cpp); follow that sequence, every voxel active.
+  const double grid = voxels * 4.0, vdb = grid * kVdbOverhead;
+  const double thresholds = static_cast<double>(scene.output.thresholds.size());
+  const double components = component_grid_count(scene);
+  double dense = m.result_bytes, built = vdb;  // the material grid first
+  double peak = dense + built;
+  auto family = [&](double grids) {
+    built += grids * vdb;
+    peak = std::max(peak, dense + built);
+    dense -= grids * grid;
+  };
+  family(2);           // peak and mean rate
+  family(thresholds);  // crossing times
+  family(components);  // component doses
+  built += vdb + vdb + thresholds * vdb / 32;  // dose, density, bit masks
+  peak = std::max(peak, dense + built);
+  m.writing_bytes = peak;
   return m;
 }
 
