@@ -6,7 +6,7 @@ JOBS      ?= $(shell nproc)
 DEMO_SCENE = scenes/operando_pouch_27keV.toml
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 
-.PHONY: all setup configure build demo test clean
+.PHONY: all setup configure build demo test bench clean
 
 all: build
 
@@ -21,9 +21,15 @@ build: configure
 
 demo: build
 	$(BUILD_DIR)/dosemap check $(DEMO_SCENE)
+	$(BUILD_DIR)/dosemap run $(DEMO_SCENE) -o out/demo --overwrite
+	@echo "demo results: out/demo/dose.vdb, out/demo/summary.json (inspect with: $(BUILD_DIR)/dosemap info out/demo/dose.vdb)"
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+bench: build
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target dosemap_bench
+	benchmarks/run_benchmarks.sh $(BUILD_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR)
