@@ -192,6 +192,29 @@ DM_HD DM_INLINE double profile_fraction_moving(const BeamProfile& p, double bx0,
   return sum / n;
 }
 
+// Columns [i0, i1) x [j0, j1) of an nx x ny grid (lower corner (ox, oy), voxel (vx, vy))
+// that a beam moving from (bx0, by0) to (bx1, by1) can reach, clipped to the grid.
+struct ColumnRange {
+  long long i0, i1, j0, j1;
+};
+
+DM_HD DM_INLINE ColumnRange footprint_columns(const BeamProfile& p, double ox, double oy, double vx, double vy,
+                                              long long nx, long long ny, double bx0, double by0, double bx1,
+                                              double by1) {
+  ColumnRange r;
+  const double xa = (bx0 < bx1 ? bx0 : bx1) - p.reach_um[0], xb = (bx0 < bx1 ? bx1 : bx0) + p.reach_um[0];
+  const double ya = (by0 < by1 ? by0 : by1) - p.reach_um[1], yb = (by0 < by1 ? by1 : by0) + p.reach_um[1];
+  r.i0 = (long long)floor((xa - ox) / vx);
+  r.i1 = (long long)ceil((xb - ox) / vx);
+  r.j0 = (long long)floor((ya - oy) / vy);
+  r.j1 = (long long)ceil((yb - oy) / vy);
+  r.i0 = r.i0 < 0 ? 0 : r.i0 > nx ? nx : r.i0;
+  r.i1 = r.i1 < 0 ? 0 : r.i1 > nx ? nx : r.i1;
+  r.j0 = r.j0 < 0 ? 0 : r.j0 > ny ? ny : r.j0;
+  r.j1 = r.j1 < 0 ? 0 : r.j1 > ny ? ny : r.j1;
+  return r;
+}
+
 // Fraction of an exposure's photons that cross column [x0,x1) x [y0,y1): the beam centre
 // is at (bx0, by0) throughout a static exposure, or moves to (bx1, by1) in a moving one.
 DM_HD DM_INLINE double exposure_fraction(const BeamProfile& p, double bx0, double by0, double bx1, double by1,

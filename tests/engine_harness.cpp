@@ -6,14 +6,14 @@ std::unique_ptr<EngineRun> run_engine(const std::string& scene_text, int threads
   return run_engine(read_scene_text(scene_text, "engine_test.toml"), threads);
 }
 
-std::unique_ptr<EngineRun> run_engine(Scene scene, int threads) {
+std::unique_ptr<EngineRun> run_engine(Scene scene, int threads, Backend backend) {
   auto r = std::make_unique<EngineRun>();
   r->scene = std::move(scene);
   r->materials = resolve_materials(r->scene);
   r->grid = voxelize(r->scene);
   r->timeline = expand_scan(r->scene);
   EngineOptions o;
-  o.backend = Backend::kCpu;
+  o.backend = backend;
   o.threads = threads;
   r->results = compute_dose({r->scene, r->materials, r->grid, r->timeline}, o);
   return r;

@@ -25,7 +25,7 @@ struct EngineRun {
 
 std::unique_ptr<EngineRun> run_engine(const std::string& scene_text, int threads = 2);
 // Same, for a scene already read (and possibly changed in code).
-std::unique_ptr<EngineRun> run_engine(Scene scene, int threads = 2);
+std::unique_ptr<EngineRun> run_engine(Scene scene, int threads = 2, Backend backend = Backend::kCpu);
 
 // A scene: one [materials] block + one [sample] block + the given beam and scan (tables as text).
 std::string make_scene(const std::string& materials, const std::string& sample, const std::string& beam,

@@ -46,7 +46,7 @@ DoseResults compute_dose(const EngineInputs& in, const EngineOptions& options) {
   } else if (options.backend == Backend::kAuto) {
     use_cuda = cuda_backend_usable(why);
 #ifdef DOSEMAP_HAVE_CUDA
-    if (!use_cuda) std::cerr << "dosemap: note: no usable GPU (" << why << "); running on the CPU\n";
+    if (!use_cuda) std::cerr << "dosemap: note: running on the CPU (" << why << ")\n";
 #endif
   }
 
@@ -79,16 +79,25 @@ DoseResults compute_dose(const EngineInputs& in, const EngineOptions& options) {
   out.slot_first_crossing_s = r.slot_first_crossing_s.data();
   out.column_energy_J = column_energy.data();
 
-  if (use_cuda) {
 #ifdef DOSEMAP_HAVE_CUDA
-    CudaRunStats stats = run_transport_cuda(params, in.grid.material, subs, beam, g, out, options.progress);
-    r.backend = "cuda";
-    r.device = stats.device;
-    r.fluence_events = stats.fluence_events;
-    r.seconds_history = stats.seconds_history;
-    r.seconds_march = stats.seconds_march;
+  if (use_cuda) {
+    try {
+      const CudaRunStats stats = run_transport_cuda(params, in.grid.material, subs, beam, g, out, options.progress);
+      r.backend = "cuda";
+      r.device = stats.device + (stats.slabs > 1 ? ", " + std::to_string(stats.slabs) + " slabs" : "");
+      r.fluence_events = stats.fluence_events;
+      r.seconds_history = stats.seconds_history;
+      r.seconds_march = stats.seconds_march;
+    } catch (const CudaError& e) {
+      // Too little device memory or a driver error: the reason is the user's to know.
+      if (options.backend == Backend::kCuda)
+        throw UserError(SourcePos{}, std::string("--backend cuda failed: ") + e.what(), "use --backend cpu (or auto)");
+      std::cerr << "dosemap: note: running on the CPU (the GPU run failed: " << e.what() << ")\n";
+      use_cuda = false;
+    }
+  }
 #endif
-  } else {
+  if (!use_cuda) {
     auto t0 = std::chrono::steady_clock::now();
     const FluenceHistory history = build_fluence_history(subs, beam, g, threads, options.progress);
     r.seconds_history = seconds_since(t0);

@@ -123,18 +123,9 @@ std::vector<SubExposure> plan_sub_exposures(const Timeline& tl, const BeamProfil
 }
 
 ColumnRect footprint(const BeamProfile& beam, const GridGeometry& g, const SubExposure& s) {
-  auto range = [&](int axis, double c0, double c1, int64_t& lo, int64_t& hi) {
-    const double a = std::min(c0, c1) - beam.reach_um[axis];
-    const double b = std::max(c0, c1) + beam.reach_um[axis];
-    lo = static_cast<int64_t>(std::floor((a - g.origin_um[axis]) / g.voxel_um[axis]));
-    hi = static_cast<int64_t>(std::ceil((b - g.origin_um[axis]) / g.voxel_um[axis]));
-    lo = std::clamp<int64_t>(lo, 0, g.dims[axis]);
-    hi = std::clamp<int64_t>(hi, 0, g.dims[axis]);
-  };
-  ColumnRect r;
-  range(0, s.x0_um, s.x1_um, r.i0, r.i1);
-  range(1, s.y0_um, s.y1_um, r.j0, r.j1);
-  return r;
+  const ColumnRange c = footprint_columns(beam, g.origin_um[0], g.origin_um[1], g.voxel_um[0], g.voxel_um[1], g.dims[0],
+                                          g.dims[1], s.x0_um, s.y0_um, s.x1_um, s.y1_um);
+  return {c.i0, c.i1, c.j0, c.j1};
 }
 
 PlanSize plan_size(const Timeline& tl, const BeamProfile& beam, const GridGeometry& g) {

@@ -1,0 +1,464 @@
+// The CUDA backend (host/transport/cuda_backend.h). Per slab of columns:
+//   1. count the footprint cells of every sub-exposure inside the slab, exclusive scan;
+//   2. one thread per cell: the fluence the sub-exposure puts on that column
+//      (exposure_fraction, the same function the CPU backend uses);
+//   3. stable radix sort of the events by column (CUB): sub-exposures were numbered in
+//      time order, so each column's events stay in time order;
+//   4. cumulative fluence per column (Thrust inclusive_scan_by_key), column offsets;
+//   5. the column march, one thread per column (march_column, shared with the CPU).
+// Every CUDA call is checked; failures throw CudaError.
+#include <cuda_runtime.h>
+
+#include <cub/device/device_radix_sort.cuh>
+#include <cub/device/device_scan.cuh>
+#include <thrust/execution_policy.h>
+#include <thrust/scan.h>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "cuda/beam_profile.h"
+#include "cuda/column_march.h"
+#include "host/common/progress.h"
+#include "host/transport/cuda_backend.h"
+
+namespace dosemap {
+
+namespace {
+
+#define DOSEMAP_CUDA_CHECK(call)                                                                                 \
+  do {                                                                                                          \
+    const cudaError_t err_ = (call);                                                                            \
+    if (err_ != cudaSuccess)                                                                                    \
+      throw CudaError(std::string(#call) + " failed (" + __FILE__ + ":" + std::to_string(__LINE__) + "): " +   \
+                      cudaGetErrorString(err_));                                                                \
+  } while (0)
+
+// A device allocation that frees itself.
+template <typename T>
+class DeviceArray {
+ public:
+  DeviceArray() = default;
+  explicit DeviceArray(size_t n) : n_(n) {
+    if (n) DOSEMAP_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&ptr_), n * sizeof(T)));
+  }
+  ~DeviceArray() {
+    if (ptr_) cudaFree(ptr_);
+  }
+  DeviceArray(const DeviceArray&) = delete;
+  DeviceArray& operator=(const DeviceArray&) = delete;
+  DeviceArray(DeviceArray&& o) noexcept : ptr_(o.ptr_), n_(o.n_) { o.ptr_ = nullptr, o.n_ = 0; }
+  DeviceArray& operator=(DeviceArray&& o) noexcept {
+    std::swap(ptr_, o.ptr_);
+    std::swap(n_, o.n_);
+    return *this;
+  }
+  T* get() const { return ptr_; }
+  size_t size() const { return n_; }
+  void upload(const T* host, size_t n) {
+    if (n) DOSEMAP_CUDA_CHECK(cudaMemcpy(ptr_, host, n * sizeof(T), cudaMemcpyHostToDevice));
+  }
+
+ private:
+  T* ptr_ = nullptr;
+  size_t n_ = 0;
+};
+
+template <typename T>
+DeviceArray<T> to_device(const T* host, size_t n) {
+  DeviceArray<T> d(n);
+  d.upload(host, n);
+  return d;
+}
+
+struct GridDesc {
+  double ox, oy, vx, vy;
+  long long nx, ny;
+  double area_m2;
+};
+
+constexpr int kThreads = 256;
+
+int blocks_for(long long n) {
+  const long long b = (n + kThreads - 1) / kThreads;
+  return static_cast<int>(std::min<long long>(std::max<long long>(b, 1), 65535LL * 32));
+}
+
+// Cells of sub-exposure s's footprint inside rows [row0, row1).
+__device__ __forceinline__ ColumnRange slab_footprint(const SubExposure& s, const BeamProfile& beam, const GridDesc& g,
+                                                      long long row0, long long row1) {
+  ColumnRange r = footprint_columns(beam, g.ox, g.oy, g.vx, g.vy, g.nx, g.ny, s.x0_um, s.y0_um, s.x1_um, s.y1_um);
+  r.j0 = r.j0 < row0 ? row0 : r.j0;
+  r.j1 = r.j1 > row1 ? row1 : r.j1;
+  return r;
+}
+
+__global__ void count_cells_kernel(const SubExposure* subs, long long n, BeamProfile beam, GridDesc g, long long row0,
+                                   long long row1, unsigned long long* cells) {
+  for (long long s = blockIdx.x * (long long)blockDim.x + threadIdx.x; s < n; s += (long long)gridDim.x * blockDim.x) {
+    const ColumnRange r = slab_footprint(subs[s], beam, g, row0, row1);
+    const long long w = r.i1 - r.i0, h = r.j1 - r.j0;
+    cells[s] = (w > 0 && h > 0) ? (unsigned long long)(w * h) : 0ULL;
+  }
+}
+
+__global__ void fill_events_kernel(const SubExposure* subs, long long n, BeamProfile beam, GridDesc g, long long row0,
+                                   long long row1, const unsigned long long* offsets, unsigned long long total,
+                                   uint32_t* column, uint32_t* order, uint32_t* sub_of, double* fluence) {
+  for (unsigned long long e = blockIdx.x * (unsigned long long)blockDim.x + threadIdx.x; e < total;
+       e += (unsigned long long)gridDim.x * blockDim.x) {
+    // The sub-exposure owning event e: the last s with offsets[s] <= e.
+    long long lo = 0, hi = n;
+    while (lo < hi) {
+      const long long mid = lo + (hi - lo) / 2;
+      if (offsets[mid + 1] <= e) lo = mid + 1;
+      else hi = mid;
+    }
+    const long long s = lo;
+    const SubExposure sub = subs[s];
+    const ColumnRange r = slab_footprint(sub, beam, g, row0, row1);
+    const long long w = r.i1 - r.i0;
+    const long long local = (long long)(e - offsets[s]);
+    const long long i = r.i0 + local % w, j = r.j0 + local / w;
+    const double x0 = g.ox + i * g.vx, x1 = g.ox + (i + 1) * g.vx;
+    const double y0 = g.oy + j * g.vy, y1 = g.oy + (j + 1) * g.vy;
+    const double fraction = exposure_fraction(beam, sub.x0_um, sub.y0_um, sub.x1_um, sub.y1_um, x0, x1, y0, y1);
+    column[e] = (uint32_t)((j - row0) * g.nx + i);
+    order[e] = (uint32_t)e;
+    sub_of[e] = (uint32_t)s;
+    fluence[e] = (sub.photons / g.area_m2) * fraction;
+  }
+}
+
+__global__ void gather_kernel(const uint32_t* order, const uint32_t* sub_of, const double* fluence, unsigned long long total,
+                              uint32_t* sub_sorted, double* fluence_sorted) {
+  for (unsigned long long e = blockIdx.x * (unsigned long long)blockDim.x + threadIdx.x; e < total;
+       e += (unsigned long long)gridDim.x * blockDim.x) {
+    sub_sorted[e] = sub_of[order[e]];
+    fluence_sorted[e] = fluence[order[e]];
+  }
+}
+
+// offsets[c] = first event of column c (events sorted by column).
+__global__ void offsets_kernel(const uint32_t* column_sorted, unsigned long long total, long long columns,
+                               int64_t* offsets) {
+  for (long long c = blockIdx.x * (long long)blockDim.x + threadIdx.x; c <= columns; c += (long long)gridDim.x * blockDim.x) {
+    unsigned long long lo = 0, hi = total;
+    while (lo < hi) {
+      const unsigned long long mid = lo + (hi - lo) / 2;
+      if ((long long)column_sorted[mid] < c) lo = mid + 1;
+      else hi = mid;
+    }
+    offsets[c] = (int64_t)lo;
+  }
+}
+
+__global__ void march_kernel(MarchParams p, const uint16_t* material, HistoryView h, MarchOutput out, long long columns) {
+  for (long long c = blockIdx.x * (long long)blockDim.x + threadIdx.x; c < columns; c += (long long)gridDim.x * blockDim.x)
+    march_column(p, material, h, out, c);
+}
+
+// The march tables on the device; `params` points at them.
+struct DeviceTables {
+  DeviceArray<double> line_energy, transmission, mean_fluence, deposition, other, density, slot_deposition, thresholds;
+  DeviceArray<int> component_begin, slot_grid;
+  MarchParams params;
+
+  explicit DeviceTables(const MarchParams& p) : params(p) {
+    const size_t ml = static_cast<size_t>(p.n_materials) * p.n_lines;
+    line_energy = to_device(p.line_energy_J, p.n_lines);
+    transmission = to_device(p.voxel_transmission, ml);
+    mean_fluence = to_device(p.voxel_mean_fluence, ml);
+    deposition = to_device(p.deposition_m2_kg, ml);
+    other = to_device(p.other_fraction, ml);
+    density = to_device(p.density_kg_m3, p.n_materials);
+    component_begin = to_device(p.component_begin, p.n_materials + 1);
+    slot_grid = to_device(p.slot_grid, p.n_slots);
+    slot_deposition = to_device(p.slot_deposition_m2_kg, static_cast<size_t>(p.n_slots) * p.n_lines);
+    thresholds = to_device(p.threshold_Gy, p.n_thresholds);
+    params.line_energy_J = line_energy.get();
+    params.voxel_transmission = transmission.get();
+    params.voxel_mean_fluence = mean_fluence.get();
+    params.deposition_m2_kg = deposition.get();
+    params.other_fraction = other.get();
+    params.density_kg_m3 = density.get();
+    params.component_begin = component_begin.get();
+    params.slot_grid = slot_grid.get();
+    params.slot_deposition_m2_kg = slot_deposition.get();
+    params.threshold_Gy = thresholds.get();
+  }
+};
+
+// A slab: rows [row0, row1) of columns, i.e. columns [row0 * nx, row1 * nx).
+struct Slab {
+  long long row0, row1;
+  unsigned long long events;
+};
+
+// Device bytes per event: column, sorted column, order, sorted order, sub-exposure,
+// sorted sub-exposure (4 B each), fluence and cumulative fluence (8 B each), plus the
+// radix sort's scratch, about as large as its keys and values.
+constexpr double kEventDeviceBytes = 6 * 4 + 2 * 8 + 8;
+
+double voxel_device_bytes(const MarchParams& p) {
+  return sizeof(uint16_t) + 4.0 * (3 + p.n_thresholds + p.n_component_grids);
+}
+
+double column_device_bytes(const MarchParams& p) {
+  return 8.0 + 4.0 * p.n_slots * p.n_thresholds + 4 * 8.0 + voxel_device_bytes(p) * p.nz;
+}
+
+std::vector<Slab> plan_slabs(const MarchParams& p, const std::vector<SubExposure>& subs, const BeamProfile& beam,
+                             const GridGeometry& g, double budget_bytes) {
+  const long long nx = g.dims[0], ny = g.dims[1];
+  std::vector<unsigned long long> row_events(ny + 1, 0);  // difference array over rows
+  for (const SubExposure& s : subs) {
+    const ColumnRange r = footprint_columns(beam, g.origin_um[0], g.origin_um[1], g.voxel_um[0], g.voxel_um[1], nx, ny,
+                                            s.x0_um, s.y0_um, s.x1_um, s.y1_um);
+    if (r.i1 <= r.i0 || r.j1 <= r.j0) continue;
+    row_events[r.j0] += r.i1 - r.i0;
+    row_events[r.j1] -= r.i1 - r.i0;
+  }
+  for (long long j = 1; j <= ny; ++j) row_events[j] += row_events[j - 1];
+  const double row_bytes = column_device_bytes(p) * nx;
+  std::vector<Slab> slabs;
+  Slab cur{0, 0, 0};
+  double cur_bytes = 0;
+  for (long long j = 0; j < ny; ++j) {
+    const double add = row_bytes + row_events[j] * kEventDeviceBytes;
+    if (add > budget_bytes)
+      throw CudaError("one row of " + std::to_string(nx) + " columns needs " + std::to_string(add / 1e9) +
+                      " GB on the GPU but " + std::to_string(budget_bytes / 1e9) + " GB are free for it");
+    const bool too_many_events = cur.events + row_events[j] >= (1ULL << 32);
+    if (cur.row1 > cur.row0 && (cur_bytes + add > budget_bytes || too_many_events)) {
+      slabs.push_back(cur);
+      cur = Slab{j, j, 0};
+      cur_bytes = 0;
+    }
+    cur.row1 = j + 1;
+    cur.events += row_events[j];
+    cur_bytes += add;
+  }
+  if (cur.row1 > cur.row0) slabs.push_back(cur);
+  return slabs;
+}
+
+// Copies `planes` planes of `rows` x `width` elements between a host plane layout (row
+// pitch host_pitch, plane stride host_plane) and a packed device layout.
+template <typename T>
+void copy_planes_to_host(T* host, size_t host_pitch, size_t host_plane, const T* dev, size_t width, size_t rows,
+                         int planes) {
+  for (int q = 0; q < planes; ++q)
+    DOSEMAP_CUDA_CHECK(cudaMemcpy2D(host + q * host_plane, host_pitch * sizeof(T), dev + q * width * rows,
+                                    width * sizeof(T), width * sizeof(T), rows, cudaMemcpyDeviceToHost));
+}
+
+double seconds_between(cudaEvent_t a, cudaEvent_t b) {
+  float ms = 0;
+  DOSEMAP_CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
+  return ms * 1e-3;
+}
+
+}  // namespace
+
+bool cuda_device_usable(std::string& why) {
+  int count = 0;
+  cudaError_t e = cudaGetDeviceCount(&count);
+  if (e == cudaErrorInsufficientDriver || e == cudaErrorNoDevice || (e == cudaSuccess && count == 0)) {
+    // What a machine without an NVIDIA GPU or driver answers (error 35 without a driver).
+    why = "no NVIDIA GPU or driver found";
+    cudaGetLastError();
+    return false;
+  }
+  if (e != cudaSuccess) {
+    why = std::string("the CUDA driver failed: ") + cudaGetErrorString(e);
+    cudaGetLastError();
+    return false;
+  }
+  cudaFuncAttributes attr;
+  e = cudaFuncGetAttributes(&attr, march_kernel);
+  if (e != cudaSuccess) {
+    cudaDeviceProp prop;
+    cudaGetDeviceProperties(&prop, 0);
+    why = std::string("this build has no kernel for ") + prop.name + " (compute capability " + std::to_string(prop.major) +
+          "." + std::to_string(prop.minor) + "): " + cudaGetErrorString(e);
+    cudaGetLastError();
+    return false;
+  }
+  return true;
+}
+
+CudaRunStats run_transport_cuda(const MarchParams& params, const std::vector<MaterialId>& material,
+                                const std::vector<SubExposure>& subs, const BeamProfile& beam, const GridGeometry& g,
+                                const MarchOutput& out, Progress* progress, double memory_fraction,
+                                double slab_budget_bytes) {
+  CudaRunStats stats;
+  cudaDeviceProp prop;
+  DOSEMAP_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+  DOSEMAP_CUDA_CHECK(cudaSetDevice(0));
+  stats.device = std::string(prop.name) + ", " + std::to_string(prop.totalGlobalMem >> 20) + " MiB";
+
+  const long long nx = g.dims[0], ny = g.dims[1], nz = g.dims[2];
+  const long long columns = nx * ny, voxels = columns * nz;
+  const int T = params.n_thresholds, C = params.n_component_grids, S = params.n_slots;
+
+  DeviceTables tables(params);
+  DeviceArray<SubExposure> d_subs = to_device(subs.data(), subs.size());
+  BeamProfile d_beam = beam;
+  DeviceArray<double> d_image;
+  if (beam.kind == kBeamImage) {
+    d_image = to_device(beam.image, static_cast<size_t>(beam.image_nx) * beam.image_ny);
+    d_beam.image = d_image.get();
+  }
+
+  size_t free_bytes = 0, total_bytes = 0;
+  DOSEMAP_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+  // Besides the slab buffers: per-sub-exposure cell counts, offsets and times.
+  double budget = memory_fraction * free_bytes - 32.0 * (subs.size() + 1);
+  if (slab_budget_bytes > 0) budget = std::min(budget, slab_budget_bytes);
+  const std::vector<Slab> slabs = plan_slabs(params, subs, beam, g, budget);
+  stats.slabs = static_cast<int>(slabs.size());
+  long long max_cols = 0;
+  unsigned long long max_events = 0;
+  for (const Slab& s : slabs) {
+    max_cols = std::max(max_cols, (s.row1 - s.row0) * nx);
+    max_events = std::max(max_events, s.events);
+  }
+  const long long n = static_cast<long long>(subs.size());
+
+  // Slab buffers, allocated once at the largest slab's size.
+  DeviceArray<uint16_t> d_material(max_cols * nz);
+  DeviceArray<float> d_dose(max_cols * nz), d_peak(max_cols * nz), d_mean(max_cols * nz);
+  DeviceArray<float> d_cross(static_cast<size_t>(max_cols) * nz * T), d_comp(static_cast<size_t>(max_cols) * nz * C);
+  DeviceArray<float> d_slot(static_cast<size_t>(max_cols) * S * T);
+  DeviceArray<double> d_energy(max_cols * 4);
+  DeviceArray<int64_t> d_offsets(max_cols + 1);
+  DeviceArray<unsigned long long> d_cells(n + 1), d_cell_offsets(n + 1);
+  DeviceArray<uint32_t> d_column(max_events), d_column_sorted(max_events), d_order(max_events), d_order_sorted(max_events),
+      d_sub_of(max_events), d_sub_sorted(max_events);
+  DeviceArray<double> d_fluence(max_events), d_cum(max_events);
+  DeviceArray<double> d_t_start(n), d_duration(n);
+  {
+    std::vector<double> t0(n), dt(n);
+    for (long long s = 0; s < n; ++s) t0[s] = subs[s].t_start_s, dt[s] = subs[s].duration_s;
+    d_t_start.upload(t0.data(), n);
+    d_duration.upload(dt.data(), n);
+  }
+  // CUB scratch for the largest scan and sort.
+  size_t scan_bytes = 0, sort_bytes = 0;
+  DOSEMAP_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(nullptr, scan_bytes, d_cells.get(), d_cell_offsets.get(), n + 1));
+  DOSEMAP_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, sort_bytes, d_column.get(), d_column_sorted.get(),
+                                                     d_order.get(), d_order_sorted.get(), max_events));
+  DeviceArray<unsigned char> d_scratch(std::max(scan_bytes, sort_bytes));
+
+  cudaEvent_t ev[4];
+  for (auto& e : ev) DOSEMAP_CUDA_CHECK(cudaEventCreate(&e));
+  const GridDesc gd{g.origin_um[0], g.origin_um[1], g.voxel_um[0], g.voxel_um[1], nx, ny, g.column_area_m2()};
+  if (progress) progress->start("GPU slabs", static_cast<int64_t>(slabs.size()));
+
+  for (const Slab& slab : slabs) {
+    const long long cols = (slab.row1 - slab.row0) * nx, col0 = slab.row0 * nx;
+    const unsigned long long events = slab.events;
+    auto t_copy = std::chrono::steady_clock::now();
+    DOSEMAP_CUDA_CHECK(cudaMemcpy2D(d_material.get(), cols * sizeof(uint16_t), material.data() + col0,
+                                    columns * sizeof(uint16_t), cols * sizeof(uint16_t), nz, cudaMemcpyHostToDevice));
+    stats.seconds_transfer += std::chrono::duration<double>(std::chrono::steady_clock::now() - t_copy).count();
+
+    // 1-4: the slab's fluence histories.
+    DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[0]));
+    count_cells_kernel<<<blocks_for(n), kThreads>>>(d_subs.get(), n, d_beam, gd, slab.row0, slab.row1, d_cells.get());
+    DOSEMAP_CUDA_CHECK(cudaGetLastError());
+    DOSEMAP_CUDA_CHECK(cudaMemset(d_cells.get() + n, 0, sizeof(unsigned long long)));
+    size_t bytes = d_scratch.size();
+    DOSEMAP_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(d_scratch.get(), bytes, d_cells.get(), d_cell_offsets.get(), n + 1));
+    unsigned long long counted = 0;
+    DOSEMAP_CUDA_CHECK(cudaMemcpy(&counted, d_cell_offsets.get() + n, sizeof counted, cudaMemcpyDeviceToHost));
+    if (counted != events) throw CudaError("internal: slab events planned " + std::to_string(events) + ", counted " + std::to_string(counted));
+    if (events > 0) {
+      fill_events_kernel<<<blocks_for(events), kThreads>>>(d_subs.get(), n, d_beam, gd, slab.row0, slab.row1,
+                                                          d_cell_offsets.get(), events, d_column.get(), d_order.get(),
+                                                          d_sub_of.get(), d_fluence.get());
+      DOSEMAP_CUDA_CHECK(cudaGetLastError());
+      int end_bit = 1;
+      while ((1LL << end_bit) < cols) ++end_bit;
+      bytes = d_scratch.size();
+      // Stable: events of one column keep their (time) order.
+      DOSEMAP_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(d_scratch.get(), bytes, d_column.get(), d_column_sorted.get(),
+                                                         d_order.get(), d_order_sorted.get(), events, 0, end_bit));
+      gather_kernel<<<blocks_for(events), kThreads>>>(d_order_sorted.get(), d_sub_of.get(), d_fluence.get(), events,
+                                                      d_sub_sorted.get(), d_cum.get());
+      DOSEMAP_CUDA_CHECK(cudaGetLastError());
+      thrust::inclusive_scan_by_key(thrust::device, d_column_sorted.get(), d_column_sorted.get() + events, d_cum.get(),
+                                    d_fluence.get());
+      DOSEMAP_CUDA_CHECK(cudaGetLastError());
+    }
+    offsets_kernel<<<blocks_for(cols + 1), kThreads>>>(d_column_sorted.get(), events, cols, d_offsets.get());
+    DOSEMAP_CUDA_CHECK(cudaGetLastError());
+    DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[1]));
+
+    // 5: the march, with the slab as a grid of `cols` x 1 columns.
+    MarchParams p = tables.params;
+    p.nx = cols;
+    p.ny = 1;
+    HistoryView h;
+    h.offset = d_offsets.get();
+    h.sub_exposure = d_sub_sorted.get();
+    h.cum_fluence_m2 = d_fluence.get();
+    h.t_start_s = d_t_start.get();
+    h.duration_s = d_duration.get();
+    MarchOutput o;
+    o.dose_Gy = d_dose.get();
+    o.rate_peak_Gy_s = d_peak.get();
+    o.rate_mean_Gy_s = d_mean.get();
+    o.crossing_s = d_cross.get();
+    o.component_dose_Gy = d_comp.get();
+    o.slot_first_crossing_s = d_slot.get();
+    o.column_energy_J = d_energy.get();
+    DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[2]));
+    march_kernel<<<blocks_for(cols), kThreads>>>(p, d_material.get(), h, o, cols);
+    DOSEMAP_CUDA_CHECK(cudaGetLastError());
+    DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[3]));
+    DOSEMAP_CUDA_CHECK(cudaEventSynchronize(ev[3]));
+    stats.seconds_history += seconds_between(ev[0], ev[1]);
+    stats.seconds_march += seconds_between(ev[2], ev[3]);
+    stats.fluence_events += static_cast<int64_t>(events);
+
+    // Results back into the host's full-grid layout.
+    t_copy = std::chrono::steady_clock::now();
+    copy_planes_to_host(out.dose_Gy + col0, columns, voxels, d_dose.get(), cols, nz, 1);
+    copy_planes_to_host(out.rate_peak_Gy_s + col0, columns, voxels, d_peak.get(), cols, nz, 1);
+    copy_planes_to_host(out.rate_mean_Gy_s + col0, columns, voxels, d_mean.get(), cols, nz, 1);
+    copy_planes_to_host(out.crossing_s + col0, columns, voxels, d_cross.get(), cols, nz, T);
+    copy_planes_to_host(out.component_dose_Gy + col0, columns, voxels, d_comp.get(), cols, nz, C);
+    copy_planes_to_host(out.slot_first_crossing_s + col0, columns, columns, d_slot.get(), cols, 1, S * T);
+    DOSEMAP_CUDA_CHECK(cudaMemcpy(out.column_energy_J + col0 * 4, d_energy.get(), cols * 4 * sizeof(double),
+                                  cudaMemcpyDeviceToHost));
+    stats.seconds_transfer += std::chrono::duration<double>(std::chrono::steady_clock::now() - t_copy).count();
+    if (progress) progress->advance(1);
+  }
+  for (auto& e : ev) cudaEventDestroy(e);
+  if (progress) progress->finish();
+  return stats;
+}
+
+double cuda_copy_bandwidth(size_t bytes) {
+  DeviceArray<unsigned char> a(bytes), b(bytes);
+  DOSEMAP_CUDA_CHECK(cudaMemset(a.get(), 1, bytes));
+  cudaEvent_t start, stop;
+  DOSEMAP_CUDA_CHECK(cudaEventCreate(&start));
+  DOSEMAP_CUDA_CHECK(cudaEventCreate(&stop));
+  DOSEMAP_CUDA_CHECK(cudaMemcpy(b.get(), a.get(), bytes, cudaMemcpyDeviceToDevice));  // warm-up
+  const int repeats = 10;
+  DOSEMAP_CUDA_CHECK(cudaEventRecord(start));
+  for (int i = 0; i < repeats; ++i) DOSEMAP_CUDA_CHECK(cudaMemcpy(b.get(), a.get(), bytes, cudaMemcpyDeviceToDevice));
+  DOSEMAP_CUDA_CHECK(cudaEventRecord(stop));
+  DOSEMAP_CUDA_CHECK(cudaEventSynchronize(stop));
+  const double seconds = seconds_between(start, stop);
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  return 2.0 * bytes * repeats / seconds;
+}
+
+}  // namespace dosemap

@@ -1,0 +1,54 @@
+// The CUDA backend: the same transport as the CPU backend, on the GPU. Footprint
+// accumulation of every sub-exposure, the stable sort of fluence events by column (CUB),
+// cumulative fluence per column (Thrust), and the shared column march
+// (cuda/column_march.h) run as one GPU thread per column. Columns are processed in slabs
+// (ranges of rows) sized to the free device memory, so volumes larger than the device fit.
+// This header has no CUDA types: host code includes it, cuda/transport_cuda.cu implements it.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cuda/beam_profile.h"
+#include "cuda/column_march.h"
+#include "host/grid/voxel_grid.h"
+#include "host/transport/exposure_plan.h"
+
+namespace dosemap {
+
+class Progress;
+
+// A CUDA call failed (no device, driver error, out of memory): the engine falls back to
+// the CPU under --backend auto and reports it as a user-facing error under --backend cuda.
+class CudaError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct CudaRunStats {
+  std::string device;  // name and memory of the GPU
+  int64_t fluence_events = 0;
+  int slabs = 0;
+  double seconds_history = 0;   // footprints, sort, cumulative fluence (device time)
+  double seconds_march = 0;     // column march (device time)
+  double seconds_transfer = 0;  // host <-> device copies
+};
+
+// True when a GPU is present, the driver answers and this build has a kernel for it.
+bool cuda_device_usable(std::string& why);
+
+// Runs the transport on the GPU; writes the same outputs as the CPU backend into `out`
+// (host arrays). `memory_fraction` of the free device memory is used for slabs, or at
+// most `slab_budget_bytes` when that is positive (tests force many slabs with it).
+// Throws CudaError.
+CudaRunStats run_transport_cuda(const MarchParams& params, const std::vector<MaterialId>& material,
+                                const std::vector<SubExposure>& subs, const BeamProfile& beam, const GridGeometry& g,
+                                const MarchOutput& out, Progress* progress, double memory_fraction = 0.8,
+                                double slab_budget_bytes = 0);
+
+// Device-to-device copy bandwidth (bytes read + written per second) over `bytes`, for the
+// benchmark's reference.
+double cuda_copy_bandwidth(size_t bytes);
+
+}  // namespace dosemap

@@ -1,0 +1,59 @@
+// Invariants that hold for any scene, checked on random ones with the CPU backend: energy
+// is conserved, nothing is negative, crossing times lie within the scan and follow the
+// thresholds' order, component doses average to the voxel dose, and the result does not
+// depend on the thread count. (The same scenes drive the CPU/GPU parity test.)
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "tests/engine_harness.h"
+#include "tests/random_scene.h"
+
+namespace dosemap {
+namespace {
+
+TEST(RandomScenes, ConserveEnergyAndKeepEveryInvariant) {
+  for (int seed = 1; seed <= 24; ++seed) {
+    std::mt19937 rng(seed);
+    test::ScratchDir dir;
+    const std::string text = test::random_scene(rng, dir);
+    test::write_file(dir / "scene.toml", text);
+    SCOPED_TRACE("seed " + std::to_string(seed) + "\n" + text);
+    const Scene scene = read_scene((dir / "scene.toml").string());
+    auto run = test::run_engine(scene, 2);
+    const DoseResults& r = run->results;
+    const EnergyBalance& e = r.energy;
+    EXPECT_GE(e.other_J, 0.0);
+    EXPECT_GE(e.deposited_J, 0.0);
+    EXPECT_NEAR(e.incident_J, e.deposited_J + e.transmitted_J + e.other_J, 1e-9 * e.incident_J + 1e-300);
+    EXPECT_LE(e.incident_J, e.beam_J * (1 + 1e-12));
+    const double duration = run->timeline.duration_s;
+    const auto& thresholds = r.tables.threshold_Gy;
+    for (int64_t v = 0; v < r.voxels; ++v) {
+      ASSERT_GE(r.dose_Gy[v], 0.0f);
+      ASSERT_GE(r.rate_peak_Gy_s[v], r.rate_mean_Gy_s[v] * (1 - 1e-6f));  // a mean never exceeds the peak
+      float previous = 0;
+      for (size_t t = 0; t < thresholds.size(); ++t) {
+        const float c = r.crossing(static_cast<int>(t))[v];
+        // Crossed iff the final dose reaches the threshold (either answer within rounding).
+        const double d = r.dose_Gy[v];
+        if (d >= thresholds[t] * (1 + 1e-6)) {
+          ASSERT_GE(c, 0) << "threshold " << t << " voxel " << v;
+        }
+        if (d < thresholds[t] * (1 - 1e-6)) {
+          ASSERT_LT(c, 0) << "threshold " << t << " voxel " << v;
+        }
+        if (c < 0) continue;
+        ASSERT_LE(c, duration * (1 + 1e-6));
+        ASSERT_GE(c, previous * (1 - 1e-6f));  // higher thresholds are reached later
+        previous = c;
+      }
+    }
+    auto four = test::run_engine(scene, 4);
+    EXPECT_EQ(r.dose_Gy, four->results.dose_Gy);
+    EXPECT_EQ(r.crossing_s, four->results.crossing_s);
+  }
+}
+
+}  // namespace
+}  // namespace dosemap
