@@ -6,7 +6,7 @@ JOBS      ?= $(shell nproc)
 DEMO_SCENE = scenes/operando_pouch_27keV.toml
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 
-.PHONY: all setup configure build demo test bench clean
+.PHONY: all setup configure build demo test bench bench-gpu clean
 
 all: build
 
@@ -30,6 +30,12 @@ test: build
 bench: build
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target dosemap_bench
 	benchmarks/run_benchmarks.sh $(BUILD_DIR)
+
+# On a machine with an NVIDIA GPU (H100/H200): copy bandwidth, GPU march and transport,
+# speed-up over the CPU backend. Figures go to benchmarks/RESULTS.md with the device name.
+bench-gpu: build
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target dosemap_gpu_bench
+	$(BUILD_DIR)/dosemap_gpu_bench
 
 clean:
 	rm -rf $(BUILD_DIR)

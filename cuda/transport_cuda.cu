@@ -21,8 +21,10 @@
 
 #include "cuda/beam_profile.h"
 #include "cuda/column_march.h"
+#include "cuda/fluence_events.h"
 #include "host/common/progress.h"
 #include "host/transport/cuda_backend.h"
+#include "host/transport/slab_plan.h"
 
 namespace dosemap {
 
@@ -73,12 +75,6 @@ DeviceArray<T> to_device(const T* host, size_t n) {
   return d;
 }
 
-struct GridDesc {
-  double ox, oy, vx, vy;
-  long long nx, ny;
-  double area_m2;
-};
-
 constexpr int kThreads = 256;
 
 int blocks_for(long long n) {
@@ -86,49 +82,27 @@ int blocks_for(long long n) {
   return static_cast<int>(std::min<long long>(std::max<long long>(b, 1), 65535LL * 32));
 }
 
-// Cells of sub-exposure s's footprint inside rows [row0, row1).
-__device__ __forceinline__ ColumnRange slab_footprint(const SubExposure& s, const BeamProfile& beam, const GridDesc& g,
-                                                      long long row0, long long row1) {
-  ColumnRange r = footprint_columns(beam, g.ox, g.oy, g.vx, g.vy, g.nx, g.ny, s.x0_um, s.y0_um, s.x1_um, s.y1_um);
-  r.j0 = r.j0 < row0 ? row0 : r.j0;
-  r.j1 = r.j1 > row1 ? row1 : r.j1;
-  return r;
-}
-
-__global__ void count_cells_kernel(const SubExposure* subs, long long n, BeamProfile beam, GridDesc g, long long row0,
+__global__ void count_cells_kernel(const SubExposure* subs, long long n, BeamProfile beam, EventGrid g, long long row0,
                                    long long row1, unsigned long long* cells) {
   for (long long s = blockIdx.x * (long long)blockDim.x + threadIdx.x; s < n; s += (long long)gridDim.x * blockDim.x) {
-    const ColumnRange r = slab_footprint(subs[s], beam, g, row0, row1);
-    const long long w = r.i1 - r.i0, h = r.j1 - r.j0;
-    cells[s] = (w > 0 && h > 0) ? (unsigned long long)(w * h) : 0ULL;
+    const SubExposure& x = subs[s];
+    cells[s] = cells_in(slab_footprint(beam, g, x.x0_um, x.y0_um, x.x1_um, x.y1_um, row0, row1));
   }
 }
 
-__global__ void fill_events_kernel(const SubExposure* subs, long long n, BeamProfile beam, GridDesc g, long long row0,
+__global__ void fill_events_kernel(const SubExposure* subs, long long n, BeamProfile beam, EventGrid g, long long row0,
                                    long long row1, const unsigned long long* offsets, unsigned long long total,
                                    uint32_t* column, uint32_t* order, uint32_t* sub_of, double* fluence) {
   for (unsigned long long e = blockIdx.x * (unsigned long long)blockDim.x + threadIdx.x; e < total;
        e += (unsigned long long)gridDim.x * blockDim.x) {
-    // The sub-exposure owning event e: the last s with offsets[s] <= e.
-    long long lo = 0, hi = n;
-    while (lo < hi) {
-      const long long mid = lo + (hi - lo) / 2;
-      if (offsets[mid + 1] <= e) lo = mid + 1;
-      else hi = mid;
-    }
-    const long long s = lo;
-    const SubExposure sub = subs[s];
-    const ColumnRange r = slab_footprint(sub, beam, g, row0, row1);
-    const long long w = r.i1 - r.i0;
-    const long long local = (long long)(e - offsets[s]);
-    const long long i = r.i0 + local % w, j = r.j0 + local / w;
-    const double x0 = g.ox + i * g.vx, x1 = g.ox + (i + 1) * g.vx;
-    const double y0 = g.oy + j * g.vy, y1 = g.oy + (j + 1) * g.vy;
-    const double fraction = exposure_fraction(beam, sub.x0_um, sub.y0_um, sub.x1_um, sub.y1_um, x0, x1, y0, y1);
-    column[e] = (uint32_t)((j - row0) * g.nx + i);
+    const long long s = event_owner(offsets, n, e);
+    const SubExposure& x = subs[s];
+    const FluenceEvent ev =
+        make_event(beam, g, row0, row1, s, e - offsets[s], x.x0_um, x.y0_um, x.x1_um, x.y1_um, x.photons);
+    column[e] = ev.column;
     order[e] = (uint32_t)e;
-    sub_of[e] = (uint32_t)s;
-    fluence[e] = (sub.photons / g.area_m2) * fraction;
+    sub_of[e] = ev.sub_exposure;
+    fluence[e] = ev.fluence_m2;
   }
 }
 
@@ -141,18 +115,10 @@ __global__ void gather_kernel(const uint32_t* order, const uint32_t* sub_of, con
   }
 }
 
-// offsets[c] = first event of column c (events sorted by column).
 __global__ void offsets_kernel(const uint32_t* column_sorted, unsigned long long total, long long columns,
                                int64_t* offsets) {
-  for (long long c = blockIdx.x * (long long)blockDim.x + threadIdx.x; c <= columns; c += (long long)gridDim.x * blockDim.x) {
-    unsigned long long lo = 0, hi = total;
-    while (lo < hi) {
-      const unsigned long long mid = lo + (hi - lo) / 2;
-      if ((long long)column_sorted[mid] < c) lo = mid + 1;
-      else hi = mid;
-    }
-    offsets[c] = (int64_t)lo;
-  }
+  for (long long c = blockIdx.x * (long long)blockDim.x + threadIdx.x; c <= columns; c += (long long)gridDim.x * blockDim.x)
+    offsets[c] = first_event_of_column(column_sorted, total, c);
 }
 
 __global__ void march_kernel(MarchParams p, const uint16_t* material, HistoryView h, MarchOutput out, long long columns) {
@@ -190,60 +156,6 @@ struct DeviceTables {
     params.threshold_Gy = thresholds.get();
   }
 };
-
-// A slab: rows [row0, row1) of columns, i.e. columns [row0 * nx, row1 * nx).
-struct Slab {
-  long long row0, row1;
-  unsigned long long events;
-};
-
-// Device bytes per event: column, sorted column, order, sorted order, sub-exposure,
-// sorted sub-exposure (4 B each), fluence and cumulative fluence (8 B each), plus the
-// radix sort's scratch, about as large as its keys and values.
-constexpr double kEventDeviceBytes = 6 * 4 + 2 * 8 + 8;
-
-double voxel_device_bytes(const MarchParams& p) {
-  return sizeof(uint16_t) + 4.0 * (3 + p.n_thresholds + p.n_component_grids);
-}
-
-double column_device_bytes(const MarchParams& p) {
-  return 8.0 + 4.0 * p.n_slots * p.n_thresholds + 4 * 8.0 + voxel_device_bytes(p) * p.nz;
-}
-
-std::vector<Slab> plan_slabs(const MarchParams& p, const std::vector<SubExposure>& subs, const BeamProfile& beam,
-                             const GridGeometry& g, double budget_bytes) {
-  const long long nx = g.dims[0], ny = g.dims[1];
-  std::vector<unsigned long long> row_events(ny + 1, 0);  // difference array over rows
-  for (const SubExposure& s : subs) {
-    const ColumnRange r = footprint_columns(beam, g.origin_um[0], g.origin_um[1], g.voxel_um[0], g.voxel_um[1], nx, ny,
-                                            s.x0_um, s.y0_um, s.x1_um, s.y1_um);
-    if (r.i1 <= r.i0 || r.j1 <= r.j0) continue;
-    row_events[r.j0] += r.i1 - r.i0;
-    row_events[r.j1] -= r.i1 - r.i0;
-  }
-  for (long long j = 1; j <= ny; ++j) row_events[j] += row_events[j - 1];
-  const double row_bytes = column_device_bytes(p) * nx;
-  std::vector<Slab> slabs;
-  Slab cur{0, 0, 0};
-  double cur_bytes = 0;
-  for (long long j = 0; j < ny; ++j) {
-    const double add = row_bytes + row_events[j] * kEventDeviceBytes;
-    if (add > budget_bytes)
-      throw CudaError("one row of " + std::to_string(nx) + " columns needs " + std::to_string(add / 1e9) +
-                      " GB on the GPU but " + std::to_string(budget_bytes / 1e9) + " GB are free for it");
-    const bool too_many_events = cur.events + row_events[j] >= (1ULL << 32);
-    if (cur.row1 > cur.row0 && (cur_bytes + add > budget_bytes || too_many_events)) {
-      slabs.push_back(cur);
-      cur = Slab{j, j, 0};
-      cur_bytes = 0;
-    }
-    cur.row1 = j + 1;
-    cur.events += row_events[j];
-    cur_bytes += add;
-  }
-  if (cur.row1 > cur.row0) slabs.push_back(cur);
-  return slabs;
-}
 
 // Copies `planes` planes of `rows` x `width` elements between a host plane layout (row
 // pitch host_pitch, plane stride host_plane) and a packed device layout.
@@ -318,10 +230,13 @@ CudaRunStats run_transport_cuda(const MarchParams& params, const std::vector<Mat
   // Besides the slab buffers: per-sub-exposure cell counts, offsets and times.
   double budget = memory_fraction * free_bytes - 32.0 * (subs.size() + 1);
   if (slab_budget_bytes > 0) budget = std::min(budget, slab_budget_bytes);
-  const std::vector<Slab> slabs = plan_slabs(params, subs, beam, g, budget);
+  const std::vector<Slab> slabs = plan_slabs(params, events_per_row(subs, beam, g), nx, budget);
+  if (slabs.empty())
+    throw CudaError("too little GPU memory: one row of " + std::to_string(nx) + " columns does not fit in the " +
+                    std::to_string(static_cast<long long>(budget / 1e6)) + " MB free for it");
   stats.slabs = static_cast<int>(slabs.size());
   long long max_cols = 0;
-  unsigned long long max_events = 0;
+  uint64_t max_events = 0;
   for (const Slab& s : slabs) {
     max_cols = std::max(max_cols, (s.row1 - s.row0) * nx);
     max_events = std::max(max_events, s.events);
@@ -355,12 +270,12 @@ CudaRunStats run_transport_cuda(const MarchParams& params, const std::vector<Mat
 
   cudaEvent_t ev[4];
   for (auto& e : ev) DOSEMAP_CUDA_CHECK(cudaEventCreate(&e));
-  const GridDesc gd{g.origin_um[0], g.origin_um[1], g.voxel_um[0], g.voxel_um[1], nx, ny, g.column_area_m2()};
+  const EventGrid gd{g.origin_um[0], g.origin_um[1], g.voxel_um[0], g.voxel_um[1], nx, ny, g.column_area_m2()};
   if (progress) progress->start("GPU slabs", static_cast<int64_t>(slabs.size()));
 
   for (const Slab& slab : slabs) {
     const long long cols = (slab.row1 - slab.row0) * nx, col0 = slab.row0 * nx;
-    const unsigned long long events = slab.events;
+    const unsigned long long events = slab.events;  // fits 32 bits (plan_slabs)
     auto t_copy = std::chrono::steady_clock::now();
     DOSEMAP_CUDA_CHECK(cudaMemcpy2D(d_material.get(), cols * sizeof(uint16_t), material.data() + col0,
                                     columns * sizeof(uint16_t), cols * sizeof(uint16_t), nz, cudaMemcpyHostToDevice));
