@@ -71,7 +71,7 @@ void BM_ColumnMarch(benchmark::State& state) {
   BulkVector<float> dose(v), peak(v), mean(v), cross(v * p.n_thresholds), comp(v * p.n_component_grids),
       slots(g.columns() * p.n_slots * p.n_thresholds);
   std::vector<double> energy(g.columns() * 4);
-  MarchOutput out{dose.data(), peak.data(), mean.data(), cross.data(), comp.data(), slots.data(), energy.data()};
+  MarchOutput out{dose.data(), peak.data(), mean.data(), cross.data(), comp.data(), slots.data(), energy.data(), nullptr};
   march_columns_cpu(p, b.grid.material.data(), h.view(), out, threads, nullptr);  // first touch outside the timing
   for (auto _ : state) march_columns_cpu(p, b.grid.material.data(), h.view(), out, threads, nullptr);
   state.SetItemsProcessed(state.iterations() * v);

@@ -49,6 +49,8 @@ struct MarchParams {
   const double* threshold_Gy = nullptr;  // ascending
   double column_area_m2 = 0;
   double voxel_volume_m3 = 0;
+  int n_frames = 0;
+  const double* frame_time_s = nullptr;  // cumulative-dose frames, ascending
 };
 
 // Every column's fluence events in time order: events [offset[c], offset[c + 1]) of column
@@ -70,6 +72,7 @@ struct MarchOutput {
   float* component_dose_Gy = nullptr;   // [grid * voxels + voxel]; 0 where the component is absent
   float* slot_first_crossing_s = nullptr;  // [(slot * n_thresholds + t) * columns + column]; -1 never
   double* column_energy_J = nullptr;    // [column * 4]: incident, deposited, transmitted, other
+  float* frame_fraction = nullptr;      // [frame * columns + column]: share of the final fluence by then
 };
 
 // Time at which the column's cumulative fluence first reaches `target` (photons/m^2):
@@ -89,6 +92,23 @@ DM_HD DM_INLINE double crossing_time_s(const HistoryView& h, int64_t begin, int6
   frac = frac < 0 ? 0 : frac > 1 ? 1 : frac;
   const uint32_t s = h.sub_exposure[lo];
   return h.t_start_s[s] + frac * h.duration_s[s];
+}
+
+// The column's fluence delivered by time t (events in time order, never overlapping).
+DM_HD DM_INLINE double fluence_at_time(const HistoryView& h, int64_t begin, int64_t end, double t) {
+  int64_t lo = begin, hi = end;
+  while (lo < hi) {  // first event not finished by t
+    const int64_t mid = lo + (hi - lo) / 2;
+    const uint32_t s = h.sub_exposure[mid];
+    if (h.t_start_s[s] + h.duration_s[s] <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  const double before = lo > begin ? h.cum_fluence_m2[lo - 1] : 0.0;
+  if (lo == end) return before;
+  const uint32_t s = h.sub_exposure[lo];
+  const double f = h.cum_fluence_m2[lo] - before;
+  const double part = (t - h.t_start_s[s]) / h.duration_s[s];
+  return before + (part <= 0 ? 0.0 : part >= 1 ? f : f * part);
 }
 
 DM_HD DM_INLINE void march_column(const MarchParams& p, const uint16_t* material, const HistoryView& h,
@@ -171,6 +191,12 @@ DM_HD DM_INLINE void march_column(const MarchParams& p, const uint16_t* material
     incident += p.line_energy_J[e];
     transmitted += p.line_energy_J[e] * transmission[e];
   }
+  // Dose at a frame time is the final dose scaled by the column's fluence by then: every
+  // voxel of the column shares its history.
+  for (int f = 0; f < p.n_frames; ++f)
+    out.frame_fraction[(int64_t)f * columns + column] =
+        total > 0 ? (float)(fluence_at_time(h, begin, end, p.frame_time_s[f]) / total) : 0.0f;
+
   double* energy = out.column_energy_J + column * 4;
   energy[0] = incident * total * p.column_area_m2;
   energy[1] = deposited;

@@ -128,7 +128,8 @@ __global__ void march_kernel(MarchParams p, const uint16_t* material, HistoryVie
 
 // The march tables on the device; `params` points at them.
 struct DeviceTables {
-  DeviceArray<double> line_energy, transmission, mean_fluence, deposition, other, density, slot_deposition, thresholds;
+  DeviceArray<double> line_energy, transmission, mean_fluence, deposition, other, density, slot_deposition, thresholds,
+      frame_times;
   DeviceArray<int> component_begin, slot_grid;
   MarchParams params;
 
@@ -144,6 +145,7 @@ struct DeviceTables {
     slot_grid = to_device(p.slot_grid, p.n_slots);
     slot_deposition = to_device(p.slot_deposition_m2_kg, static_cast<size_t>(p.n_slots) * p.n_lines);
     thresholds = to_device(p.threshold_Gy, p.n_thresholds);
+    frame_times = to_device(p.frame_time_s, p.n_frames);
     params.line_energy_J = line_energy.get();
     params.voxel_transmission = transmission.get();
     params.voxel_mean_fluence = mean_fluence.get();
@@ -154,6 +156,7 @@ struct DeviceTables {
     params.slot_grid = slot_grid.get();
     params.slot_deposition_m2_kg = slot_deposition.get();
     params.threshold_Gy = thresholds.get();
+    params.frame_time_s = frame_times.get();
   }
 };
 
@@ -248,6 +251,7 @@ CudaRunStats run_transport_cuda(const MarchParams& params, const std::vector<Mat
   DeviceArray<float> d_dose(max_cols * nz), d_peak(max_cols * nz), d_mean(max_cols * nz);
   DeviceArray<float> d_cross(static_cast<size_t>(max_cols) * nz * T), d_comp(static_cast<size_t>(max_cols) * nz * C);
   DeviceArray<float> d_slot(static_cast<size_t>(max_cols) * S * T);
+  DeviceArray<float> d_frames(static_cast<size_t>(max_cols) * params.n_frames);
   DeviceArray<double> d_energy(max_cols * 4);
   DeviceArray<int64_t> d_offsets(max_cols + 1);
   DeviceArray<unsigned long long> d_cells(n + 1), d_cell_offsets(n + 1);
@@ -331,6 +335,7 @@ CudaRunStats run_transport_cuda(const MarchParams& params, const std::vector<Mat
     o.component_dose_Gy = d_comp.get();
     o.slot_first_crossing_s = d_slot.get();
     o.column_energy_J = d_energy.get();
+    o.frame_fraction = d_frames.get();
     DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[2]));
     march_kernel<<<blocks_for(cols), kThreads>>>(p, d_material.get(), h, o, cols);
     DOSEMAP_CUDA_CHECK(cudaGetLastError());
@@ -348,6 +353,7 @@ CudaRunStats run_transport_cuda(const MarchParams& params, const std::vector<Mat
     copy_planes_to_host(out.crossing_s + col0, columns, voxels, d_cross.get(), cols, nz, T);
     copy_planes_to_host(out.component_dose_Gy + col0, columns, voxels, d_comp.get(), cols, nz, C);
     copy_planes_to_host(out.slot_first_crossing_s + col0, columns, columns, d_slot.get(), cols, 1, S * T);
+    copy_planes_to_host(out.frame_fraction + col0, columns, columns, d_frames.get(), cols, 1, params.n_frames);
     DOSEMAP_CUDA_CHECK(cudaMemcpy(out.column_energy_J + col0 * 4, d_energy.get(), cols * 4 * sizeof(double),
                                   cudaMemcpyDeviceToHost));
     stats.seconds_transfer += std::chrono::duration<double>(std::chrono::steady_clock::now() - t_copy).count();

@@ -47,6 +47,7 @@ TEST(CudaParity, RandomScenesGiveTheSameGridsOnCpuAndGpu) {
     expect_close(a.rate_peak_Gy_s, b.rate_peak_Gy_s, 1e-5, "dose_rate_peak");
     expect_close(a.rate_mean_Gy_s, b.rate_mean_Gy_s, 1e-5, "dose_rate_mean");
     expect_close(a.component_dose_Gy, b.component_dose_Gy, 1e-5, "component doses");
+    expect_close(a.frame_fraction, b.frame_fraction, 1e-5, "frame fractions");
     // Crossing times: within one float ulp of the scan's time scale, unless the dose sits
     // on the threshold to within the 1e-5 tolerance (then either answer is right).
     const double ulp = std::ldexp(cpu->timeline.duration_s, -23);
@@ -86,7 +87,7 @@ TEST(CudaParity, SlabsGiveTheSameGridsAsOneSlab) {
   DoseResults one = r.results, many = r.results;
   for (DoseResults* d : {&one, &many}) {
     MarchOutput out{d->dose_Gy.data(), d->rate_peak_Gy_s.data(), d->rate_mean_Gy_s.data(), d->crossing_s.data(),
-                    d->component_dose_Gy.data(), d->slot_first_crossing_s.data(), nullptr};
+                    d->component_dose_Gy.data(), d->slot_first_crossing_s.data(), nullptr, d->frame_fraction.data()};
     std::vector<double> energy(r.g().columns() * 4);
     out.column_energy_J = energy.data();
     // A budget of a fifth of the grid's device bytes: at least 5 slabs, each at least a row.
@@ -99,6 +100,7 @@ TEST(CudaParity, SlabsGiveTheSameGridsAsOneSlab) {
   EXPECT_EQ(one.dose_Gy, many.dose_Gy);
   EXPECT_EQ(one.crossing_s, many.crossing_s);
   EXPECT_EQ(one.slot_first_crossing_s, many.slot_first_crossing_s);
+  EXPECT_EQ(one.frame_fraction, many.frame_fraction);
 }
 #endif
 

@@ -15,7 +15,7 @@ std::unique_ptr<EngineRun> run_engine(Scene scene, int threads, Backend backend)
   EngineOptions o;
   o.backend = backend;
   o.threads = threads;
-  r->results = compute_dose({r->scene, r->materials, r->grid, r->timeline}, o);
+  r->results = compute_dose({r->scene, r->materials, r->grid, r->timeline, frame_times(r->scene, r->timeline)}, o);
   return r;
 }
 

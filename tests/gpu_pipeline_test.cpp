@@ -86,13 +86,13 @@ Replay replay_gpu(const test::EngineRun& run, double budget_bytes) {
     for (long long k = 0; k < nz; ++k)
       std::copy_n(run.grid.material.data() + k * columns + col0, cols, mat.data() + k * cols);
     std::vector<float> dose(cols * nz), peak(cols * nz), mean(cols * nz), cross(cols * nz * T), comp(cols * nz * C),
-        slot(cols * S * T);
+        slot(cols * S * T), frames(cols * params.n_frames);
     std::vector<double> en(cols * 4);
     MarchParams p = params;
     p.nx = cols;
     p.ny = 1;
     HistoryView h{col_offsets.data(), sub_sorted.data(), cum.data(), t_start.data(), duration.data()};
-    MarchOutput o{dose.data(), peak.data(), mean.data(), cross.data(), comp.data(), slot.data(), en.data()};
+    MarchOutput o{dose.data(), peak.data(), mean.data(), cross.data(), comp.data(), slot.data(), en.data(), frames.data()};
     for (long long c = 0; c < cols; ++c) march_column(p, mat.data(), h, o, c);
     copy_planes(rep.out.dose_Gy.data() + col0, columns, voxels, dose, cols, nz, 1);
     copy_planes(rep.out.rate_peak_Gy_s.data() + col0, columns, voxels, peak, cols, nz, 1);
@@ -100,6 +100,7 @@ Replay replay_gpu(const test::EngineRun& run, double budget_bytes) {
     copy_planes(rep.out.crossing_s.data() + col0, columns, voxels, cross, cols, nz, T);
     copy_planes(rep.out.component_dose_Gy.data() + col0, columns, voxels, comp, cols, nz, C);
     copy_planes(rep.out.slot_first_crossing_s.data() + col0, columns, columns, slot, cols, 1, S * T);
+    copy_planes(rep.out.frame_fraction.data() + col0, columns, columns, frames, cols, 1, params.n_frames);
     std::copy(en.begin(), en.end(), energy.begin() + col0 * 4);
   }
   return rep;
@@ -128,6 +129,7 @@ TEST(GpuPipeline, ReplayedOnTheCpuReproducesTheCpuBackendInOneSlabOrMany) {
       EXPECT_EQ(rep.out.crossing_s, cpu.crossing_s);
       EXPECT_EQ(rep.out.component_dose_Gy, cpu.component_dose_Gy);
       EXPECT_EQ(rep.out.slot_first_crossing_s, cpu.slot_first_crossing_s);
+      EXPECT_EQ(rep.out.frame_fraction, cpu.frame_fraction);
     }
   }
 }

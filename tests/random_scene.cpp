@@ -70,6 +70,7 @@ std::string random_scene(std::mt19937& rng, const test::ScratchDir& dir) {
   }
   s << "[[scan.steps]]\nkind = \"point\"\nat_um = [0.0, 0.0]\nexposure_s = 1.0\n";  // the beam is on at least once
   s << "[output]\nthresholds_Gy = { a = 1e2, b = 1e4, c = 1e6, d = 1e8 }\n";
+  if (pick(2)) s << "frames_s = [0.5, 1.0]\n";  // the scan lasts at least 1 s
   return s.str();
 }
 

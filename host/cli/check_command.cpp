@@ -78,6 +78,7 @@ int check_command(const CheckOptions& o, std::ostream& out) {
   const GridGeometry g = grid_geometry(scene);
   validate_shapes(scene, g);
   const Timeline tl = expand_scan(scene);
+  const std::vector<double> frames = frame_times(scene, tl);
   const BeamProfile profile = make_beam_profile(scene.beam);
   const PlanSize plan = plan_size(tl, profile, g);
   const RunMemory mem = estimate_run_memory(scene, g, plan);
@@ -107,6 +108,12 @@ int check_command(const CheckOptions& o, std::ostream& out) {
   std::string thr;
   for (const auto& t : scene.output.thresholds) thr += (thr.empty() ? "" : ", ") + t.label + " " + fmt_g(t.dose_Gy, 3) + " Gy";
   overview.push_back({"thresholds", thr.empty() ? "none" : thr});
+  std::string outputs = scene.output.write_vdb ? "dose.vdb" : "";
+  if (scene.output.write_vti) outputs += std::string(outputs.empty() ? "" : ", ") + "dose.vti";
+  if (!frames.empty())
+    outputs += ", " + std::to_string(frames.size()) + " cumulative-dose frames (" + fmt_g(frames.front(), 6) + " to " +
+               fmt_g(frames.back(), 8) + " s)";
+  overview.push_back({"outputs", outputs + ", summary.json, dose_history.json"});
   print_fields(out, overview);
 
   // Materials.

@@ -38,6 +38,14 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   run_cmd->add_option("--backend", run.backend, "auto (GPU when usable), cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   run_cmd->add_flag("--overwrite", run.overwrite, "replace the results of an earlier run in the output directory");
+  run_cmd->add_option("--format", run.formats, "output formats, overriding [output] formats: vdb, vti (ParaView) or both")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"vdb", "vti"}));
+
+  PlotOptions plot;
+  CLI::App* plot_cmd = app.add_subcommand(
+      "plot", "Draw a run's figures (PNG, into the run directory): depth profile, lateral map, dose against time");
+  plot_cmd->add_option("RUN_DIR", plot.run_dir, "output directory of dosemap run")->required();
 
   InfoOptions info;
   CLI::App* info_cmd = app.add_subcommand("info", "List the grids of a dose.vdb: dimensions, units, value ranges, metadata");
@@ -56,6 +64,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     if (*check_cmd) return check_command(check, out);
     if (*run_cmd) return run_command(run, out);
     if (*info_cmd) return info_command(info, out);
+    if (*plot_cmd) return plot_command(plot, out);
     if (*mat_cmd) {
       if (!mats.list_nist && (mats.specs.empty() || mats.energies_keV.empty()))
         throw UserError(SourcePos{}, "materials needs at least one SPEC and --energy-keV",

@@ -28,8 +28,14 @@ struct RunOptions {
   int threads = 0;         // 0: every core
   std::string backend = "auto";
   bool overwrite = false;
+  std::vector<std::string> formats;  // overrides [output] formats: "vdb", "vti"
 };
 int run_command(const RunOptions& o, std::ostream& out);
+
+struct PlotOptions {
+  std::string run_dir;
+};
+int plot_command(const PlotOptions& o, std::ostream& out);
 
 struct InfoOptions {
   std::string file;

@@ -11,9 +11,10 @@
 #include "host/grid/voxel_grid.h"
 #include "host/materials/materials.h"
 #include "host/outputs/dose_statistics.h"
+#include "host/outputs/dose_curves.h"
 #include "host/outputs/output_files.h"
+#include "host/outputs/run_writer.h"
 #include "host/outputs/run_summary.h"
-#include "host/outputs/vdb_io.h"
 #include "host/scene/scene_reader.h"
 #include "host/timeline/timeline.h"
 #include "host/transport/dose_engine.h"
@@ -74,6 +75,12 @@ int run_command(const RunOptions& o, std::ostream& out) {
   const BeamProfile beam = make_beam_profile(scene.beam);
   const RunMemory mem = estimate_run_memory(scene, geometry, plan_size(timeline, beam, geometry));
   check_memory(scene, geometry, mem);
+  const std::vector<double> frames = frame_times(scene, timeline);
+  bool write_vdb = scene.output.write_vdb, write_vti = scene.output.write_vti;
+  if (!o.formats.empty()) {
+    write_vdb = write_vti = false;
+    for (const auto& f : o.formats) (f == "vti" ? write_vti : write_vdb) = true;
+  }
   const std::string dir =
       o.output_dir.empty() ? (std::filesystem::path("out") / std::filesystem::path(scene.path).stem()).string() : o.output_dir;
   check_output_dir(dir, o.overwrite);
@@ -85,7 +92,7 @@ int run_command(const RunOptions& o, std::ostream& out) {
   options.backend = parse_backend(o.backend);
   options.threads = o.threads;
   options.progress = &progress;
-  DoseResults results = compute_dose({scene, materials, grid, timeline}, options);
+  DoseResults results = compute_dose({scene, materials, grid, timeline, frames}, options);
   stages.emplace_back("history", results.seconds_history);
   stages.emplace_back("march", results.seconds_march);
   lap = std::chrono::steady_clock::now();
@@ -107,12 +114,14 @@ int run_command(const RunOptions& o, std::ostream& out) {
   record.fluence_events = results.fluence_events;
   record.component_grids = results.tables.component_grid_names;
 
-  progress.start("writing dose.vdb", 1);
+  progress.start("writing results", 1);
+  const std::vector<DoseCurve> curves = most_dosed_voxel_curves(scene, materials, geometry, timeline, stats, results);
+  stage_done("dose_curves");
   create_output_dir(dir);
-  VdbWriteContext ctx{scene, materials, grid, timeline.duration_s, DOSEMAP_VERSION};
-  write_atomically((std::filesystem::path(dir) / "dose.vdb").string(),
-                   [&](const std::string& tmp) { write_dose_vdb(tmp, ctx, std::move(results)); });
-  stage_done("write_vdb");
+  RunWriteInputs write{scene, materials, grid, timeline, frames, curves, write_vdb, write_vti};
+  record.files = write_run_files(dir, write, std::move(results), stats.dose_max_Gy);
+  record.frame_times_s = frames;
+  stage_done("write_files");
   record.stage_seconds = stages;
   record.seconds_total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   write_atomically((std::filesystem::path(dir) / "summary.json").string(), [&](const std::string& tmp) {

@@ -11,22 +11,30 @@ namespace {
 // Accumulators one thread keeps per material (and per component of it).
 struct Partial {
   int64_t voxels = 0;
-  double deposited_J = 0, dose_max = 0, rate_max = 0;
+  double deposited_J = 0, dose_max = -1, rate_max = 0;
+  int64_t max_voxel = -1;
   std::vector<int64_t> above;
 };
 
 void merge(Partial& into, const Partial& from) {
   into.voxels += from.voxels;
   into.deposited_J += from.deposited_J;
-  into.dose_max = std::max(into.dose_max, from.dose_max);
+  if (from.max_voxel >= 0 && (into.max_voxel < 0 || from.dose_max > into.dose_max ||
+                              (from.dose_max == into.dose_max && from.max_voxel < into.max_voxel))) {
+    into.dose_max = from.dose_max;
+    into.max_voxel = from.max_voxel;
+  }
   into.rate_max = std::max(into.rate_max, from.rate_max);
   for (size_t t = 0; t < into.above.size(); ++t) into.above[t] += from.above[t];
 }
 
-void add(Partial& p, double dose, double mass_kg, double rate, const std::vector<double>& thresholds) {
+void add(Partial& p, int64_t voxel, double dose, double mass_kg, double rate, const std::vector<double>& thresholds) {
   p.voxels++;
   p.deposited_J += dose * mass_kg;
-  p.dose_max = std::max(p.dose_max, dose);
+  if (dose > p.dose_max) {  // voxels arrive in increasing index: the first maximum wins
+    p.dose_max = dose;
+    p.max_voxel = voxel;
+  }
   p.rate_max = std::max(p.rate_max, rate);
   for (size_t t = 0; t < thresholds.size(); ++t)
     if (dose >= thresholds[t]) p.above[t]++;
@@ -37,7 +45,8 @@ void finish(DoseStats& s, const Partial& p, double mass_per_voxel_g, double voxe
   s.mass_g = p.voxels * mass_per_voxel_g;
   s.deposited_J = p.deposited_J;
   s.dose_mean_Gy = s.mass_g > 0 ? s.deposited_J / (s.mass_g * 1e-3) : 0;
-  s.dose_max_Gy = p.dose_max;
+  s.dose_max_Gy = std::max(0.0, p.dose_max);
+  s.dose_max_voxel = p.max_voxel;
   s.rate_peak_max_Gy_s = p.rate_max;
   s.above.resize(p.above.size());
   for (size_t t = 0; t < p.above.size(); ++t) {
@@ -97,14 +106,14 @@ RunStatistics compute_statistics(const Scene& scene, const MaterialTable& mt, co
       const double dose = r.dose_Gy[v];
       const double rate = r.rate_peak_Gy_s[v];
       const double mass_kg = mt.materials[m].density_g_cm3 * voxel_cm3 * 1e-3;
-      add(mat_part[m], dose, mass_kg, rate, tt.threshold_Gy);
+      add(mat_part[m], v, dose, mass_kg, rate, tt.threshold_Gy);
       dep_part += dose * mass_kg;
       if (dose > my_best.first) my_best = {dose, v};
       for (int s = tt.component_begin[m]; s < tt.component_begin[m + 1]; ++s) {
         const double dc = r.component_dose(tt.slot_grid[s])[v];
         // Same history as the voxel: the component's rate scales like its dose.
         const double rc = dose > 0 ? dc * (rate / dose) : 0.0;
-        add(slot_part[s], dc, slot_mass_kg[s], rc, tt.threshold_Gy);
+        add(slot_part[s], v, dc, slot_mass_kg[s], rc, tt.threshold_Gy);
       }
     }
 #pragma omp critical

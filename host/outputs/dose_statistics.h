@@ -24,6 +24,7 @@ struct DoseStats {
   double deposited_J = 0;
   double dose_mean_Gy = 0;  // deposited / mass
   double dose_max_Gy = 0;
+  int64_t dose_max_voxel = -1;  // the most dosed voxel (lowest index on ties)
   double rate_peak_max_Gy_s = 0;
   std::vector<ThresholdStats> above;  // per threshold, in the scene's (ascending) order
 };

@@ -15,7 +15,10 @@ void check_output_dir(const std::string& dir, bool overwrite) {
   std::error_code ec;
   if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
     throw UserError(SourcePos{dir, 0, 0}, "exists and is not a directory", "choose another -o DIR");
-  if (!overwrite && (fs::exists(fs::path(dir) / "summary.json", ec) || fs::exists(fs::path(dir) / "dose.vdb", ec)))
+  bool earlier = false;
+  for (const char* f : {"summary.json", "dose.vdb", "dose.vti", "dose.pvd", "dose_history.json", "frames"})
+    earlier = earlier || fs::exists(fs::path(dir) / f, ec);
+  if (!overwrite && earlier)
     throw UserError(SourcePos{dir, 0, 0}, "already holds the results of a dosemap run",
                     "choose another -o DIR, or pass --overwrite to replace them");
 }

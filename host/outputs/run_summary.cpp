@@ -88,6 +88,10 @@ std::string summary_json(const RunRecord& run) {
     e["deposited_J"] = s.deposited_J;
     e["dose_mean_Gy"] = s.dose_mean_Gy;
     e["dose_max_Gy"] = s.dose_max_Gy;
+    if (s.dose_max_voxel >= 0) {
+      const int64_t v = s.dose_max_voxel;
+      e["dose_max_voxel"] = {v % g.dims[0], (v / g.dims[0]) % g.dims[1], v / g.columns()};
+    }
     e["dose_rate_peak_max_Gy_s"] = s.rate_peak_max_Gy_s;
     e["above"] = above_json(scene, s.above);
     Json comps = Json::object();
@@ -119,7 +123,18 @@ std::string summary_json(const RunRecord& run) {
                      {"voxel", {i, jj, k}},
                      {"position_um", {g.center_um(0, i), g.center_um(1, jj), g.center_um(2, k)}}};
   }
+  Json layers = Json::array();
+  double z = 0;
+  for (const LayerSpec& l : scene.sample.layers) {
+    layers.push_back({{"material", l.material}, {"z0_um", z}, {"z1_um", z + l.thickness_um}});
+    z += l.thickness_um;
+  }
+  j["sample"] = {{"layers", layers}, {"shapes", scene.sample.shapes.size()}};
   j["grids"] = {{"component_doses", run.component_grids}};
+  Json frames = Json::array();
+  for (size_t f = 0; f < run.frame_times_s.size(); ++f) frames.push_back({{"frame", f + 1}, {"time_s", run.frame_times_s[f]}});
+  j["frames"] = frames;
+  j["files"] = run.files;
   Json stages = Json::object();
   for (const auto& [stage, seconds] : run.stage_seconds) stages[stage] = seconds;
   j["run"] = {{"device", run.device},
@@ -141,7 +156,17 @@ void print_run_report(const RunRecord& run, const std::string& output_dir, std::
       {"grid", std::to_string(run.geometry.dims[0]) + " x " + std::to_string(run.geometry.dims[1]) + " x " +
                    std::to_string(run.geometry.dims[2]) + " voxels of " + fmt_g(run.geometry.voxel_um[0]) + " x " +
                    fmt_g(run.geometry.voxel_um[1]) + " x " + fmt_g(run.geometry.voxel_um[2]) + " um"},
-      {"results", output_dir + "/dose.vdb, " + output_dir + "/summary.json"},
+      {"results", output_dir + "/ (" + std::to_string(run.files.size() + 1) + " files: " +
+                      [&] {
+                        std::string list;
+                        size_t frames = 0;
+                        for (const auto& f : run.files) {
+                          if (f.rfind("frames/", 0) == 0) { ++frames; continue; }
+                          list += f + ", ";
+                        }
+                        if (frames) list += std::to_string(frames) + " frame files, ";
+                        return list + "summary.json)";
+                      }()},
   });
 
   out << "\nDose per material and component (mean = deposited energy / mass)\n";

@@ -31,6 +31,8 @@ struct RunRecord {
   // Wall-clock seconds per stage: setup, history, march, statistics, writing.
   std::vector<std::pair<std::string, double>> stage_seconds;
   std::vector<std::string> component_grids;
+  std::vector<std::string> files;      // written, relative to the run directory
+  std::vector<double> frame_times_s;   // cumulative-dose frames
 };
 
 // summary.json (docs/scene-format.md, with dosemap's additions documented in README).

@@ -200,6 +200,49 @@ void write_dose_vdb(const std::string& path, const VdbWriteContext& ctx, DoseRes
   file.close();
 }
 
+void write_frame_vdb(const std::string& path, const VdbWriteContext& ctx, const float* final_dose, const float* fraction,
+                     double time_s, int frame, double log10_dose_max) {
+  init_openvdb();
+  const GridGeometry& g = ctx.grid.geometry;
+  const std::vector<MaterialId>& material = ctx.grid.material;
+  const int64_t columns = g.columns();
+  auto dose_at = [&](int64_t v) { return final_dose[v] * fraction[v % columns]; };
+  VdbWriteContext at_frame = ctx;
+  at_frame.time_s = time_s;
+  openvdb::GridPtrVec grids;
+  auto dose = build_grid<openvdb::FloatGrid>(g, 0.0f, [&](int64_t v, float& out) {
+    if (material[v] == kVoidId) return false;
+    out = dose_at(v);
+    return true;
+  });
+  describe(*dose, "dose", "Gy", "absorbed dose accumulated by time_s", at_frame);
+  grids.push_back(dose);
+  const double hi = log10_dose_max, lo = hi - 4.0;
+  auto fog = build_grid<openvdb::FloatGrid>(g, 0.0f, [&](int64_t v, float& out) {
+    const double d = dose_at(v);
+    if (material[v] == kVoidId || !(d > 0)) return false;
+    const double x = (std::log10(d) - lo) / (hi - lo);
+    if (x <= 0) return false;
+    out = static_cast<float>(std::min(1.0, x));
+    return true;
+  });
+  describe(*fog, "density", "1", "log-scaled dose for rendering, on the final dose's scale", at_frame);
+  fog->setGridClass(openvdb::GRID_FOG_VOLUME);
+  fog->insertMeta("log10_dose_min_Gy", openvdb::DoubleMetadata(lo));
+  fog->insertMeta("log10_dose_max_Gy", openvdb::DoubleMetadata(hi));
+  grids.push_back(fog);
+  openvdb::MetaMap meta;
+  meta.insertMeta("grids", openvdb::StringMetadata("dose,density"));
+  meta.insertMeta("title", openvdb::StringMetadata(ctx.scene.title));
+  meta.insertMeta("creator", openvdb::StringMetadata("dosemap " + ctx.version));
+  meta.insertMeta("time_s", openvdb::DoubleMetadata(time_s));
+  meta.insertMeta("frame", openvdb::Int32Metadata(frame));
+  openvdb::io::File file(path);
+  file.setCompression(openvdb::io::COMPRESS_BLOSC | openvdb::io::COMPRESS_ACTIVE_MASK);
+  file.write(grids, meta);
+  file.close();
+}
+
 namespace {
 
 openvdb::GridPtrVecPtr read_all(const std::string& path, openvdb::MetaMap::Ptr* meta) {

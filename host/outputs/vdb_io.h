@@ -28,6 +28,12 @@ struct VdbWriteContext {
 // copy of the results.
 void write_dose_vdb(const std::string& path, const VdbWriteContext& ctx, DoseResults&& results);
 
+// A frame: the cumulative dose at `time_s` (final dose x the column's share of its fluence
+// by then, `fraction` per column) as grid `dose`, and `density` on the log scale of the
+// final dose (log10 of its maximum, 4 decades) so that frames brighten as dose accumulates.
+void write_frame_vdb(const std::string& path, const VdbWriteContext& ctx, const float* final_dose,
+                     const float* fraction, double time_s, int frame, double log10_dose_max);
+
 struct VdbGridSummary {
   std::string name, type, grid_class;
   std::array<int, 3> index_min{}, index_max{};  // active bounding box (inclusive)

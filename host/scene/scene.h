@@ -136,6 +136,13 @@ struct Threshold {
 
 struct OutputSpec {
   std::vector<Threshold> thresholds;  // ascending dose
+  bool write_vdb = true;              // formats: "vdb" (dose.vdb) and/or "vti" (dose.vti, ParaView)
+  bool write_vti = false;
+  std::vector<double> frames_s;       // times of cumulative-dose frames, ascending
+  double frame_every_s = 0;           // > 0: a frame every that many seconds, and one at the end
+  SourcePos where;
+  SourcePos formats_where;
+  SourcePos frames_where;
 };
 
 struct Scene {

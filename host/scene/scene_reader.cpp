@@ -618,7 +618,39 @@ class SceneReader {
   }
 
   void read_output(const toml::table& t, Scene& s) {
-    TableView v(t, "[output]", file_, diag_, {"thresholds_Gy"});
+    TableView v(t, "[output]", file_, diag_, {"thresholds_Gy", "formats", "frames_s", "frame_every_s"});
+    s.output.where = v.pos();
+    if (const toml::array* f = v.array("formats", false, "[\"vdb\", \"vti\"]")) {
+      s.output.formats_where = v.pos("formats");
+      bool vdb = false, vti = false, ok = !f->empty();
+      for (const auto& e : *f) {
+        const auto* str = e.as_string();
+        if (str && str->get() == "vdb" && !vdb) vdb = true;
+        else if (str && str->get() == "vti" && !vti) vti = true;
+        else ok = false;
+      }
+      if (!ok)
+        v.error("formats", "must list \"vdb\" and/or \"vti\" once each, got " + toml_text(*f),
+                "write e.g. formats = [\"vdb\", \"vti\"] (vti: VTK image data for ParaView)");
+      else
+        s.output.write_vdb = vdb, s.output.write_vti = vti;
+    }
+    if (v.has("frames_s") && v.has("frame_every_s")) {
+      v.error("frame_every_s", "cannot be given together with frames_s", "keep one of them");
+    } else if (v.has("frames_s")) {
+      s.output.frames_where = v.pos("frames_s");
+      if (auto f = v.number_list("frames_s", positive(), 1, false, "[3600.0, 7200.0]")) {
+        for (size_t i = 1; i < f->size(); ++i)
+          if (!((*f)[i] > (*f)[i - 1])) {
+            v.error("frames_s", "must be in increasing order without repeats", "sort the frame times");
+            break;
+          }
+        s.output.frames_s = *f;
+      }
+    } else if (v.has("frame_every_s")) {
+      s.output.frames_where = v.pos("frame_every_s");
+      s.output.frame_every_s = v.number("frame_every_s", positive(), false, "600.0").value_or(0.0);
+    }
     if (const toml::table* th = v.table("thresholds_Gy", false)) {
       std::vector<Threshold> list;
       for (auto&& [k, node] : *th) {

@@ -38,6 +38,8 @@ std::string toml_text(const toml::node& n) {
     s += "]";
   } else if (const auto* f = n.as_floating_point()) {
     s = fmt_g(f->get(), 10);
+  } else if (const auto* str = n.as_string()) {
+    s = "\"" + str->get() + "\"";
   } else {
     std::ostringstream os;
     n.visit([&](auto&& v) { os << v; });

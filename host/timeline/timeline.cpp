@@ -138,4 +138,29 @@ Timeline expand_scan(const Scene& scene) {
   return tl;
 }
 
+std::vector<double> frame_times(const Scene& scene, const Timeline& tl) {
+  const OutputSpec& o = scene.output;
+  std::vector<double> times = o.frames_s;
+  if (o.frame_every_s > 0) {
+    const double n = std::floor(tl.duration_s / o.frame_every_s * (1 + 1e-12));
+    if (n > static_cast<double>(kMaxFrames))
+      throw UserError(o.frames_where,
+                      "[output] frame_every_s = " + fmt_g(o.frame_every_s, 6) + " gives " + fmt_g(n, 6) +
+                          " frames over the " + fmt_g(tl.duration_s, 8) + " s scan; at most " + std::to_string(kMaxFrames),
+                      "use a larger frame_every_s");
+    for (double k = 1; k <= n; ++k) times.push_back(k * o.frame_every_s);
+    if (times.empty() || times.back() < tl.duration_s * (1 - 1e-12)) times.push_back(tl.duration_s);
+  }
+  if (times.size() > kMaxFrames)
+    throw UserError(o.frames_where, "[output] asks for " + std::to_string(times.size()) + " frames; at most " +
+                                        std::to_string(kMaxFrames),
+                    "use fewer frames");
+  for (double t : times)
+    if (t > tl.duration_s * (1 + 1e-12))
+      throw UserError(o.frames_where,
+                      "[output] frame at " + fmt_g(t, 8) + " s is after the end of the scan (" + fmt_g(tl.duration_s, 8) + " s)",
+                      "use frame times up to " + fmt_g(tl.duration_s, 8) + " s");
+  return times;
+}
+
 }  // namespace dosemap

@@ -40,4 +40,12 @@ int64_t count_exposures(const ScanSpec& scan);
 // Throws UserError when a repetition is longer than period_s or the scan is too long.
 Timeline expand_scan(const Scene& scene);
 
+// Most frames a scene may ask for.
+inline constexpr size_t kMaxFrames = 10000;
+
+// The times of the cumulative-dose frames the scene asks for ([output] frames_s, or
+// frame_every_s with a last frame at the scan's end); empty when none. Throws UserError for
+// a frame after the end of the scan or too many frames.
+std::vector<double> frame_times(const Scene& scene, const Timeline& tl);
+
 }  // namespace dosemap

@@ -36,7 +36,7 @@ DoseResults compute_dose(const EngineInputs& in, const EngineOptions& options) {
   const GridGeometry& g = in.grid.geometry;
   const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
   DoseResults r;
-  r.tables = build_transport_tables(in.scene, in.materials, g);
+  r.tables = build_transport_tables(in.scene, in.materials, g, in.frame_times_s);
 
   bool use_cuda = false;
   std::string why;
@@ -69,6 +69,7 @@ DoseResults compute_dose(const EngineInputs& in, const EngineOptions& options) {
   r.crossing_s.resize(static_cast<size_t>(n_thr) * voxels);
   r.component_dose_Gy.resize(static_cast<size_t>(n_comp) * voxels);
   r.slot_first_crossing_s.resize(static_cast<size_t>(params.n_slots) * n_thr * columns);
+  r.frame_fraction.resize(static_cast<size_t>(params.n_frames) * columns);
   std::vector<double> column_energy(static_cast<size_t>(columns) * 4);
   MarchOutput out;
   out.dose_Gy = r.dose_Gy.data();
@@ -77,6 +78,7 @@ DoseResults compute_dose(const EngineInputs& in, const EngineOptions& options) {
   out.crossing_s = r.crossing_s.data();
   out.component_dose_Gy = r.component_dose_Gy.data();
   out.slot_first_crossing_s = r.slot_first_crossing_s.data();
+  out.frame_fraction = r.frame_fraction.data();
   out.column_energy_J = column_energy.data();
 
 #ifdef DOSEMAP_HAVE_CUDA

@@ -43,6 +43,7 @@ struct DoseResults {
   BulkVector<float> crossing_s;         // [threshold * voxels + voxel], -1 where never reached
   BulkVector<float> component_dose_Gy;  // [grid * voxels + voxel], 0 where the component is absent
   BulkVector<float> slot_first_crossing_s;  // [(slot * thresholds + t) * columns + column], -1 never
+  BulkVector<float> frame_fraction;  // [frame * columns + column]: share of the column's final fluence
 
   const float* crossing(int threshold) const { return crossing_s.data() + threshold * voxels; }
   const float* component_dose(int grid) const { return component_dose_Gy.data() + grid * voxels; }
@@ -61,6 +62,7 @@ struct EngineInputs {
   const MaterialTable& materials;
   const VoxelGrid& grid;
   const Timeline& timeline;
+  std::vector<double> frame_times_s = {};  // cumulative-dose frames to prepare
 };
 
 DoseResults compute_dose(const EngineInputs& in, const EngineOptions& options);

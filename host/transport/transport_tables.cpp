@@ -33,10 +33,13 @@ MarchParams TransportTables::params() const {
   p.threshold_Gy = threshold_Gy.data();
   p.column_area_m2 = column_area_m2;
   p.voxel_volume_m3 = voxel_volume_m3;
+  p.n_frames = static_cast<int>(frame_time_s.size());
+  p.frame_time_s = frame_time_s.data();
   return p;
 }
 
-TransportTables build_transport_tables(const Scene& scene, const MaterialTable& mt, const GridGeometry& g) {
+TransportTables build_transport_tables(const Scene& scene, const MaterialTable& mt, const GridGeometry& g,
+                                       const std::vector<double>& frame_times_s) {
   if (mt.spectrum.size() > static_cast<size_t>(kMaxSpectrumLines))
     throw UserError(scene.beam.where,
                     "[beam] spectrum has " + std::to_string(mt.spectrum.size()) + " lines; dosemap transports at most " +
@@ -105,6 +108,7 @@ TransportTables build_transport_tables(const Scene& scene, const MaterialTable& 
                         std::to_string(kMaxComponentSlots) + " are supported",
                     "merge components that need no separate dose");
   for (const auto& th : scene.output.thresholds) t.threshold_Gy.push_back(th.dose_Gy);
+  t.frame_time_s = frame_times_s;
   t.column_area_m2 = g.column_area_m2();
   t.voxel_volume_m3 = g.voxel_volume_cm3() * 1e-6;
   return t;

@@ -24,13 +24,15 @@ struct TransportTables {
   std::vector<double> slot_deposition_m2_kg;
   std::vector<std::string> component_grid_names;  // "dose:<name>" grids, in order of first use
   std::vector<double> threshold_Gy;
+  std::vector<double> frame_time_s;
   double column_area_m2 = 0, voxel_volume_m3 = 0;
 
   MarchParams params() const;
 };
 
 // Throws UserError when the scene exceeds the march's fixed per-thread limits.
-TransportTables build_transport_tables(const Scene& scene, const MaterialTable& materials, const GridGeometry& g);
+TransportTables build_transport_tables(const Scene& scene, const MaterialTable& materials, const GridGeometry& g,
+                                       const std::vector<double>& frame_times_s = {});
 
 // The materials whose dose a component grid reports: the composites containing it and the
 // material itself where it fills voxels alone. [grid][material] -> present.

@@ -1,0 +1,94 @@
+#include "host/outputs/vti_writer.h"
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "host/common/errors.h"
+
+namespace dosemap {
+
+namespace {
+
+size_t type_size(VtiArray::Type t) { return t == VtiArray::kFloat32 ? 4 : t == VtiArray::kInt32 ? 4 : 1; }
+const char* type_name(VtiArray::Type t) {
+  return t == VtiArray::kFloat32 ? "Float32" : t == VtiArray::kInt32 ? "Int32" : "UInt8";
+}
+
+std::string xml_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '&') out += "&amp;";
+    else if (c == '<') out += "&lt;";
+    else if (c == '>') out += "&gt;";
+    else if (c == '"') out += "&quot;";
+    else out += c;
+  }
+  return out;
+}
+
+std::string num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.15g", v);  // exact for voxel sizes and origins, without noise
+  return buf;
+}
+
+void check(std::ofstream& f, const std::string& path) {
+  if (!f) throw UserError(SourcePos{path, 0, 0}, "cannot write: " + std::string(std::strerror(errno)),
+                          "check free disk space and permissions");
+}
+
+}  // namespace
+
+void write_vti(const std::string& path, const GridGeometry& g, const std::vector<VtiArray>& arrays,
+               const std::string& scalars) {
+  const int64_t n = g.voxels();
+  std::ostringstream head;
+  const std::string extent =
+      "0 " + std::to_string(g.dims[0]) + " 0 " + std::to_string(g.dims[1]) + " 0 " + std::to_string(g.dims[2]);
+  head << "<?xml version=\"1.0\"?>\n"
+       << "<VTKFile type=\"ImageData\" version=\"1.0\" byte_order=\"LittleEndian\" header_type=\"UInt64\">\n"
+       << "  <ImageData WholeExtent=\"" << extent << "\" Origin=\"" << num(g.origin_um[0] * 1e-3) << " "
+       << num(g.origin_um[1] * 1e-3) << " " << num(g.origin_um[2] * 1e-3) << "\" Spacing=\"" << num(g.voxel_um[0] * 1e-3)
+       << " " << num(g.voxel_um[1] * 1e-3) << " " << num(g.voxel_um[2] * 1e-3) << "\" Direction=\"1 0 0 0 1 0 0 0 1\">\n"
+       << "    <Piece Extent=\"" << extent << "\">\n"
+       << "      <CellData Scalars=\"" << xml_escape(scalars) << "\">\n";
+  uint64_t offset = 0;
+  for (const VtiArray& a : arrays) {
+    head << "        <DataArray type=\"" << type_name(a.type) << "\" Name=\"" << xml_escape(a.name)
+         << "\" format=\"appended\" offset=\"" << offset << "\"/>\n";
+    offset += sizeof(uint64_t) + static_cast<uint64_t>(n) * type_size(a.type);
+  }
+  head << "      </CellData>\n    </Piece>\n  </ImageData>\n  <AppendedData encoding=\"raw\">\n   _";
+  std::ofstream f(path, std::ios::binary);
+  f << head.str();
+  std::vector<unsigned char> buffer;
+  const int64_t chunk = 1 << 20;
+  for (const VtiArray& a : arrays) {
+    const uint64_t bytes = static_cast<uint64_t>(n) * type_size(a.type);
+    f.write(reinterpret_cast<const char*>(&bytes), sizeof bytes);
+    buffer.resize(static_cast<size_t>(chunk) * type_size(a.type));
+    for (int64_t b = 0; b < n; b += chunk) {
+      const int64_t e = std::min(n, b + chunk);
+      a.fill(b, e, buffer.data());
+      f.write(reinterpret_cast<const char*>(buffer.data()), static_cast<std::streamsize>((e - b) * type_size(a.type)));
+    }
+    check(f, path);
+  }
+  f << "\n  </AppendedData>\n</VTKFile>\n";
+  f.close();
+  check(f, path);
+}
+
+void write_pvd(const std::string& path, const std::vector<std::pair<double, std::string>>& datasets) {
+  std::ofstream f(path);
+  f << "<?xml version=\"1.0\"?>\n<VTKFile type=\"Collection\" version=\"1.0\" byte_order=\"LittleEndian\">\n  <Collection>\n";
+  for (const auto& [t, file] : datasets)
+    f << "    <DataSet timestep=\"" << num(t) << "\" part=\"0\" file=\"" << xml_escape(file) << "\"/>\n";
+  f << "  </Collection>\n</VTKFile>\n";
+  f.close();
+  check(f, path);
+}
+
+}  // namespace dosemap

@@ -1,0 +1,31 @@
+// VTK XML ImageData (.vti) for ParaView, which has no OpenVDB reader: every per-voxel array
+// as cell data, raw appended binary, origin and spacing in millimetres; and .pvd
+// collections that give a series of .vti files their real times.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "host/grid/voxel_grid.h"
+
+namespace dosemap {
+
+// One cell-data array; `fill(begin, end, out)` writes values [begin, end) of the x-fastest
+// voxel order into `out` (so arrays can be derived on the fly, chunk by chunk).
+struct VtiArray {
+  enum Type { kFloat32, kInt32, kUInt8 };
+  std::string name;
+  Type type = kFloat32;
+  std::function<void(int64_t begin, int64_t end, void* out)> fill;
+};
+
+void write_vti(const std::string& path, const GridGeometry& g, const std::vector<VtiArray>& arrays,
+               const std::string& scalars);
+
+// A .pvd collection: (time in s, file relative to the .pvd).
+void write_pvd(const std::string& path, const std::vector<std::pair<double, std::string>>& datasets);
+
+}  // namespace dosemap

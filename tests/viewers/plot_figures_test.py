@@ -1,0 +1,48 @@
+"""`dosemap plot RUN_DIR` writes every figure of a run; the depth profile's values match
+summary.json (its maximum is the most dosed voxel's dose)."""
+import argparse
+import csv
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import viewer_testing as vt
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dosemap", required=True)
+    ap.add_argument("--source", required=True)
+    a = ap.parse_args()
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print("SKIP: python3-matplotlib is not installed (tools/setup --viz installs it)")
+        sys.exit(vt.SKIP)
+    run = vt.demo_run(a.dosemap, a.source, formats="vdb")
+    out = vt.run([a.dosemap, "plot", run])
+    for name in ("depth_profile.png", "lateral_map.png", "dose_vs_time.png"):
+        path = os.path.join(run, name)
+        vt.check(os.path.isfile(path) and path in out, f"{name} written and named")
+        img = vt.read_png(path)
+        vt.check(img.shape[1] >= 800 and img.shape[0] >= 450, f"{name} is {img.shape[1]} x {img.shape[0]} px")
+        vt.check(vt.distinct_colours(img) > 20, f"{name} is not blank")
+    with open(os.path.join(run, "summary.json")) as f:
+        summary = json.load(f)
+    with open(os.path.join(run, "depth_profile.csv")) as f:
+        rows = list(csv.DictReader(f))
+    nz = summary["grid"]["dims"][2]
+    vt.check(len(rows) == nz, f"the depth profile has one row per z voxel ({nz})")
+    peak = max(float(r["dose_Gy"]) for r in rows)
+    expect = summary["dose_max"]["Gy"]
+    vt.check(abs(peak - expect) <= 1e-6 * expect, f"profile maximum {peak:.7g} Gy = summary dose_max {expect:.7g} Gy")
+    # Every layer's mean dose along the column is within the material's range in the summary.
+    for layer in summary["sample"]["layers"]:
+        doses = [float(r["dose_Gy"]) for r in rows if layer["z0_um"] <= float(r["z_um"]) < layer["z1_um"]]
+        m = summary["materials"][layer["material"]]
+        vt.check(max(doses) <= m["dose_max_Gy"] * (1 + 1e-6),
+                 f"{layer['material']}: profile max {max(doses):.4g} <= material max {m['dose_max_Gy']:.4g} Gy")
+
+
+main()

@@ -1,0 +1,87 @@
+"""Shared helpers of the viewer tests (ParaView, Blender, figures): run dosemap on the demo
+scene into a scratch directory, and measure PNGs. Debian's /usr/bin/python3."""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+SKIP = 77  # ctest SKIP_RETURN_CODE: the viewer program itself is not installed
+
+
+def require(program, package):
+    if shutil.which(program) is None:
+        print(f"SKIP: {program} is not installed (Debian package {package}; tools/setup --viz installs it)")
+        sys.exit(SKIP)
+
+
+def check(condition, message):
+    if not condition:
+        print(f"FAIL: {message}")
+        sys.exit(1)
+    print(f"ok: {message}")
+
+
+def run(cmd, **kw):
+    print("$ " + " ".join(cmd), flush=True)
+    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if r.returncode != 0:
+        print(r.stdout[-4000:])
+        print(r.stderr[-4000:])
+        print(f"FAIL: exit code {r.returncode}")
+        sys.exit(1)
+    return r.stdout
+
+
+class VirtualDisplay:
+    """An Xvfb server for programs that need X (pvpython). Xvfb picks a free display and
+    writes its number to -displayfd only once it accepts connections: no race between two
+    servers choosing the same number, nor a client connecting too early (both seen with
+    xvfb-run -a)."""
+
+    def __enter__(self):
+        read_fd, write_fd = os.pipe()
+        self.proc = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
+                                     pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(write_fd)
+        with os.fdopen(read_fd) as f:
+            number = f.readline().strip()
+        if not number:
+            self.proc.kill()
+            print("FAIL: Xvfb did not start")
+            sys.exit(1)
+        self.display = ":" + number
+        return self
+
+    def env(self):
+        e = dict(os.environ)
+        e["DISPLAY"] = self.display
+        return e
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def demo_run(dosemap, source_dir, formats="vdb,vti"):
+    """Runs the demo scene (with its frames) into a fresh directory; returns the directory."""
+    out = os.path.join(tempfile.mkdtemp(prefix="dosemap_viewer_"), "demo")
+    run([dosemap, "run", os.path.join(source_dir, "scenes", "operando_pouch_27keV.toml"), "-o", out,
+         "--format", formats])
+    return out
+
+
+def read_png(path):
+    import matplotlib.image
+    img = matplotlib.image.imread(path)
+    return img[..., :3] if img.ndim == 3 else img
+
+
+def distinct_colours(img):
+    import numpy as np
+    q = (np.asarray(img) * 255).astype(int)
+    return len({tuple(p) for p in q.reshape(-1, q.shape[-1])[::7]})
+
+
+def luminance(img):
+    return 0.2126 * img[..., 0] + 0.7152 * img[..., 1] + 0.0722 * img[..., 2]

@@ -1,0 +1,203 @@
+#!/usr/bin/python3
+"""Figures of a dosemap run (called by `dosemap plot RUN_DIR`; Debian's /usr/bin/python3,
+which has python3-openvdb and python3-matplotlib).
+
+Writes into RUN_DIR:
+  depth_profile.png  dose against depth along the most dosed column, per layer, with the
+                     dose to each component of composite layers, and the thresholds
+  depth_profile.csv  the plotted values
+  lateral_map.png    dose over x-y through the most dosed voxel, log colour scale, with the
+                     threshold contours
+  dose_vs_time.png   dose against time at the most dosed voxel of each material, with the
+                     thresholds (from dose_history.json)
+Exit codes: 0 done, 2 the run directory or a package is missing (message says how to fix).
+"""
+import json
+import math
+import os
+import sys
+
+
+def fail(where, what, fix):
+    print(f"{where}: error: {what}; {fix}", file=sys.stderr)
+    sys.exit(2)
+
+
+def main():
+    if len(sys.argv) != 2:
+        fail("dosemap plot", "expects one argument, the run directory", "run: dosemap plot RUN_DIR")
+    run = sys.argv[1]
+    for name in ("summary.json", "dose.vdb", "dose_history.json"):
+        if not os.path.isfile(os.path.join(run, name)):
+            fail(os.path.join(run, name), "not found",
+                 "give the directory of a dosemap run written with the vdb format (dosemap run SCENE -o DIR)")
+    try:
+        import numpy as np
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        from matplotlib.colors import LogNorm
+    except ImportError as e:
+        fail("dosemap plot", f"cannot import {e.name}", "install python3-matplotlib (tools/setup --viz)")
+    try:
+        import pyopenvdb as vdb
+    except ImportError:
+        fail("dosemap plot", "cannot import pyopenvdb", "install python3-openvdb (tools/setup)")
+
+    with open(os.path.join(run, "summary.json")) as f:
+        summary = json.load(f)
+    with open(os.path.join(run, "dose_history.json")) as f:
+        history = json.load(f)
+    grid = summary["grid"]
+    nx, ny, nz = grid["dims"]
+    vx, vy, vz = grid["voxel_um"]
+    ox, oy, oz = grid["origin_um"]
+    thresholds = sorted(summary["thresholds_Gy"].items(), key=lambda kv: kv[1])
+    vdb_path = os.path.join(run, "dose.vdb")
+    # python3-openvdb cannot list a file with an Int32 grid: names come from the metadata.
+    names = vdb.readMetadata(vdb_path)["grids"].split(",")
+
+    def dense(name):
+        g = vdb.read(vdb_path, name)
+        a = np.zeros((nx, ny, nz), dtype=np.float32)
+        g.copyToArray(a, ijk=(0, 0, 0))
+        return a
+
+    dose = dense("dose")
+    components = {n[len("dose:"):]: dense(n) for n in names if n.startswith("dose:")}
+    if "dose_max" not in summary:
+        fail(run, "the run deposited no dose", "check that the beam hits the sample (dosemap check)")
+    i, j, k = summary["dose_max"]["voxel"]
+    title = summary["title"]
+    model = summary["dose_model"]
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    written = []
+
+    def thresholds_h(ax, lo, hi):
+        """Threshold lines, labelled just above the line at the left edge."""
+        for n, (label, value) in enumerate(thresholds):
+            if lo <= value <= hi:
+                ax.axhline(value, color="0.35", lw=0.8, ls=":")
+                ax.annotate(f"{label} {value:.3g} Gy", (0.005, value), xycoords=("axes fraction", "data"),
+                            xytext=(2, 2), textcoords="offset points", va="bottom", ha="left", fontsize=7, color="0.25")
+
+    # ---- depth profile along the most dosed column ----
+    z = oz + (np.arange(nz) + 0.5) * vz
+    col = dose[i, j, :].astype(float)
+    fig, ax = plt.subplots(figsize=(9, 5), dpi=110)
+    positive = col[col > 0]
+    lo = positive.min() if positive.size else 1.0
+    hi = col.max() if col.max() > 0 else 10.0
+    for n, layer in enumerate(summary["sample"]["layers"]):
+        ax.axvspan(layer["z0_um"], layer["z1_um"], color="0.93" if n % 2 else "0.86", lw=0)
+        ax.text(0.5 * (layer["z0_um"] + layer["z1_um"]), 1.02, layer["material"], transform=ax.get_xaxis_transform(),
+                ha="center", va="bottom", fontsize=8, rotation=0)
+    ax.step(z, np.where(col > 0, col, np.nan), where="mid", color="k", lw=1.6, label="voxel dose")
+    rows = {"z_um": z, "dose_Gy": col}
+    for n, (name, arr) in enumerate(sorted(components.items())):
+        c = arr[i, j, :].astype(float)
+        if not np.any(c > 0):
+            continue
+        ax.step(z, np.where(c > 0, c, np.nan), where="mid", color=colors[n % len(colors)], lw=1.0, ls="--",
+                label=f"dose to {name}")
+        lo, hi = min(lo, c[c > 0].min()), max(hi, c.max())
+        rows[f"dose:{name}_Gy"] = c
+    ax.set_yscale("log")
+    ax.set_ylim(lo / 2, hi * 3)
+    ax.set_xlim(z[0] - 0.5 * vz, z[-1] + 0.5 * vz)
+    ax.set_xlabel("depth along the beam z (µm)")
+    ax.set_ylabel("dose (Gy)")
+    thresholds_h(ax, lo / 2, hi * 3)
+    ax.set_title(f"Dose along the most dosed column, x = {ox + (i + 0.5) * vx:.4g} µm, y = {oy + (j + 0.5) * vy:.4g} µm",
+                 fontsize=10, pad=18)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
+    fig.text(0.01, 0.01, f"{title} | model {model}", fontsize=7, color="0.4")
+    fig.tight_layout()
+    fig.savefig(os.path.join(run, "depth_profile.png"))
+    plt.close(fig)
+    written.append("depth_profile.png")
+    with open(os.path.join(run, "depth_profile.csv"), "w") as f:
+        keys = list(rows)
+        f.write(",".join(keys) + "\n")
+        for r in range(nz):
+            f.write(",".join(f"{rows[key][r]:.9g}" for key in keys) + "\n")
+    written.append("depth_profile.csv")
+
+    # ---- lateral map through the most dosed voxel ----
+    layer_name = next((l["material"] for l in summary["sample"]["layers"] if l["z0_um"] <= z[k] < l["z1_um"]), "?")
+    sl = dose[:, :, k].T.astype(float)  # rows: y, columns: x
+    fig, ax = plt.subplots(figsize=(9, 4.8), dpi=110)
+    vmax = sl.max()
+    vmin = max(vmax * 1e-4, sl[sl > 0].min()) if np.any(sl > 0) else 1.0
+    extent = [ox, ox + nx * vx, oy, oy + ny * vy]
+    im = ax.imshow(np.where(sl > 0, sl, np.nan), origin="lower", extent=extent, norm=LogNorm(vmin=vmin, vmax=vmax),
+                   cmap="inferno", aspect="auto", interpolation="nearest")
+    xs = ox + (np.arange(nx) + 0.5) * vx
+    ys = oy + (np.arange(ny) + 0.5) * vy
+    levels = [v for _, v in thresholds if vmin < v < vmax]
+    if levels:
+        contour_colors = [colors[(n + 2) % len(colors)] for n in range(len(levels))]
+        ax.contour(xs, ys, sl, levels=levels, colors=contour_colors, linewidths=1.2)
+        names = {v: lab for lab, v in thresholds}
+        handles = [plt.Line2D([], [], color=c, lw=1.2) for c in contour_colors]
+        ax.legend(handles, [f"{names[v]} {v:.3g} Gy" for v in levels], loc="upper left", fontsize=7,
+                  title="threshold contours", title_fontsize=7)
+    cb = fig.colorbar(im, ax=ax)
+    cb.set_label("dose (Gy, log scale)")
+    ax.set_xlabel("x (µm)")
+    ax.set_ylabel("y (µm)")
+    ax.set_title(f"Dose at depth z = {z[k]:.4g} µm ({layer_name}, most dosed layer), contours: thresholds", fontsize=10)
+    fig.text(0.01, 0.01, f"{title} | model {model}", fontsize=7, color="0.4")
+    fig.tight_layout()
+    fig.savefig(os.path.join(run, "lateral_map.png"))
+    plt.close(fig)
+    written.append("lateral_map.png")
+
+    # ---- dose against time at the most dosed voxel of each material ----
+    duration = summary["time"]["scan_duration_s"]
+    unit, scale = ("h", 3600.0) if duration > 7200 else ("min", 60.0) if duration > 120 else ("s", 1.0)
+    fig, ax = plt.subplots(figsize=(11, 5.5), dpi=100)
+    lo, hi = math.inf, 0.0
+    dashes = ["--", ":", "-."]
+    for n, (name, m) in enumerate(history["materials"].items()):
+        if m["dose_Gy"] <= 0:
+            continue
+        # The curve is piecewise linear between its points; resample it so that the ramps
+        # up from zero show on the log scale.
+        t_points = np.array(m["t_s"])
+        t = np.union1d(t_points, np.linspace(0, duration, 3000))
+        d = np.interp(t, t_points, np.array(m["dose_curve_Gy"]))
+        t = t / scale
+        color = colors[n % len(colors)]
+        ax.plot(t, np.where(d > 0, d, np.nan), color=color, lw=1.6, label=f"{name} ({m['dose_Gy']:.3g} Gy)")
+        for c, (cname, cdose) in enumerate(m.get("component_dose_Gy", {}).items()):
+            if cdose > 0:
+                ax.plot(t, np.where(d > 0, d * cdose / m["dose_Gy"], np.nan), color=color, lw=1.0,
+                        ls=dashes[c % len(dashes)], label=f"    dose to {cname}")
+                hi = max(hi, cdose)
+        lo = min(lo, d[d > 0].min() if np.any(d > 0) else math.inf)
+        hi = max(hi, d.max())
+    if hi > 0:
+        ax.set_yscale("log")
+        lo = max(lo, hi * 1e-4)  # four decades below the highest curve...
+        if thresholds:
+            lo = min(lo, thresholds[0][1] / 2)  # ...or down to the lowest threshold
+        ax.set_ylim(lo / 2, hi * 3)
+        ax.set_xlim(0, duration / scale)
+        thresholds_h(ax, lo / 2, hi * 3)
+    ax.set_xlabel(f"time from scan start ({unit})")
+    ax.set_ylabel("dose (Gy)")
+    ax.set_title("Dose against time at the most dosed voxel of each material", fontsize=10)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7)
+    fig.text(0.01, 0.01, f"{title} | model {model}", fontsize=7, color="0.4")
+    fig.tight_layout()
+    fig.savefig(os.path.join(run, "dose_vs_time.png"))
+    plt.close(fig)
+    written.append("dose_vs_time.png")
+
+    for w in written:
+        print(os.path.join(run, w))
+
+
+if __name__ == "__main__":
+    main()
