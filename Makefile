@@ -1,6 +1,6 @@
 # Two commands set everything up on a fresh Debian 12 machine:
-#   make demo   installs missing packages, builds (Release), runs the default scene
-#   make test   installs missing packages, builds, runs every test
+#   make demo   installs missing packages, builds (Release), runs the default scene, draws its figures
+#   make test   installs missing packages (viewers included), builds, runs every test
 BUILD_DIR ?= build
 JOBS      ?= $(shell nproc)
 DEMO_SCENE = scenes/operando_pouch_27keV.toml
@@ -11,7 +11,7 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 all: build
 
 setup:
-	tools/setup
+	tools/setup --viz
 
 configure: setup
 	cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS)
@@ -22,7 +22,10 @@ build: configure
 demo: build
 	$(BUILD_DIR)/dosemap check $(DEMO_SCENE)
 	$(BUILD_DIR)/dosemap run $(DEMO_SCENE) -o out/demo --overwrite
-	@echo "demo results: out/demo/dose.vdb, out/demo/summary.json (inspect with: $(BUILD_DIR)/dosemap info out/demo/dose.vdb)"
+	$(BUILD_DIR)/dosemap plot out/demo
+	@echo
+	@echo "Demo results in out/demo/: dose.vdb (Blender), dose.vti + dose.pvd (ParaView), summary.json, figures (*.png)."
+	@echo "See README, 'Look at the results', for ParaView and Blender."
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)

@@ -41,7 +41,7 @@ int64_t count_exposures(const ScanSpec& scan);
 Timeline expand_scan(const Scene& scene);
 
 // Most frames a scene may ask for.
-inline constexpr size_t kMaxFrames = 10000;
+inline constexpr size_t kMaxFrames = 9999;  // four-digit frame numbers
 
 // The times of the cumulative-dose frames the scene asks for ([output] frames_s, or
 // frame_every_s with a last frame at the scan's end); empty when none. Throws UserError for

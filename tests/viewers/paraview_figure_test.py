@@ -21,9 +21,12 @@ def main():
     # Three voxels: NMC at location 3, separator at location 2, copper at location 1.
     voxels = [(250, 15, 100), (150, 15, 70), (50, 15, 5)]
     png = os.path.join(run, "paraview_slice.png")
+    # pvpython 5.11 sometimes aborts opening its render window ("bad X server connection")
+    # on a healthy server under CPU load (xdpyinfo connects at once): one retry, run serially.
     with vt.VirtualDisplay() as display:
         out = vt.run(["pvpython", os.path.join(a.source, "tools", "paraview", "dose_figure.py"), run, "--out", png]
-                     + sum((["--probe", f"{i},{j},{k}"] for i, j, k in voxels), []), env=display.env())
+                     + sum((["--probe", f"{i},{j},{k}"] for i, j, k in voxels), []), env=display.env(),
+                     retry_on="bad X server connection")
     grid = vdb.read(os.path.join(run, "dose.vdb"), "dose")
     acc = grid.getConstAccessor()
     probes = [line.split() for line in out.splitlines() if line.startswith("probe ")]

@@ -22,9 +22,14 @@ def check(condition, message):
     print(f"ok: {message}")
 
 
-def run(cmd, **kw):
+def run(cmd, retry_on=None, **kw):
+    """Runs a command; fails the test on a non-zero exit. `retry_on`: a message after which
+    one more attempt is made (a known flake of the program, not of dosemap)."""
     print("$ " + " ".join(cmd), flush=True)
     r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if r.returncode != 0 and retry_on and retry_on in r.stdout + r.stderr:
+        print(f"note: '{retry_on}': retrying once", flush=True)
+        r = subprocess.run(cmd, capture_output=True, text=True, **kw)
     if r.returncode != 0:
         print(r.stdout[-4000:])
         print(r.stderr[-4000:])
@@ -34,24 +39,43 @@ def run(cmd, **kw):
 
 
 class VirtualDisplay:
-    """An Xvfb server for programs that need X (pvpython). Xvfb picks a free display and
-    writes its number to -displayfd only once it accepts connections: no race between two
-    servers choosing the same number, nor a client connecting too early (both seen with
-    xvfb-run -a)."""
+    """An Xvfb server for programs that need X (pvpython).
+
+    Display numbers are chosen here, each reserved with flock for the server's lifetime,
+    because concurrent automatic choices race: xvfb-run -a and Xvfb -displayfd both let a
+    server that fails to claim a number delete that number's lock and socket although
+    another server owns them, so clients end up on the wrong (or a dead) server. The
+    server writes its number to -displayfd once it accepts connections."""
+
+    FIRST, LAST = 200, 400
 
     def __enter__(self):
-        read_fd, write_fd = os.pipe()
-        self.proc = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
-                                     pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(write_fd)
-        with os.fdopen(read_fd) as f:
-            number = f.readline().strip()
-        if not number:
-            self.proc.kill()
-            print("FAIL: Xvfb did not start")
-            sys.exit(1)
-        self.display = ":" + number
-        return self
+        import fcntl
+        for n in range(self.FIRST, self.LAST):
+            lock = open(f"/tmp/.dosemap-xvfb-{n}.lock", "w")
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                lock.close()
+                continue
+            if os.path.exists(f"/tmp/.X{n}-lock") or os.path.exists(f"/tmp/.X11-unix/X{n}"):
+                lock.close()  # used by a server that is not ours
+                continue
+            read_fd, write_fd = os.pipe()
+            proc = subprocess.Popen(["Xvfb", f":{n}", "-displayfd", str(write_fd), "-screen", "0", "1280x1024x24",
+                                     "-nolisten", "tcp"], pass_fds=(write_fd,), stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            os.close(write_fd)
+            with os.fdopen(read_fd) as f:
+                ready = f.readline().strip()
+            if ready == str(n):
+                self.proc, self.lock, self.display = proc, lock, f":{n}"
+                return self
+            proc.kill()
+            proc.wait()
+            lock.close()
+        print("FAIL: no Xvfb display could be started")
+        sys.exit(1)
 
     def env(self):
         e = dict(os.environ)
@@ -61,6 +85,7 @@ class VirtualDisplay:
     def __exit__(self, *exc):
         self.proc.terminate()
         self.proc.wait()
+        self.lock.close()
 
 
 def demo_run(dosemap, source_dir, formats="vdb,vti"):
