@@ -31,12 +31,10 @@ TEST(CudaParity, RandomScenesGiveTheSameGridsOnCpuAndGpu) {
   std::string why;
   if (!cuda_backend_usable(why)) GTEST_SKIP() << "no GPU usable here (" << why << "): the CUDA backend is compiled but not run";
   for (int seed = 1; seed <= 24; ++seed) {
-    std::mt19937 rng(seed);
     test::ScratchDir dir;
-    const std::string text = test::random_scene(rng, dir);
-    test::write_file(dir / "scene.toml", text);
+    std::string text;
+    const Scene scene = test::load_random_scene(seed, dir, &text);
     SCOPED_TRACE("seed " + std::to_string(seed) + "\n" + text);
-    const Scene scene = read_scene((dir / "scene.toml").string());
     auto cpu = test::run_engine(scene, 4, Backend::kCpu);
     auto gpu = test::run_engine(scene, 4, Backend::kCuda);
     ASSERT_EQ(gpu->results.backend, "cuda");
@@ -76,10 +74,8 @@ TEST(CudaParity, SlabsGiveTheSameGridsAsOneSlab) {
   std::string why;
   if (!cuda_backend_usable(why)) GTEST_SKIP() << "no GPU usable here (" << why << "): the CUDA backend is compiled but not run";
   // Force many slabs by giving the backend a sliver of the device memory.
-  std::mt19937 rng(99);
   test::ScratchDir dir;
-  test::write_file(dir / "scene.toml", test::random_scene(rng, dir));
-  auto run = test::run_engine(read_scene((dir / "scene.toml").string()), 4, Backend::kCpu);
+  auto run = test::run_engine(test::load_random_scene(99, dir), 4, Backend::kCpu);
   const test::EngineRun& r = *run;
   const TransportTables& t = r.results.tables;
   const BeamProfile beam = make_beam_profile(r.scene.beam);

@@ -108,11 +108,9 @@ Replay replay_gpu(const test::EngineRun& run, double budget_bytes) {
 
 TEST(GpuPipeline, ReplayedOnTheCpuReproducesTheCpuBackendInOneSlabOrMany) {
   for (int seed = 1; seed <= 12; ++seed) {
-    std::mt19937 rng(seed);
     test::ScratchDir dir;
-    test::write_file(dir / "scene.toml", test::random_scene(rng, dir));
     SCOPED_TRACE("seed " + std::to_string(seed));
-    auto run = test::run_engine(read_scene((dir / "scene.toml").string()), 2);
+    auto run = test::run_engine(test::load_random_scene(seed, dir), 2);
     const DoseResults& cpu = run->results;
     const double whole = 1e12;                                // one slab
     const double small = slab_column_bytes(cpu.tables.params()) * run->g().dims[0] * 3 +
@@ -163,10 +161,8 @@ TEST(GpuPipeline, SlabsCoverEveryRowOnceWithinTheBudget) {
 }
 
 TEST(GpuPipeline, EventsPerRowMatchTheHistory) {
-  std::mt19937 rng(5);
   test::ScratchDir dir;
-  test::write_file(dir / "scene.toml", test::random_scene(rng, dir));
-  auto run = test::run_engine(read_scene((dir / "scene.toml").string()), 2);
+  auto run = test::run_engine(test::load_random_scene(5, dir), 2);
   const BeamProfile beam = make_beam_profile(run->scene.beam);
   const auto rows = events_per_row(plan_sub_exposures(run->timeline, beam, run->g()), beam, run->g());
   EXPECT_EQ(std::accumulate(rows.begin(), rows.end(), uint64_t(0)), static_cast<uint64_t>(run->results.fluence_events));

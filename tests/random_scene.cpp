@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include "host/scene/scene_reader.h"
+
 namespace dosemap::test {
 
 std::string random_scene(std::mt19937& rng, const test::ScratchDir& dir) {
@@ -72,6 +74,14 @@ std::string random_scene(std::mt19937& rng, const test::ScratchDir& dir) {
   s << "[output]\nthresholds_Gy = { a = 1e2, b = 1e4, c = 1e6, d = 1e8 }\n";
   if (pick(2)) s << "frames_s = [0.5, 1.0]\n";  // the scan lasts at least 1 s
   return s.str();
+}
+
+Scene load_random_scene(int seed, const ScratchDir& dir, std::string* text) {
+  std::mt19937 rng(seed);
+  const std::string t = random_scene(rng, dir);
+  write_file(dir / "scene.toml", t);
+  if (text) *text = t;
+  return read_scene((dir / "scene.toml").string());
 }
 
 }  // namespace dosemap::test

@@ -14,12 +14,10 @@ namespace {
 
 TEST(RandomScenes, ConserveEnergyAndKeepEveryInvariant) {
   for (int seed = 1; seed <= 24; ++seed) {
-    std::mt19937 rng(seed);
     test::ScratchDir dir;
-    const std::string text = test::random_scene(rng, dir);
-    test::write_file(dir / "scene.toml", text);
+    std::string text;
+    const Scene scene = test::load_random_scene(seed, dir, &text);
     SCOPED_TRACE("seed " + std::to_string(seed) + "\n" + text);
-    const Scene scene = read_scene((dir / "scene.toml").string());
     auto run = test::run_engine(scene, 2);
     const DoseResults& r = run->results;
     const EnergyBalance& e = r.energy;

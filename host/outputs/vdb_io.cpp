@@ -73,6 +73,28 @@ void describe(openvdb::GridBase& grid, const std::string& name, const std::strin
   grid.insertMeta("time_s", openvdb::DoubleMetadata(ctx.time_s));
 }
 
+// The `density` fog volume Blender renders as is: log10 of dose mapped to [0, 1] over the
+// four decades below 10^log10_dose_max; zero (inactive) below.
+template <typename DoseAt>
+openvdb::FloatGrid::Ptr density_grid(const VdbWriteContext& ctx, DoseAt dose_at, double log10_dose_max,
+                                     const std::string& quantity) {
+  const std::vector<MaterialId>& material = ctx.grid.material;
+  const double hi = log10_dose_max, lo = hi - 4.0;
+  auto fog = build_grid<openvdb::FloatGrid>(ctx.grid.geometry, 0.0f, [&](int64_t v, float& out) {
+    const double d = dose_at(v);
+    if (material[v] == kVoidId || !(d > 0)) return false;
+    const double x = (std::log10(d) - lo) / (hi - lo);
+    if (x <= 0) return false;
+    out = static_cast<float>(std::min(1.0, x));
+    return true;
+  });
+  describe(*fog, "density", "1", quantity, ctx);
+  fog->setGridClass(openvdb::GRID_FOG_VOLUME);
+  fog->insertMeta("log10_dose_min_Gy", openvdb::DoubleMetadata(lo));
+  fog->insertMeta("log10_dose_max_Gy", openvdb::DoubleMetadata(hi));
+  return fog;
+}
+
 template <typename Vector>
 void release(Vector& v) {
   Vector().swap(v);
@@ -151,24 +173,11 @@ void write_dose_vdb(const std::string& path, const VdbWriteContext& ctx, DoseRes
     grids.push_back(mask);
   }
 
-  // A fog volume Blender renders as is: log10 of dose over four decades below the maximum.
   float dose_max = 0;
   for (int64_t v = 0; v < r.voxels; ++v) dose_max = std::max(dose_max, dose[v]);
-  if (dose_max > 0) {
-    const double hi = std::log10(dose_max), lo = hi - 4.0;
-    auto fog = build_grid<openvdb::FloatGrid>(g, 0.0f, [&](int64_t v, float& out) {
-      if (!is_matter(v) || !(dose[v] > 0)) return false;
-      const double x = (std::log10(static_cast<double>(dose[v])) - lo) / (hi - lo);
-      if (x <= 0) return false;
-      out = static_cast<float>(std::min(1.0, x));
-      return true;
-    });
-    describe(*fog, "density", "1", "log-scaled dose for rendering: (log10(dose) - log10_min) / 4", ctx);
-    fog->setGridClass(openvdb::GRID_FOG_VOLUME);
-    fog->insertMeta("log10_dose_min_Gy", openvdb::DoubleMetadata(lo));
-    fog->insertMeta("log10_dose_max_Gy", openvdb::DoubleMetadata(hi));
-    grids.push_back(fog);
-  }
+  if (dose_max > 0)
+    grids.push_back(density_grid(ctx, [&](int64_t v) { return static_cast<double>(dose[v]); }, std::log10(dose_max),
+                                 "log-scaled dose for rendering: (log10(dose) - log10_min) / 4"));
   release(r.dose_Gy);
 
   // File order as the format page lists the grids (built in another order to free memory early).
@@ -217,20 +226,8 @@ void write_frame_vdb(const std::string& path, const VdbWriteContext& ctx, const 
   });
   describe(*dose, "dose", "Gy", "absorbed dose accumulated by time_s", at_frame);
   grids.push_back(dose);
-  const double hi = log10_dose_max, lo = hi - 4.0;
-  auto fog = build_grid<openvdb::FloatGrid>(g, 0.0f, [&](int64_t v, float& out) {
-    const double d = dose_at(v);
-    if (material[v] == kVoidId || !(d > 0)) return false;
-    const double x = (std::log10(d) - lo) / (hi - lo);
-    if (x <= 0) return false;
-    out = static_cast<float>(std::min(1.0, x));
-    return true;
-  });
-  describe(*fog, "density", "1", "log-scaled dose for rendering, on the final dose's scale", at_frame);
-  fog->setGridClass(openvdb::GRID_FOG_VOLUME);
-  fog->insertMeta("log10_dose_min_Gy", openvdb::DoubleMetadata(lo));
-  fog->insertMeta("log10_dose_max_Gy", openvdb::DoubleMetadata(hi));
-  grids.push_back(fog);
+  grids.push_back(density_grid(at_frame, [&](int64_t v) { return static_cast<double>(dose_at(v)); }, log10_dose_max,
+                               "log-scaled dose for rendering, on the final dose's scale"));
   openvdb::MetaMap meta;
   meta.insertMeta("grids", openvdb::StringMetadata("dose,density"));
   meta.insertMeta("title", openvdb::StringMetadata(ctx.scene.title));
