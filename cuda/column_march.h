@@ -156,7 +156,8 @@ DM_HD DM_INLINE void march_column(const MarchParams& p, const uint16_t* material
       removed_other += w * p.other_fraction[row + e];
     }
     const double dose = g * total;
-    out.dose_Gy[v] = (float)dose;
+    const float stored_dose = (float)dose;  // what the grids hold: masks and crossings agree on it
+    out.dose_Gy[v] = stored_dose;
     out.rate_peak_Gy_s[v] = (float)(g * peak_rate);
     out.rate_mean_Gy_s[v] = (float)(g * mean_rate);
     deposited += dose * p.density_kg_m3[m] * p.voxel_volume_m3;
@@ -164,7 +165,7 @@ DM_HD DM_INLINE void march_column(const MarchParams& p, const uint16_t* material
     for (int t = 0; t < p.n_thresholds; ++t) {
       const double threshold = p.threshold_Gy[t];
       out.crossing_s[t * voxels + v] =
-          (dose >= threshold && g > 0) ? (float)crossing_time_s(h, begin, end, threshold / g) : -1.0f;
+          (stored_dose >= threshold && g > 0) ? (float)crossing_time_s(h, begin, end, threshold / g) : -1.0f;
     }
     for (int c = 0; c < p.n_component_grids; ++c) out.component_dose_Gy[c * voxels + v] = 0;
     for (int s = p.component_begin[m]; s < p.component_begin[m + 1]; ++s) {

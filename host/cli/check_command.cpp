@@ -81,7 +81,7 @@ int check_command(const CheckOptions& o, std::ostream& out) {
   const std::vector<double> frames = frame_times(scene, tl);
   const BeamProfile profile = make_beam_profile(scene.beam);
   const PlanSize plan = plan_size(tl, profile, g);
-  const RunMemory mem = estimate_run_memory(scene, g, plan);
+  const RunMemory mem = estimate_run_memory(scene, g, plan, frames.size());
 
   out << "dosemap check: " << scene.path << " is valid\n\n";
   std::vector<std::pair<std::string, std::string>> overview;

@@ -72,10 +72,10 @@ int run_command(const RunOptions& o, std::ostream& out) {
   const GridGeometry geometry = grid_geometry(scene);
   validate_shapes(scene, geometry);
   const Timeline timeline = expand_scan(scene);
-  const BeamProfile beam = make_beam_profile(scene.beam);
-  const RunMemory mem = estimate_run_memory(scene, geometry, plan_size(timeline, beam, geometry));
-  check_memory(scene, geometry, mem);
   const std::vector<double> frames = frame_times(scene, timeline);
+  const BeamProfile beam = make_beam_profile(scene.beam);
+  const RunMemory mem = estimate_run_memory(scene, geometry, plan_size(timeline, beam, geometry), frames.size());
+  check_memory(scene, geometry, mem);
   bool write_vdb = scene.output.write_vdb, write_vti = scene.output.write_vti;
   if (!o.formats.empty()) {
     write_vdb = write_vti = false;

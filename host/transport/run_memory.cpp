@@ -24,12 +24,18 @@ int component_grid_count(const Scene& scene) {
   return static_cast<int>(names.size());
 }
 
-RunMemory estimate_run_memory(const Scene& scene, const GridGeometry& g, const PlanSize& plan) {
+RunMemory estimate_run_memory(const Scene& scene, const GridGeometry& g, const PlanSize& plan, size_t frames) {
   RunMemory m;
   const double voxels = static_cast<double>(g.voxels());
   m.result_grids = 3 + static_cast<int>(scene.output.thresholds.size()) + component_grid_count(scene);
   m.material_bytes = voxels * sizeof(MaterialId);
-  m.result_bytes = voxels * 4.0 * m.result_grids;
+  // Per column besides: the earliest crossing of each (material, component) pair and the
+  // fluence share at each frame time.
+  int slots = 0;
+  for (const auto& mat : scene.materials)
+    for (const auto& c : mat.components) slots += c.material != kVoidMaterial;
+  m.result_bytes = voxels * 4.0 * m.result_grids +
+                   g.columns() * 4.0 * (slots * static_cast<double>(scene.output.thresholds.size()) + static_cast<double>(frames));
   m.history_bytes = plan.fluence_events * kEventBytes + plan.sub_exposures * kSubExposureBytes +
                     (g.columns() + 1) * 8.0;
   // The writer builds grids family by family and frees each family's dense arrays once

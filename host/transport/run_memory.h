@@ -30,7 +30,8 @@ struct RunMemory {
 // Distinct materials that appear as components of composites (each gets a dose grid).
 int component_grid_count(const Scene& scene);
 
-RunMemory estimate_run_memory(const Scene& scene, const GridGeometry& g, const PlanSize& plan);
+// `frames`: how many cumulative-dose frames the run prepares (frame_times()).
+RunMemory estimate_run_memory(const Scene& scene, const GridGeometry& g, const PlanSize& plan, size_t frames);
 
 // Physical memory available to a new allocation (MemAvailable), in bytes; 0 if unknown.
 double available_memory_bytes();
