@@ -86,7 +86,7 @@ void BM_WriteDoseVdb(benchmark::State& state) {
   o.backend = Backend::kCpu;
   const DoseResults results = compute_dose({b.scene, b.materials, b.grid, b.timeline}, o);
   const std::string path = (std::filesystem::temp_directory_path() / "dosemap_bench.vdb").string();
-  VdbWriteContext ctx{b.scene, b.materials, b.grid, b.timeline.duration_s, "bench"};
+  VdbWriteContext ctx{b.scene, b.materials, b.grid, b.timeline.duration_s, "bench", nullptr};
   for (auto _ : state) {
     state.PauseTiming();
     DoseResults copy = results;

@@ -114,11 +114,10 @@ int run_command(const RunOptions& o, std::ostream& out) {
   record.fluence_events = results.fluence_events;
   record.component_grids = results.tables.component_grid_names;
 
-  progress.start("writing results", 1);
   const std::vector<DoseCurve> curves = most_dosed_voxel_curves(scene, materials, geometry, timeline, stats, results);
   stage_done("dose_curves");
   create_output_dir(dir);
-  RunWriteInputs write{scene, materials, grid, timeline, frames, curves, write_vdb, write_vti};
+  RunWriteInputs write{scene, materials, grid, timeline, frames, curves, write_vdb, write_vti, &progress};
   record.files = write_run_files(dir, write, std::move(results), stats.dose_max_Gy);
   record.frame_times_s = frames;
   stage_done("write_files");
@@ -130,7 +129,7 @@ int run_command(const RunOptions& o, std::ostream& out) {
     f.close();
     if (!f) throw UserError(SourcePos{tmp, 0, 0}, "cannot write summary", "check free disk space");
   });
-  progress.finish();
+  progress.clear();
   print_run_report(record, dir, out);
   return 0;
 }

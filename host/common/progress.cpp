@@ -10,8 +10,11 @@ bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
 
 Progress::Progress(bool enabled) : enabled_(enabled) { begin_ = last_ = std::chrono::steady_clock::now(); }
 
-Progress::~Progress() {
+Progress::~Progress() { clear(); }
+
+void Progress::clear() {
   if (drawn_) std::fprintf(stderr, "\r\033[K");
+  drawn_ = false;
 }
 
 void Progress::start(const std::string& stage, int64_t total) {

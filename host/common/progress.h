@@ -17,6 +17,8 @@ class Progress {
   // Called from one thread only.
   void advance(int64_t units);
   void finish();
+  // Erases the line (before other output on the terminal).
+  void clear();
 
  private:
   void draw(bool force);

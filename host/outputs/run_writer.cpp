@@ -6,6 +6,7 @@
 #include <fstream>
 #include <limits>
 
+#include "host/common/progress.h"
 #include "host/outputs/output_files.h"
 #include "host/outputs/vdb_io.h"
 #include "host/outputs/vti_writer.h"
@@ -73,7 +74,8 @@ std::vector<std::string> write_run_files(const std::string& dir, const RunWriteI
   std::vector<std::string> files;
   const GridGeometry& g = in.grid.geometry;
   auto path = [&](const std::string& name) { return (fs::path(dir) / name).string(); };
-  VdbWriteContext ctx{in.scene, in.materials, in.grid, in.timeline.duration_s, DOSEMAP_VERSION};
+  VdbWriteContext ctx{in.scene, in.materials, in.grid, in.timeline.duration_s, DOSEMAP_VERSION, nullptr};
+  if (in.progress) in.progress->start("writing frames and dose.vti", static_cast<int64_t>(in.frame_times_s.size()) + 1);
 
   if (!in.frame_times_s.empty()) {
     fs::create_directories(fs::path(dir) / "frames");
@@ -103,6 +105,7 @@ std::vector<std::string> write_run_files(const std::string& dir, const RunWriteI
         files.push_back(frame_name(number, "vti"));
         pvd.push_back({t, frame_name(number, "vti")});
       }
+      if (in.progress) in.progress->advance(1);
     }
     if (in.write_vti) {
       write_atomically(path("dose.pvd"), [&](const std::string& tmp) { write_pvd(tmp, pvd); });
@@ -122,6 +125,7 @@ std::vector<std::string> write_run_files(const std::string& dir, const RunWriteI
   });
   files.push_back("dose_history.json");
   if (in.write_vdb) {
+    ctx.progress = in.progress;
     write_atomically(path("dose.vdb"), [&](const std::string& tmp) { write_dose_vdb(tmp, ctx, std::move(r)); });
     files.push_back("dose.vdb");
   }

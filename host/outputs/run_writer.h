@@ -13,6 +13,8 @@
 
 namespace dosemap {
 
+class Progress;
+
 struct RunWriteInputs {
   const Scene& scene;
   const MaterialTable& materials;
@@ -22,6 +24,7 @@ struct RunWriteInputs {
   const std::vector<DoseCurve>& curves;
   bool write_vdb = true;
   bool write_vti = false;
+  Progress* progress = nullptr;
 };
 
 // Consumes `results` (dose.vdb is written last, freeing each array as its grid is built).

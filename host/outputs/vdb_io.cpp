@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "host/common/errors.h"
+#include "host/common/progress.h"
 
 namespace dosemap {
 
@@ -64,6 +65,7 @@ typename GridT::Ptr build_grid(const GridGeometry& g, typename GridT::ValueType 
 
 void describe(openvdb::GridBase& grid, const std::string& name, const std::string& units, const std::string& quantity,
               const VdbWriteContext& ctx) {
+  if (ctx.progress) ctx.progress->advance(1);
   grid.setName(name);
   grid.setSaveFloatAsHalf(false);  // 1e6 Gy would become inf
   grid.insertMeta("units", openvdb::StringMetadata(units));
@@ -104,6 +106,9 @@ void release(Vector& v) {
 
 void write_dose_vdb(const std::string& path, const VdbWriteContext& ctx, DoseResults&& r) {
   init_openvdb();
+  const size_t n_thr = ctx.scene.output.thresholds.size();
+  if (ctx.progress)
+    ctx.progress->start("writing dose.vdb", static_cast<int64_t>(5 + 2 * n_thr + r.tables.component_grid_names.size()));
   const GridGeometry& g = ctx.grid.geometry;
   const std::vector<MaterialId>& material = ctx.grid.material;
   const TransportTables& tt = r.tables;

@@ -15,12 +15,15 @@
 
 namespace dosemap {
 
+class Progress;
+
 struct VdbWriteContext {
   const Scene& scene;
   const MaterialTable& materials;
   const VoxelGrid& grid;
   double time_s = 0;  // the time the grids describe (scan end)
   std::string version;
+  Progress* progress = nullptr;  // advanced once per grid built
 };
 
 // Writes every grid of `results` to `path` (BLOSC compressed). Consumes the results: each
