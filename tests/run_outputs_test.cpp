@@ -208,7 +208,7 @@ TEST(RunOutputs, AnEarlierRunIsNeverOverwrittenSilently) {
   EXPECT_EQ(files, (std::vector<std::string>{"dose.vdb", "dose_history.json", "summary.json"}));
 }
 
-TEST(RunOutputs, RefusesARunThatCannotFitInMemoryAndWritesNothing) {
+TEST(RunOutputs, RefusesARunThatCannotFitInMemoryWritesNothingAndCheckWarns) {
   std::string text = kScene;
   const std::string grid = "voxel_um = [4.0, 4.0, 2.0]\nlateral_um = [120.0, 60.0]";
   text.replace(text.find(grid), grid.size(), "voxel_um = [0.1, 0.1, 2.0]\nlateral_um = [200000.0, 200000.0]");
@@ -220,6 +220,12 @@ TEST(RunOutputs, RefusesARunThatCannotFitInMemoryAndWritesNothing) {
   EXPECT_NE(r.err.find("the run needs about"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("use voxel_um = ["), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(dir / "out"));
+  // `check` accepts the scene (it is valid) and warns with the same numbers.
+  auto c = run_dosemap({"check", (dir / "huge.toml").string()});
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_NE(c.out.find("Warnings"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find("the run needs about"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find("use voxel_um = ["), std::string::npos) << c.out;
 }
 
 TEST(RunOutputs, BackendCudaFailsClearlyWithoutAGpu) {

@@ -5,13 +5,8 @@
 #include <set>
 
 #include "host/cli/commands.h"
+#include "host/cli/scene_setup.h"
 #include "host/common/text.h"
-#include "host/grid/voxel_grid.h"
-#include "host/materials/materials.h"
-#include "host/scene/scene_reader.h"
-#include "host/timeline/timeline.h"
-#include "host/transport/exposure_plan.h"
-#include "host/transport/run_memory.h"
 
 namespace dosemap {
 
@@ -73,15 +68,15 @@ double transmission(const MaterialTable& t, int m, double thickness_um) {
 }  // namespace
 
 int check_command(const CheckOptions& o, std::ostream& out) {
-  const Scene scene = read_scene(o.scene);
-  const MaterialTable table = resolve_materials(scene);
-  const GridGeometry g = grid_geometry(scene);
-  validate_shapes(scene, g);
-  const Timeline tl = expand_scan(scene);
-  const std::vector<double> frames = frame_times(scene, tl);
-  const BeamProfile profile = make_beam_profile(scene.beam);
-  const PlanSize plan = plan_size(tl, profile, g);
-  const RunMemory mem = estimate_run_memory(scene, g, plan, frames.size());
+  const SceneSetup setup = set_up_scene(o.scene);
+  const Scene& scene = setup.scene;
+  const MaterialTable& table = setup.materials;
+  const GridGeometry& g = setup.geometry;
+  const Timeline& tl = setup.timeline;
+  const std::vector<double>& frames = setup.frame_times_s;
+  const PlanSize& plan = setup.plan;
+  const RunMemory& mem = setup.memory;
+  const BeamProfile& profile = setup.beam;
 
   out << "dosemap check: " << scene.path << " is valid\n\n";
   std::vector<std::pair<std::string, std::string>> overview;
@@ -182,6 +177,7 @@ int check_command(const CheckOptions& o, std::ostream& out) {
     s.x0_um = e.x0_um, s.y0_um = e.y0_um, s.x1_um = e.x1_um, s.y1_um = e.y1_um;
     if (footprint(profile, g, s).count() == 0) ++missing;
   }
+  if (const auto m = memory_shortfall(setup)) warnings.push_back(m->what + "; " + m->fix);
   if (missing > 0)
     warnings.push_back(group_digits(missing) + " exposure(s) put the beam entirely outside the sample grid; their photons are not counted");
   for (const auto& line : scene.beam.spectrum)

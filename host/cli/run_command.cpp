@@ -6,48 +6,19 @@
 #include <fstream>
 
 #include "host/cli/commands.h"
+#include "host/cli/scene_setup.h"
 #include "host/common/progress.h"
 #include "host/common/text.h"
-#include "host/grid/voxel_grid.h"
-#include "host/materials/materials.h"
 #include "host/outputs/dose_statistics.h"
 #include "host/outputs/dose_curves.h"
 #include "host/outputs/output_files.h"
 #include "host/outputs/run_writer.h"
 #include "host/outputs/run_summary.h"
-#include "host/scene/scene_reader.h"
-#include "host/timeline/timeline.h"
 #include "host/transport/dose_engine.h"
-#include "host/transport/exposure_plan.h"
-#include "host/transport/run_memory.h"
 
 namespace dosemap {
 
 namespace {
-
-// Refuses a run whose estimated peak memory exceeds 90 % of what is available, naming the
-// estimate and a lateral voxel size that would fit.
-void check_memory(const Scene& scene, const GridGeometry& g, const RunMemory& mem) {
-  const double available = available_memory_bytes();
-  if (available <= 0 || mem.peak_bytes() <= 0.9 * available) return;
-  // Most of the need scales with the number of columns: coarsen x and y by the smallest
-  // factor n that fits and keeps the lateral extent a whole number of voxels.
-  const double need = mem.peak_bytes() / (0.9 * available);
-  const int64_t n_min = static_cast<int64_t>(std::ceil(std::sqrt(need)));
-  std::string fix = "use voxels about " + std::to_string(n_min) + " times larger in x and y, or a smaller lateral_um";
-  for (int64_t n = std::max<int64_t>(2, n_min); n <= std::min(g.dims[0], g.dims[1]); ++n) {
-    if (g.dims[0] % n || g.dims[1] % n) continue;
-    fix = "use voxel_um = [" + fmt_g(g.voxel_um[0] * n, 6) + ", " + fmt_g(g.voxel_um[1] * n, 6) + ", " +
-          fmt_g(g.voxel_um[2], 6) + "] (about " + human_bytes(mem.peak_bytes() / (double(n) * n)) +
-          "), or a smaller lateral_um";
-    break;
-  }
-  throw UserError(scene.sample.voxel_where,
-                  "the run needs about " + human_bytes(mem.peak_bytes()) + " of memory (" + group_digits(g.voxels()) +
-                      " voxels x " + std::to_string(mem.result_grids) + " grids) but only " + human_bytes(available) +
-                      " is available",
-                  fix);
-}
 
 Backend parse_backend(const std::string& s) {
   if (s == "cpu") return Backend::kCpu;
@@ -67,15 +38,13 @@ int run_command(const RunOptions& o, std::ostream& out) {
     lap = now;
   };
   // Everything a user can get wrong is checked before anything is computed or written.
-  const Scene scene = read_scene(o.scene);
-  const MaterialTable materials = resolve_materials(scene);
-  const GridGeometry geometry = grid_geometry(scene);
-  validate_shapes(scene, geometry);
-  const Timeline timeline = expand_scan(scene);
-  const std::vector<double> frames = frame_times(scene, timeline);
-  const BeamProfile beam = make_beam_profile(scene.beam);
-  const RunMemory mem = estimate_run_memory(scene, geometry, plan_size(timeline, beam, geometry), frames.size());
-  check_memory(scene, geometry, mem);
+  const SceneSetup setup = set_up_scene(o.scene);
+  const Scene& scene = setup.scene;
+  const MaterialTable& materials = setup.materials;
+  const GridGeometry& geometry = setup.geometry;
+  const Timeline& timeline = setup.timeline;
+  const std::vector<double>& frames = setup.frame_times_s;
+  if (const auto m = memory_shortfall(setup)) throw UserError(scene.sample.voxel_where, m->what, m->fix);
   bool write_vdb = scene.output.write_vdb, write_vti = scene.output.write_vti;
   if (!o.formats.empty()) {
     write_vdb = write_vti = false;
@@ -96,7 +65,7 @@ int run_command(const RunOptions& o, std::ostream& out) {
   stages.emplace_back("history", results.seconds_history);
   stages.emplace_back("march", results.seconds_march);
   lap = std::chrono::steady_clock::now();
-  const RunStatistics stats = compute_statistics(scene, materials, grid, results, o.threads);
+  const RunStatistics stats = compute_statistics(materials, grid, results, o.threads);
   stage_done("statistics");
 
   // The march's double-precision total and the float grids' must agree: a check on both.
@@ -114,7 +83,7 @@ int run_command(const RunOptions& o, std::ostream& out) {
   record.fluence_events = results.fluence_events;
   record.component_grids = results.tables.component_grid_names;
 
-  const std::vector<DoseCurve> curves = most_dosed_voxel_curves(scene, materials, geometry, timeline, stats, results);
+  const std::vector<DoseCurve> curves = most_dosed_voxel_curves(scene, geometry, timeline, stats, results);
   stage_done("dose_curves");
   create_output_dir(dir);
   RunWriteInputs write{scene, materials, grid, timeline, frames, curves, write_vdb, write_vti, &progress};

@@ -106,8 +106,6 @@ MaterialTable resolve_materials(const Scene& scene) {
   table.model = scene.dose_model;
   table.spectrum = scene.beam.spectrum;
   const std::vector<double> energies = energies_of(scene.beam.spectrum);
-  const std::string& file = scene.path;
-  (void)file;
 
   // Plain materials first (composites refer to them), kept in scene order.
   table.materials.resize(scene.materials.size());

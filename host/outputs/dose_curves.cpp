@@ -6,7 +6,7 @@
 
 namespace dosemap {
 
-std::vector<DoseCurve> most_dosed_voxel_curves(const Scene& scene, const MaterialTable& mt, const GridGeometry& g,
+std::vector<DoseCurve> most_dosed_voxel_curves(const Scene& scene, const GridGeometry& g,
                                                const Timeline& tl, const RunStatistics& stats, const DoseResults& r,
                                                size_t max_points) {
   const BeamProfile beam = make_beam_profile(scene.beam);
@@ -23,7 +23,6 @@ std::vector<DoseCurve> most_dosed_voxel_curves(const Scene& scene, const Materia
     c.dose_Gy = r.dose_Gy[v];
     for (size_t n = 0; n < ms.components.size(); ++n)
       c.component_dose_Gy.push_back({ms.components[n].name, r.component_dose(r.tables.slot_grid[ms.component_slots[n]])[v]});
-    (void)mt;
     // The column's fluence per sub-exposure, in time order.
     const double x0 = g.origin_um[0] + i * g.voxel_um[0], x1 = x0 + g.voxel_um[0];
     const double y0 = g.origin_um[1] + j * g.voxel_um[1], y1 = y0 + g.voxel_um[1];

@@ -57,9 +57,8 @@ void finish(DoseStats& s, const Partial& p, double mass_per_voxel_g, double voxe
 
 }  // namespace
 
-RunStatistics compute_statistics(const Scene& scene, const MaterialTable& mt, const VoxelGrid& grid,
+RunStatistics compute_statistics(const MaterialTable& mt, const VoxelGrid& grid,
                                  const DoseResults& r, int threads) {
-  (void)scene;
   const GridGeometry& g = grid.geometry;
   const TransportTables& tt = r.tables;
   const int n_mat = static_cast<int>(mt.materials.size());

@@ -1,0 +1,45 @@
+#include "host/cli/scene_setup.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "host/common/text.h"
+#include "host/scene/scene_reader.h"
+
+namespace dosemap {
+
+SceneSetup set_up_scene(const std::string& scene_path) {
+  SceneSetup s;
+  s.scene = read_scene(scene_path);
+  s.materials = resolve_materials(s.scene);
+  s.geometry = grid_geometry(s.scene);
+  validate_shapes(s.scene, s.geometry);
+  s.timeline = expand_scan(s.scene);
+  s.frame_times_s = frame_times(s.scene, s.timeline);
+  s.beam = make_beam_profile(s.scene.beam);
+  s.plan = plan_size(s.timeline, s.beam, s.geometry);
+  s.memory = estimate_run_memory(s.scene, s.geometry, s.plan, s.frame_times_s.size());
+  return s;
+}
+
+std::optional<MemoryShortfall> memory_shortfall(const SceneSetup& s) {
+  const GridGeometry& g = s.geometry;
+  const double available = available_memory_bytes(), peak = s.memory.peak_bytes();
+  if (available <= 0 || peak <= 0.9 * available) return std::nullopt;
+  // Most of the need scales with the number of columns: coarsen x and y by the smallest
+  // factor n that fits and keeps the lateral extent a whole number of voxels.
+  const int64_t n_min = static_cast<int64_t>(std::ceil(std::sqrt(peak / (0.9 * available))));
+  MemoryShortfall m;
+  m.what = "the run needs about " + human_bytes(peak) + " of memory (" + group_digits(g.voxels()) + " voxels x " +
+           std::to_string(s.memory.result_grids) + " grids) but only " + human_bytes(available) + " is available";
+  m.fix = "use voxels about " + std::to_string(n_min) + " times larger in x and y, or a smaller lateral_um";
+  for (int64_t n = std::max<int64_t>(2, n_min); n <= std::min(g.dims[0], g.dims[1]); ++n) {
+    if (g.dims[0] % n || g.dims[1] % n) continue;
+    m.fix = "use voxel_um = [" + fmt_g(g.voxel_um[0] * n, 6) + ", " + fmt_g(g.voxel_um[1] * n, 6) + ", " +
+            fmt_g(g.voxel_um[2], 6) + "] (about " + human_bytes(peak / (double(n) * n)) + "), or a smaller lateral_um";
+    break;
+  }
+  return m;
+}
+
+}  // namespace dosemap
