@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "host/outputs/point_positions.h"
 #include "tests/engine_harness.h"
 #include "tests/test_support.h"
 
@@ -47,6 +48,22 @@ TEST(DemoScene, NmcAtLocationThreeCrossesElevenMegagrayAndLocationOneStaysSafe) 
   const double t = run->results.slot_first_crossing(slot, kinetics);
   EXPECT_GT(t, 2 * 3600.0);
   EXPECT_LT(t, 5 * 3600.0);
+
+  // The report's point positions say the same, location by location.
+  const auto positions = point_positions(run->scene, run->materials, run->grid, run->timeline, run->results);
+  ASSERT_EQ(positions.size(), 3u);
+  auto nmc_at = [&](size_t location) {
+    for (const PositionDose& d : positions[location].doses)
+      if (d.component && d.name == "NMC811") return d;
+    ADD_FAILURE() << "no NMC811 row at location " << location + 1;
+    return PositionDose{};
+  };
+  EXPECT_DOUBLE_EQ(positions[0].at_um[0], -1000.0);
+  EXPECT_LT(nmc_at(0).dose_max_Gy, 8.0e4);
+  EXPECT_EQ(nmc_at(0).first_crossing_s[0], -1);
+  EXPECT_DOUBLE_EQ(positions[2].at_um[0], 1000.0);
+  EXPECT_GE(nmc_at(2).dose_max_Gy, 1.1e7);
+  EXPECT_NEAR(nmc_at(2).first_crossing_s[kinetics], t, 1e-6 * t) << "location 3 is where NMC crosses first";
 }
 
 }  // namespace

@@ -175,6 +175,42 @@ TEST(RunOutputs, DoseVdbEqualsTheEngineAndMasksFollowTheDose) {
   EXPECT_TRUE(r.summary["materials"]["cathode"]["above"]["never"]["first_crossing_s"].is_null());
 }
 
+TEST(RunOutputs, SummaryPointPositionsAgreeWithTheGridsReadBack) {
+  auto run_ptr = run_scene(kScene);
+  RunDir& r = *run_ptr;
+  ASSERT_EQ(r.result.exit_code, 0) << r.result.err;
+  const Json& positions = r.summary["point_positions"];
+  ASSERT_EQ(positions.size(), 1u);  // the point step; the fly step is not a position
+  const Json& p = positions[0];
+  EXPECT_EQ(p["at_um"], Json::parse("[0.0, 0.0]"));
+  EXPECT_EQ(p["exposures"], 1);
+  EXPECT_EQ(p["beam_on_s"], 30.0);
+  const int64_t i = p["column"][0], j = p["column"][1];
+  EXPECT_LE(r.g.origin_um[0] + i * r.g.voxel_um[0], 0.0);
+  EXPECT_GT(r.g.origin_um[0] + (i + 1) * r.g.voxel_um[0], 0.0);
+  const std::string vdb = r.out + "/dose.vdb";
+  const std::vector<float> dose = read_float_grid(vdb, "dose", r.g, 0.0f);
+  const std::vector<float> nmc = read_float_grid(vdb, "dose:NMC811", r.g, 0.0f);
+  const std::vector<float> low = read_float_grid(vdb, "t_low_s", r.g, -1.0f);
+  const std::vector<int32_t> material = read_int32_grid(vdb, "material", r.g, -1);
+  const int cathode = r.summary["materials"]["cathode"]["index"];
+  double cathode_max = 0, nmc_max = 0, cathode_low = -1;
+  for (int64_t k = 0; k < r.g.dims[2]; ++k) {
+    const int64_t v = (k * r.g.dims[1] + j) * r.g.dims[0] + i;
+    if (material[v] != cathode) continue;
+    cathode_max = std::max(cathode_max, double(dose[v]));
+    nmc_max = std::max(nmc_max, double(nmc[v]));
+    if (low[v] >= 0 && (cathode_low < 0 || low[v] < cathode_low)) cathode_low = low[v];
+  }
+  const Json& c = p["materials"]["cathode"];
+  EXPECT_EQ(c["dose_max_Gy"].get<double>(), cathode_max);
+  EXPECT_EQ(c["components"]["NMC811"]["dose_max_Gy"].get<double>(), nmc_max);
+  ASSERT_GE(cathode_low, 0);
+  EXPECT_EQ(c["first_crossing_s"]["low"].get<double>(), cathode_low);
+  EXPECT_TRUE(c["first_crossing_s"]["never"].is_null());
+  EXPECT_NE(r.result.out.find("Point positions"), std::string::npos) << r.result.out;
+}
+
 TEST(RunOutputs, ReportShowsMaterialsComponentsAndEnergyBalance) {
   auto run_ptr = run_scene(kScene);
   RunDir& r = *run_ptr;

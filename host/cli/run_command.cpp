@@ -84,6 +84,7 @@ int run_command(const RunOptions& o, std::ostream& out) {
   record.component_grids = results.tables.component_grid_names;
 
   const std::vector<DoseCurve> curves = most_dosed_voxel_curves(scene, geometry, timeline, stats, results);
+  record.point_positions = point_positions(scene, materials, grid, timeline, results);
   stage_done("dose_curves");
   create_output_dir(dir);
   RunWriteInputs write{scene, materials, grid, timeline, frames, curves, write_vdb, write_vti, &progress};

@@ -31,6 +31,38 @@ Json above_json(const Scene& scene, const std::vector<ThresholdStats>& above) {
   return j;
 }
 
+Json crossings_json(const Scene& scene, const std::vector<double>& first_crossing_s) {
+  Json j = Json::object();
+  for (size_t t = 0; t < first_crossing_s.size(); ++t)
+    j[scene.output.thresholds[t].label] = first_crossing_s[t] >= 0 ? Json(first_crossing_s[t]) : Json(nullptr);
+  return j;
+}
+
+Json point_positions_json(const Scene& scene, const std::vector<PointPosition>& positions) {
+  Json list = Json::array();
+  for (const PointPosition& p : positions) {
+    Json e;
+    e["at_um"] = p.at_um;
+    e["column"] = p.column;
+    e["exposures"] = p.exposures;
+    e["beam_on_s"] = p.beam_on_s;
+    Json materials = Json::object();
+    std::string material;
+    for (const PositionDose& d : p.doses) {
+      Json row = {{"dose_max_Gy", d.dose_max_Gy}, {"first_crossing_s", crossings_json(scene, d.first_crossing_s)}};
+      if (!d.component) {
+        material = d.name;
+        materials[material] = row;
+      } else {
+        materials[material]["components"][d.name] = row;
+      }
+    }
+    e["materials"] = materials;
+    list.push_back(e);
+  }
+  return list;
+}
+
 }  // namespace
 
 std::string summary_json(const RunRecord& run) {
@@ -129,6 +161,7 @@ std::string summary_json(const RunRecord& run) {
     layers.push_back({{"material", l.material}, {"z0_um", z}, {"z1_um", z + l.thickness_um}});
     z += l.thickness_um;
   }
+  j["point_positions"] = point_positions_json(scene, run.point_positions);
   j["sample"] = {{"layers", layers}, {"shapes", scene.sample.shapes.size()}};
   j["grids"] = {{"component_doses", run.component_grids}};
   Json frames = Json::array();
@@ -143,6 +176,37 @@ std::string summary_json(const RunRecord& run) {
               {"fluence_events", run.fluence_events}};
   return j.dump(2) + "\n";
 }
+
+namespace {
+
+constexpr size_t kReportedPositions = 8;  // the rest are in summary.json
+
+void print_point_positions(const RunRecord& run, std::ostream& out) {
+  const std::vector<PointPosition>& positions = run.point_positions;
+  if (positions.empty()) return;
+  out << "\nPoint positions: the voxel column under each beam centre (max dose there, and when it first reached each "
+         "threshold)\n";
+  std::vector<std::string> header{"position", "beam on", "material", "max dose"};
+  for (const auto& t : run.scene.output.thresholds) header.push_back(t.label + " " + human_dose(t.dose_Gy));
+  TextTable table(header);
+  for (size_t n = 0; n < positions.size() && n < kReportedPositions; ++n) {
+    const PointPosition& p = positions[n];
+    bool first = true;
+    for (const PositionDose& d : p.doses) {
+      std::vector<std::string> row{first ? "(" + fmt_g(p.at_um[0], 6) + ", " + fmt_g(p.at_um[1], 6) + ") um" : "",
+                                   first ? human_time(p.beam_on_s) : "", (d.component ? "  " : "") + d.name,
+                                   human_dose(d.dose_max_Gy)};
+      for (double t : d.first_crossing_s) row.push_back(t >= 0 ? human_time(t) : "-");
+      table.add_row(row);
+      first = false;
+    }
+  }
+  table.print(out);
+  if (positions.size() > kReportedPositions)
+    out << "  (" << positions.size() - kReportedPositions << " more positions in summary.json point_positions)\n";
+}
+
+}  // namespace
 
 void print_run_report(const RunRecord& run, const std::string& output_dir, std::ostream& out) {
   const Scene& scene = run.scene;
@@ -200,6 +264,8 @@ void print_run_report(const RunRecord& run, const std::string& output_dir, std::
     }
     thr.print(out);
   }
+
+  print_point_positions(run, out);
 
   const EnergyBalance& e = run.energy;
   auto pct = [&](double x) { return e.incident_J > 0 ? fmt_g(100.0 * x / e.incident_J, 3) + " %" : std::string("-"); };

@@ -9,6 +9,7 @@
 #include "host/grid/voxel_grid.h"
 #include "host/materials/materials.h"
 #include "host/outputs/dose_statistics.h"
+#include "host/outputs/point_positions.h"
 #include "host/scene/scene.h"
 #include "host/timeline/timeline.h"
 #include "host/transport/dose_engine.h"
@@ -33,6 +34,7 @@ struct RunRecord {
   std::vector<std::string> component_grids;
   std::vector<std::string> files;      // written, relative to the run directory
   std::vector<double> frame_times_s;   // cumulative-dose frames
+  std::vector<PointPosition> point_positions;
 };
 
 // summary.json (docs/scene-format.md, with dosemap's additions documented in README).

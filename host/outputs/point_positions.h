@@ -1,0 +1,39 @@
+// Dose at each position of the scan's `point` steps: for the voxel column under the beam
+// centre, the most dosed voxel of every material (and component) there and when that column
+// first reached each threshold. This is what compares measurement locations exposed for
+// different times, as in the paper's experiment 2.
+#pragma once
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "host/grid/voxel_grid.h"
+#include "host/materials/materials.h"
+#include "host/scene/scene.h"
+#include "host/timeline/timeline.h"
+#include "host/transport/dose_engine.h"
+
+namespace dosemap {
+
+struct PositionDose {
+  std::string name;         // a material, or (component) a component of the material before it
+  bool component = false;
+  double dose_max_Gy = 0;   // most dosed voxel of it in the column
+  std::vector<double> first_crossing_s;  // per threshold: earliest voxel of it in the column; -1 never
+};
+
+struct PointPosition {
+  std::array<double, 2> at_um{};      // beam centre
+  std::array<int64_t, 2> column{};    // (i, j) of the column containing it
+  int64_t exposures = 0;              // point exposures there, all repetitions
+  double beam_on_s = 0;               // their total duration
+  std::vector<PositionDose> doses;    // materials in beam (z) order, each followed by its components
+};
+
+// The distinct `at_um` of point steps, in order of first exposure; positions outside the
+// grid are left out (check warns about them).
+std::vector<PointPosition> point_positions(const Scene& scene, const MaterialTable& materials, const VoxelGrid& grid,
+                                           const Timeline& timeline, const DoseResults& results);
+
+}  // namespace dosemap
