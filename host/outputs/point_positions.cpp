@@ -21,7 +21,6 @@ std::vector<PointPosition> point_positions(const Scene& scene, const MaterialTab
   const GridGeometry& g = grid.geometry;
   const TransportTables& tt = r.tables;
   const int n_thr = static_cast<int>(tt.threshold_Gy.size());
-  const int64_t columns = g.columns();
 
   std::vector<PointPosition> positions;
   std::map<std::pair<double, double>, size_t> index_of;  // scripted scans may have thousands of points
@@ -63,18 +62,16 @@ std::vector<PointPosition> point_positions(const Scene& scene, const MaterialTab
             c.name = tt.component_grid_names[tt.slot_grid[s]];
             c.component = true;
             // The march keeps each component's first crossing per column.
-            for (int t = 0; t < n_thr; ++t)
-              c.first_crossing_s.push_back(r.slot_first_crossing_s[(static_cast<int64_t>(s) * n_thr + t) * columns + column]);
+            for (int t = 0; t < n_thr; ++t) c.first_crossing_s.push_back(r.slot_first_crossing_plane(s, t)[column]);
             component_rows[m].push_back(c);
           }
       }
       PositionDose& row = material_row[m];
       row.dose_max_Gy = std::max(row.dose_max_Gy, static_cast<double>(r.dose_Gy[v]));
       for (int t = 0; t < n_thr; ++t) keep_earliest(row.first_crossing_s[t], r.crossing(t)[v]);
-      int n = 0;
-      for (int s = tt.component_begin[m]; s < tt.component_begin[m + 1] && mt.materials[m].composite(); ++s, ++n) {
+      for (size_t n = 0; n < component_rows[m].size(); ++n) {
         double& d = component_rows[m][n].dose_max_Gy;
-        d = std::max(d, static_cast<double>(r.component_dose(tt.slot_grid[s])[v]));
+        d = std::max(d, static_cast<double>(r.component_dose(tt.slot_grid[tt.component_begin[m] + n])[v]));
       }
     }
     for (int m : order) {

@@ -121,8 +121,7 @@ DoseResults compute_dose(const EngineInputs& in, const EngineOptions& options) {
 }
 
 double DoseResults::slot_first_crossing(int slot, int t) const {
-  const int n_thr = static_cast<int>(tables.threshold_Gy.size());
-  const float* plane = slot_first_crossing_s.data() + (static_cast<int64_t>(slot) * n_thr + t) * columns;
+  const float* plane = slot_first_crossing_plane(slot, t);
   double first = -1;
   for (int64_t c = 0; c < columns; ++c)
     if (plane[c] >= 0 && (first < 0 || plane[c] < first)) first = plane[c];

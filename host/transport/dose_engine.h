@@ -47,8 +47,12 @@ struct DoseResults {
 
   const float* crossing(int threshold) const { return crossing_s.data() + threshold * voxels; }
   const float* component_dose(int grid) const { return component_dose_Gy.data() + grid * voxels; }
-  // Earliest time any voxel reached threshold t in the dose to component slot `slot`
-  // (a component of one material, see TransportTables), or -1.
+  // Per column: the earliest time a voxel of it reached threshold t in the dose to component
+  // slot `slot` (a component of one material, see TransportTables), or -1.
+  const float* slot_first_crossing_plane(int slot, int t) const {
+    return slot_first_crossing_s.data() + (static_cast<int64_t>(slot) * static_cast<int64_t>(tables.threshold_Gy.size()) + t) * columns;
+  }
+  // The same over all columns.
   double slot_first_crossing(int slot, int t) const;
   EnergyBalance energy;
   int64_t sub_exposures = 0;
