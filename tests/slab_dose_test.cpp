@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <ostream>
 
 #include "tests/engine_harness.h"
 
@@ -28,6 +29,9 @@ struct SlabCase {
   const char* model;
   const char* voxel_um;
 };
+
+// Shown by GoogleTest instead of the struct's bytes.
+void PrintTo(const SlabCase& c, std::ostream* os) { *os << c.formula << ", " << c.model << ", voxel_um " << c.voxel_um; }
 
 class SlabDose : public ::testing::TestWithParam<SlabCase> {};
 
