@@ -6,9 +6,8 @@
 
 namespace dosemap {
 
-std::vector<DoseCurve> most_dosed_voxel_curves(const Scene& scene, const GridGeometry& g,
-                                               const Timeline& tl, const RunStatistics& stats, const DoseResults& r,
-                                               size_t max_points) {
+std::vector<DoseCurve> most_dosed_voxel_curves(const Scene& scene, const GridGeometry& g, const Timeline& tl,
+                                               const RunStatistics& stats, const DoseResults& r, size_t max_points) {
   const BeamProfile beam = make_beam_profile(scene.beam);
   const std::vector<SubExposure> subs = plan_sub_exposures(tl, beam, g);
   std::vector<DoseCurve> curves;

@@ -27,8 +27,9 @@ struct DoseCurve {
 };
 
 // At most `max_points` points per curve (consecutive exposures merged beyond that).
-std::vector<DoseCurve> most_dosed_voxel_curves(const Scene& scene, const GridGeometry& g, const Timeline& tl, const RunStatistics& stats,
-                                               const DoseResults& results, size_t max_points = 20000);
+std::vector<DoseCurve> most_dosed_voxel_curves(const Scene& scene, const GridGeometry& g, const Timeline& tl,
+                                               const RunStatistics& stats, const DoseResults& results,
+                                               size_t max_points = 20000);
 
 std::string dose_curves_json(const std::vector<DoseCurve>& curves);
 

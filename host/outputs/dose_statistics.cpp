@@ -57,8 +57,7 @@ void finish(DoseStats& s, const Partial& p, double mass_per_voxel_g, double voxe
 
 }  // namespace
 
-RunStatistics compute_statistics(const MaterialTable& mt, const VoxelGrid& grid,
-                                 const DoseResults& r, int threads) {
+RunStatistics compute_statistics(const MaterialTable& mt, const VoxelGrid& grid, const DoseResults& r, int threads) {
   const GridGeometry& g = grid.geometry;
   const TransportTables& tt = r.tables;
   const int n_mat = static_cast<int>(mt.materials.size());

@@ -42,7 +42,7 @@ struct RunStatistics {
   int64_t dose_max_voxel = -1;
 };
 
-RunStatistics compute_statistics(const MaterialTable& materials, const VoxelGrid& grid,
-                                 const DoseResults& results, int threads);
+RunStatistics compute_statistics(const MaterialTable& materials, const VoxelGrid& grid, const DoseResults& results,
+                                 int threads);
 
 }  // namespace dosemap
