@@ -27,7 +27,12 @@ TEST(Cli, BadArgumentsExitWithTwo) {
   EXPECT_EQ(run_dosemap({"check", "a.toml", "--bogus"}).exit_code, 2);
   auto r = run_dosemap({"materials", "H2O", "--energy-keV", "0.1"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("error"), std::string::npos);
+  EXPECT_NE(r.err.find("--energy-keV: 0.1 is outside 1 to 500 keV"), std::string::npos) << r.err;
+  auto density = run_dosemap({"materials", "H2O", "--energy-keV", "27", "--density", "-1"});
+  EXPECT_EQ(density.exit_code, 2);
+  EXPECT_NE(density.err.find("--density: -1 is outside 1e-06 to 30 g/cm3"), std::string::npos) << density.err;
+  auto nan = run_dosemap({"materials", "H2O", "--energy-keV", "nan"});
+  EXPECT_EQ(nan.exit_code, 2) << nan.out;
 }
 
 TEST(Cli, CheckOnAMissingFileSaysSoAndExitsWithTwo) {

@@ -1,11 +1,35 @@
 #include "host/cli/cli.h"
 
 #include <CLI/CLI.hpp>
+#include <sstream>
 
 #include "host/cli/commands.h"
 #include "host/common/errors.h"
 
 namespace dosemap {
+
+namespace {
+
+// A bounded number, with the bounds and unit in the message (CLI11's own Range prints
+// six decimals, and PositiveNumber an upper bound of 1.8e308).
+CLI::Validator between(double lo, double hi, const std::string& unit) {
+  auto text = [](double x) {
+    std::ostringstream s;
+    s << x;
+    return s.str();
+  };
+  const std::string range = text(lo) + " to " + text(hi) + " " + unit;
+  return CLI::Validator(
+      [=](std::string& value) -> std::string {
+        double x = 0;
+        if (!CLI::detail::lexical_cast(value, x)) return "'" + value + "' is not a number";
+        if (!(x >= lo && x <= hi)) return value + " is outside " + range;
+        return "";
+      },
+      range);
+}
+
+}  // namespace
 
 int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
   CLI::App app{"dosemap: voxel-by-voxel X-ray dose, dose rate and damage-threshold maps for synchrotron samples"};
@@ -24,9 +48,9 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   mat_cmd->add_option("SPEC", mats.specs, "chemical formula (\"C3H4O3\") or NIST compound name (\"Water, Liquid\")");
   mat_cmd->add_option("--energy-keV,-e", mats.energies_keV, "photon energies in keV (comma separated or repeated)")
       ->delimiter(',')
-      ->check(CLI::Range(1.0, 500.0));
+      ->check(between(1.0, 500.0, "keV"));
   mat_cmd->add_option("--density,-d", mats.density_g_cm3, "density in g/cm3 (needed for attenuation lengths of formulas)")
-      ->check(CLI::PositiveNumber);
+      ->check(between(1e-6, 30.0, "g/cm3"));
   mat_cmd->add_flag("--list-nist", mats.list_nist, "list the NIST compound names xraylib knows");
 
   RunOptions run;
