@@ -11,15 +11,7 @@
 namespace dosemap {
 namespace {
 
-const std::string kMaterials = R"([materials.NMC811]
-formula = "LiNi0.8Mn0.1Co0.1O2"
-density_g_cm3 = 4.8
-[materials.EC]
-formula = "C3H4O3"
-density_g_cm3 = 1.32
-[materials.cathode]
-components = [ { material = "NMC811", volume_fraction = 0.7 }, { material = "EC", volume_fraction = 0.3 } ]
-)";
+const std::string kMaterials = test::kCathodeMaterials;
 
 std::string scene(const std::string& layer_material) {
   return test::make_scene(kMaterials,

@@ -15,17 +15,7 @@ namespace {
 // Two positions whose 30 um top-hat footprints do not overlap, one visited twice per
 // repetition, a wait between, a point outside the grid, and two repetitions.
 const std::string kScene = test::make_scene(
-    R"([materials.copper]
-formula = "Cu"
-[materials.NMC811]
-formula = "LiNi0.8Mn0.1Co0.1O2"
-density_g_cm3 = 4.8
-[materials.EC]
-formula = "C3H4O3"
-density_g_cm3 = 1.32
-[materials.cathode]
-components = [ { material = "NMC811", volume_fraction = 0.7 }, { material = "EC", volume_fraction = 0.3 } ]
-)",
+    "[materials.copper]\nformula = \"Cu\"\n" + test::kCathodeMaterials,
     "voxel_um = [10.0, 10.0, 2.0]\nlateral_um = [100.0, 40.0]\n"
     "[[sample.layers]]\nmaterial = \"copper\"\nthickness_um = 4.0\n"
     "[[sample.layers]]\nmaterial = \"cathode\"\nthickness_um = 20.0\n",

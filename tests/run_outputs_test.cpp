@@ -19,19 +19,8 @@ using test::run_dosemap;
 using test::ScratchDir;
 
 // The quickstart foil, with a composite layer and a fly step so every grid kind appears.
-const char* kScene = R"(format = 1
-title = "outputs test"
-[materials.copper]
-formula = "Cu"
-[materials.NMC811]
-formula = "LiNi0.8Mn0.1Co0.1O2"
-density_g_cm3 = 4.8
-[materials.EC]
-formula = "C3H4O3"
-density_g_cm3 = 1.32
-[materials.cathode]
-components = [ { material = "NMC811", volume_fraction = 0.7 }, { material = "EC", volume_fraction = 0.3 } ]
-[sample]
+const std::string kScene = "format = 1\ntitle = \"outputs test\"\n[materials.copper]\nformula = \"Cu\"\n" +
+                          test::kCathodeMaterials + R"([sample]
 voxel_um = [4.0, 4.0, 2.0]
 lateral_um = [120.0, 60.0]
 [[sample.layers]]
