@@ -1,5 +1,6 @@
-"""`dosemap plot RUN_DIR` writes every figure of a run; the depth profile's values match
-summary.json (its maximum is the most dosed voxel's dose)."""
+"""`dosemap plot RUN_DIR` writes every figure of a run (the demo's point steps add the
+point-position figure); the depth profile's values match summary.json (its maximum is the
+most dosed voxel's dose)."""
 import argparse
 import csv
 import json
@@ -22,7 +23,8 @@ def main():
         sys.exit(vt.SKIP)
     run = vt.demo_run(a.dosemap, a.source, formats="vdb")
     out = vt.run([a.dosemap, "plot", run])
-    for name in ("depth_profile.png", "lateral_map.png", "dose_vs_time.png"):
+    # The demo scan has three point positions: their figure is drawn too.
+    for name in ("depth_profile.png", "lateral_map.png", "dose_vs_time.png", "point_positions.png"):
         path = os.path.join(run, name)
         vt.check(os.path.isfile(path) and path in out, f"{name} written and named")
         img = vt.read_png(path)

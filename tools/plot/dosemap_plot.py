@@ -10,6 +10,9 @@ Writes into RUN_DIR:
                      threshold contours
   dose_vs_time.png   dose against time at the most dosed voxel of each material, with the
                      thresholds (from dose_history.json)
+  point_positions.png  (scans with point steps) the most dosed voxel of each material, or of
+                     each component of a composite, in the column under each point position,
+                     with the thresholds (summary.json point_positions)
 Exit codes: 0 done, 2 the run directory or a package is missing (message says how to fix).
 """
 import json
@@ -79,7 +82,8 @@ def main():
             if lo <= value <= hi:
                 ax.axhline(value, color="0.35", lw=0.8, ls=":")
                 ax.annotate(f"{label} {value:.3g} Gy", (0.005, value), xycoords=("axes fraction", "data"),
-                            xytext=(2, 2), textcoords="offset points", va="bottom", ha="left", fontsize=7, color="0.25")
+                            xytext=(2, 2), textcoords="offset points", va="bottom", ha="left", fontsize=7, color="0.25",
+                            bbox=dict(facecolor="white", alpha=0.75, lw=0, pad=0.8))  # readable over bars and curves
 
     # ---- depth profile along the most dosed column ----
     z = oz + (np.arange(nz) + 0.5) * vz
@@ -194,6 +198,56 @@ def main():
     fig.savefig(os.path.join(run, "dose_vs_time.png"))
     plt.close(fig)
     written.append("dose_vs_time.png")
+
+    # ---- dose at each point position ----
+    positions = summary.get("point_positions", [])
+    if positions:
+        # Bars: plain materials, and the components of composites (the dose that matters there).
+        keys = []
+        for p in positions:
+            for name, m in p["materials"].items():
+                parts = [(f"{name}: {c}", (name, c)) for c in m.get("components", {})] or [(name, (name, None))]
+                for label, key in parts:
+                    if key not in [k for _, k in keys]:
+                        keys.append((label, key))
+
+        def dose_at(p, key):
+            m = p["materials"].get(key[0])
+            if m is None:
+                return 0.0
+            return m["dose_max_Gy"] if key[1] is None else m["components"][key[1]]["dose_max_Gy"]
+
+        def duration_text(s):
+            return f"{s / 3600:.3g} h" if s >= 7200 else f"{s / 60:.3g} min" if s >= 120 else f"{s:.3g} s"
+
+        fig, ax = plt.subplots(figsize=(max(9, 1.1 * len(keys) + 3), 5.5), dpi=100)
+        width = 0.8 / len(positions)
+        lo, hi = math.inf, 0.0
+        for n, p in enumerate(positions):
+            d = np.array([dose_at(p, key) for _, key in keys])
+            x = np.arange(len(keys)) - 0.4 + (n + 0.5) * width
+            x_um, y_um = p["at_um"]
+            ax.bar(x, np.where(d > 0, d, np.nan), width=width * 0.92, color=colors[n % len(colors)],
+                   label=f"({x_um:.6g}, {y_um:.6g}) µm, beam on {duration_text(p['beam_on_s'])}")
+            if np.any(d > 0):
+                lo, hi = min(lo, d[d > 0].min()), max(hi, d.max())
+        if hi > 0:
+            ax.set_yscale("log")
+            if thresholds:
+                lo = min(lo, thresholds[0][1])
+            ax.set_ylim(lo / 3, hi * 3)
+            thresholds_h(ax, lo / 3, hi * 3)
+        ax.set_xticks(np.arange(len(keys)))
+        ax.set_xticklabels([label for label, _ in keys], rotation=30, ha="right", fontsize=8)
+        ax.set_xlim(-1.8, len(keys) - 0.4)  # room on the left for the threshold labels
+        ax.set_ylabel("dose of the most dosed voxel in the column (Gy)")
+        ax.set_title("Dose at each point position: the voxel column under the beam centre", fontsize=10)
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, title="position", title_fontsize=8)
+        fig.text(0.01, 0.01, f"{title} | model {model}", fontsize=7, color="0.4")
+        fig.tight_layout()
+        fig.savefig(os.path.join(run, "point_positions.png"))
+        plt.close(fig)
+        written.append("point_positions.png")
 
     for w in written:
         print(os.path.join(run, w))
