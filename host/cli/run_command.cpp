@@ -85,7 +85,7 @@ int run_command(const RunOptions& o, std::ostream& out) {
 
   const std::vector<DoseCurve> curves = most_dosed_voxel_curves(scene, geometry, timeline, stats, results);
   record.point_positions = point_positions(scene, materials, grid, timeline, results);
-  stage_done("dose_curves");
+  stage_done("curves_and_positions");
   create_output_dir(dir);
   RunWriteInputs write{scene, materials, grid, timeline, frames, curves, write_vdb, write_vti, &progress};
   record.files = write_run_files(dir, write, std::move(results), stats.dose_max_Gy);

@@ -1,7 +1,6 @@
 """Blender imports a run (its frames as a sequence) and renders it headless with Cycles:
 the render is not blank, and the most dosed location (3) is the brightest, location 1 the
 dimmest, where each lands in the image."""
-import argparse
 import json
 import os
 import sys
@@ -11,10 +10,7 @@ import viewer_testing as vt
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--dosemap", required=True)
-    ap.add_argument("--source", required=True)
-    a = ap.parse_args()
+    a = vt.parse_args()
     vt.require("blender", "blender")
     import numpy as np
     run = vt.demo_run(a.dosemap, a.source, formats="vdb")

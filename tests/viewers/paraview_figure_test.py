@@ -1,7 +1,6 @@
 """ParaView (pvpython, under xvfb-run) opens a run's dose.vti: the dose of three voxels as
 ParaView reads them equals the engine's (read from dose.vdb), and the standard figure
 renders with several distinct colours where the dose is."""
-import argparse
 import os
 import sys
 
@@ -10,10 +9,7 @@ import viewer_testing as vt
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--dosemap", required=True)
-    ap.add_argument("--source", required=True)
-    a = ap.parse_args()
+    a = vt.parse_args()
     vt.require("pvpython", "paraview")
     vt.require("Xvfb", "xvfb")
     import pyopenvdb as vdb

@@ -1,7 +1,6 @@
 """`dosemap plot RUN_DIR` writes every figure of a run (the demo's point steps add the
 point-position figure); the depth profile's values match summary.json (its maximum is the
 most dosed voxel's dose)."""
-import argparse
 import csv
 import json
 import os
@@ -12,10 +11,7 @@ import viewer_testing as vt
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--dosemap", required=True)
-    ap.add_argument("--source", required=True)
-    a = ap.parse_args()
+    a = vt.parse_args()
     try:
         import matplotlib  # noqa: F401
     except ImportError:

@@ -9,6 +9,15 @@ import tempfile
 SKIP = 77  # ctest SKIP_RETURN_CODE: the viewer program itself is not installed
 
 
+def parse_args():
+    """The arguments ctest passes every viewer test: the dosemap binary and the source tree."""
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dosemap", required=True)
+    ap.add_argument("--source", required=True)
+    return ap.parse_args()
+
+
 def require(program, package):
     if shutil.which(program) is None:
         print(f"SKIP: {program} is not installed (Debian package {package}; tools/setup --viz installs it)")

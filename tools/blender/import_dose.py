@@ -52,6 +52,15 @@ def parse_args():
     return opts
 
 
+def math_node(mat, operation, source, value):
+    """A Math node of `mat` computing `source` <operation> `value`."""
+    node = mat.node_tree.nodes.new("ShaderNodeMath")
+    node.operation = operation
+    mat.node_tree.links.new(source, node.inputs[0])
+    node.inputs[1].default_value = value
+    return node
+
+
 def emission_material(name, color, strength, alpha, rim=False):
     """A faint, self-lit surface: mostly transparent, tinted. With rim, it glows only where
     seen edge-on, so a closed surface reads as an outline and hides nothing behind it."""
@@ -69,14 +78,8 @@ def emission_material(name, color, strength, alpha, rim=False):
     if rim:
         weight = nodes.new("ShaderNodeLayerWeight")
         weight.inputs["Blend"].default_value = 0.2
-        edge = nodes.new("ShaderNodeMath")
-        edge.operation = "POWER"
-        links.new(weight.outputs["Facing"], edge.inputs[0])
-        edge.inputs[1].default_value = 4.0
-        scaled = nodes.new("ShaderNodeMath")
-        scaled.operation = "MULTIPLY"
-        links.new(edge.outputs[0], scaled.inputs[0])
-        scaled.inputs[1].default_value = alpha
+        edge = math_node(mat, "POWER", weight.outputs["Facing"], 4.0)
+        scaled = math_node(mat, "MULTIPLY", edge.outputs[0], alpha)
         links.new(scaled.outputs[0], mix.inputs["Fac"])
     links.new(clear.outputs[0], mix.inputs[1])
     links.new(emit.outputs[0], mix.inputs[2])
@@ -103,18 +106,9 @@ def dose_material():
         e.color = (*col, 1)
     links.new(attr.outputs["Fac"], ramp.inputs["Fac"])
     # Brightness rises steeply with dose: emission ~ fac^3, so the most dosed region dominates.
-    cube = nodes.new("ShaderNodeMath")
-    cube.operation = "POWER"
-    links.new(attr.outputs["Fac"], cube.inputs[0])
-    cube.inputs[1].default_value = 3.0
-    strength = nodes.new("ShaderNodeMath")
-    strength.operation = "MULTIPLY"
-    links.new(cube.outputs[0], strength.inputs[0])
-    strength.inputs[1].default_value = 16.0
-    dens = nodes.new("ShaderNodeMath")
-    dens.operation = "MULTIPLY"
-    links.new(attr.outputs["Fac"], dens.inputs[0])
-    dens.inputs[1].default_value = 2.0
+    cube = math_node(mat, "POWER", attr.outputs["Fac"], 3.0)
+    strength = math_node(mat, "MULTIPLY", cube.outputs[0], 16.0)
+    dens = math_node(mat, "MULTIPLY", attr.outputs["Fac"], 2.0)
     vol = nodes.new("ShaderNodeVolumePrincipled")
     links.new(ramp.outputs["Color"], vol.inputs["Color"])
     links.new(ramp.outputs["Color"], vol.inputs["Emission Color"])
