@@ -22,6 +22,7 @@ struct BeamProfile {
   const double* image = nullptr;  // normalised intensities, image_ny rows of image_nx, row 0 = lowest y
   int image_nx = 0, image_ny = 0;
   double pixel_um[2] = {0, 0};
+  double image_rms_um[2] = {0, 0};  // RMS width of the image (pixel width included), for fly sub-steps
   double reach_um[2] = {0, 0};  // beyond this distance from the centre the profile is zero (or < 1e-13)
 };
 

@@ -17,14 +17,10 @@
 #include <stdint.h>
 
 #include "cuda/device.h"
+#include "cuda/engine_limits.h"
 
 namespace dosemap {
 
-// Limits of the fixed-size per-thread state (checked on the host with a user error).
-constexpr int kMaxSpectrumLines = 64;
-constexpr int kMaxComponentGrids = 32;
-constexpr int kMaxComponentSlots = 64;  // (material, component) pairs
-constexpr int kMaxThresholds = 16;
 constexpr uint16_t kVoidMaterialId = 0xFFFF;
 
 // Material and beam constants, flat arrays indexed [material * n_lines + line].

@@ -146,20 +146,20 @@ int check_command(const CheckOptions& o, std::ostream& out) {
   TextTable tt({"layer", "material", "thickness um", "z um", "transmission", "cumulative"});
   double cumulative = 1.0;
   const auto extents = layer_extents(scene, g);
+  // Cumulative transmission of a spectrum is not a product of per-layer means: keep the
+  // optical depth of each line through the layers so far.
+  std::vector<double> tau(table.spectrum.size(), 0.0);
   for (size_t i = 0; i < scene.sample.layers.size(); ++i) {
     const LayerSpec& l = scene.sample.layers[i];
-    const double t = transmission(table, extents[i].material, l.thickness_um);
-    // Cumulative transmission of a spectrum is not a product of per-layer means: recompute.
+    const int m = extents[i].material;
+    const double t = transmission(table, m, l.thickness_um);
     double cum = 0;
     for (size_t e = 0; e < table.spectrum.size(); ++e) {
-      double tau = 0;
-      for (size_t k = 0; k <= i; ++k) {
-        const int m = extents[k].material;
-        if (m < 0) continue;
+      if (m >= 0) {
         const Material& mat = table.materials[m];
-        tau += mat.lines[e].mu_rho() * mat.density_g_cm3 * scene.sample.layers[k].thickness_um * 1e-4;
+        tau[e] += mat.lines[e].mu_rho() * mat.density_g_cm3 * l.thickness_um * 1e-4;
       }
-      cum += table.spectrum[e].weight * std::exp(-tau);
+      cum += table.spectrum[e].weight * std::exp(-tau[e]);
     }
     cumulative = cum;
     tt.add_row({std::to_string(i + 1), l.material, fmt_g(l.thickness_um, 6),

@@ -5,18 +5,27 @@
 
 #include "host/common/text.h"
 #include "host/scene/scene_reader.h"
+#include "host/transport/dose_bounds.h"
 
 namespace dosemap {
 
-SceneSetup set_up_scene(const std::string& scene_path) {
+SceneSetup set_up_scene(const std::string& scene_path, const WorkLimits& limits) {
+  return set_up_scene(read_scene(scene_path), limits);
+}
+
+SceneSetup set_up_scene(Scene scene, const WorkLimits& limits) {
   SceneSetup s;
-  s.scene = read_scene(scene_path);
+  s.scene = std::move(scene);
   s.materials = resolve_materials(s.scene);
   s.geometry = grid_geometry(s.scene);
   validate_shapes(s.scene, s.geometry);
-  s.timeline = expand_scan(s.scene);
-  s.frame_times_s = frame_times(s.scene, s.timeline);
   s.beam = make_beam_profile(s.scene.beam);
+  // Counted from the scene before anything is expanded: exposures, then fly sub-steps.
+  check_exposure_count(s.scene.scan, limits);
+  check_sub_exposures(s.scene, s.beam, s.geometry, limits);
+  s.timeline = expand_scan(s.scene, limits);
+  s.frame_times_s = frame_times(s.scene, s.timeline);
+  check_dose_bounds(s.scene, dose_bounds(s.scene, s.materials, s.geometry, s.timeline), s.timeline);
   s.plan = plan_size(s.timeline, s.beam, s.geometry);
   s.memory = estimate_run_memory(s.scene, s.geometry, s.plan, s.frame_times_s.size());
   return s;

@@ -27,8 +27,11 @@ struct SceneSetup {
   RunMemory memory;  // the run's estimated peak need
 };
 
-// Throws UserError (file:line:col) for any mistake in the scene.
-SceneSetup set_up_scene(const std::string& scene_path);
+// Throws UserError (file:line:col) for any mistake in the scene. Every count that grows
+// with the scan is checked against `limits` before the scan is expanded.
+SceneSetup set_up_scene(const std::string& scene_path, const WorkLimits& limits = {});
+// The same for a scene already read (the fuzzer reads scenes from memory).
+SceneSetup set_up_scene(Scene scene, const WorkLimits& limits = {});
 
 // Set when the run's estimated peak memory exceeds 90 % of what is available: what is wrong
 // (the estimate and what is available) and a lateral voxel size that would fit. `run` refuses

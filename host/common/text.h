@@ -16,6 +16,10 @@ std::string closest_match(const std::string& word, const std::vector<std::string
 // "did you mean 'x'?" or "" (for appending to a fix text).
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
 
+// `s` with every byte that is not part of a valid UTF-8 sequence replaced by U+FFFD, for
+// text that goes into JSON or file metadata (a scene file's name need not be UTF-8).
+std::string valid_utf8(const std::string& s);
+
 // "a, b or c"
 std::string join_alternatives(const std::vector<std::string>& items, const std::string& last = "or");
 

@@ -131,16 +131,18 @@ void validate_shapes(const Scene& scene, const GridGeometry& g) {
     const ShapeSpec& s = scene.sample.shapes[n];
     const std::string who = "[[sample.shapes]] #" + std::to_string(n + 1);
     const ShapeBounds b = bounds(s, g);
+    // Inside a shape's bounding box, the centre nearest to the shape's centre (per axis,
+    // clamped to the box: distances are sums over axes) is inside the shape if any is.
     bool covered = false;
     if (!b.empty()) {
-      // Look for one covered centre; a shape large enough to be searched this long is
-      // certainly covering some (its bounding box holds over a million centres).
-      int64_t budget = 1000000;
-      for (int64_t k = b.range[2].begin; k < b.range[2].end && !covered && budget > 0; ++k)
-        for (int64_t j = b.range[1].begin; j < b.range[1].end && !covered && budget > 0; ++j)
-          for (int64_t i = b.range[0].begin; i < b.range[0].end && !covered && budget > 0; ++i, --budget)
-            covered = inside(s, g.center_um(0, i), g.center_um(1, j), g.center_um(2, k));
-      covered = covered || budget <= 0;
+      double c[3];
+      for (int a = 0; a < 3; ++a) {
+        const double n = std::floor((s.center_um[a] - g.origin_um[a]) / g.voxel_um[a]);
+        const int64_t nearest = std::clamp<int64_t>(static_cast<int64_t>(std::clamp(n, -1.0, 9e15)), b.range[a].begin,
+                                                    b.range[a].end - 1);
+        c[a] = g.center_um(a, nearest);
+      }
+      covered = inside(s, c[0], c[1], c[2]);
     }
     if (!covered) {
       diag.error(s.where, who + " (" + s.material + ") contains no voxel centre of the sample grid (" + extent_text(g) + ")",
@@ -151,7 +153,7 @@ void validate_shapes(const Scene& scene, const GridGeometry& g) {
 }
 
 VoxelGrid voxelize(const Scene& scene) {
-  DOSEMAP_BUG_CHECK(scene.materials.size() < kVoidId, "too many materials for a 16-bit material grid");
+  DOSEMAP_BUG_CHECK(scene.materials.size() <= kVoidId, "too many materials for a 16-bit material grid");
   VoxelGrid grid;
   grid.geometry = grid_geometry(scene);
   const GridGeometry& g = grid.geometry;

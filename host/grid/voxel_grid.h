@@ -47,7 +47,7 @@ struct VoxelGrid {
   std::vector<MaterialId> material;  // scene material index per voxel, kVoidId for vacuum
 };
 
-// Builds the material grid. Scene materials must number fewer than 65535.
+// Builds the material grid (ids 0..65534; the reader allows at most kMaxMaterials).
 VoxelGrid voxelize(const Scene& scene);
 
 }  // namespace dosemap

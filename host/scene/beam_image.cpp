@@ -4,19 +4,25 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <sstream>
+
+#include "host/common/input_file.h"
+#include "host/common/text.h"
+#include "host/scene/scene_limits.h"
 
 namespace dosemap {
 
 void read_beam_image_csv(const std::string& file_path, const std::string& shown_path, BeamImage& image,
                          Diagnostics& diag) {
-  std::ifstream in(file_path);
-  if (!in) {
-    diag.error({shown_path, 0, 0}, std::string("cannot read beam image: ") + std::strerror(errno),
-               "check the image path (relative to the scene file)");
+  std::string text;
+  try {
+    read_small_file(file_path, "beam image", kMaxBeamImageFileBytes, text);
+  } catch (const UserError& e) {
+    for (const Diagnostic& d : e.diagnostics()) diag.error({shown_path, 0, 0}, d.what, d.fix);
     return;
   }
+  std::istringstream in(std::move(text));
+  int64_t pixels = 0;
   const size_t errors_before = diag.size();
   std::vector<std::vector<double>> rows;
   std::string line;
@@ -51,6 +57,13 @@ void read_beam_image_csv(const std::string& file_path, const std::string& shown_
       }
       row.push_back(v);
       i = static_cast<size_t>(end - line.c_str());
+    }
+    pixels += static_cast<int64_t>(row.size());
+    if (pixels > kMaxBeamImagePixels) {
+      diag.error({shown_path, line_no, 1},
+                 "beam image has more than " + group_digits(kMaxBeamImagePixels) + " pixels",
+                 "bin the image (and scale pixel_um to match)");
+      return;
     }
     if (rows.empty()) first_row_line = line_no;
     if (!rows.empty() && row.size() != rows.front().size()) {

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "host/common/errors.h"
@@ -95,6 +96,7 @@ struct BeamSpec {
   std::array<double, 2> size_um{};  // tophat
   BeamImage image;                  // image
   SourcePos where;
+  SourcePos flux_where;
   // Photon-weighted mean energy of the spectrum (keV).
   double mean_energy_keV() const;
 };
@@ -156,8 +158,10 @@ struct Scene {
   ScanSpec scan;
   OutputSpec output;
 
-  // Index of a material by name, or -1.
+  // Index of a material by name, or -1: in constant time once the reader has filled
+  // material_ids (scenes have up to 65 535 materials, referenced by every layer and shape).
   int material_index(const std::string& name) const;
+  std::unordered_map<std::string, int> material_ids;
 };
 
 }  // namespace dosemap

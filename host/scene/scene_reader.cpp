@@ -10,9 +10,12 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <unordered_set>
 
+#include "host/common/input_file.h"
 #include "host/common/text.h"
 #include "host/scene/beam_image.h"
+#include "host/scene/scene_limits.h"
 #include "host/scene/toml_reader.h"
 
 namespace dosemap {
@@ -42,6 +45,10 @@ double BeamSpec::mean_energy_keV() const {
 }
 
 int Scene::material_index(const std::string& name) const {
+  if (material_ids.size() == materials.size()) {
+    const auto it = material_ids.find(name);
+    return it == material_ids.end() ? -1 : it->second;
+  }
   for (size_t i = 0; i < materials.size(); ++i)
     if (materials[i].name == name) return static_cast<int>(i);
   return -1;
@@ -70,6 +77,12 @@ const std::regex& label_pattern() {
   return re;
 }
 
+// The ranges every length, position and time of a scene must lie in (scene_limits.h).
+NumberRule length_rule() { return in_range(kMinLength_um, kMaxLength_um); }
+NumberRule extent_rule() { return positive_up_to(kMaxLength_um); }
+NumberRule position_rule() { return in_range(-kMaxLength_um, kMaxLength_um); }
+NumberRule time_rule() { return in_range(kMinTime_s, kMaxTime_s); }
+
 std::string ordinal_name(const std::string& array, size_t index) {
   return "[[" + array + "]] #" + std::to_string(index + 1);
 }
@@ -77,6 +90,7 @@ std::string ordinal_name(const std::string& array, size_t index) {
 // How many voxels of size `voxel` fit in `length`, or -1 when it is not a whole number.
 long long whole_voxels(double length, double voxel) {
   const double n = length / voxel;
+  if (!(n < 1e15)) return -1;  // beyond any grid (the caller reports the size)
   const double r = std::round(n);
   if (r < 1 || std::fabs(n - r) > kWholeTolerance * std::max(1.0, r)) return -1;
   return static_cast<long long>(r);
@@ -116,7 +130,8 @@ class SceneReader {
     } else {
       top.error_here("has no format key", "add format = 1 as the first line");
     }
-    s.title = top.string("title", false).value_or(std::filesystem::path(file_).stem().string());
+    // A file name need not be UTF-8; the title goes into JSON and VDB metadata, which must be.
+    s.title = top.string("title", false).value_or(valid_utf8(std::filesystem::path(file_).stem().string()));
 
     const std::pair<const char*, const char*> required[] = {
         {"materials", "add e.g. [materials.copper] with formula = \"Cu\""},
@@ -150,9 +165,16 @@ class SceneReader {
   void read_materials(const toml::table& t, Scene& s) {
     // toml++ keeps keys sorted; the contract numbers materials in scene order.
     std::vector<std::pair<toml::source_position, std::string>> order;
+    if (t.size() > static_cast<size_t>(kMaxMaterials)) {
+      diag_.error(pos_of(t.source(), file_),
+                  "[materials] defines " + group_digits(static_cast<long long>(t.size())) + " materials; at most " +
+                      group_digits(kMaxMaterials) + " are supported",
+                  "merge materials that need no separate dose (a composite can hold several)");
+      return;
+    }
     for (auto&& [k, node] : t) {
       const std::string name(k.str());
-      declared_materials_.push_back(name);
+      declared_materials_.insert(name);
       const toml::table* mt = node.as_table();
       if (!mt) {
         diag_.error(pos_of(node.source(), file_), "[materials] " + name + " must be a table",
@@ -168,6 +190,7 @@ class SceneReader {
       diag_.error(pos_of(t.source(), file_), "[materials] defines no material",
                   "add e.g. [materials.copper] with formula = \"Cu\"");
     for (const auto& [where, name] : order) read_material(*t.get_as<toml::table>(name), name, s);
+    for (size_t i = 0; i < s.materials.size(); ++i) s.material_ids[s.materials[i].name] = static_cast<int>(i);
   }
 
   void read_material(const toml::table& t, const std::string& name, Scene& s) {
@@ -229,6 +252,7 @@ class SceneReader {
     }
     double sum = 0;
     bool all_ok = true;
+    std::unordered_set<std::string> listed;
     for (size_t i = 0; i < a->size(); ++i) {
       const toml::table* ct = (*a)[i].as_table();
       const std::string shown = v.name() + " component #" + std::to_string(i + 1);
@@ -249,9 +273,8 @@ class SceneReader {
         all_ok = false;
         continue;
       }
-      for (const auto& prev : m.components)
-        if (prev.material == *mat)
-          c.error("material", "'" + *mat + "' is listed twice", "merge the two entries into one volume fraction");
+      if (!listed.insert(*mat).second)
+        c.error("material", "'" + *mat + "' is listed twice", "merge the two entries into one volume fraction");
       comp.material = *mat;
       comp.volume_fraction = *vf;
       sum += *vf;
@@ -271,14 +294,23 @@ class SceneReader {
     SampleSpec& smp = s.sample;
     smp.where = v.pos();
     auto voxel = v.numbers<3>("voxel_um", in_range(1e-3, 1e5), true, "[5.0, 5.0, 1.0]");
-    auto lateral = v.numbers<2>("lateral_um", positive(), true, "[2000.0, 1000.0]");
+    auto lateral = v.numbers<2>("lateral_um", extent_rule(), true, "[2000.0, 1000.0]");
     smp.voxel_where = v.pos("voxel_um");
     smp.lateral_where = v.pos("lateral_um");
     if (voxel) smp.voxel_um = *voxel;
     if (lateral) smp.lateral_um = *lateral;
+    bool lateral_fits = voxel && lateral;
     if (voxel && lateral) {
       for (int a = 0; a < 2; ++a) {
-        if (whole_voxels(smp.lateral_um[a], smp.voxel_um[a]) < 0) {
+        const double n = smp.lateral_um[a] / smp.voxel_um[a];
+        if (n > static_cast<double>(kMaxAxisVoxels)) {
+          v.error("lateral_um", std::string(a == 0 ? "x" : "y") + " = " + fmt_g(smp.lateral_um[a], 8) + " um is " +
+                                    fmt_g(n, 3) + " voxels of " + fmt_g(smp.voxel_um[a], 8) + " um; at most " +
+                                    group_digits(kMaxAxisVoxels) + " fit along an axis",
+                  "use larger voxels or a smaller lateral_um (both in micrometres)");
+          lateral_fits = false;
+        } else if (whole_voxels(smp.lateral_um[a], smp.voxel_um[a]) < 0) {
+          lateral_fits = false;
           const double lo = std::max(1.0, std::floor(smp.lateral_um[a] / smp.voxel_um[a])) * smp.voxel_um[a];
           const double hi = std::ceil(smp.lateral_um[a] / smp.voxel_um[a]) * smp.voxel_um[a];
           v.error("lateral_um", std::string(a == 0 ? "x" : "y") + " = " + fmt_g(smp.lateral_um[a], 8) +
@@ -304,13 +336,14 @@ class SceneReader {
         layer.material_where = l.pos("material");
         layer.thickness_where = l.pos("thickness_um");
         auto mat = l.string("material", true, "\"copper\"");
-        auto th = l.number("thickness_um", positive(), true, "10.0");
+        auto th = l.number("thickness_um", extent_rule(), true, "10.0");
         l.check_unknown_keys();
         if (mat) layer.material = *mat;
         if (th) layer.thickness_um = *th;
         if (mat && th) smp.layers.push_back(layer);
       }
-      if (voxel) check_layers_fit_voxels(smp);
+      if (voxel && check_layers_fit_voxels(smp) && lateral_fits && smp.layers.size() == layers->size())
+        check_grid_size(v, smp);
     }
     if (const toml::array* shapes = v.array("shapes", false, "[ { kind = \"box\", ... } ]")) {
       for (size_t i = 0; i < shapes->size(); ++i) {
@@ -326,24 +359,53 @@ class SceneReader {
     v.check_unknown_keys();
   }
 
-  void check_layers_fit_voxels(const SampleSpec& smp) {
+  // Whether every layer is a whole number of z voxels (each that is not is reported).
+  bool check_layers_fit_voxels(const SampleSpec& smp) {
     std::vector<double> thicknesses;
     for (const auto& l : smp.layers) thicknesses.push_back(l.thickness_um);
     const double dz = smp.voxel_um[2];
+    std::optional<double> fit;  // searched once, over all layers, and only when needed
+    bool all_fit = true;
     for (size_t i = 0; i < smp.layers.size(); ++i) {
       const auto& l = smp.layers[i];
       if (whole_voxels(l.thickness_um, dz) >= 0) continue;
-      const double fit = fitting_voxel(thicknesses, dz);
+      all_fit = false;
+      if (!fit) fit = fitting_voxel(thicknesses, dz);
       const double lo = std::max(1.0, std::floor(l.thickness_um / dz)) * dz, hi = std::ceil(l.thickness_um / dz) * dz;
       std::string fix = "make the layer " + fmt_g(lo, 8) + " or " + fmt_g(hi, 8) + " um thick";
-      if (fit > 0)
+      if (*fit > 0)
         fix = "use a z voxel that divides every layer, e.g. voxel_um = [" + fmt_g(smp.voxel_um[0], 8) + ", " +
-              fmt_g(smp.voxel_um[1], 8) + ", " + fmt_g(fit, 8) + "], or " + fix;
+              fmt_g(smp.voxel_um[1], 8) + ", " + fmt_g(*fit, 8) + "], or " + fix;
       diag_.error(l.thickness_where,
                   ordinal_name("sample.layers", i) + " (" + l.material + ") thickness_um = " + fmt_g(l.thickness_um, 8) +
                       " is not a whole number of z voxels of " + fmt_g(dz, 8) + " um",
                   fix);
     }
+    return all_fit;
+  }
+
+  // The grid's size, from whole voxel counts already checked per axis and layer: within
+  // what indices and byte counts can hold (scene_limits.h). The memory a run needs is
+  // compared with the machine later; this refuses sizes no machine could hold.
+  void check_grid_size(TableView& v, const SampleSpec& smp) {
+    const double nx = std::round(smp.lateral_um[0] / smp.voxel_um[0]);
+    const double ny = std::round(smp.lateral_um[1] / smp.voxel_um[1]);
+    double nz = 0;
+    for (const auto& l : smp.layers) nz += std::round(l.thickness_um / smp.voxel_um[2]);
+    const std::string dims = fmt_g(nx, 10) + " x " + fmt_g(ny, 10) + " x " + fmt_g(nz, 10);
+    const std::string fix = "use larger voxels, a smaller lateral_um or thinner layers (all in micrometres)";
+    if (nz > static_cast<double>(kMaxAxisVoxels))
+      v.error("voxel_um", "gives " + fmt_g(nz, 4) + " voxels along z (through the layers); at most " +
+                              group_digits(kMaxAxisVoxels) + " fit along an axis",
+              fix);
+    else if (nx * ny > static_cast<double>(kMaxColumns))
+      v.error("voxel_um", "gives a grid of " + dims + " voxels, " + fmt_g(nx * ny, 4) + " columns; at most " +
+                              group_digits(kMaxColumns) + " are supported",
+              fix);
+    else if (nx * ny * nz > static_cast<double>(kMaxVoxels))
+      v.error("voxel_um", "gives a grid of " + dims + " = " + fmt_g(nx * ny * nz, 4) + " voxels; at most " +
+                              group_digits(kMaxVoxels) + " are supported",
+              fix);
   }
 
   void read_shape(const toml::table& t, size_t index, SampleSpec& smp) {
@@ -355,19 +417,19 @@ class SceneReader {
     sh.material_where = v.pos("material");
     auto kind = v.choice("kind", {"box", "cylinder", "sphere"}, true);
     auto mat = v.string("material", true, "\"void\"");
-    auto center = v.numbers<3>("center_um", any_number(), true, "[0.0, 0.0, 50.0]");
+    auto center = v.numbers<3>("center_um", position_rule(), true, "[0.0, 0.0, 50.0]");
     bool ok = kind && mat && center;
     if (kind && *kind == "box") {
       sh.kind = ShapeKind::kBox;
-      auto size = v.numbers<3>("size_um", positive(), true, "[100.0, 100.0, 20.0]");
+      auto size = v.numbers<3>("size_um", extent_rule(), true, "[100.0, 100.0, 20.0]");
       for (const char* k : {"radius_um", "length_um", "axis"})
         v.reject(k, "applies to cylinders and spheres, not boxes; remove it");
       ok = ok && size;
       if (size) sh.size_um = *size;
     } else if (kind && *kind == "cylinder") {
       sh.kind = ShapeKind::kCylinder;
-      auto r = v.number("radius_um", positive(), true, "50.0");
-      auto len = v.number("length_um", positive(), true, "100.0");
+      auto r = v.number("radius_um", extent_rule(), true, "50.0");
+      auto len = v.number("length_um", extent_rule(), true, "100.0");
       auto axis = v.choice("axis", {"x", "y", "z"}, true);
       v.reject("size_um", "applies to boxes; a cylinder takes radius_um, length_um and axis");
       ok = ok && r && len && axis;
@@ -376,7 +438,7 @@ class SceneReader {
       if (axis) sh.axis = *axis == "x" ? 0 : *axis == "y" ? 1 : 2;
     } else if (kind && *kind == "sphere") {
       sh.kind = ShapeKind::kSphere;
-      auto r = v.number("radius_um", positive(), true, "50.0");
+      auto r = v.number("radius_um", extent_rule(), true, "50.0");
       for (const char* k : {"size_um", "length_um", "axis"})
         v.reject(k, "does not apply to spheres (a sphere takes radius_um only); remove it");
       ok = ok && r;
@@ -403,21 +465,22 @@ class SceneReader {
     } else {
       if (auto e = v.number("energy_keV", energy_rule, !v.has("spectrum"), "27.0")) b.spectrum = {{*e, 1.0}};
     }
-    if (auto f = v.number("flux_ph_s", positive_up_to(1e30), true, "2.44e10")) b.flux_ph_s = *f;
+    if (auto f = v.number("flux_ph_s", in_range(kMinFlux_ph_s, kMaxFlux_ph_s), true, "2.44e10")) b.flux_ph_s = *f;
+    b.flux_where = v.pos("flux_ph_s");
     auto profile = v.choice("profile", {"gaussian", "tophat", "image"}, true);
     if (profile && *profile == "gaussian") {
       b.profile = ProfileKind::kGaussian;
-      if (auto f = v.numbers<2>("fwhm_um", positive(), true, "[20.0, 5.0]")) b.fwhm_um = *f;
+      if (auto f = v.numbers<2>("fwhm_um", length_rule(), true, "[20.0, 5.0]")) b.fwhm_um = *f;
       for (const char* k : {"size_um", "image", "pixel_um"})
         v.reject(k, "does not apply to profile = \"gaussian\" (which takes fwhm_um); remove it");
     } else if (profile && *profile == "tophat") {
       b.profile = ProfileKind::kTopHat;
-      if (auto f = v.numbers<2>("size_um", positive(), true, "[630.0, 110.0]")) b.size_um = *f;
+      if (auto f = v.numbers<2>("size_um", length_rule(), true, "[630.0, 110.0]")) b.size_um = *f;
       for (const char* k : {"fwhm_um", "image", "pixel_um"})
         v.reject(k, "does not apply to profile = \"tophat\" (which takes size_um); remove it");
     } else if (profile && *profile == "image") {
       b.profile = ProfileKind::kImage;
-      auto px = v.numbers<2>("pixel_um", positive(), true, "[0.5, 0.5]");
+      auto px = v.numbers<2>("pixel_um", length_rule(), true, "[0.5, 0.5]");
       auto img = v.string("image", true, "\"beam.csv\"");
       for (const char* k : {"fwhm_um", "size_um"})
         v.reject(k, "does not apply to profile = \"image\" (which takes image and pixel_um); remove it");
@@ -440,6 +503,13 @@ class SceneReader {
               diag_.error(d.where, d.what, d.fix);
             }
           }
+          for (int a = 0; px && local.empty() && a < 2; ++a) {
+            const double extent = (a == 0 ? b.image.nx : b.image.ny) * b.image.pixel_um[a];
+            if (extent > kMaxLength_um)
+              v.error("pixel_um", "makes the image " + fmt_g(extent, 4) + " um wide along " + (a ? "y" : "x") +
+                                      "; at most " + fmt_g(kMaxLength_um, 4) + " um",
+                      "check pixel_um (micrometres)");
+          }
         }
       }
     }
@@ -454,7 +524,12 @@ class SceneReader {
       v.error("spectrum", "is empty", std::string("list [energy_keV, weight] pairs, e.g. spectrum = ") + example);
       return;
     }
-    double total = 0;
+    if (a->size() > static_cast<size_t>(kMaxSpectrumLines)) {
+      v.error("spectrum", "has " + std::to_string(a->size()) + " lines; dosemap transports at most " +
+                              std::to_string(kMaxSpectrumLines),
+              "bin the spectrum into fewer lines (each keeps its photon weight)");
+      return;
+    }
     std::vector<SpectrumLine> lines;
     for (size_t i = 0; i < a->size(); ++i) {
       const toml::node& n = (*a)[i];
@@ -478,8 +553,12 @@ class SceneReader {
                                                      fmt_g(*e, 8) + " keV",
                       "merge the two weights into one line");
       lines.push_back({*e, *w});
-      total += *w;
     }
+    // Weights are relative: scale by the largest first, so that weights near the largest
+    // finite number still sum to a finite total.
+    double largest = 0, total = 0;
+    for (const auto& l : lines) largest = std::max(largest, l.weight);
+    for (auto& l : lines) total += (l.weight /= largest);
     for (auto& l : lines) l.weight /= total;
     b.spectrum = lines;
   }
@@ -488,8 +567,8 @@ class SceneReader {
     TableView v(t, "[scan]", file_, diag_, {"repeat", "period_s", "steps"});
     ScanSpec& sc = s.scan;
     sc.where = v.pos();
-    sc.repeat = v.integer("repeat", 1, 1000000, false).value_or(1);
-    sc.period_s = v.number("period_s", non_negative(), false, "0.0").value_or(0.0);
+    sc.repeat = v.integer("repeat", 1, kMaxRepeat, false).value_or(1);
+    sc.period_s = v.number("period_s", in_range(0.0, kMaxTime_s), false, "0.0").value_or(0.0);
     sc.period_where = v.pos("period_s");
     const toml::array* steps = v.array("steps", true, "[ { kind = \"point\", at_um = [0.0, 0.0], exposure_s = 1.0 } ]");
     if (steps && steps->empty())
@@ -539,8 +618,8 @@ class SceneReader {
     bool ok = true;
     if (*kind == "point") {
       st.kind = StepKind::kPoint;
-      auto at = v.numbers<2>("at_um", any_number(), true, "[0.0, 0.0]");
-      auto e = v.number("exposure_s", positive(), true, "2.5");
+      auto at = v.numbers<2>("at_um", position_rule(), true, "[0.0, 0.0]");
+      auto e = v.number("exposure_s", time_rule(), true, "2.5");
       ok = at && e;
       if (ok) {
         st.at_um = *at;
@@ -548,11 +627,11 @@ class SceneReader {
       }
     } else if (*kind == "raster") {
       st.kind = StepKind::kRaster;
-      auto from = v.numbers<2>("from_um", any_number(), true, "[-500.0, -200.0]");
-      auto to = v.numbers<2>("to_um", any_number(), true, "[500.0, 200.0]");
-      auto step = v.numbers<2>("step_um", positive(), true, "[50.0, 20.0]");
-      auto dwell = v.number("dwell_s", positive(), true, "1.0");
-      auto move = v.number("move_s", non_negative(), false, "0.2");
+      auto from = v.numbers<2>("from_um", position_rule(), true, "[-500.0, -200.0]");
+      auto to = v.numbers<2>("to_um", position_rule(), true, "[500.0, 200.0]");
+      auto step = v.numbers<2>("step_um", length_rule(), true, "[50.0, 20.0]");
+      auto dwell = v.number("dwell_s", time_rule(), true, "1.0");
+      auto move = v.number("move_s", in_range(0.0, kMaxTime_s), false, "0.2");
       auto order = v.choice("order", {"snake", "lines"}, false);
       ok = from && to && step && dwell;
       if (ok) {
@@ -564,7 +643,7 @@ class SceneReader {
         st.order = order.value_or("snake") == "lines" ? RasterOrder::kLines : RasterOrder::kSnake;
         for (int a = 0; a < 2; ++a) {
           const double n = std::fabs(st.to_um[a] - st.from_um[a]) / st.step_um[a];
-          if (n > 1e7) {
+          if (n > kMaxRasterPointsPerAxis) {
             v.error("step_um", "gives " + fmt_g(n, 3) + " raster points along " + (a ? "y" : "x"),
                     "check the units: positions and steps are in micrometres");
             ok = false;
@@ -573,7 +652,7 @@ class SceneReader {
       }
     } else if (*kind == "fly") {
       st.kind = StepKind::kFly;
-      auto speed = v.number("speed_um_s", positive(), true, "100.0");
+      auto speed = v.number("speed_um_s", in_range(kMinSpeed_um_s, kMaxSpeed_um_s), true, "100.0");
       const toml::array* path = v.array("path_um", true, "[[-500.0, 0.0], [500.0, 0.0]]");
       ok = speed && path;
       if (path) {
@@ -590,9 +669,11 @@ class SceneReader {
             x = as_finite_number((*p)[0]);
             y = as_finite_number((*p)[1]);
           }
-          if (!x || !y) {
+          const NumberRule within = position_rule();
+          if (!x || !y || !within.accepts(*x) || !within.accepts(*y)) {
             diag_.error(pos_of(n.source(), file_),
-                        shown + " path_um point " + std::to_string(i + 1) + " must be [x_um, y_um], got " + toml_text(n),
+                        shown + " path_um point " + std::to_string(i + 1) + " must be [x_um, y_um] with " +
+                            within.describe(true) + ", got " + toml_text(n),
                         "write each point as two numbers in micrometres");
             ok = false;
             continue;
@@ -609,7 +690,7 @@ class SceneReader {
       if (speed) st.speed_um_s = *speed;
     } else {
       st.kind = StepKind::kWait;
-      auto d = v.number("duration_s", positive(), true, "600.0");
+      auto d = v.number("duration_s", time_rule(), true, "600.0");
       ok = d.has_value();
       if (d) st.duration_s = *d;
     }
@@ -649,7 +730,7 @@ class SceneReader {
       }
     } else if (v.has("frame_every_s")) {
       s.output.frames_where = v.pos("frame_every_s");
-      s.output.frame_every_s = v.number("frame_every_s", positive(), false, "600.0").value_or(0.0);
+      s.output.frame_every_s = v.number("frame_every_s", time_rule(), false, "600.0").value_or(0.0);
     }
     if (const toml::table* th = v.table("thresholds_Gy", false)) {
       std::vector<Threshold> list;
@@ -670,22 +751,34 @@ class SceneReader {
         list.push_back({label, *d});
       }
       std::stable_sort(list.begin(), list.end(), [](const Threshold& a, const Threshold& b) { return a.dose_Gy < b.dose_Gy; });
+      if (list.size() > static_cast<size_t>(kMaxThresholds))
+        v.error("thresholds_Gy", "has " + std::to_string(list.size()) + " thresholds; at most " +
+                                     std::to_string(kMaxThresholds) + " are supported",
+                "keep the thresholds that matter for this sample");
       s.output.thresholds = list;
     }
     v.check_unknown_keys();
   }
 
   void check_material_references(const Scene& s) {
-    std::vector<std::string> names;
-    for (const auto& m : s.materials) names.push_back(m.name);
-    std::vector<std::string> with_void = names;
+    std::vector<std::string> with_void;
+    for (const auto& m : s.materials) with_void.push_back(m.name);
     with_void.push_back(kVoidMaterial);
+    // A suggestion costs an edit distance per material: one per distinct unknown name, and
+    // only for the first few (the report shows only a few of one kind anyway).
+    std::map<std::string, std::string> fixes;
     auto check = [&](const std::string& name, const SourcePos& where, const std::string& who) {
       if (name == kVoidMaterial || s.material_index(name) >= 0) return;
-      if (std::find(declared_materials_.begin(), declared_materials_.end(), name) != declared_materials_.end()) return;
-      std::string fix = did_you_mean(name, with_void);
-      if (fix.empty()) fix = "define [materials." + name + "] or use one of: " + join_alternatives(with_void);
-      diag_.error(where, who + " uses material '" + name + "', which is not defined", fix);
+      if (declared_materials_.count(name)) return;
+      auto known = fixes.find(name);
+      if (known == fixes.end()) {
+        std::string fix = fixes.size() < 2 * Diagnostics::kKeptPerKind ? did_you_mean(name, with_void) : "";
+        if (fix.empty())
+          fix = with_void.size() <= 12 ? "define [materials." + name + "] or use one of: " + join_alternatives(with_void)
+                                       : "define [materials." + name + "] or use a material defined in [materials]";
+        known = fixes.emplace(name, fix).first;
+      }
+      diag_.error(where, who + " uses material '" + name + "', which is not defined", known->second);
     };
     for (size_t i = 0; i < s.sample.layers.size(); ++i)
       check(s.sample.layers[i].material, s.sample.layers[i].material_where, ordinal_name("sample.layers", i));
@@ -705,6 +798,7 @@ class SceneReader {
                       "list the components of '" + c.material + "' directly (composites do not nest)");
       }
     }
+    check_component_counts(s);
     bool any_matter = false;
     for (const auto& l : s.sample.layers) any_matter = any_matter || l.material != kVoidMaterial;
     for (const auto& sh : s.sample.shapes) any_matter = any_matter || sh.material != kVoidMaterial;
@@ -713,17 +807,53 @@ class SceneReader {
                   "give at least one layer or shape a material");
   }
 
+  // The march keeps a dose per component grid (a distinct component material) and per
+  // component slot (a composite's component, or a component material filling voxels alone)
+  // in fixed-size arrays (cuda/engine_limits.h): refuse more here, where the scene says so.
+  void check_component_counts(const Scene& s) {
+    std::unordered_set<std::string> grids;
+    int composite_slots = 0;
+    bool slots_reported = false;
+    for (const auto& m : s.materials) {
+      std::unordered_set<std::string> in_this;  // a repeated component is its own error
+      for (const auto& c : m.components) {
+        if (c.material == kVoidMaterial || !in_this.insert(c.material).second) continue;
+        const bool new_grid = grids.insert(c.material).second;
+        ++composite_slots;
+        if (new_grid && grids.size() == static_cast<size_t>(kMaxComponentGrids) + 1)
+          diag_.error(c.where, "[materials." + m.name + "] component '" + c.material +
+                                   "' is one distinct component material too many: at most " +
+                                   std::to_string(kMaxComponentGrids) + " get a dose grid",
+                      "merge components that need no separate dose");
+        // Every component material also fills voxels alone (one more slot each).
+        if (!slots_reported && composite_slots + static_cast<int>(grids.size()) > kMaxComponentSlots) {
+          slots_reported = true;
+          diag_.error(c.where, "[materials." + m.name + "] component '" + c.material + "' takes the composites past " +
+                                   std::to_string(kMaxComponentSlots) +
+                                   " component doses in all (each component of each composite, plus each component "
+                                   "material on its own)",
+                      "merge components that need no separate dose");
+        }
+      }
+    }
+  }
+
   std::string file_;
   Diagnostics& diag_;
   // Every name under [materials], valid or not: a reference to a material that has its
   // own error is not also "not defined".
-  std::vector<std::string> declared_materials_;
+  std::unordered_set<std::string> declared_materials_;
 };
 
 }  // namespace
 
 Scene read_scene_text(const std::string& text, const std::string& path) {
   Diagnostics diag;
+  if (static_cast<int64_t>(text.size()) > kMaxSceneFileBytes)
+    throw UserError({path, 0, 0}, "is " + human_bytes(static_cast<double>(text.size())) + "; a scene may be at most " +
+                                      human_bytes(static_cast<double>(kMaxSceneFileBytes)),
+                    "is this a scene file? Big data (beam images) goes in files the scene names");
+  if (!check_toml_nesting(text, path, diag)) diag.throw_if_any();
   toml::table root;
   try {
     root = toml::parse(text, path);
@@ -739,16 +869,9 @@ Scene read_scene_text(const std::string& text, const std::string& path) {
 }
 
 Scene read_scene(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw UserError({path, 0, 0}, "is a directory, not a scene file", "pass a .toml scene file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw UserError({path, 0, 0}, std::string("cannot read scene file: ") + std::strerror(errno),
-                    "check the path (scenes/quickstart.toml is an example)");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return read_scene_text(ss.str(), path);
+  std::string text;
+  read_small_file(path, "scene file", kMaxSceneFileBytes, text);
+  return read_scene_text(text, path);
 }
 
 }  // namespace dosemap

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "host/common/text.h"
+#include "host/scene/scene_limits.h"
 
 namespace dosemap {
 
@@ -56,6 +57,87 @@ std::optional<double> as_finite_number(const toml::node& n) {
   else return std::nullopt;
   if (!std::isfinite(v)) return std::nullopt;
   return v;
+}
+
+bool check_toml_nesting(std::string_view text, const std::string& file, Diagnostics& diag) {
+  // A light scan, not a parser: it skips strings and comments, and counts, per stretch
+  // between the characters that end a key or a value (= , [ ] { } newline), the dots
+  // outside strings, and the depth of brackets opened in values. A key of n parts has
+  // n - 1 dots in one stretch; a valid value has at most one (1.5, a time's fraction).
+  int line = 1, column = 0;
+  size_t i = 0;
+  int dots = 0, depth = 0;
+  bool line_start = true;  // only whitespace so far on this line
+  auto at = [&](size_t k) { return k < text.size() ? text[k] : '\0'; };
+  auto advance = [&]() {
+    if (text[i] == '\n') {
+      ++line;
+      column = 0;
+    } else {
+      ++column;
+    }
+    ++i;
+  };
+  auto skip_string = [&](char quote) {
+    const bool multi = at(i + 1) == quote && at(i + 2) == quote;
+    for (int n = 0; n < (multi ? 3 : 1); ++n) advance();
+    while (i < text.size()) {
+      if (quote == '"' && text[i] == '\\') {
+        advance();
+        if (i < text.size()) advance();
+        continue;
+      }
+      if (!multi && text[i] == '\n') return;  // unterminated: the parser will say so
+      if (text[i] == quote && (!multi || (at(i + 1) == quote && at(i + 2) == quote))) {
+        for (int n = 0; n < (multi ? 3 : 1); ++n) advance();
+        return;
+      }
+      advance();
+    }
+  };
+  while (i < text.size()) {
+    const char c = text[i];
+    if (c == '"' || c == '\'') {
+      skip_string(c);
+      line_start = false;
+      continue;
+    }
+    if (c == '#') {
+      while (i < text.size() && text[i] != '\n') advance();
+      continue;
+    }
+    if (c == '.') {
+      if (++dots >= kMaxKeyDepth) {
+        diag.error({file, line, column + 1},
+                   "a key here has more than " + std::to_string(kMaxKeyDepth) + " dotted parts",
+                   "scene keys nest at most 3 deep (e.g. materials.NAME.formula); check the key");
+        return false;
+      }
+    } else if (c == '=' || c == ',' || c == '\n' || c == ']' || c == '}') {
+      dots = 0;
+      if ((c == ']' || c == '}') && depth > 0) --depth;
+    } else if (c == '[' || c == '{') {
+      dots = 0;
+      // A table header ([a.b] or [[a.b]]) starts a line outside any value.
+      const bool header = c == '[' && line_start && depth == 0;
+      if (!header && ++depth > kMaxValueNesting) {
+        diag.error({file, line, column + 1},
+                   "arrays or inline tables nest more than " + std::to_string(kMaxValueNesting) + " deep here",
+                   "scene values nest at most 2 deep (e.g. path_um = [[0.0, 0.0], [10.0, 0.0]])");
+        return false;
+      }
+      if (header) {
+        if (at(i + 1) == '[') advance();
+        advance();
+        line_start = false;
+        continue;
+      }
+    }
+    if (c == '\n') line_start = true;
+    else if (c != ' ' && c != '\t' && c != '\r') line_start = false;
+    advance();
+  }
+  return true;
 }
 
 namespace {

@@ -92,6 +92,12 @@ std::optional<std::array<double, N>> TableView::numbers(std::string_view key, Nu
   return out;
 }
 
+// Refuses a document whose dotted keys or nested arrays and inline tables go deeper than
+// the scene limits (host/scene/scene_limits.h), before the TOML parser sees it: the
+// parser and the tree it builds recurse once per level, and 100 000 levels overflow the
+// stack. Records a diagnostic at the first place too deep and returns false.
+bool check_toml_nesting(std::string_view text, const std::string& file, Diagnostics& diag);
+
 // Reads one number out of any node (integer or float), finite only.
 std::optional<double> as_finite_number(const toml::node& n);
 

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "host/common/saturating.h"
 #include "host/common/text.h"
 
 namespace dosemap {
@@ -18,16 +19,21 @@ double raster_coord(double from, double to, double step, int64_t n) {
   return from + (to >= from ? 1.0 : -1.0) * step * static_cast<double>(n);
 }
 
-int64_t step_exposures(const ScanStep& s) {
+}  // namespace
+
+int64_t count_step_exposures(const ScanStep& s) {
   switch (s.kind) {
     case StepKind::kPoint: return 1;
     case StepKind::kRaster:
-      return raster_count(s.from_um[0], s.to_um[0], s.step_um[0]) * raster_count(s.from_um[1], s.to_um[1], s.step_um[1]);
+      return saturating_mul(raster_count(s.from_um[0], s.to_um[0], s.step_um[0]),
+                            raster_count(s.from_um[1], s.to_um[1], s.step_um[1]));
     case StepKind::kFly: return static_cast<int64_t>(s.path_um.size()) - 1;
     case StepKind::kWait: return 0;
   }
   return 0;
 }
+
+namespace {
 
 double segment_length(const std::array<double, 2>& a, const std::array<double, 2>& b) {
   return std::hypot(b[0] - a[0], b[1] - a[1]);
@@ -37,7 +43,7 @@ double step_duration(const ScanStep& s) {
   switch (s.kind) {
     case StepKind::kPoint: return s.exposure_s;
     case StepKind::kRaster: {
-      const double n = static_cast<double>(step_exposures(s));
+      const double n = static_cast<double>(count_step_exposures(s));
       return n * s.dwell_s + (n - 1) * s.move_s;
     }
     case StepKind::kFly: {
@@ -54,11 +60,21 @@ double step_duration(const ScanStep& s) {
 
 int64_t count_exposures(const ScanSpec& scan) {
   int64_t per_rep = 0;
-  for (const auto& s : scan.steps) per_rep += step_exposures(s);
-  return per_rep * scan.repeat;
+  for (const auto& s : scan.steps) per_rep = saturating_add(per_rep, count_step_exposures(s));
+  return saturating_mul(per_rep, scan.repeat);
 }
 
-Timeline expand_scan(const Scene& scene) {
+void check_exposure_count(const ScanSpec& scan, const WorkLimits& limits) {
+  const int64_t n = count_exposures(scan);
+  if (n > limits.max_exposures) {
+    throw UserError(scan.where,
+                    "[scan] expands to " + (n == kSaturated ? std::string("more than 9.2e18") : group_digits(n)) +
+                        " exposures, more than dosemap handles (" + group_digits(limits.max_exposures) + ")",
+                    "use coarser raster steps or fewer repetitions; check that positions are in micrometres");
+  }
+}
+
+Timeline expand_scan(const Scene& scene, const WorkLimits& limits) {
   const ScanSpec& scan = scene.scan;
   const double flux = scene.beam.flux_ph_s;
   Timeline tl;
@@ -70,13 +86,8 @@ Timeline expand_scan(const Scene& scene) {
                         fmt_g(tl.repetition_s, 8) + " s)",
                     "use period_s >= " + fmt_g(tl.repetition_s, 8) + ", or period_s = 0 to run repetitions back to back");
   }
+  check_exposure_count(scan, limits);
   const int64_t n = count_exposures(scan);
-  if (n > kMaxExposures) {
-    throw UserError(scan.where,
-                    "[scan] expands to " + group_digits(n) + " exposures, more than dosemap handles (" +
-                        group_digits(kMaxExposures) + ")",
-                    "use coarser raster steps or fewer repetitions; check that positions are in micrometres");
-  }
   tl.exposures.reserve(static_cast<size_t>(n));
 
   for (int64_t r = 0; r < scan.repeat; ++r) {

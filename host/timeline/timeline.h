@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "host/scene/scene.h"
+#include "host/scene/scene_limits.h"
 
 namespace dosemap {
 
@@ -31,14 +32,21 @@ struct Timeline {
   double photons = 0;
 };
 
-// Upper bound on exposures a scene may expand to (64 bytes each).
-inline constexpr int64_t kMaxExposures = 50'000'000;
+// Exposures one step makes per repetition (a wait none, a fly step one per segment);
+// saturates.
+int64_t count_step_exposures(const ScanStep& step);
 
-// Counts the exposures without expanding (for messages and memory estimates).
+// Counts the exposures without expanding (for messages and memory estimates); saturates
+// at INT64_MAX rather than wrapping.
 int64_t count_exposures(const ScanSpec& scan);
 
-// Throws UserError when a repetition is longer than period_s or the scan is too long.
-Timeline expand_scan(const Scene& scene);
+// Throws UserError (at [scan]) when the scan would expand to more than
+// limits.max_exposures exposures.
+void check_exposure_count(const ScanSpec& scan, const WorkLimits& limits);
+
+// Throws UserError when a repetition is longer than period_s or the scan expands to more
+// than limits.max_exposures (checked before anything is expanded).
+Timeline expand_scan(const Scene& scene, const WorkLimits& limits = {});
 
 // Most frames a scene may ask for.
 inline constexpr size_t kMaxFrames = 9999;  // four-digit frame numbers

@@ -3,12 +3,16 @@
 #include <algorithm>
 #include <cmath>
 
+#include "host/common/saturating.h"
+#include "host/common/text.h"
+
 namespace dosemap {
 
 namespace {
 constexpr double kFwhmPerSigma = 2.3548200450309493;  // 2 sqrt(2 ln 2)
 
-// RMS width of the image profile along each axis (for its sub-step length).
+// RMS width of the image profile along each axis (for its sub-step length), computed once
+// per profile: fly planning asks for it per segment.
 void image_rms(const BeamProfile& p, double rms[2]) {
   double mx = 0, my = 0, sxx = 0, syy = 0;
   for (int iy = 0; iy < p.image_ny; ++iy)
@@ -55,6 +59,7 @@ BeamProfile make_beam_profile(const BeamSpec& beam) {
       p.pixel_um[1] = beam.image.pixel_um[1];
       p.half_um[0] = p.reach_um[0] = 0.5 * beam.image.nx * beam.image.pixel_um[0];
       p.half_um[1] = p.reach_um[1] = 0.5 * beam.image.ny * beam.image.pixel_um[1];
+      image_rms(p, p.image_rms_um);
       break;
   }
   return p;
@@ -78,21 +83,63 @@ double fly_substep_um(const BeamProfile& p, const GridGeometry& g, double ux, do
       h = std::min(h, std::max(plateau / 2, 0.01 * ramp) / u[a]);
     }
   } else {
-    double rms[2];
-    image_rms(p, rms);
-    h = std::min(h, 0.2 * along_path(rms, u[0], u[1]));
+    h = std::min(h, 0.2 * along_path(p.image_rms_um, u[0], u[1]));
     for (int a = 0; a < 2; ++a)
       if (u[a] > 1e-12) h = std::min(h, 0.5 * p.pixel_um[a] / u[a]);
   }
   return h;
 }
 
+namespace {
+// Sub-steps of a move from (x0, y0) to (x1, y1), as a real number (no overflow).
+double substeps_along(double x0, double y0, double x1, double y1, const BeamProfile& beam, const GridGeometry& g) {
+  const double dx = x1 - x0, dy = y1 - y0;
+  const double len = std::hypot(dx, dy);
+  if (len == 0) return 1;
+  const double h = fly_substep_um(beam, g, dx / len, dy / len);
+  return std::max(1.0, std::ceil(len / h - 1e-9));
+}
+}  // namespace
+
 int64_t substeps_of(const Exposure& e, const BeamProfile& beam, const GridGeometry& g) {
   if (!e.moving()) return 1;
-  const double dx = e.x1_um - e.x0_um, dy = e.y1_um - e.y0_um;
-  const double len = std::hypot(dx, dy);
-  const double h = fly_substep_um(beam, g, dx / len, dy / len);
-  return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(len / h - 1e-9)));
+  return saturating_count(substeps_along(e.x0_um, e.y0_um, e.x1_um, e.y1_um, beam, g));
+}
+
+int64_t count_sub_exposures(const ScanSpec& scan, const BeamProfile& beam, const GridGeometry& g) {
+  int64_t per_repetition = 0;
+  for (const ScanStep& s : scan.steps) {
+    if (s.kind != StepKind::kFly) {
+      per_repetition = saturating_add(per_repetition, count_step_exposures(s));  // static: one each
+      continue;
+    }
+    for (size_t p = 1; p < s.path_um.size(); ++p)
+      per_repetition = saturating_add(
+          per_repetition, saturating_count(substeps_along(s.path_um[p - 1][0], s.path_um[p - 1][1], s.path_um[p][0],
+                                                          s.path_um[p][1], beam, g)));
+  }
+  return saturating_mul(per_repetition, scan.repeat);
+}
+
+void check_sub_exposures(const Scene& scene, const BeamProfile& beam, const GridGeometry& g, const WorkLimits& limits) {
+  const int64_t n = count_sub_exposures(scene.scan, beam, g);
+  if (n <= limits.max_sub_exposures) return;
+  // The fly step with the most sub-steps is the one to change.
+  SourcePos where = scene.scan.where;
+  double most = 0;
+  for (const ScanStep& s : scene.scan.steps) {
+    if (s.kind != StepKind::kFly) continue;
+    double sub = 0;
+    for (size_t p = 1; p < s.path_um.size(); ++p)
+      sub += substeps_along(s.path_um[p - 1][0], s.path_um[p - 1][1], s.path_um[p][0], s.path_um[p][1], beam, g);
+    if (sub > most) most = sub, where = s.where;
+  }
+  throw UserError(where,
+                  "the scan's fly paths are cut into " + (n == kSaturated ? std::string("more than 9.2e18") : group_digits(n)) +
+                      " sub-steps (each at most 0.2 beam sigma, 1/8 of the beam or half an image pixel long, so the dose "
+                      "rate is resolved), more than dosemap handles (" +
+                      group_digits(limits.max_sub_exposures) + ")",
+                  "shorten the fly paths, use fewer repetitions or a wider beam; check that lengths are in micrometres");
 }
 
 namespace {

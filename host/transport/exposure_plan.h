@@ -9,6 +9,7 @@
 #include "cuda/beam_profile.h"
 #include "host/grid/voxel_grid.h"
 #include "host/scene/scene.h"
+#include "host/scene/scene_limits.h"
 #include "host/timeline/timeline.h"
 
 namespace dosemap {
@@ -38,8 +39,16 @@ BeamProfile make_beam_profile(const BeamSpec& beam);
 // most half a pixel (images).
 double fly_substep_um(const BeamProfile& beam, const GridGeometry& g, double ux, double uy);
 
-// Number of sub-exposures an exposure becomes (1 for a static one).
+// Number of sub-exposures an exposure becomes (1 for a static one); saturates.
 int64_t substeps_of(const Exposure& e, const BeamProfile& beam, const GridGeometry& g);
+
+// The number of sub-exposures the scan becomes, from the scene alone (nothing expanded):
+// fly segments cut into sub-steps, one for every static exposure; saturates.
+int64_t count_sub_exposures(const ScanSpec& scan, const BeamProfile& beam, const GridGeometry& g);
+
+// Throws UserError (at the fly step with the most sub-steps) when the scan would become
+// more than limits.max_sub_exposures sub-exposures.
+void check_sub_exposures(const Scene& scene, const BeamProfile& beam, const GridGeometry& g, const WorkLimits& limits);
 
 std::vector<SubExposure> plan_sub_exposures(const Timeline& tl, const BeamProfile& beam, const GridGeometry& g);
 

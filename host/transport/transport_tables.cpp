@@ -40,16 +40,9 @@ MarchParams TransportTables::params() const {
 
 TransportTables build_transport_tables(const Scene& scene, const MaterialTable& mt, const GridGeometry& g,
                                        const std::vector<double>& frame_times_s) {
-  if (mt.spectrum.size() > static_cast<size_t>(kMaxSpectrumLines))
-    throw UserError(scene.beam.where,
-                    "[beam] spectrum has " + std::to_string(mt.spectrum.size()) + " lines; dosemap transports at most " +
-                        std::to_string(kMaxSpectrumLines),
-                    "bin the spectrum into fewer lines (each keeps its photon weight)");
-  if (scene.output.thresholds.size() > static_cast<size_t>(kMaxThresholds))
-    throw UserError(SourcePos{scene.path, 0, 0},
-                    "[output] thresholds_Gy has " + std::to_string(scene.output.thresholds.size()) +
-                        " thresholds; at most " + std::to_string(kMaxThresholds) + " are supported",
-                    "keep the thresholds that matter for this sample");
+  // The scene reader refuses scenes beyond these limits (so that check refuses them too).
+  DOSEMAP_BUG_CHECK(mt.spectrum.size() <= static_cast<size_t>(kMaxSpectrumLines), "too many spectrum lines");
+  DOSEMAP_BUG_CHECK(scene.output.thresholds.size() <= static_cast<size_t>(kMaxThresholds), "too many thresholds");
   TransportTables t;
   t.nx = g.dims[0];
   t.ny = g.dims[1];
@@ -80,11 +73,8 @@ TransportTables build_transport_tables(const Scene& scene, const MaterialTable& 
   for (const Material& m : mt.materials)
     for (const MaterialComponent& c : m.components)
       if (c.material >= 0) grid_of(c.name);
-  if (t.component_grid_names.size() > static_cast<size_t>(kMaxComponentGrids))
-    throw UserError(SourcePos{scene.path, 0, 0},
-                    "the composites use " + std::to_string(t.component_grid_names.size()) +
-                        " distinct component materials; at most " + std::to_string(kMaxComponentGrids) + " are supported",
-                    "merge components that need no separate dose");
+  DOSEMAP_BUG_CHECK(t.component_grid_names.size() <= static_cast<size_t>(kMaxComponentGrids),
+                    "too many component grids");
   for (size_t mi = 0; mi < mt.materials.size(); ++mi) {
     const Material& m = mt.materials[mi];
     t.component_begin.push_back(static_cast<int>(t.slot_grid.size()));
@@ -102,11 +92,7 @@ TransportTables build_transport_tables(const Scene& scene, const MaterialTable& 
     }
   }
   t.component_begin.push_back(static_cast<int>(t.slot_grid.size()));
-  if (t.slot_grid.size() > static_cast<size_t>(kMaxComponentSlots))
-    throw UserError(SourcePos{scene.path, 0, 0},
-                    "the composites have " + std::to_string(t.slot_grid.size()) + " components in all; at most " +
-                        std::to_string(kMaxComponentSlots) + " are supported",
-                    "merge components that need no separate dose");
+  DOSEMAP_BUG_CHECK(t.slot_grid.size() <= static_cast<size_t>(kMaxComponentSlots), "too many component slots");
   for (const auto& th : scene.output.thresholds) t.threshold_Gy.push_back(th.dose_Gy);
   t.frame_time_s = frame_times_s;
   t.column_area_m2 = g.column_area_m2();

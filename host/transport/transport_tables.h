@@ -30,7 +30,7 @@ struct TransportTables {
   MarchParams params() const;
 };
 
-// Throws UserError when the scene exceeds the march's fixed per-thread limits.
+// The scene reader has refused scenes beyond the march's fixed per-thread limits.
 TransportTables build_transport_tables(const Scene& scene, const MaterialTable& materials, const GridGeometry& g,
                                        const std::vector<double>& frame_times_s = {});
 

@@ -1,0 +1,42 @@
+#include "host/transport/dose_bounds.h"
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+
+#include "host/common/text.h"
+
+namespace dosemap {
+
+namespace {
+constexpr double kJoulePerKeV = 1.602176634e-16;
+constexpr double kM2KgPerCm2G = 0.1;
+}  // namespace
+
+DoseBounds dose_bounds(const Scene& scene, const MaterialTable& mt, const GridGeometry& g, const Timeline& tl) {
+  // Dose per unit fluence of any voxel or component: sum over lines of w_e E_e T m (c/rho)
+  // with T, m <= 1 and sum w_e = 1 is at most the largest E_e (c/rho)_e.
+  double per_fluence_Gy_m2 = 0;
+  for (const Material& m : mt.materials)
+    for (const MaterialCoefficients& c : m.lines)
+      per_fluence_Gy_m2 = std::max(per_fluence_Gy_m2, c.energy_keV * kJoulePerKeV * c.deposition(mt.model) * kM2KgPerCm2G);
+  DoseBounds b;
+  b.dose_Gy = tl.photons / g.column_area_m2() * per_fluence_Gy_m2;
+  // A sub-exposure of duration dt puts at most flux dt photons on a column.
+  b.rate_Gy_s = scene.beam.flux_ph_s / g.column_area_m2() * per_fluence_Gy_m2;
+  return b;
+}
+
+void check_dose_bounds(const Scene& scene, const DoseBounds& bounds, const Timeline& tl) {
+  const bool dose_fits = bounds.dose_Gy <= FLT_MAX, rate_fits = bounds.rate_Gy_s <= FLT_MAX;
+  if (dose_fits && rate_fits) return;
+  const std::string what = !dose_fits ? "dose of up to " + fmt_g(bounds.dose_Gy, 3) + " Gy"
+                                      : "dose rate of up to " + fmt_g(bounds.rate_Gy_s, 3) + " Gy/s";
+  throw UserError(scene.beam.flux_where,
+                  "[beam] flux_ph_s = " + fmt_g(scene.beam.flux_ph_s, 4) + " with " + human_duration(tl.beam_on_s) +
+                      " of beam can give a " + what + " in one voxel, beyond the largest value dosemap stores (" +
+                      fmt_g(FLT_MAX, 3) + ")",
+                  "check flux_ph_s and the exposure times (seconds), or use larger voxels in x and y");
+}
+
+}  // namespace dosemap
