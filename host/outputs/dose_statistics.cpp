@@ -3,6 +3,8 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cfloat>
+#include <cmath>
 
 namespace dosemap {
 
@@ -86,51 +88,65 @@ RunStatistics compute_statistics(const MaterialTable& mt, const VoxelGrid& grid,
     }
   }
 
+  // Fixed blocks of voxels, each summed in voxel order and merged into the totals in block
+  // order: every double sum is then the same for any thread count and any run (a
+  // per-thread split would change the order of additions with the threads).
+  constexpr int64_t kBlock = int64_t(1) << 18;
+  const int64_t blocks = (r.voxels + kBlock - 1) / kBlock;
   const int nthreads = threads > 0 ? threads : omp_get_max_threads();
   Partial empty;
   empty.above.assign(n_thr, 0);
   std::vector<Partial> mat_total(n_mat, empty), slot_total(n_slots, empty);
   double deposited = 0;
-  std::vector<std::pair<double, int64_t>> best(nthreads, {-1.0, -1});
+  std::pair<double, int64_t> best{-1.0, -1};
 #pragma omp parallel num_threads(nthreads)
   {
+    // One block's partials; only the materials a block touches are merged and reset.
     std::vector<Partial> mat_part(n_mat, empty), slot_part(n_slots, empty);
-    double dep_part = 0;
-    auto& my_best = best[omp_get_thread_num()];
-#pragma omp for schedule(static)
-    for (int64_t v = 0; v < r.voxels; ++v) {
-      const MaterialId m = grid.material[v];
-      if (m == kVoidId) continue;
-      const double dose = r.dose_Gy[v];
-      const double rate = r.rate_peak_Gy_s[v];
-      const double mass_kg = mt.materials[m].density_g_cm3 * voxel_cm3 * 1e-3;
-      add(mat_part[m], v, dose, mass_kg, rate, tt.threshold_Gy);
-      dep_part += dose * mass_kg;
-      if (dose > my_best.first) my_best = {dose, v};
-      for (int s = tt.component_begin[m]; s < tt.component_begin[m + 1]; ++s) {
-        const double dc = r.component_dose(tt.slot_grid[s])[v];
-        // Same history as the voxel: the component's rate scales like its dose.
-        const double rc = dose > 0 ? dc * (rate / dose) : 0.0;
-        add(slot_part[s], v, dc, slot_mass_kg[s], rc, tt.threshold_Gy);
+    std::vector<int> touched;
+#pragma omp for ordered schedule(static, 1)
+    for (int64_t b = 0; b < blocks; ++b) {
+      double dep_part = 0;
+      std::pair<double, int64_t> block_best{-1.0, -1};
+      touched.clear();
+      for (int64_t v = b * kBlock; v < std::min(r.voxels, (b + 1) * kBlock); ++v) {
+        const MaterialId m = grid.material[v];
+        if (m == kVoidId) continue;
+        const double dose = r.dose_Gy[v];
+        const double rate = r.rate_peak_Gy_s[v];
+        const double mass_kg = mt.materials[m].density_g_cm3 * voxel_cm3 * 1e-3;
+        if (mat_part[m].voxels == 0) touched.push_back(m);
+        add(mat_part[m], v, dose, mass_kg, rate, tt.threshold_Gy);
+        dep_part += dose * mass_kg;
+        if (dose > block_best.first) block_best = {dose, v};
+        for (int s = tt.component_begin[m]; s < tt.component_begin[m + 1]; ++s) {
+          const double dc = r.component_dose(tt.slot_grid[s])[v];
+          // Same history as the voxel: the component's rate scales like its dose.
+          const double rc = dose > 0 ? dc * (rate / dose) : 0.0;
+          add(slot_part[s], v, dc, slot_mass_kg[s], rc, tt.threshold_Gy);
+        }
       }
-    }
-#pragma omp critical
-    {
-      for (int m = 0; m < n_mat; ++m) merge(mat_total[m], mat_part[m]);
-      for (int s = 0; s < n_slots; ++s) merge(slot_total[s], slot_part[s]);
-      deposited += dep_part;
+#pragma omp ordered
+      {
+        for (int m : touched) {
+          merge(mat_total[m], mat_part[m]);
+          mat_part[m] = empty;
+          for (int s = tt.component_begin[m]; s < tt.component_begin[m + 1]; ++s) {
+            merge(slot_total[s], slot_part[s]);
+            slot_part[s] = empty;
+          }
+        }
+        deposited += dep_part;
+        if (block_best.second >= 0 && block_best.first > best.first) best = block_best;  // first maximum wins
+      }
     }
   }
 
   RunStatistics st;
   st.deposited_J = deposited;
-  // The most dosed voxel; on ties the lowest index, whatever the thread count.
-  for (const auto& [dose, voxel] : best) {
-    if (voxel < 0) continue;
-    if (st.dose_max_voxel < 0 || dose > st.dose_max_Gy || (dose == st.dose_max_Gy && voxel < st.dose_max_voxel)) {
-      st.dose_max_Gy = dose;
-      st.dose_max_voxel = voxel;
-    }
+  if (best.second >= 0) {
+    st.dose_max_Gy = best.first;
+    st.dose_max_voxel = best.second;
   }
   // Earliest crossings of each material from its voxels' crossing times.
   std::vector<std::vector<double>> first(n_mat, std::vector<double>(n_thr, -1));
@@ -163,6 +179,16 @@ RunStatistics compute_statistics(const MaterialTable& mt, const VoxelGrid& grid,
     st.materials.push_back(ms);
   }
   return st;
+}
+
+bool results_fit_float(const RunStatistics& stats) {
+  auto fits = [](double v) { return std::isfinite(v) && v <= FLT_MAX; };
+  bool ok = fits(stats.deposited_J);
+  for (const MaterialStats& m : stats.materials) {
+    ok = ok && fits(m.dose_max_Gy) && fits(m.rate_peak_max_Gy_s);
+    for (const DoseStats& c : m.components) ok = ok && fits(c.dose_max_Gy) && fits(c.rate_peak_max_Gy_s);
+  }
+  return ok;
 }
 
 }  // namespace dosemap

@@ -42,7 +42,12 @@ struct RunStatistics {
   int64_t dose_max_voxel = -1;
 };
 
+// Deterministic: the same numbers, bit for bit, for any thread count.
 RunStatistics compute_statistics(const MaterialTable& materials, const VoxelGrid& grid, const DoseResults& results,
                                  int threads);
+
+// Whether every dose and dose rate is finite and fits a float grid. The set-up refuses
+// scenes whose dose bound does not fit (host/transport/dose_bounds.h), so false is a bug.
+bool results_fit_float(const RunStatistics& stats);
 
 }  // namespace dosemap
