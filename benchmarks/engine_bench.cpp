@@ -11,6 +11,7 @@
 
 #include "host/grid/voxel_grid.h"
 #include "host/materials/materials.h"
+#include "host/outputs/checked_file.h"
 #include "host/outputs/vdb_io.h"
 #include "host/scene/scene_reader.h"
 #include "host/timeline/timeline.h"
@@ -91,7 +92,10 @@ void BM_WriteDoseVdb(benchmark::State& state) {
     state.PauseTiming();
     DoseResults copy = results;
     state.ResumeTiming();
-    write_dose_vdb(path, ctx, std::move(copy));
+    std::filesystem::remove(path);
+    CheckedFile file(path, path);
+    write_dose_vdb(file, ctx, std::move(copy));
+    file.finish();
   }
   state.SetItemsProcessed(state.iterations() * b.grid.geometry.voxels());
   state.counters["MB_file"] = std::filesystem::file_size(path) / 1e6;

@@ -2,6 +2,8 @@
 // arrays and offsets) and raw appended blocks, read back byte for byte.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include <cmath>
 #include <cstring>
 
@@ -27,7 +29,10 @@ TEST(VtiWriter, WritesCellDataAsRawAppendedBlocksInMillimetres) {
                     }});
   test::ScratchDir dir;
   const std::string path = (dir / "t.vti").string();
-  write_vti(path, g, arrays, "dose");
+  {
+    std::ofstream out(path, std::ios::binary);
+    write_vti(out, g, arrays, "dose");
+  }
   const std::string f = test::read_file(path);
   EXPECT_NE(f.find("WholeExtent=\"0 3 0 2 0 2\""), std::string::npos) << f.substr(0, 400);
   EXPECT_NE(f.find("Origin=\"-0.015 -0.02 0\""), std::string::npos);
@@ -55,7 +60,10 @@ TEST(VtiWriter, WritesCellDataAsRawAppendedBlocksInMillimetres) {
 
 TEST(VtiWriter, PvdListsDatasetsWithTheirTimes) {
   test::ScratchDir dir;
-  write_pvd((dir / "d.pvd").string(), {{3600, "frames/dose_0001.vti"}, {7200.5, "frames/dose_0002.vti"}});
+  {
+    std::ofstream out(dir / "d.pvd");
+    write_pvd(out, {{3600, "frames/dose_0001.vti"}, {7200.5, "frames/dose_0002.vti"}});
+  }
   const std::string f = test::read_file(dir / "d.pvd");
   EXPECT_NE(f.find("<DataSet timestep=\"3600\" part=\"0\" file=\"frames/dose_0001.vti\"/>"), std::string::npos) << f;
   EXPECT_NE(f.find("timestep=\"7200.5\""), std::string::npos);

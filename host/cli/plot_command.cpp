@@ -9,6 +9,7 @@
 
 #include "host/cli/commands.h"
 #include "host/common/errors.h"
+#include "host/common/interrupts.h"
 
 namespace dosemap {
 
@@ -34,6 +35,7 @@ int plot_command(const PlotOptions& o, std::ostream& out) {
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
+    unblock_interrupts_in_child();  // Ctrl-C reaches the plotting script as usual
     const char* argv[] = {python.c_str(), script.c_str(), o.run_dir.c_str(), nullptr};
     ::execv(python.c_str(), const_cast<char* const*>(argv));
     std::_Exit(127);

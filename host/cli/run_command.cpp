@@ -3,13 +3,13 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 
 #include "host/cli/commands.h"
 #include "host/cli/scene_setup.h"
 #include "host/common/progress.h"
 #include "host/common/text.h"
 #include "host/outputs/dose_statistics.h"
+#include "host/outputs/checked_file.h"
 #include "host/outputs/dose_curves.h"
 #include "host/outputs/output_files.h"
 #include "host/outputs/run_writer.h"
@@ -52,7 +52,9 @@ int run_command(const RunOptions& o, std::ostream& out) {
   }
   const std::string dir =
       o.output_dir.empty() ? (std::filesystem::path("out") / std::filesystem::path(scene.path).stem()).string() : o.output_dir;
-  check_output_dir(dir, o.overwrite);
+  // Locked, writable and free of an earlier run (or --overwrite) before anything is
+  // computed; results are staged in it and committed at the end, all or nothing.
+  RunDirectory out_dir(dir, o.overwrite);
 
   const VoxelGrid grid = voxelize(scene);
   stage_done("setup");
@@ -67,6 +69,7 @@ int run_command(const RunOptions& o, std::ostream& out) {
   lap = std::chrono::steady_clock::now();
   const RunStatistics stats = compute_statistics(materials, grid, results, o.threads);
   stage_done("statistics");
+  DOSEMAP_BUG_CHECK(results_fit_float(stats), "a dose or dose rate is not finite despite the set-up's dose bound");
 
   // The march's double-precision total and the float grids' must agree: a check on both.
   const double dep_march = results.energy.deposited_J, dep_grid = stats.deposited_J;
@@ -86,19 +89,16 @@ int run_command(const RunOptions& o, std::ostream& out) {
   const std::vector<DoseCurve> curves = most_dosed_voxel_curves(scene, geometry, timeline, stats, results);
   record.point_positions = point_positions(scene, materials, grid, timeline, results);
   stage_done("curves_and_positions");
-  create_output_dir(dir);
   RunWriteInputs write{scene, materials, grid, timeline, frames, curves, write_vdb, write_vti, &progress};
-  record.files = write_run_files(dir, write, std::move(results), stats.dose_max_Gy);
+  write_run_files(out_dir, write, std::move(results), stats.dose_max_Gy);
+  record.files = out_dir.files();
+  record.files.push_back("summary.json");
   record.frame_times_s = frames;
   stage_done("write_files");
   record.stage_seconds = stages;
   record.seconds_total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  write_atomically((std::filesystem::path(dir) / "summary.json").string(), [&](const std::string& tmp) {
-    std::ofstream f(tmp);
-    f << summary_json(record);
-    f.close();
-    if (!f) throw UserError(SourcePos{tmp, 0, 0}, "cannot write summary", "check free disk space");
-  });
+  out_dir.write_file("summary.json", [&](CheckedFile& f) { f.stream() << summary_json(record); });
+  out_dir.commit();
   progress.clear();
   print_run_report(record, dir, out);
   return 0;

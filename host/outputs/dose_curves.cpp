@@ -78,7 +78,7 @@ std::string dose_curves_json(const std::vector<DoseCurve>& curves) {
     materials[c.material] = m;
   }
   j["materials"] = materials;
-  return j.dump(1) + "\n";
+  return j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace dosemap

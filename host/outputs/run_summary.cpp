@@ -174,7 +174,8 @@ std::string summary_json(const RunRecord& run) {
               {"seconds", run.seconds_total},
               {"stage_seconds", stages},
               {"fluence_events", run.fluence_events}};
-  return j.dump(2) + "\n";
+  // Strings that are not UTF-8 (paths) become U+FFFD rather than an exception.
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 namespace {

@@ -2,19 +2,16 @@
 
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 
 #include "host/common/progress.h"
+#include "host/outputs/checked_file.h"
 #include "host/outputs/output_files.h"
 #include "host/outputs/vdb_io.h"
 #include "host/outputs/vti_writer.h"
 #include "host/transport/transport_tables.h"
 
 namespace dosemap {
-
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -69,67 +66,48 @@ std::vector<VtiArray> vti_arrays(const RunWriteInputs& in, const DoseResults& r)
 
 }  // namespace
 
-std::vector<std::string> write_run_files(const std::string& dir, const RunWriteInputs& in, DoseResults&& r,
-                                         double dose_max_Gy) {
-  std::vector<std::string> files;
+void write_run_files(RunDirectory& out, const RunWriteInputs& in, DoseResults&& r, double dose_max_Gy) {
   const GridGeometry& g = in.grid.geometry;
-  auto path = [&](const std::string& name) { return (fs::path(dir) / name).string(); };
   VdbWriteContext ctx{in.scene, in.materials, in.grid, in.timeline.duration_s, DOSEMAP_VERSION, nullptr};
   if (in.progress) in.progress->start("writing frames and dose.vti", static_cast<int64_t>(in.frame_times_s.size()) + 1);
 
   if (!in.frame_times_s.empty()) {
-    fs::create_directories(fs::path(dir) / "frames");
     const double log10_max = dose_max_Gy > 0 ? std::log10(dose_max_Gy) : 0.0;
     std::vector<std::pair<double, std::string>> pvd;
     for (size_t f = 0; f < in.frame_times_s.size(); ++f) {
       const int number = static_cast<int>(f) + 1;
       const float* fraction = r.frame_fraction.data() + f * r.columns;
       const double t = in.frame_times_s[f];
-      if (in.write_vdb) {
-        write_atomically(path(frame_name(number, "vdb")), [&](const std::string& tmp) {
-          write_frame_vdb(tmp, ctx, r.dose_Gy.data(), fraction, t, number, log10_max);
+      if (in.write_vdb)
+        out.write_file(frame_name(number, "vdb"), [&](CheckedFile& file) {
+          write_frame_vdb(file, ctx, r.dose_Gy.data(), fraction, t, number, log10_max);
         });
-        files.push_back(frame_name(number, "vdb"));
-      }
       if (in.write_vti) {
         const std::vector<MaterialId>& mat = in.grid.material;
         const float* dose = r.dose_Gy.data();
         const int64_t columns = r.columns;
-        std::vector<VtiArray> arrays{{"dose", VtiArray::kFloat32, [&](int64_t b, int64_t e, void* out) {
-                                        float* o = static_cast<float*>(out);
-                                        for (int64_t v = b; v < e; ++v)
-                                          o[v - b] = mat[v] == kVoidId ? kNaN : dose[v] * fraction[v % columns];
+        std::vector<VtiArray> arrays{{"dose", VtiArray::kFloat32, [&](int64_t b, int64_t e, void* o) {
+                                        float* v = static_cast<float*>(o);
+                                        for (int64_t i = b; i < e; ++i)
+                                          v[i - b] = mat[i] == kVoidId ? kNaN : dose[i] * fraction[i % columns];
                                       }}};
-        write_atomically(path(frame_name(number, "vti")),
-                         [&](const std::string& tmp) { write_vti(tmp, g, arrays, "dose"); });
-        files.push_back(frame_name(number, "vti"));
+        out.write_file(frame_name(number, "vti"),
+                       [&](CheckedFile& file) { write_vti(file.stream(), g, arrays, "dose"); });
         pvd.push_back({t, frame_name(number, "vti")});
       }
       if (in.progress) in.progress->advance(1);
     }
-    if (in.write_vti) {
-      write_atomically(path("dose.pvd"), [&](const std::string& tmp) { write_pvd(tmp, pvd); });
-      files.push_back("dose.pvd");
-    }
+    if (in.write_vti) out.write_file("dose.pvd", [&](CheckedFile& file) { write_pvd(file.stream(), pvd); });
   }
   if (in.write_vti) {
     const std::vector<VtiArray> arrays = vti_arrays(in, r);
-    write_atomically(path("dose.vti"), [&](const std::string& tmp) { write_vti(tmp, g, arrays, "dose"); });
-    files.push_back("dose.vti");
+    out.write_file("dose.vti", [&](CheckedFile& file) { write_vti(file.stream(), g, arrays, "dose"); });
   }
-  write_atomically(path("dose_history.json"), [&](const std::string& tmp) {
-    std::ofstream f(tmp);
-    f << dose_curves_json(in.curves);
-    f.close();
-    if (!f) throw UserError(SourcePos{tmp, 0, 0}, "cannot write", "check free disk space");
-  });
-  files.push_back("dose_history.json");
+  out.write_file("dose_history.json", [&](CheckedFile& file) { file.stream() << dose_curves_json(in.curves); });
   if (in.write_vdb) {
     ctx.progress = in.progress;
-    write_atomically(path("dose.vdb"), [&](const std::string& tmp) { write_dose_vdb(tmp, ctx, std::move(r)); });
-    files.push_back("dose.vdb");
+    out.write_file("dose.vdb", [&](CheckedFile& file) { write_dose_vdb(file, ctx, std::move(r)); });
   }
-  return files;
 }
 
 }  // namespace dosemap

@@ -1,7 +1,6 @@
-// Writes a run's directory: dose.vdb and/or dose.vti (the scene's formats), the frames
-// (frames/dose_NNNN.vdb/.vti and dose.pvd), dose_history.json and summary.json; each file
-// complete or absent (temporary name, then rename). Returns the files written, relative
-// to the directory.
+// Writes a run's result files into its RunDirectory (staged until the caller commits):
+// dose.vdb and/or dose.vti (the scene's formats), the frames (frames/dose_NNNN.vdb/.vti and
+// dose.pvd) and dose_history.json; summary.json is the caller's, from the file list.
 #pragma once
 
 #include <string>
@@ -14,6 +13,7 @@
 namespace dosemap {
 
 class Progress;
+class RunDirectory;
 
 struct RunWriteInputs {
   const Scene& scene;
@@ -28,8 +28,6 @@ struct RunWriteInputs {
 };
 
 // Consumes `results` (dose.vdb is written last, freeing each array as its grid is built).
-// `record` gets the list of files; summary.json is written by the caller from it.
-std::vector<std::string> write_run_files(const std::string& dir, const RunWriteInputs& in, DoseResults&& results,
-                                         double dose_max_Gy);
+void write_run_files(RunDirectory& out, const RunWriteInputs& in, DoseResults&& results, double dose_max_Gy);
 
 }  // namespace dosemap

@@ -11,6 +11,8 @@
 
 #include "host/common/errors.h"
 #include "host/common/progress.h"
+#include "host/outputs/checked_file.h"
+#include "host/outputs/integrity_footer.h"
 
 namespace dosemap {
 
@@ -102,9 +104,25 @@ void release(Vector& v) {
   Vector().swap(v);
 }
 
+// OpenVDB's io::File writes through an ofstream it never checks (a full disk gives a short
+// file and no error). Its Archive base writes the same seekable file format to any stream:
+// ours checks every write.
+class StreamArchive : public openvdb::io::Archive {
+ public:
+  void write_file(std::ostream& os, const openvdb::GridPtrVec& grids, const openvdb::MetaMap& meta) {
+    setCompression(openvdb::io::COMPRESS_BLOSC | openvdb::io::COMPRESS_ACTIVE_MASK);
+    Archive::write(os, grids, /*seekable=*/true, meta);
+  }
+};
+
+void write_grids(CheckedFile& file, const openvdb::GridPtrVec& grids, const openvdb::MetaMap& meta) {
+  StreamArchive().write_file(file.stream(), grids, meta);
+  append_integrity_footer(file);
+}
+
 }  // namespace
 
-void write_dose_vdb(const std::string& path, const VdbWriteContext& ctx, DoseResults&& r) {
+void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults&& r) {
   init_openvdb();
   const size_t n_thr = ctx.scene.output.thresholds.size();
   if (ctx.progress)
@@ -208,13 +226,10 @@ void write_dose_vdb(const std::string& path, const VdbWriteContext& ctx, DoseRes
   file_meta.insertMeta("title", openvdb::StringMetadata(ctx.scene.title));
   file_meta.insertMeta("creator", openvdb::StringMetadata("dosemap " + ctx.version));
   file_meta.insertMeta("dose_model", openvdb::StringMetadata(dose_model_name(ctx.materials.model)));
-  openvdb::io::File file(path);
-  file.setCompression(openvdb::io::COMPRESS_BLOSC | openvdb::io::COMPRESS_ACTIVE_MASK);
-  file.write(grids, file_meta);
-  file.close();
+  write_grids(file, grids, file_meta);
 }
 
-void write_frame_vdb(const std::string& path, const VdbWriteContext& ctx, const float* final_dose, const float* fraction,
+void write_frame_vdb(CheckedFile& file, const VdbWriteContext& ctx, const float* final_dose, const float* fraction,
                      double time_s, int frame, double log10_dose_max) {
   init_openvdb();
   const GridGeometry& g = ctx.grid.geometry;
@@ -239,10 +254,7 @@ void write_frame_vdb(const std::string& path, const VdbWriteContext& ctx, const 
   meta.insertMeta("creator", openvdb::StringMetadata("dosemap " + ctx.version));
   meta.insertMeta("time_s", openvdb::DoubleMetadata(time_s));
   meta.insertMeta("frame", openvdb::Int32Metadata(frame));
-  openvdb::io::File file(path);
-  file.setCompression(openvdb::io::COMPRESS_BLOSC | openvdb::io::COMPRESS_ACTIVE_MASK);
-  file.write(grids, meta);
-  file.close();
+  write_grids(file, grids, meta);
 }
 
 namespace {
@@ -251,6 +263,9 @@ openvdb::GridPtrVecPtr read_all(const std::string& path, openvdb::MetaMap::Ptr* 
   init_openvdb();
   if (!std::filesystem::is_regular_file(path))
     throw UserError(SourcePos{path, 0, 0}, "no such VDB file", "give the path of a dose.vdb written by dosemap run");
+  // OpenVDB trusts the sizes it reads: a cut or altered file can make it allocate or read
+  // without bound. The integrity record settles that first.
+  verify_integrity_footer(path);
   try {
     openvdb::io::File file(path);
     file.open();
@@ -261,6 +276,9 @@ openvdb::GridPtrVecPtr read_all(const std::string& path, openvdb::MetaMap::Ptr* 
   } catch (const openvdb::Exception& e) {
     throw UserError(SourcePos{path, 0, 0}, std::string("cannot read as OpenVDB: ") + e.what(),
                     "the file may be truncated or not a .vdb");
+  } catch (const std::bad_alloc&) {
+    throw UserError(SourcePos{path, 0, 0}, "cannot read as OpenVDB: it asks for more memory than there is",
+                    "the file is not a dose.vdb written by dosemap");
   }
 }
 

@@ -15,6 +15,7 @@
 
 namespace dosemap {
 
+class CheckedFile;
 class Progress;
 
 struct VdbWriteContext {
@@ -26,15 +27,15 @@ struct VdbWriteContext {
   Progress* progress = nullptr;  // advanced once per grid built
 };
 
-// Writes every grid of `results` to `path` (BLOSC compressed). Consumes the results: each
-// dense array is released as soon as its grid is built, so the peak memory stays near one
-// copy of the results.
-void write_dose_vdb(const std::string& path, const VdbWriteContext& ctx, DoseResults&& results);
+// Writes every grid of `results` into `file` (BLOSC compressed), then its integrity record
+// (host/outputs/integrity_footer.h). Consumes the results: each dense array is released as
+// soon as its grid is built, so the peak memory stays near one copy of the results.
+void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults&& results);
 
 // A frame: the cumulative dose at `time_s` (final dose x the column's share of its fluence
 // by then, `fraction` per column) as grid `dose`, and `density` on the log scale of the
 // final dose (log10 of its maximum, 4 decades) so that frames brighten as dose accumulates.
-void write_frame_vdb(const std::string& path, const VdbWriteContext& ctx, const float* final_dose,
+void write_frame_vdb(CheckedFile& file, const VdbWriteContext& ctx, const float* final_dose,
                      const float* fraction, double time_s, int frame, double log10_dose_max);
 
 struct VdbGridSummary {
@@ -51,7 +52,8 @@ struct VdbFileSummary {
   std::vector<VdbGridSummary> grids;  // in file order
 };
 
-// Throws UserError when the file cannot be read.
+// Throws UserError when the file cannot be read, or fails its integrity record (cut off,
+// altered, not written by dosemap): checked before OpenVDB parses anything.
 VdbFileSummary read_vdb_summary(const std::string& path);
 
 // A float grid of the file as a dense array on `g`, `background` where inactive.

@@ -1,11 +1,7 @@
 #include "host/outputs/vti_writer.h"
 
 #include <cstdio>
-#include <cstring>
-#include <fstream>
 #include <sstream>
-
-#include "host/common/errors.h"
 
 namespace dosemap {
 
@@ -34,14 +30,9 @@ std::string num(double v) {
   return buf;
 }
 
-void check(std::ofstream& f, const std::string& path) {
-  if (!f) throw UserError(SourcePos{path, 0, 0}, "cannot write: " + std::string(std::strerror(errno)),
-                          "check free disk space and permissions");
-}
-
 }  // namespace
 
-void write_vti(const std::string& path, const GridGeometry& g, const std::vector<VtiArray>& arrays,
+void write_vti(std::ostream& f, const GridGeometry& g, const std::vector<VtiArray>& arrays,
                const std::string& scalars) {
   const int64_t n = g.voxels();
   std::ostringstream head;
@@ -61,7 +52,6 @@ void write_vti(const std::string& path, const GridGeometry& g, const std::vector
     offset += sizeof(uint64_t) + static_cast<uint64_t>(n) * type_size(a.type);
   }
   head << "      </CellData>\n    </Piece>\n  </ImageData>\n  <AppendedData encoding=\"raw\">\n   _";
-  std::ofstream f(path, std::ios::binary);
   f << head.str();
   std::vector<unsigned char> buffer;
   const int64_t chunk = 1 << 20;
@@ -73,22 +63,17 @@ void write_vti(const std::string& path, const GridGeometry& g, const std::vector
       const int64_t e = std::min(n, b + chunk);
       a.fill(b, e, buffer.data());
       f.write(reinterpret_cast<const char*>(buffer.data()), static_cast<std::streamsize>((e - b) * type_size(a.type)));
+      if (!f) return;  // a failed write (disk full): the caller reports it
     }
-    check(f, path);
   }
   f << "\n  </AppendedData>\n</VTKFile>\n";
-  f.close();
-  check(f, path);
 }
 
-void write_pvd(const std::string& path, const std::vector<std::pair<double, std::string>>& datasets) {
-  std::ofstream f(path);
+void write_pvd(std::ostream& f, const std::vector<std::pair<double, std::string>>& datasets) {
   f << "<?xml version=\"1.0\"?>\n<VTKFile type=\"Collection\" version=\"1.0\" byte_order=\"LittleEndian\">\n  <Collection>\n";
   for (const auto& [t, file] : datasets)
     f << "    <DataSet timestep=\"" << num(t) << "\" part=\"0\" file=\"" << xml_escape(file) << "\"/>\n";
   f << "  </Collection>\n</VTKFile>\n";
-  f.close();
-  check(f, path);
 }
 
 }  // namespace dosemap

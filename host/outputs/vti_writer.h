@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,10 +23,11 @@ struct VtiArray {
   std::function<void(int64_t begin, int64_t end, void* out)> fill;
 };
 
-void write_vti(const std::string& path, const GridGeometry& g, const std::vector<VtiArray>& arrays,
+// Writes to `out`; the caller checks the stream (host/outputs/checked_file.h).
+void write_vti(std::ostream& out, const GridGeometry& g, const std::vector<VtiArray>& arrays,
                const std::string& scalars);
 
 // A .pvd collection: (time in s, file relative to the .pvd).
-void write_pvd(const std::string& path, const std::vector<std::pair<double, std::string>>& datasets);
+void write_pvd(std::ostream& out, const std::vector<std::pair<double, std::string>>& datasets);
 
 }  // namespace dosemap

@@ -1,0 +1,156 @@
+#include "host/outputs/checked_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <new>
+
+#include "host/common/errors.h"
+
+namespace dosemap {
+
+namespace {
+constexpr size_t kBufferBytes = size_t(1) << 20;
+}  // namespace
+
+FdStreamBuf::FdStreamBuf(int fd) : fd_(fd), buffer_(kBufferBytes) {
+  setp(buffer_.data(), buffer_.data() + buffer_.size());
+}
+
+bool FdStreamBuf::write_all(const char* data, size_t n) {
+  while (n > 0) {
+    const ssize_t w = ::write(fd_, data, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      if (error_ == 0) error_ = w < 0 ? errno : EIO;
+      return false;
+    }
+    data += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+bool FdStreamBuf::drain() {
+  const size_t n = static_cast<size_t>(pptr() - pbase());
+  setp(buffer_.data(), buffer_.data() + buffer_.size());
+  return error_ == 0 && write_all(buffer_.data(), n);
+}
+
+FdStreamBuf::int_type FdStreamBuf::overflow(int_type c) {
+  if (!drain()) return traits_type::eof();
+  if (!traits_type::eq_int_type(c, traits_type::eof())) {
+    *pptr() = traits_type::to_char_type(c);
+    pbump(1);
+  }
+  return traits_type::not_eof(c);
+}
+
+std::streamsize FdStreamBuf::xsputn(const char* s, std::streamsize n) {
+  if (error_ != 0) return 0;
+  if (n <= epptr() - pptr()) {
+    std::memcpy(pptr(), s, static_cast<size_t>(n));
+    pbump(static_cast<int>(n));
+    return n;
+  }
+  // Large writes go straight to the file after what is buffered.
+  if (!drain() || !write_all(s, static_cast<size_t>(n))) return 0;
+  return n;
+}
+
+int FdStreamBuf::sync() { return drain() ? 0 : -1; }
+
+FdStreamBuf::pos_type FdStreamBuf::seekoff(off_type off, std::ios_base::seekdir dir, std::ios_base::openmode) {
+  if (!drain()) return pos_type(off_type(-1));
+  const int whence = dir == std::ios_base::beg ? SEEK_SET : dir == std::ios_base::cur ? SEEK_CUR : SEEK_END;
+  const off_t at = ::lseek(fd_, static_cast<off_t>(off), whence);
+  if (at < 0) {
+    if (error_ == 0) error_ = errno;
+    return pos_type(off_type(-1));
+  }
+  return pos_type(static_cast<off_type>(at));
+}
+
+FdStreamBuf::pos_type FdStreamBuf::seekpos(pos_type pos, std::ios_base::openmode which) {
+  return seekoff(off_type(pos), std::ios_base::beg, which);
+}
+
+int hash_file_prefix(int fd, int64_t bytes, uint64_t& hash) {
+  XXH3_state_t* state = XXH3_createState();
+  if (!state) throw std::bad_alloc();
+  XXH3_64bits_reset(state);
+  std::vector<char> chunk(size_t(4) << 20);
+  int error = 0;
+  for (int64_t at = 0; at < bytes && error == 0;) {
+    const size_t want = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(chunk.size()), bytes - at));
+    const ssize_t n = ::pread(fd, chunk.data(), want, static_cast<off_t>(at));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      error = n < 0 ? errno : EIO;
+      break;
+    }
+    XXH3_64bits_update(state, chunk.data(), static_cast<size_t>(n));
+    at += n;
+  }
+  hash = XXH3_64bits_digest(state);
+  XXH3_freeState(state);
+  return error;
+}
+
+CheckedFile::CheckedFile(const std::string& path, std::string shown) : shown_(std::move(shown)) {
+  // Read-write: hash_contents() reads the file back.
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+  if (fd_ < 0)
+    throw UserError(SourcePos{shown_, 0, 0}, std::string("cannot create: ") + std::strerror(errno),
+                    "check the output directory's permissions");
+  buf_ = std::make_unique<FdStreamBuf>(fd_);
+  stream_ = std::make_unique<std::ostream>(buf_.get());
+}
+
+CheckedFile::~CheckedFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void CheckedFile::fail(int error) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  throw UserError(SourcePos{shown_, 0, 0}, std::string("cannot write: ") + std::strerror(error),
+                  error == ENOSPC || error == EDQUOT ? "free disk space (or raise the quota), or choose another -o DIR"
+                                                     : "check the output directory and its disk");
+}
+
+void CheckedFile::flush_or_fail() {
+  stream_->flush();
+  if (buf_->error() != 0) fail(buf_->error());
+  if (!*stream_) fail(EIO);
+}
+
+int64_t CheckedFile::size() {
+  flush_or_fail();
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) fail(errno);
+  return static_cast<int64_t>(st.st_size);
+}
+
+uint64_t CheckedFile::hash_contents() {
+  uint64_t hash = 0;
+  if (const int error = hash_file_prefix(fd_, size(), hash)) fail(error);
+  return hash;
+}
+
+void CheckedFile::finish() {
+  flush_or_fail();
+  // Delayed allocation and network file systems report a full disk only here.
+  if (::fsync(fd_) != 0 && errno != EINVAL) fail(errno);
+  const int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0 && errno != EINTR) fail(errno);
+}
+
+}  // namespace dosemap

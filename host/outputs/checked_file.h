@@ -1,0 +1,69 @@
+// A new output file written through a std::ostream whose every write is checked. The file
+// is created exclusively (O_CREAT | O_EXCL | O_NOFOLLOW: nothing already at the name, not
+// even a planted symbolic link, is followed or replaced); the first failing write(2) keeps
+// its errno (ENOSPC, EIO, ...), and finish() flushes, fsyncs and closes, checking each, so
+// that a file reported written is on disk whole. Seekable, as OpenVDB's writer needs.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <ostream>
+#include <streambuf>
+#include <string>
+#include <vector>
+
+namespace dosemap {
+
+class FdStreamBuf : public std::streambuf {
+ public:
+  explicit FdStreamBuf(int fd);
+  int error() const { return error_; }  // first errno of a failed write or seek; 0 if none
+
+ protected:
+  int_type overflow(int_type c) override;
+  std::streamsize xsputn(const char* s, std::streamsize n) override;
+  int sync() override;
+  pos_type seekoff(off_type off, std::ios_base::seekdir dir, std::ios_base::openmode which) override;
+  pos_type seekpos(pos_type pos, std::ios_base::openmode which) override;
+
+ private:
+  bool drain();
+  bool write_all(const char* data, size_t n);
+  int fd_;
+  int error_ = 0;
+  std::vector<char> buffer_;
+};
+
+// XXH3-64 of the first `bytes` bytes of an open file, read with pread (its offset is left
+// alone). Returns 0 and sets `hash`, or the errno of the failure (EIO at an early end).
+int hash_file_prefix(int fd, int64_t bytes, uint64_t& hash);
+
+class CheckedFile {
+ public:
+  // Throws UserError when the file cannot be created (it exists, or the directory is not
+  // writable). `shown` names the file in messages (e.g. "out/run/dose.vdb").
+  CheckedFile(const std::string& path, std::string shown);
+  ~CheckedFile();
+  CheckedFile(const CheckedFile&) = delete;
+  CheckedFile& operator=(const CheckedFile&) = delete;
+
+  std::ostream& stream() { return *stream_; }
+  // Bytes written so far (the file's size), after flushing; throws UserError on a failure.
+  int64_t size();
+  // Reads back the whole file as it is now (flushed) and returns its XXH3 64-bit hash;
+  // throws UserError on a failure. For integrity records of formats whose writer seeks
+  // back to patch earlier bytes (OpenVDB), where hashing the stream as written is wrong.
+  uint64_t hash_contents();
+  // Flushes, fsyncs and closes; throws UserError naming the file and the first error.
+  void finish();
+
+ private:
+  [[noreturn]] void fail(int error);
+  void flush_or_fail();
+  int fd_ = -1;
+  std::string shown_;
+  std::unique_ptr<FdStreamBuf> buf_;
+  std::unique_ptr<std::ostream> stream_;
+};
+
+}  // namespace dosemap
