@@ -1,10 +1,14 @@
 #include "tests/test_support.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -59,12 +63,13 @@ std::string read_file(const fs::path& p) {
 
 fs::path source_path(const std::string& relative) { return fs::path(DOSEMAP_SOURCE_DIR) / relative; }
 
-CommandResult run_dosemap(const std::vector<std::string>& args, const fs::path& cwd) {
+CommandResult run_dosemap(const std::vector<std::string>& args, const fs::path& cwd, const std::vector<std::string>& env) {
   ScratchDir default_cwd;
   // stdout/stderr go outside the working directory, so tests can check nothing was written there.
   ScratchDir streams;
-  std::string cmd = "cd " + shell_quote(cwd.empty() ? default_cwd.path().string() : cwd.string()) + " && " +
-                    shell_quote(DOSEMAP_EXE);
+  std::string cmd = "cd " + shell_quote(cwd.empty() ? default_cwd.path().string() : cwd.string()) + " && env";
+  for (const auto& e : env) cmd += " " + shell_quote(e);
+  cmd += " " + shell_quote(DOSEMAP_EXE);
   for (const auto& a : args) cmd += " " + shell_quote(a);
   cmd += " > " + shell_quote((streams / "out").string()) + " 2> " + shell_quote((streams / "err").string());
   const int status = std::system(cmd.c_str());
@@ -73,6 +78,95 @@ CommandResult run_dosemap(const std::vector<std::string>& args, const fs::path& 
   r.out = read_file(streams / "out");
   r.err = read_file(streams / "err");
   return r;
+}
+
+BackgroundRun::BackgroundRun(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+  static std::atomic<int> counter{0};
+  err_path_ = fs::temp_directory_path() /
+              ("dosemap_bg_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".err");
+  std::vector<std::string> argv_s{DOSEMAP_EXE};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  // The environment is built before fork: after it only async-signal-safe calls are made.
+  std::vector<std::string> env_s;
+  for (char** e = environ; *e; ++e) {
+    const std::string var(*e);
+    bool replaced = false;
+    for (const auto& extra : env) replaced = replaced || var.compare(0, extra.find('=') + 1, extra, 0, extra.find('=') + 1) == 0;
+    if (!replaced) env_s.push_back(var);
+  }
+  env_s.insert(env_s.end(), env.begin(), env.end());
+  std::vector<char*> envp;
+  for (auto& e : env_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const int devnull = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  const int err = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    // Its own process group, so that a signal meant for it never reaches the test runner.
+    ::setpgid(0, 0);
+    ::dup2(devnull, 1);
+    ::dup2(err, 2);
+    ::execve(DOSEMAP_EXE, argv.data(), envp.data());
+    std::_Exit(127);
+  }
+  ::close(devnull);
+  ::close(err);
+}
+
+BackgroundRun::~BackgroundRun() {
+  if (!done_) {
+    ::kill(pid_, SIGKILL);
+    wait();
+  }
+  std::error_code ec;
+  fs::remove(err_path_, ec);
+}
+
+bool BackgroundRun::running() {
+  if (done_) return false;
+  struct rusage usage {};
+  const pid_t r = ::wait4(pid_, &status_, WNOHANG, &usage);
+  if (r == pid_) {
+    done_ = true;
+    max_rss_kb_ = usage.ru_maxrss;
+  }
+  return !done_;
+}
+
+void BackgroundRun::signal(int sig) {
+  if (!done_) ::kill(pid_, sig);
+}
+
+int BackgroundRun::wait() {
+  while (!done_) {
+    struct rusage usage {};
+    const pid_t r = ::wait4(pid_, &status_, 0, &usage);
+    if (r == pid_) {
+      done_ = true;
+      max_rss_kb_ = usage.ru_maxrss;
+    } else if (r < 0 && errno != EINTR) {
+      break;
+    }
+  }
+  return status_;
+}
+
+std::string BackgroundRun::err() const {
+  std::error_code ec;
+  return fs::exists(err_path_, ec) ? read_file(err_path_) : std::string();
+}
+
+std::vector<std::string> with_faults(std::vector<std::string> faults) {
+  faults.push_back(std::string("LD_PRELOAD=") + DOSEMAP_FAULT_LIBRARY);
+  // Under AddressSanitizer the preloaded library comes before its runtime: allowed here.
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  faults.push_back(std::string("ASAN_OPTIONS=") + (asan && *asan ? std::string(asan) + ":" : "") +
+                   "verify_asan_link_order=0");
+  return faults;
 }
 
 }  // namespace dosemap::test

@@ -14,8 +14,36 @@ struct CommandResult {
 };
 
 // Runs the dosemap executable with `args` in working directory `cwd` (default: a fresh
-// scratch directory), capturing stdout and stderr.
-CommandResult run_dosemap(const std::vector<std::string>& args, const std::filesystem::path& cwd = {});
+// scratch directory), capturing stdout and stderr; `env` adds "NAME=value" variables.
+CommandResult run_dosemap(const std::vector<std::string>& args, const std::filesystem::path& cwd = {},
+                          const std::vector<std::string>& env = {});
+
+// dosemap started in the background (stdout and stderr into files), for tests that signal
+// it while it works or measure what it used.
+class BackgroundRun {
+ public:
+  explicit BackgroundRun(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
+  ~BackgroundRun();  // kills it if it still runs
+  BackgroundRun(const BackgroundRun&) = delete;
+  BackgroundRun& operator=(const BackgroundRun&) = delete;
+  bool running();
+  void signal(int sig);
+  // Waits for the end; returns the wait status (WIFEXITED / WIFSIGNALED apply).
+  int wait();
+  long max_rss_kb() const { return max_rss_kb_; }  // peak resident memory, after wait()
+  std::string err() const;
+
+ private:
+  int pid_ = -1;
+  int status_ = 0;
+  bool done_ = false;
+  long max_rss_kb_ = 0;
+  std::filesystem::path err_path_;
+};
+
+// The fault-injection library (tests/fault_injection/write_faults.c) as LD_PRELOAD
+// settings for `env`, with the variables that switch its faults on.
+std::vector<std::string> with_faults(std::vector<std::string> faults);
 
 // A fresh empty directory under the system temp dir, removed when the object dies.
 class ScratchDir {

@@ -68,7 +68,11 @@ double transmission(const MaterialTable& t, int m, double thickness_um) {
 }  // namespace
 
 int check_command(const CheckOptions& o, std::ostream& out) {
-  const SceneSetup setup = set_up_scene(o.scene);
+  print_check_report(set_up_scene(o.scene), out);
+  return 0;
+}
+
+void print_check_report(const SceneSetup& setup, std::ostream& out) {
   const Scene& scene = setup.scene;
   const MaterialTable& table = setup.materials;
   const GridGeometry& g = setup.geometry;
@@ -92,7 +96,8 @@ int check_command(const CheckOptions& o, std::ostream& out) {
   overview.push_back({"memory", "a run needs about " + human_bytes(mem.peak_bytes()) + " at its peak (" +
                                   std::to_string(mem.result_grids) + " float values per voxel " +
                                   human_bytes(mem.result_bytes) + ", beam history " + human_bytes(mem.history_bytes) +
-                                  ", while writing " + human_bytes(mem.material_bytes + mem.writing_bytes) + ")"});
+                                  ", scan and materials " + human_bytes(mem.scan_bytes) + ", while writing " +
+                                  human_bytes(mem.material_bytes + mem.writing_bytes) + ")"});
   overview.push_back({"scan", scan_steps_text(scene.scan)});
   overview.push_back({"exposures", group_digits(static_cast<long long>(tl.exposures.size())) +
                                      (plan.sub_exposures != static_cast<int64_t>(tl.exposures.size())
@@ -190,7 +195,6 @@ int check_command(const CheckOptions& o, std::ostream& out) {
     out << "\nWarnings\n";
     for (const auto& w : warnings) out << "  - " << w << "\n";
   }
-  return 0;
 }
 
 }  // namespace dosemap

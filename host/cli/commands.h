@@ -14,6 +14,10 @@ struct CheckOptions {
 };
 int check_command(const CheckOptions& o, std::ostream& out);
 
+struct SceneSetup;
+// What `check` prints about a scene that was set up (also run by the scene fuzzer).
+void print_check_report(const SceneSetup& setup, std::ostream& out);
+
 struct MaterialsOptions {
   std::vector<std::string> specs;
   std::vector<double> energies_keV;

@@ -38,7 +38,7 @@ int run_command(const RunOptions& o, std::ostream& out) {
     lap = now;
   };
   // Everything a user can get wrong is checked before anything is computed or written.
-  const SceneSetup setup = set_up_scene(o.scene);
+  const SceneSetup setup = set_up_scene(o.scene, WorkLimits{}, o.threads);
   const Scene& scene = setup.scene;
   const MaterialTable& materials = setup.materials;
   const GridGeometry& geometry = setup.geometry;

@@ -9,11 +9,11 @@
 
 namespace dosemap {
 
-SceneSetup set_up_scene(const std::string& scene_path, const WorkLimits& limits) {
-  return set_up_scene(read_scene(scene_path), limits);
+SceneSetup set_up_scene(const std::string& scene_path, const WorkLimits& limits, int threads) {
+  return set_up_scene(read_scene(scene_path), limits, threads);
 }
 
-SceneSetup set_up_scene(Scene scene, const WorkLimits& limits) {
+SceneSetup set_up_scene(Scene scene, const WorkLimits& limits, int threads) {
   SceneSetup s;
   s.scene = std::move(scene);
   s.materials = resolve_materials(s.scene);
@@ -27,7 +27,7 @@ SceneSetup set_up_scene(Scene scene, const WorkLimits& limits) {
   s.frame_times_s = frame_times(s.scene, s.timeline);
   check_dose_bounds(s.scene, dose_bounds(s.scene, s.materials, s.geometry, s.timeline), s.timeline);
   s.plan = plan_size(s.timeline, s.beam, s.geometry);
-  s.memory = estimate_run_memory(s.scene, s.geometry, s.plan, s.frame_times_s.size());
+  s.memory = estimate_run_memory(s.scene, s.materials, s.geometry, s.timeline, s.plan, s.frame_times_s.size(), threads);
   return s;
 }
 

@@ -28,10 +28,11 @@ struct SceneSetup {
 };
 
 // Throws UserError (file:line:col) for any mistake in the scene. Every count that grows
-// with the scan is checked against `limits` before the scan is expanded.
-SceneSetup set_up_scene(const std::string& scene_path, const WorkLimits& limits = {});
+// with the scan is checked against `limits` before the scan is expanded. `threads`: the
+// run's CPU threads (0: every core), for the memory estimate.
+SceneSetup set_up_scene(const std::string& scene_path, const WorkLimits& limits = {}, int threads = 0);
 // The same for a scene already read (the fuzzer reads scenes from memory).
-SceneSetup set_up_scene(Scene scene, const WorkLimits& limits = {});
+SceneSetup set_up_scene(Scene scene, const WorkLimits& limits = {}, int threads = 0);
 
 // Set when the run's estimated peak memory exceeds 90 % of what is available: what is wrong
 // (the estimate and what is available) and a lateral voxel size that would fit. `run` refuses

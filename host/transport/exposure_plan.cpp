@@ -160,8 +160,11 @@ SubExposure sub_exposure(const Exposure& e, size_t n, int64_t k, int64_t m) {
 }  // namespace
 
 std::vector<SubExposure> plan_sub_exposures(const Timeline& tl, const BeamProfile& beam, const GridGeometry& g) {
+  // Sized exactly first: growing by doubling would hold up to three times the list.
+  int64_t total = 0;
+  for (const Exposure& e : tl.exposures) total += substeps_of(e, beam, g);
   std::vector<SubExposure> out;
-  out.reserve(tl.exposures.size());
+  out.reserve(static_cast<size_t>(total));
   for (size_t n = 0; n < tl.exposures.size(); ++n) {
     const int64_t m = substeps_of(tl.exposures[n], beam, g);
     for (int64_t k = 0; k < m; ++k) out.push_back(sub_exposure(tl.exposures[n], n, k, m));

@@ -1,5 +1,7 @@
 #include "host/transport/run_memory.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <fstream>
 #include <set>
@@ -24,20 +26,34 @@ int component_grid_count(const Scene& scene) {
   return static_cast<int>(names.size());
 }
 
-RunMemory estimate_run_memory(const Scene& scene, const GridGeometry& g, const PlanSize& plan, size_t frames) {
+RunMemory estimate_run_memory(const Scene& scene, const MaterialTable& materials, const GridGeometry& g,
+                              const Timeline& timeline, const PlanSize& plan, size_t frames, int threads) {
   RunMemory m;
-  const double voxels = static_cast<double>(g.voxels());
+  const double voxels = static_cast<double>(g.voxels()), columns = static_cast<double>(g.columns());
+  const double subs = static_cast<double>(plan.sub_exposures), events = static_cast<double>(plan.fluence_events);
   m.result_grids = 3 + static_cast<int>(scene.output.thresholds.size()) + component_grid_count(scene);
   m.material_bytes = voxels * sizeof(MaterialId);
+  // Coefficients per (material, line) in the material table and the transport tables.
+  const double lines = static_cast<double>(materials.spectrum.size());
+  const double material_count = static_cast<double>(materials.materials.size());
+  m.scan_bytes = static_cast<double>(timeline.exposures.capacity()) * sizeof(Exposure) +
+                 static_cast<double>(scene.beam.image.intensity.capacity()) * sizeof(double) +
+                 material_count * (lines * (sizeof(MaterialCoefficients) + 4 * sizeof(double)) + 256);
   // Per column besides: the earliest crossing of each (material, component) pair and the
   // fluence share at each frame time.
   int slots = 0;
   for (const auto& mat : scene.materials)
     for (const auto& c : mat.components) slots += c.material != kVoidMaterial;
   m.result_bytes = voxels * 4.0 * m.result_grids +
-                   g.columns() * 4.0 * (slots * static_cast<double>(scene.output.thresholds.size()) + static_cast<double>(frames));
-  m.history_bytes = plan.fluence_events * kEventBytes + plan.sub_exposures * kSubExposureBytes +
-                    (g.columns() + 1) * 8.0;
+                   columns * 4.0 * (slots * static_cast<double>(scene.output.thresholds.size()) + static_cast<double>(frames));
+  // host/transport/dose_engine.cpp and fluence_history.cpp: the sub-exposure list, and
+  // while the histories are built, each sub-exposure's footprint rectangle, start and
+  // duration, one event count per (thread slice, column), the column offsets, the events,
+  // and per-column energy sums.
+  const int slices = static_cast<int>(std::max(1.0, std::min<double>(threads > 0 ? threads : omp_get_max_threads(), subs)));
+  m.history_bytes = subs * (kSubExposureBytes + sizeof(ColumnRect) + 2 * sizeof(double)) +
+                    slices * columns * sizeof(int64_t) + (columns + 1) * sizeof(int64_t) + events * kEventBytes +
+                    columns * 4 * sizeof(double);
   // The writer builds grids family by family and frees each family's dense arrays once
   // its grids exist (host/outputs/vdb_io.cpp); follow that sequence, every voxel active.
   const double grid = voxels * 4.0, vdb = grid * kVdbOverhead;
