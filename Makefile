@@ -1,12 +1,22 @@
 # Two commands set everything up on a fresh Debian 12 machine:
-#   make demo   installs missing packages, builds (Release), runs the default scene, draws its figures
-#   make test   installs missing packages (viewers included), builds, runs every test
+#   make demo      installs missing packages, builds (Release), runs the default scene, draws its figures
+#   make test      installs missing packages (viewers included), builds, runs every test
+# Reliability (CI runs both after make test):
+#   make sanitize  every test on an AddressSanitizer + UndefinedBehaviorSanitizer build (CUDA off)
+#   make fuzz      the scene fuzzer (clang libFuzzer + ASan/UBSan) for FUZZ_SECONDS (default 120)
 BUILD_DIR ?= build
+SANITIZE_DIR ?= build-sanitize
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 120
 JOBS      ?= $(shell nproc)
 DEMO_SCENE = scenes/operando_pouch_27keV.toml
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
+# Any sanitizer report ends the process with an error; leaks are reported too.
+SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1:detect_stack_use_after_return=1 \
+                UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+                LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp:print_suppressions=0
 
-.PHONY: all setup configure build demo test bench bench-gpu clean
+.PHONY: all setup configure build demo test sanitize fuzz bench bench-gpu clean
 
 all: build
 
@@ -30,6 +40,17 @@ demo: build
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
+sanitize: setup
+	cmake -S . -B $(SANITIZE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDOSEMAP_SANITIZE=ON -DDOSEMAP_CUDA=OFF
+	cmake --build $(SANITIZE_DIR) -j $(JOBS)
+	$(SANITIZER_ENV) ctest --test-dir $(SANITIZE_DIR) --output-on-failure -j $(JOBS)
+
+fuzz: setup
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDOSEMAP_FUZZ=ON \
+	  -DDOSEMAP_CUDA=OFF -DBUILD_TESTING=OFF
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target dosemap_scene_fuzzer
+	$(SANITIZER_ENV) tools/fuzz-scenes $(FUZZ_DIR) $(FUZZ_SECONDS)
+
 bench: build
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target dosemap_bench
 	benchmarks/run_benchmarks.sh $(BUILD_DIR)
@@ -41,4 +62,4 @@ bench-gpu: build
 	$(BUILD_DIR)/dosemap_gpu_bench
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(SANITIZE_DIR) $(FUZZ_DIR)

@@ -110,8 +110,9 @@ TEST(OutputFaults, ADiskFullAtAnyPointLeavesNoResultAndExitsWithTwo) {
   // within the last bytes (the integrity record, summary.json).
   for (const int64_t limit : {int64_t(0), int64_t(1000), total / 4, total / 2, total * 3 / 4, total - 200, total - 10}) {
     SCOPED_TRACE("disk full after " + std::to_string(limit) + " of " + std::to_string(total) + " bytes");
+    // Two levels the run creates, given with a trailing slash.
     const fs::path out = scene.dir / "full";
-    const auto r = run_dosemap({"run", scene.path.string(), "-o", out.string()}, {},
+    const auto r = run_dosemap({"run", scene.path.string(), "-o", (out / "deeper").string() + "/"}, {},
                                test::with_faults({"DOSEMAP_FAULT_WRITE_BYTES=" + std::to_string(limit)}));
     EXPECT_EQ(r.exit_code, 2) << r.err;
     EXPECT_NE(r.err.find("cannot write: No space left on device"), std::string::npos) << r.err;

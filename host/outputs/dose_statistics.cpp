@@ -181,14 +181,17 @@ RunStatistics compute_statistics(const MaterialTable& mt, const VoxelGrid& grid,
   return st;
 }
 
-bool results_fit_float(const RunStatistics& stats) {
+void check_run_invariants(const DoseResults& results, const RunStatistics& stats) {
   auto fits = [](double v) { return std::isfinite(v) && v <= FLT_MAX; };
   bool ok = fits(stats.deposited_J);
   for (const MaterialStats& m : stats.materials) {
     ok = ok && fits(m.dose_max_Gy) && fits(m.rate_peak_max_Gy_s);
     for (const DoseStats& c : m.components) ok = ok && fits(c.dose_max_Gy) && fits(c.rate_peak_max_Gy_s);
   }
-  return ok;
+  DOSEMAP_BUG_CHECK(ok, "a dose or dose rate is not finite despite the set-up's dose bound");
+  const double dep_march = results.energy.deposited_J, dep_grid = stats.deposited_J;
+  DOSEMAP_BUG_CHECK(std::fabs(dep_march - dep_grid) <= 1e-5 * std::max(std::fabs(dep_march), 1e-300) + 1e-300,
+                    "deposited energy of the march and of the dose grid differ");
 }
 
 }  // namespace dosemap

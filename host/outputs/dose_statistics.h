@@ -46,8 +46,10 @@ struct RunStatistics {
 RunStatistics compute_statistics(const MaterialTable& materials, const VoxelGrid& grid, const DoseResults& results,
                                  int threads);
 
-// Whether every dose and dose rate is finite and fits a float grid. The set-up refuses
-// scenes whose dose bound does not fit (host/transport/dose_bounds.h), so false is a bug.
-bool results_fit_float(const RunStatistics& stats);
+// The invariants of a finished run, each a bug in dosemap when broken (exit code 1): every
+// dose and dose rate finite and within a float (the set-up refused scenes whose dose bound
+// does not fit, host/transport/dose_bounds.h), and the march's double-precision deposited
+// energy equal to the float grids'.
+void check_run_invariants(const DoseResults& results, const RunStatistics& stats);
 
 }  // namespace dosemap

@@ -51,6 +51,15 @@ bool safe_relative(const std::string& name) {
   return true;
 }
 
+// The directory as an absolute path without "." or ".." parts or a trailing separator, for
+// walking up the directories a run created.
+fs::path absolute_dir(const std::string& dir) {
+  std::error_code ec;
+  fs::path p = fs::absolute(dir, ec).lexically_normal();
+  if (p.has_relative_path() && p.filename().empty()) p = p.parent_path();
+  return p;
+}
+
 void fsync_directory(const std::string& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return;
@@ -100,7 +109,7 @@ RunDirectory::RunDirectory(std::string dir, bool overwrite) : dir_(std::move(dir
     // Create the missing components, and remember the topmost one we made so that a run
     // that does not finish removes it again.
     fs::path top;
-    for (fs::path p = fs::absolute(dir_, ec); !p.empty() && !exists_no_follow(p); p = p.parent_path()) {
+    for (fs::path p = absolute_dir(dir_); !p.empty() && !exists_no_follow(p); p = p.parent_path()) {
       top = p;
       if (p == p.parent_path()) break;
     }
@@ -116,10 +125,10 @@ RunDirectory::RunDirectory(std::string dir, bool overwrite) : dir_(std::move(dir
   for (int attempt = 0; lock_fd_ < 0; ++attempt) {
     const int fd = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) {
+      const int e = errno;
       discard();
-      fail(dir_, "cannot write into the output directory", errno,
-           errno == ELOOP ? "remove the symbolic link " + lock_path_
-                          : "choose a directory you can write to with -o DIR");
+      fail(dir_, "cannot write into the output directory", e,
+           e == ELOOP ? "remove the symbolic link " + lock_path_ : "choose a directory you can write to with -o DIR");
     }
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
       const int e = errno;
@@ -191,7 +200,7 @@ void RunDirectory::discard() noexcept {
     }
     // A directory this run created goes again, if nothing else was put in it meanwhile.
     if (created_) {
-      for (fs::path p = fs::absolute(dir_, ec); !p.empty(); p = p.parent_path())
+      for (fs::path p = absolute_dir(dir_); !p.empty(); p = p.parent_path())
         if (::rmdir(p.c_str()) != 0 || p.string() == created_top_) break;
       created_ = false;
     }

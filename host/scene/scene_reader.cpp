@@ -165,6 +165,7 @@ class SceneReader {
   void read_materials(const toml::table& t, Scene& s) {
     // toml++ keeps keys sorted; the contract numbers materials in scene order.
     std::vector<std::pair<toml::source_position, std::string>> order;
+    for (auto&& [k, node] : t) declared_materials_.insert(std::string(k.str()));
     if (t.size() > static_cast<size_t>(kMaxMaterials)) {
       diag_.error(pos_of(t.source(), file_),
                   "[materials] defines " + group_digits(static_cast<long long>(t.size())) + " materials; at most " +
@@ -174,7 +175,6 @@ class SceneReader {
     }
     for (auto&& [k, node] : t) {
       const std::string name(k.str());
-      declared_materials_.insert(name);
       const toml::table* mt = node.as_table();
       if (!mt) {
         diag_.error(pos_of(node.source(), file_), "[materials] " + name + " must be a table",

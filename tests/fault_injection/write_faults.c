@@ -99,16 +99,9 @@ static int in_readonly_dir(const char* path) {
   return strncmp(path, dir, n) == 0 && path[n] == '/' && strchr(path + n + 1, '/') == NULL;
 }
 
-int open(const char* path, int flags, ...) {
+static int open_unless_readonly(const char* path, int flags, mode_t mode) {
   static int (*real)(const char*, int, ...);
   if (!real) real = (int (*)(const char*, int, ...))dlsym(RTLD_NEXT, "open");
-  mode_t mode = 0;
-  if (flags & (O_CREAT | O_TMPFILE)) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = (mode_t)va_arg(ap, int);
-    va_end(ap);
-  }
   if ((flags & O_CREAT) && in_readonly_dir(path)) {
     errno = EROFS;
     return -1;
@@ -116,15 +109,27 @@ int open(const char* path, int flags, ...) {
   return real(path, flags, mode);
 }
 
+/* The mode argument exists only with O_CREAT or O_TMPFILE. */
+#define MODE_OF(flags, mode)                 \
+  do {                                       \
+    if ((flags) & (O_CREAT | O_TMPFILE)) {   \
+      va_list ap;                            \
+      va_start(ap, flags);                   \
+      mode = (mode_t)va_arg(ap, int);        \
+      va_end(ap);                            \
+    }                                        \
+  } while (0)
+
+int open(const char* path, int flags, ...) {
+  mode_t mode = 0;
+  MODE_OF(flags, mode);
+  return open_unless_readonly(path, flags, mode);
+}
+
 int open64(const char* path, int flags, ...) {
   mode_t mode = 0;
-  if (flags & (O_CREAT | O_TMPFILE)) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = (mode_t)va_arg(ap, int);
-    va_end(ap);
-  }
-  return open(path, flags, mode);
+  MODE_OF(flags, mode);
+  return open_unless_readonly(path, flags, mode);
 }
 
 int mkdir(const char* path, mode_t mode) {
