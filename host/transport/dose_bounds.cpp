@@ -5,13 +5,9 @@
 #include <cmath>
 
 #include "host/common/text.h"
+#include "host/transport/unit_conversions.h"
 
 namespace dosemap {
-
-namespace {
-constexpr double kJoulePerKeV = 1.602176634e-16;
-constexpr double kM2KgPerCm2G = 0.1;
-}  // namespace
 
 DoseBounds dose_bounds(const Scene& scene, const MaterialTable& mt, const GridGeometry& g, const Timeline& tl) {
   // Dose per unit fluence of any voxel or component: sum over lines of w_e E_e T m (c/rho)

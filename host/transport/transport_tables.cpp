@@ -3,13 +3,9 @@
 #include <cmath>
 
 #include "host/common/text.h"
+#include "host/transport/unit_conversions.h"
 
 namespace dosemap {
-
-namespace {
-constexpr double kJoulePerKeV = 1.602176634e-16;
-constexpr double kM2KgPerCm2G = 0.1;  // 1 cm^2/g = 1e-4 m^2 / 1e-3 kg
-}  // namespace
 
 MarchParams TransportTables::params() const {
   MarchParams p;
