@@ -209,7 +209,7 @@ TEST(OutputFaults, OverwriteLeavesNoFileOfTheEarlierRun) {
   ASSERT_EQ(run_dosemap({"run", rich.path.string(), "-o", out.string()}).exit_code, 0);
   ASSERT_TRUE(fs::exists(out / "frames/dose_0004.vti"));
   // Figures drawn from it, and temporary files left by an older dosemap that was killed.
-  for (const char* f : {"depth_profile.png", "lateral_map.png", "paraview_slice.png", ".dose.vdb.partial-4242",
+  for (const char* f : {"depth_profile.png", "depth_profile.csv", "lateral_map.png", "paraview_slice.png", ".dose.vdb.partial-4242",
                         "frames/.dose_0001.vdb.partial-77"})
     test::write_file(out / f, "stale");
   test::write_file(out / "notes.txt", "the user's own file");

@@ -28,11 +28,12 @@ namespace {
 
 constexpr const char* kLockName = ".dosemap.lock";
 constexpr const char* kStagingPrefix = ".dosemap-staging-";
-// What a run writes under fixed names, and the figures drawn into its directory from it
-// (tools/plot/dosemap_plot.py, tools/paraview/dose_figure.py): all stale once it is replaced.
+// What a run writes under fixed names, and what is drawn into its directory from it (the
+// outputs of tools/plot/dosemap_plot.py and tools/paraview/dose_figure.py; keep in step
+// with them): all stale once the run is replaced.
 const char* const kRunNames[] = {"summary.json", "dose.vdb", "dose.vti", "dose.pvd", "dose_history.json"};
-const char* const kFigureNames[] = {"depth_profile.png", "lateral_map.png", "dose_vs_time.png", "point_positions.png",
-                                    "paraview_slice.png"};
+const char* const kDrawnNames[] = {"depth_profile.png", "depth_profile.csv", "lateral_map.png", "dose_vs_time.png",
+                                   "point_positions.png", "paraview_slice.png"};
 
 bool exists_no_follow(const fs::path& p) {
   struct stat st {};
@@ -82,7 +83,7 @@ std::vector<std::string> earlier_run_files(const std::string& dir) {
     // No readable summary: the fixed names below still find the run's files.
   }
   for (const char* n : kRunNames) names.insert(n);
-  for (const char* n : kFigureNames) names.insert(n);
+  for (const char* n : kDrawnNames) names.insert(n);
   std::error_code ec;
   static const std::regex frame(R"(dose_[0-9]{4}\.(vdb|vti))");
   for (const auto& e : fs::directory_iterator(fs::path(dir) / "frames", ec)) {
