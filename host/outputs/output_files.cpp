@@ -100,8 +100,13 @@ std::vector<std::string> earlier_run_files(const std::string& dir) {
 }
 
 RunDirectory::RunDirectory(std::string dir, bool overwrite) : dir_(std::move(dir)) {
-  // From here on an interrupt undoes whatever this constructor has done so far.
+  // An interrupt undoes what is done here, so it must find the state complete: each
+  // directory or file made is recorded before an interrupt is acted on.
   on_interrupt_ = std::make_unique<InterruptCleanup>([this] { discard(); });
+  without_interrupts([&] { open(overwrite); });
+}
+
+void RunDirectory::open(bool overwrite) {
   std::error_code ec;
   const fs::file_status st = fs::status(dir_, ec);
   if (fs::exists(st) && !fs::is_directory(st))

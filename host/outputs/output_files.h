@@ -43,7 +43,8 @@ class RunDirectory {
   void commit();
 
  private:
-  void discard() noexcept;  // an unfinished run: staging removed, lock released
+  void open(bool overwrite);  // the constructor's work, done with interrupts held off
+  void discard() noexcept;    // an unfinished run: staging removed, lock released
 
   std::string dir_;
   bool created_ = false;      // this run created dir_ ...
