@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "host/transport/dose_bounds.h"
 #include "tests/engine_harness.h"
 #include "tests/random_scene.h"
 
@@ -47,6 +48,15 @@ TEST(RandomScenes, ConserveEnergyAndKeepEveryInvariant) {
         previous = c;
       }
     }
+    // The set-up's upper bounds (host/transport/dose_bounds.h) hold every dose, component
+    // dose and peak rate: a scene they let through never overflows the float grids.
+    const DoseBounds bound = dose_bounds(run->scene, run->materials, run->g(), run->timeline);
+    for (int64_t v = 0; v < r.voxels; ++v) {
+      ASSERT_LE(r.dose_Gy[v], bound.dose_Gy * (1 + 1e-6)) << "voxel " << v;
+      ASSERT_LE(r.rate_peak_Gy_s[v], bound.rate_Gy_s * (1 + 1e-6)) << "voxel " << v;
+    }
+    for (size_t c = 0; c < r.component_dose_Gy.size(); ++c)
+      ASSERT_LE(r.component_dose_Gy[c], bound.dose_Gy * (1 + 1e-6)) << "component value " << c;
     auto four = test::run_engine(scene, 4);
     EXPECT_EQ(r.dose_Gy, four->results.dose_Gy);
     EXPECT_EQ(r.crossing_s, four->results.crossing_s);

@@ -160,9 +160,8 @@ void RunDirectory::open(bool overwrite) {
       }
     }
   }
-  bool earlier = false;
-  for (const char* f : {"summary.json", "dose.vdb", "dose.vti", "dose.pvd", "dose_history.json", "frames"})
-    earlier = earlier || exists_no_follow(fs::path(dir_) / f);
+  bool earlier = exists_no_follow(fs::path(dir_) / "frames");
+  for (const char* f : kRunNames) earlier = earlier || exists_no_follow(fs::path(dir_) / f);
   if (earlier && !overwrite) {
     discard();
     throw UserError(SourcePos{dir_, 0, 0}, "already holds the results of a dosemap run",
