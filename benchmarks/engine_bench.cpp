@@ -19,6 +19,7 @@
 #include "host/transport/dose_engine.h"
 #include "host/transport/exposure_plan.h"
 #include "host/transport/fluence_history.h"
+#include "host/transport/stage_poses.h"
 #include "host/transport/transport_tables.h"
 
 namespace dosemap {
@@ -31,6 +32,7 @@ struct BenchScene {
   Timeline timeline;
   BeamProfile beam;
   std::vector<SubExposure> subs;
+  RayLattice lattice;
   TransportTables tables;
 };
 
@@ -42,7 +44,8 @@ const BenchScene& bench_scene() {
     b->grid = voxelize(b->scene);
     b->timeline = expand_scan(b->scene);
     b->beam = make_beam_profile(b->scene.beam);
-    b->subs = plan_sub_exposures(b->timeline, b->beam, b->grid.geometry);
+    b->subs = plan_sub_exposures(b->timeline, b->beam, b->grid.geometry, 360.0);  // the stage never turns
+    b->lattice = pose_lattice(stage_pose(b->scene.sample.stage, b->grid.geometry, 0.0), b->grid.geometry);
     b->tables = build_transport_tables(b->scene, b->materials, b->grid.geometry);
     return b;
   }();
@@ -54,7 +57,8 @@ void BM_FootprintAccumulation(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
   int64_t events = 0;
   for (auto _ : state) {
-    FluenceHistory h = build_fluence_history(b.subs, b.beam, b.grid.geometry, threads, nullptr);
+    FluenceHistory h = build_fluence_history(b.subs.data(), static_cast<int64_t>(b.subs.size()), b.beam, b.lattice,
+                                             threads, nullptr);
     events = h.events();
     benchmark::DoNotOptimize(h.cum_fluence_m2.data());
   }
@@ -66,15 +70,17 @@ void BM_ColumnMarch(benchmark::State& state) {
   const BenchScene& b = bench_scene();
   const int threads = static_cast<int>(state.range(0));
   const GridGeometry& g = b.grid.geometry;
-  const FluenceHistory h = build_fluence_history(b.subs, b.beam, g, threads, nullptr);
+  const FluenceHistory h =
+      build_fluence_history(b.subs.data(), static_cast<int64_t>(b.subs.size()), b.beam, b.lattice, threads, nullptr);
   const MarchParams p = b.tables.params();
   const int64_t v = g.voxels();
   BulkVector<float> dose(v), peak(v), mean(v), cross(v * p.n_thresholds), comp(v * p.n_component_grids),
       slots(g.columns() * p.n_slots * p.n_thresholds);
-  std::vector<double> energy(g.columns() * 4);
-  MarchOutput out{dose.data(), peak.data(), mean.data(), cross.data(), comp.data(), slots.data(), energy.data(), nullptr};
-  march_columns_cpu(p, b.grid.material.data(), h.view(), out, threads, nullptr);  // first touch outside the timing
-  for (auto _ : state) march_columns_cpu(p, b.grid.material.data(), h.view(), out, threads, nullptr);
+  std::vector<double> energy(g.columns() * 4), fluence(g.columns());
+  DoseState out{dose.data(), peak.data(), mean.data(), cross.data(), comp.data(), slots.data(), nullptr,
+                energy.data(), fluence.data()};
+  clear_state_cpu(p, out, v, g.columns(), threads);  // first touch outside the timing
+  for (auto _ : state) march_rays_cpu(p, b.lattice, b.grid.material.data(), h.view(), out, threads, nullptr);
   state.SetItemsProcessed(state.iterations() * v);
   // Bytes the march must move: the material grid read, every per-voxel output written.
   const double bytes_per_voxel = 2.0 + 4.0 * (3 + p.n_thresholds + p.n_component_grids);

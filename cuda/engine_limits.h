@@ -1,4 +1,4 @@
-// Sizes of the fixed per-thread state of the column march (cuda/column_march.h). Plain
+// Sizes of the fixed per-thread state of the column march (cuda/ray_march.h). Plain
 // constants with no dependencies, so the scene reader can refuse a scene that exceeds them
 // when it is read (host/scene/scene_limits.h), and `check` refuses exactly what `run` would.
 #pragma once

@@ -5,7 +5,10 @@
 //   3. stable radix sort of the events by column (CUB): sub-exposures were numbered in
 //      time order, so each column's events stay in time order;
 //   4. cumulative fluence per column (Thrust inclusive_scan_by_key), column offsets;
-//   5. the column march, one thread per column (march_column, shared with the CPU).
+//   5. the march, one thread per column (march_ray on the identity pose's rays, shared with
+//      the CPU), after the slab's state is cleared.
+// This backend marches the rays of a beam along +z only (one block at the identity pose);
+// the engine runs turned samples on the CPU until it marches any pose.
 // Every CUDA call is checked; failures throw CudaError.
 #include <cuda_runtime.h>
 
@@ -20,7 +23,7 @@
 #include <vector>
 
 #include "cuda/beam_profile.h"
-#include "cuda/column_march.h"
+#include "cuda/ray_march.h"
 #include "cuda/fluence_events.h"
 #include "host/common/progress.h"
 #include "host/transport/cuda_backend.h"
@@ -121,9 +124,17 @@ __global__ void offsets_kernel(const uint32_t* column_sorted, unsigned long long
     offsets[c] = first_event_of_column(column_sorted, total, c);
 }
 
-__global__ void march_kernel(MarchParams p, const uint16_t* material, HistoryView h, MarchOutput out, long long columns) {
-  for (long long c = blockIdx.x * (long long)blockDim.x + threadIdx.x; c < columns; c += (long long)gridDim.x * blockDim.x)
-    march_column(p, material, h, out, c);
+__global__ void clear_kernel(MarchParams p, DoseState st, long long voxels, long long planes) {
+  for (long long v = blockIdx.x * (long long)blockDim.x + threadIdx.x; v < voxels; v += (long long)gridDim.x * blockDim.x)
+    clear_voxel_state(p, st, voxels, v);
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < planes; i += (long long)gridDim.x * blockDim.x)
+    st.slot_first_crossing_s[i] = -1.0f;
+}
+
+__global__ void march_kernel(MarchParams p, RayLattice L, const uint16_t* material, HistoryView h, DoseState out) {
+  const long long rays = ray_count(L);
+  for (long long r = blockIdx.x * (long long)blockDim.x + threadIdx.x; r < rays; r += (long long)gridDim.x * blockDim.x)
+    march_ray(p, L, material, h, out, r);
 }
 
 // The march tables on the device; `params` points at them.
@@ -207,7 +218,7 @@ bool cuda_device_usable(std::string& why) {
 
 CudaRunStats run_transport_cuda(const MarchParams& params, const std::vector<MaterialId>& material,
                                 const std::vector<SubExposure>& subs, const BeamProfile& beam, const GridGeometry& g,
-                                const MarchOutput& out, Progress* progress, double memory_fraction,
+                                const DoseState& out, Progress* progress, double memory_fraction,
                                 double slab_budget_bytes) {
   CudaRunStats stats;
   cudaDeviceProp prop;
@@ -251,8 +262,8 @@ CudaRunStats run_transport_cuda(const MarchParams& params, const std::vector<Mat
   DeviceArray<float> d_dose(max_cols * nz), d_peak(max_cols * nz), d_mean(max_cols * nz);
   DeviceArray<float> d_cross(static_cast<size_t>(max_cols) * nz * T), d_comp(static_cast<size_t>(max_cols) * nz * C);
   DeviceArray<float> d_slot(static_cast<size_t>(max_cols) * S * T);
-  DeviceArray<float> d_frames(static_cast<size_t>(max_cols) * params.n_frames);
-  DeviceArray<double> d_energy(max_cols * 4);
+  DeviceArray<float> d_frames(static_cast<size_t>(max_cols) * nz * params.n_frames);
+  DeviceArray<double> d_energy(max_cols * 4), d_ray_fluence(max_cols);
   DeviceArray<int64_t> d_offsets(max_cols + 1);
   DeviceArray<unsigned long long> d_cells(n + 1), d_cell_offsets(n + 1);
   DeviceArray<uint32_t> d_column(max_events), d_column_sorted(max_events), d_order(max_events), d_order_sorted(max_events),
@@ -321,23 +332,30 @@ CudaRunStats run_transport_cuda(const MarchParams& params, const std::vector<Mat
     MarchParams p = tables.params;
     p.nx = cols;
     p.ny = 1;
+    const long long slab_dims[3] = {cols, 1, nz};
+    const double origin[3] = {0, 0, 0};
+    const double zero[3] = {0, 0, 0};
+    const RayLattice L = make_ray_lattice(make_pose(1, 0.0, 0.0, zero), slab_dims, g.voxel_um.data(), origin);
     HistoryView h;
     h.offset = d_offsets.get();
     h.sub_exposure = d_sub_sorted.get();
     h.cum_fluence_m2 = d_fluence.get();
     h.t_start_s = d_t_start.get();
     h.duration_s = d_duration.get();
-    MarchOutput o;
+    DoseState o;
     o.dose_Gy = d_dose.get();
     o.rate_peak_Gy_s = d_peak.get();
     o.rate_mean_Gy_s = d_mean.get();
     o.crossing_s = d_cross.get();
     o.component_dose_Gy = d_comp.get();
     o.slot_first_crossing_s = d_slot.get();
-    o.column_energy_J = d_energy.get();
-    o.frame_fraction = d_frames.get();
+    o.frame_dose_Gy = d_frames.get();
+    o.ray_energy_J_m2 = d_energy.get();
+    o.ray_fluence_m2 = d_ray_fluence.get();
     DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[2]));
-    march_kernel<<<blocks_for(cols), kThreads>>>(p, d_material.get(), h, o, cols);
+    clear_kernel<<<blocks_for(cols * nz), kThreads>>>(p, o, cols * nz, static_cast<long long>(S) * T * cols);
+    DOSEMAP_CUDA_CHECK(cudaGetLastError());
+    march_kernel<<<blocks_for(cols), kThreads>>>(p, L, d_material.get(), h, o);
     DOSEMAP_CUDA_CHECK(cudaGetLastError());
     DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[3]));
     DOSEMAP_CUDA_CHECK(cudaEventSynchronize(ev[3]));
@@ -353,8 +371,10 @@ CudaRunStats run_transport_cuda(const MarchParams& params, const std::vector<Mat
     copy_planes_to_host(out.crossing_s + col0, columns, voxels, d_cross.get(), cols, nz, T);
     copy_planes_to_host(out.component_dose_Gy + col0, columns, voxels, d_comp.get(), cols, nz, C);
     copy_planes_to_host(out.slot_first_crossing_s + col0, columns, columns, d_slot.get(), cols, 1, S * T);
-    copy_planes_to_host(out.frame_fraction + col0, columns, columns, d_frames.get(), cols, 1, params.n_frames);
-    DOSEMAP_CUDA_CHECK(cudaMemcpy(out.column_energy_J + col0 * 4, d_energy.get(), cols * 4 * sizeof(double),
+    copy_planes_to_host(out.frame_dose_Gy + col0, columns, voxels, d_frames.get(), cols, nz, params.n_frames);
+    DOSEMAP_CUDA_CHECK(cudaMemcpy(out.ray_energy_J_m2 + col0 * 4, d_energy.get(), cols * 4 * sizeof(double),
+                                  cudaMemcpyDeviceToHost));
+    DOSEMAP_CUDA_CHECK(cudaMemcpy(out.ray_fluence_m2 + col0, d_ray_fluence.get(), cols * sizeof(double),
                                   cudaMemcpyDeviceToHost));
     stats.seconds_transfer += std::chrono::duration<double>(std::chrono::steady_clock::now() - t_copy).count();
     if (progress) progress->advance(1);

@@ -1,5 +1,5 @@
 // The GPU backend's pipeline replayed on the CPU, step for step, with the very functions
-// its kernels call (cuda/fluence_events.h, cuda/column_march.h) and std algorithms in place
+// its kernels call (cuda/fluence_events.h, cuda/ray_march.h) and std algorithms in place
 // of CUB and Thrust (stable sort by column, exclusive scan, segmented inclusive scan), and
 // the slab layout of its device buffers and 2-D copies. It must reproduce the CPU backend
 // exactly, whatever the slabs: this checks the GPU path's index arithmetic where no GPU is
@@ -38,7 +38,7 @@ struct Replay {
 Replay replay_gpu(const test::EngineRun& run, double budget_bytes) {
   const GridGeometry& g = run.g();
   const BeamProfile beam = make_beam_profile(run.scene.beam);
-  const std::vector<SubExposure> subs = plan_sub_exposures(run.timeline, beam, g);
+  const std::vector<SubExposure> subs = plan_sub_exposures(run.timeline, beam, g, 360.0);  // the stage never turns
   const MarchParams params = run.results.tables.params();
   const long long nx = g.dims[0], nz = g.dims[2], columns = g.columns(), voxels = g.voxels();
   const int T = params.n_thresholds, C = params.n_component_grids, S = params.n_slots;
@@ -86,21 +86,27 @@ Replay replay_gpu(const test::EngineRun& run, double budget_bytes) {
     for (long long k = 0; k < nz; ++k)
       std::copy_n(run.grid.material.data() + k * columns + col0, cols, mat.data() + k * cols);
     std::vector<float> dose(cols * nz), peak(cols * nz), mean(cols * nz), cross(cols * nz * T), comp(cols * nz * C),
-        slot(cols * S * T), frames(cols * params.n_frames);
-    std::vector<double> en(cols * 4);
+        slot(cols * S * T), frames(cols * nz * params.n_frames);
+    std::vector<double> en(cols * 4), ray_fluence(cols);
     MarchParams p = params;
     p.nx = cols;
     p.ny = 1;
+    const long long slab_dims[3] = {cols, 1, nz};
+    const double zero[3] = {0, 0, 0};
+    const RayLattice L = make_ray_lattice(make_pose(1, 0.0, 0.0, zero), slab_dims, g.voxel_um.data(), zero);
     HistoryView h{col_offsets.data(), sub_sorted.data(), cum.data(), t_start.data(), duration.data()};
-    MarchOutput o{dose.data(), peak.data(), mean.data(), cross.data(), comp.data(), slot.data(), en.data(), frames.data()};
-    for (long long c = 0; c < cols; ++c) march_column(p, mat.data(), h, o, c);
+    DoseState o{dose.data(), peak.data(), mean.data(), cross.data(), comp.data(), slot.data(), frames.data(),
+                en.data(), ray_fluence.data()};
+    for (long long v = 0; v < cols * nz; ++v) clear_voxel_state(p, o, cols * nz, v);  // clear_kernel
+    std::fill(slot.begin(), slot.end(), -1.0f);
+    for (long long c = 0; c < ray_count(L); ++c) march_ray(p, L, mat.data(), h, o, c);  // march_kernel
     copy_planes(rep.out.dose_Gy.data() + col0, columns, voxels, dose, cols, nz, 1);
     copy_planes(rep.out.rate_peak_Gy_s.data() + col0, columns, voxels, peak, cols, nz, 1);
     copy_planes(rep.out.rate_mean_Gy_s.data() + col0, columns, voxels, mean, cols, nz, 1);
     copy_planes(rep.out.crossing_s.data() + col0, columns, voxels, cross, cols, nz, T);
     copy_planes(rep.out.component_dose_Gy.data() + col0, columns, voxels, comp, cols, nz, C);
     copy_planes(rep.out.slot_first_crossing_s.data() + col0, columns, columns, slot, cols, 1, S * T);
-    copy_planes(rep.out.frame_fraction.data() + col0, columns, columns, frames, cols, 1, params.n_frames);
+    copy_planes(rep.out.frame_dose_Gy.data() + col0, columns, voxels, frames, cols, nz, params.n_frames);
     std::copy(en.begin(), en.end(), energy.begin() + col0 * 4);
   }
   return rep;
@@ -127,7 +133,7 @@ TEST(GpuPipeline, ReplayedOnTheCpuReproducesTheCpuBackendInOneSlabOrMany) {
       EXPECT_EQ(rep.out.crossing_s, cpu.crossing_s);
       EXPECT_EQ(rep.out.component_dose_Gy, cpu.component_dose_Gy);
       EXPECT_EQ(rep.out.slot_first_crossing_s, cpu.slot_first_crossing_s);
-      EXPECT_EQ(rep.out.frame_fraction, cpu.frame_fraction);
+      EXPECT_EQ(rep.out.frame_dose_Gy, cpu.frame_dose_Gy);
     }
   }
 }
@@ -164,7 +170,7 @@ TEST(GpuPipeline, EventsPerRowMatchTheHistory) {
   test::ScratchDir dir;
   auto run = test::run_engine(test::load_random_scene(5, dir), 2);
   const BeamProfile beam = make_beam_profile(run->scene.beam);
-  const auto rows = events_per_row(plan_sub_exposures(run->timeline, beam, run->g()), beam, run->g());
+  const auto rows = events_per_row(plan_sub_exposures(run->timeline, beam, run->g(), 360.0), beam, run->g());
   EXPECT_EQ(std::accumulate(rows.begin(), rows.end(), uint64_t(0)), static_cast<uint64_t>(run->results.fluence_events));
 }
 

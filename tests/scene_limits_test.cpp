@@ -161,9 +161,9 @@ exposure_s = 1.0
   const BeamProfile beam = make_beam_profile(run->scene.beam);
   const double h = 0.2 * 10.0 / 2.3548200450309493;
   const int64_t per_repetition = static_cast<int64_t>(std::ceil(40.0 / h - 1e-9) + std::ceil(10.0 / h - 1e-9)) + 1;
-  EXPECT_EQ(count_sub_exposures(run->scene.scan, beam, g), 3 * per_repetition);
+  EXPECT_EQ(count_sub_exposures(run->scene.scan, beam, g, 360.0), 3 * per_repetition);
   // What the transport plans from the expanded scan is the same number.
-  EXPECT_EQ(static_cast<int64_t>(plan_sub_exposures(run->timeline, beam, g).size()), 3 * per_repetition);
+  EXPECT_EQ(static_cast<int64_t>(plan_sub_exposures(run->timeline, beam, g, 360.0).size()), 3 * per_repetition);
   EXPECT_EQ(run->results.sub_exposures, 3 * per_repetition);
 }
 

@@ -7,6 +7,7 @@
 #include "host/cli/commands.h"
 #include "host/cli/scene_setup.h"
 #include "host/common/text.h"
+#include "host/transport/stage_poses.h"
 
 namespace dosemap {
 
@@ -177,10 +178,16 @@ void print_check_report(const SceneSetup& setup, std::ostream& out) {
   // Warnings a user wants before beamtime.
   std::vector<std::string> warnings;
   int64_t missing = 0;
+  double lattice_angle = 0;
+  RayLattice lattice = pose_lattice(stage_pose(scene.sample.stage, g, 0.0), g);
   for (const Exposure& e : tl.exposures) {
     SubExposure s;
     s.x0_um = e.x0_um, s.y0_um = e.y0_um, s.x1_um = e.x1_um, s.y1_um = e.y1_um;
-    if (footprint(profile, g, s).count() == 0) ++missing;
+    if (e.angle0_deg != lattice_angle) {
+      lattice_angle = e.angle0_deg;
+      lattice = pose_lattice(stage_pose(scene.sample.stage, g, lattice_angle), g);
+    }
+    if (!e.turning() && footprint(profile, lattice, s).count() == 0) ++missing;
   }
   if (const auto m = memory_shortfall(setup)) warnings.push_back(m->what + "; " + m->fix);
   if (missing > 0)

@@ -79,9 +79,11 @@ int run_command(const RunOptions& o, std::ostream& out) {
   record.energy.deposited_J = stats.deposited_J;
   record.sub_exposures = results.sub_exposures;
   record.fluence_events = results.fluence_events;
+  record.poses = results.poses;
+  record.voxel_updates = results.voxel_updates;
   record.component_grids = results.tables.component_grid_names;
 
-  const std::vector<DoseCurve> curves = most_dosed_voxel_curves(scene, geometry, timeline, stats, results);
+  const std::vector<DoseCurve> curves = most_dosed_voxel_curves(scene, grid, timeline, stats, results);
   record.point_positions = point_positions(scene, materials, grid, timeline, results);
   stage_done("curves_and_positions");
   RunWriteInputs write{scene, materials, grid, timeline, frames, curves, write_vdb, write_vti, &progress};

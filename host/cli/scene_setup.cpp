@@ -6,6 +6,7 @@
 #include "host/common/text.h"
 #include "host/scene/scene_reader.h"
 #include "host/transport/dose_bounds.h"
+#include "host/transport/stage_poses.h"
 
 namespace dosemap {
 
@@ -20,13 +21,15 @@ SceneSetup set_up_scene(Scene scene, const WorkLimits& limits, int threads) {
   s.geometry = grid_geometry(s.scene);
   validate_shapes(s.scene, s.geometry);
   s.beam = make_beam_profile(s.scene.beam);
-  // Counted from the scene before anything is expanded: exposures, then fly sub-steps.
+  check_poses(s.scene, s.geometry);
+  s.turn_substep_deg = rotation_substep_deg(s.scene.sample.stage, s.beam, s.geometry);
+  // Counted from the scene before anything is expanded: exposures, then sub-steps.
   check_exposure_count(s.scene.scan, limits);
-  check_sub_exposures(s.scene, s.beam, s.geometry, limits);
+  check_sub_exposures(s.scene, s.beam, s.geometry, s.turn_substep_deg, limits);
   s.timeline = expand_scan(s.scene, limits);
   s.frame_times_s = frame_times(s.scene, s.timeline);
   check_dose_bounds(s.scene, dose_bounds(s.scene, s.materials, s.geometry, s.timeline), s.timeline);
-  s.plan = plan_size(s.timeline, s.beam, s.geometry);
+  s.plan = plan_size(s.timeline, s.beam, s.geometry, s.scene.sample.stage, s.turn_substep_deg);
   s.memory = estimate_run_memory(s.scene, s.materials, s.geometry, s.timeline, s.plan, s.frame_times_s.size(), threads);
   return s;
 }

@@ -23,6 +23,7 @@ struct SceneSetup {
   Timeline timeline;
   std::vector<double> frame_times_s;  // [output] frames, in scan time
   BeamProfile beam;
+  double turn_substep_deg = 360;  // continuous rotations are cut into steps of at most this
   PlanSize plan;
   RunMemory memory;  // the run's estimated peak need
 };

@@ -3,13 +3,57 @@
 #include <nlohmann/json.hpp>
 
 #include "host/transport/exposure_plan.h"
+#include "host/transport/stage_poses.h"
 
 namespace dosemap {
 
-std::vector<DoseCurve> most_dosed_voxel_curves(const Scene& scene, const GridGeometry& g, const Timeline& tl,
+namespace {
+
+// A voxel's dose increments in time order: per pose, the ray that crosses it, its dose per
+// unit fluence there (the march's own function) and the ray's fluence per sub-exposure (the
+// history builder's own footprint and cell integration).
+struct DoseEvent {
+  const SubExposure* sub;
+  double dose_Gy;
+};
+
+std::vector<DoseEvent> voxel_dose_events(const Scene& scene, const GridGeometry& g, const std::vector<MaterialId>& material,
+                                         TransportTables tables, const std::vector<SubExposure>& subs,
+                                         const BeamProfile& beam, int64_t v) {
+  const long long ijk[3] = {v % g.dims[0], (v / g.dims[0]) % g.dims[1], v / g.columns()};
+  std::vector<DoseEvent> events;
+  size_t begin = 0;
+  while (begin < subs.size()) {
+    size_t end = begin;
+    while (end < subs.size() && subs[end].angle_deg == subs[begin].angle_deg) ++end;
+    const RayLattice L = pose_lattice(stage_pose(scene.sample.stage, g, subs[begin].angle_deg), g);
+    tables.set_segment(L.segment_um * 1e-6, L.cell_area_m2);
+    const long long r = ray_of_voxel(L, ijk);
+    const double G = r < 0 ? 0 : voxel_dose_per_fluence(tables.params(), L, material.data(), r, v);
+    if (G > 0) {
+      const long long r1 = r % L.n1, r2 = r / L.n1;
+      for (size_t s = begin; s < end; ++s) {
+        const ColumnRect rect = footprint(beam, L, subs[s]);
+        if (r1 < rect.i0 || r1 >= rect.i1 || r2 < rect.j0 || r2 >= rect.j1) continue;
+        const SubExposure& x = subs[s];
+        const double f = x.photons / L.cell_area_m2 *
+                         ray_exposure_fraction(beam, L, x.x0_um, x.y0_um, x.x1_um, x.y1_um, r1, r2);
+        if (f > 0) events.push_back({&x, G * f});
+      }
+    }
+    begin = end;
+  }
+  return events;
+}
+
+}  // namespace
+
+std::vector<DoseCurve> most_dosed_voxel_curves(const Scene& scene, const VoxelGrid& grid, const Timeline& tl,
                                                const RunStatistics& stats, const DoseResults& r, size_t max_points) {
+  const GridGeometry& g = grid.geometry;
   const BeamProfile beam = make_beam_profile(scene.beam);
-  const std::vector<SubExposure> subs = plan_sub_exposures(tl, beam, g);
+  const std::vector<SubExposure> subs =
+      plan_sub_exposures(tl, beam, g, rotation_substep_deg(scene.sample.stage, beam, g));
   std::vector<DoseCurve> curves;
   for (const MaterialStats& ms : stats.materials) {
     if (ms.voxels == 0 || ms.dose_max_voxel < 0) continue;
@@ -22,27 +66,18 @@ std::vector<DoseCurve> most_dosed_voxel_curves(const Scene& scene, const GridGeo
     c.dose_Gy = r.dose_Gy[v];
     for (size_t n = 0; n < ms.components.size(); ++n)
       c.component_dose_Gy.push_back({ms.components[n].name, r.component_dose(r.tables.slot_grid[ms.component_slots[n]])[v]});
-    // The column's fluence per sub-exposure, in time order.
-    const double x0 = g.origin_um[0] + i * g.voxel_um[0], x1 = x0 + g.voxel_um[0];
-    const double y0 = g.origin_um[1] + j * g.voxel_um[1], y1 = y0 + g.voxel_um[1];
-    std::vector<std::pair<const SubExposure*, double>> events;
+    const std::vector<DoseEvent> events = voxel_dose_events(scene, g, grid.material, r.tables, subs, beam, v);
     double total = 0;
-    for (const SubExposure& s : subs) {
-      const ColumnRect rect = footprint(beam, g, s);
-      if (i < rect.i0 || i >= rect.i1 || j < rect.j0 || j >= rect.j1) continue;
-      const double f = s.photons / g.column_area_m2() * exposure_fraction(beam, s.x0_um, s.y0_um, s.x1_um, s.y1_um, x0, x1, y0, y1);
-      if (f <= 0) continue;
-      events.push_back({&s, f});
-      total += f;
-    }
+    for (const DoseEvent& e : events) total += e.dose_Gy;
+    // Scaled so that the curve ends at the stored dose.
     const size_t stride = std::max<size_t>(1, (2 * events.size() + max_points - 1) / max_points);
     c.t_s.push_back(0);
     c.curve_Gy.push_back(0);
     double cum = 0;
     for (size_t e = 0; e < events.size(); ++e) {
-      const SubExposure& s = *events[e].first;
+      const SubExposure& s = *events[e].sub;
       const double before = total > 0 ? c.dose_Gy * cum / total : 0;
-      cum += events[e].second;
+      cum += events[e].dose_Gy;
       const double after = total > 0 ? c.dose_Gy * cum / total : 0;
       if (e % stride != 0 && e + 1 != events.size()) continue;  // merged with its neighbours
       if (s.t_start_s > c.t_s.back()) {

@@ -1,8 +1,8 @@
 // Dose against time at the most dosed voxel of each material (dose_history.json, and the
-// figure `dosemap plot` draws from it). A voxel's dose follows its column's fluence, so the
-// curve is the final dose times the column's cumulative fluence over its total; the
-// column's fluence events are recomputed from the sub-exposures with the same profile
-// integration as the engine, whichever backend ran.
+// figure `dosemap plot` draws from it). At each pose the voxel's dose follows the fluence of
+// the one ray that crosses it: its increments are that ray's dose per unit fluence there
+// times the ray's fluence per sub-exposure, from the march's and the history builder's own
+// functions (cuda/ray_march.h, cuda/ray_lattice.h), whichever backend ran.
 #pragma once
 
 #include <array>
@@ -27,7 +27,7 @@ struct DoseCurve {
 };
 
 // At most `max_points` points per curve (consecutive exposures merged beyond that).
-std::vector<DoseCurve> most_dosed_voxel_curves(const Scene& scene, const GridGeometry& g, const Timeline& tl,
+std::vector<DoseCurve> most_dosed_voxel_curves(const Scene& scene, const VoxelGrid& grid, const Timeline& tl,
                                                const RunStatistics& stats, const DoseResults& results,
                                                size_t max_points = 20000);
 

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "host/common/text.h"
+#include "host/transport/stage_poses.h"
 
 namespace dosemap {
 
@@ -82,6 +83,18 @@ std::string summary_json(const RunRecord& run) {
                {"beam_on_s", run.timeline.beam_on_s},
                {"exposures", run.timeline.exposures.size()},
                {"sub_exposures", run.sub_exposures}};
+  // The stage: lab and sample frames coincide without one (docs/scene-format.md).
+  const StageSpec& stage = scene.sample.stage;
+  Json stage_json;
+  stage_json["present"] = stage.present;
+  if (stage.present) {
+    const auto c = stage_center_um(stage, g);
+    stage_json["axis"] = stage.axis == 0 ? "x" : stage.axis == 1 ? "y" : "z";
+    stage_json["center_um"] = {c[0], c[1], c[2]};
+    stage_json["tilt_deg"] = stage.tilt_deg;
+  }
+  stage_json["poses"] = run.poses;
+  j["stage"] = stage_json;
   j["energy_J"] = {{"incident", run.energy.incident_J},
                    {"deposited", run.energy.deposited_J},
                    {"transmitted", run.energy.transmitted_J},
@@ -173,7 +186,9 @@ std::string summary_json(const RunRecord& run) {
   j["run"] = {{"device", run.device},
               {"seconds", run.seconds_total},
               {"stage_seconds", stages},
-              {"fluence_events", run.fluence_events}};
+              {"fluence_events", run.fluence_events},
+              {"voxel_updates", run.voxel_updates},
+              {"energy_balance_max_relative_error", run.energy.max_ray_imbalance}};
   // Strings that are not UTF-8 (paths) become U+FFFD rather than an exception.
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
@@ -218,6 +233,12 @@ void print_run_report(const RunRecord& run, const std::string& output_dir, std::
       {"dose model", dose_model_name(run.materials.model)},
       {"scan", group_digits(static_cast<long long>(run.timeline.exposures.size())) + " exposures over " +
                    human_duration(run.timeline.duration_s) + ", beam on " + human_time(run.timeline.beam_on_s)},
+      {"stage", run.scene.sample.stage.present
+                    ? group_digits(run.poses) + (run.poses == 1 ? " pose" : " poses") + " (axis " +
+                          (run.scene.sample.stage.axis == 0 ? "x" : run.scene.sample.stage.axis == 1 ? "y" : "z") +
+                          ", tilt " + fmt_g(run.scene.sample.stage.tilt_deg, 6) + " deg), " +
+                          fmt_g(static_cast<double>(run.voxel_updates), 3) + " voxel-pose updates"
+                    : std::string("fixed (beam along +z)")},
       {"grid", std::to_string(run.geometry.dims[0]) + " x " + std::to_string(run.geometry.dims[1]) + " x " +
                    std::to_string(run.geometry.dims[2]) + " voxels of " + fmt_g(run.geometry.voxel_um[0]) + " x " +
                    fmt_g(run.geometry.voxel_um[1]) + " x " + fmt_g(run.geometry.voxel_um[2]) + " um"},

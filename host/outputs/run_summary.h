@@ -28,6 +28,7 @@ struct RunRecord {
   std::string backend, device, version;
   EnergyBalance energy;  // deposited_J taken from the statistics (the float grids)
   int64_t sub_exposures = 0, fluence_events = 0;
+  int64_t poses = 0, voxel_updates = 0;  // blocks at one stage pose; voxel visits of the marches
   double seconds_total = 0;
   // Wall-clock seconds per stage: setup, history, march, statistics, writing.
   std::vector<std::pair<std::string, double>> stage_seconds;

@@ -76,20 +76,17 @@ void write_run_files(RunDirectory& out, const RunWriteInputs& in, DoseResults&& 
     std::vector<std::pair<double, std::string>> pvd;
     for (size_t f = 0; f < in.frame_times_s.size(); ++f) {
       const int number = static_cast<int>(f) + 1;
-      const float* fraction = r.frame_fraction.data() + f * r.columns;
+      const float* frame_dose = r.frame_dose(static_cast<int>(f));
       const double t = in.frame_times_s[f];
       if (in.write_vdb)
         out.write_file(frame_name(number, "vdb"), [&](CheckedFile& file) {
-          write_frame_vdb(file, ctx, r.dose_Gy.data(), fraction, t, number, log10_max);
+          write_frame_vdb(file, ctx, frame_dose, t, number, log10_max);
         });
       if (in.write_vti) {
         const std::vector<MaterialId>& mat = in.grid.material;
-        const float* dose = r.dose_Gy.data();
-        const int64_t columns = r.columns;
         std::vector<VtiArray> arrays{{"dose", VtiArray::kFloat32, [&](int64_t b, int64_t e, void* o) {
                                         float* v = static_cast<float*>(o);
-                                        for (int64_t i = b; i < e; ++i)
-                                          v[i - b] = mat[i] == kVoidId ? kNaN : dose[i] * fraction[i % columns];
+                                        for (int64_t i = b; i < e; ++i) v[i - b] = mat[i] == kVoidId ? kNaN : frame_dose[i];
                                       }}};
         out.write_file(frame_name(number, "vti"),
                        [&](CheckedFile& file) { write_vti(file.stream(), g, arrays, "dose"); });

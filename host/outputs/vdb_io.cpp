@@ -229,13 +229,12 @@ void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults&&
   write_grids(file, grids, file_meta);
 }
 
-void write_frame_vdb(CheckedFile& file, const VdbWriteContext& ctx, const float* final_dose, const float* fraction,
-                     double time_s, int frame, double log10_dose_max) {
+void write_frame_vdb(CheckedFile& file, const VdbWriteContext& ctx, const float* frame_dose, double time_s, int frame,
+                     double log10_dose_max) {
   init_openvdb();
   const GridGeometry& g = ctx.grid.geometry;
   const std::vector<MaterialId>& material = ctx.grid.material;
-  const int64_t columns = g.columns();
-  auto dose_at = [&](int64_t v) { return final_dose[v] * fraction[v % columns]; };
+  auto dose_at = [&](int64_t v) { return frame_dose[v]; };
   VdbWriteContext at_frame = ctx;
   at_frame.time_s = time_s;
   openvdb::GridPtrVec grids;

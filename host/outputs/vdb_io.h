@@ -32,11 +32,11 @@ struct VdbWriteContext {
 // soon as its grid is built, so the peak memory stays near one copy of the results.
 void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults&& results);
 
-// A frame: the cumulative dose at `time_s` (final dose x the column's share of its fluence
-// by then, `fraction` per column) as grid `dose`, and `density` on the log scale of the
-// final dose (log10 of its maximum, 4 decades) so that frames brighten as dose accumulates.
-void write_frame_vdb(CheckedFile& file, const VdbWriteContext& ctx, const float* final_dose,
-                     const float* fraction, double time_s, int frame, double log10_dose_max);
+// A frame: the cumulative dose at `time_s` (per voxel, from the run's state) as grid `dose`,
+// and `density` on the log scale of the final dose (log10 of its maximum, 4 decades) so
+// that frames brighten as dose accumulates.
+void write_frame_vdb(CheckedFile& file, const VdbWriteContext& ctx, const float* frame_dose, double time_s, int frame,
+                     double log10_dose_max);
 
 struct VdbGridSummary {
   std::string name, type, grid_class;

@@ -61,11 +61,23 @@ struct ShapeSpec {
   SourcePos material_where;
 };
 
+// The rotation stage ([sample.stage], docs/scene-format.md "Frames and the stage"): a stage
+// pose maps a sample point p to the lab as p_lab = c + R_tilt R_axis(angle) (p - c).
+struct StageSpec {
+  bool present = false;  // without [sample.stage] the sample never turns
+  int axis = 1;          // rotation axis at zero tilt: 0 x, 1 y (vertical, default), 2 z (along the beam)
+  bool has_center = false;
+  std::array<double, 3> center_um{};  // a point on the axis (sample frame); default x = y = 0, mid-z
+  double tilt_deg = 0;   // about lab x
+  SourcePos where;
+};
+
 struct SampleSpec {
   std::array<double, 3> voxel_um{};
   std::array<double, 2> lateral_um{};
   std::vector<LayerSpec> layers;  // beam order
   std::vector<ShapeSpec> shapes;  // drawn in order
+  StageSpec stage;
   SourcePos where;
   SourcePos voxel_where;
   SourcePos lateral_where;
@@ -102,7 +114,8 @@ struct BeamSpec {
 };
 
 // ---- scan ----
-enum class StepKind { kPoint, kRaster, kFly, kWait };
+enum class StepKind { kPoint, kRaster, kFly, kWait, kRotate, kXrdct };
+const char* step_kind_name(StepKind k);
 enum class RasterOrder { kSnake, kLines };
 
 struct ScanStep {
@@ -120,6 +133,15 @@ struct ScanStep {
   double speed_um_s = 0;
   // wait
   double duration_s = 0;
+  // every kind: the stage angle during the step (rotate and xrdct turn from_deg -> to_deg)
+  double angle_deg = 0;
+  // rotate: beam parked at at_um; xrdct: lines along lab x at heights y_um, one set per angle
+  double from_deg = 0, to_deg = 0, step_deg = 0;
+  double speed_deg_s = 0;   // rotate, continuous (> 0): no step_deg / dwell_s
+  bool continuous = false;  // rotate: speed_deg_s; xrdct: fly lines (speed_um_s)
+  double x_from_um = 0, x_to_um = 0, x_step_um = 0;  // xrdct
+  std::vector<double> y_um;                           // xrdct heights (lab y)
+  double line_move_s = 0;                             // xrdct: between lines
 };
 
 struct ScanSpec {

@@ -39,6 +39,13 @@ inline constexpr double kMaxSpeed_um_s = 1e9;
 inline constexpr double kMinFlux_ph_s = 1.0;
 inline constexpr double kMaxFlux_ph_s = 1e30;
 
+// ---- stage angles ----
+inline constexpr double kMaxAngle_deg = 1e5;  // about 280 turns either way
+inline constexpr double kMaxTilt_deg = 90.0;
+inline constexpr double kMinAngleStep_deg = 1e-6;
+inline constexpr double kMinAngularSpeed_deg_s = 1e-6;
+inline constexpr double kMaxAngularSpeed_deg_s = 1e6;
+
 // ---- beam image ----
 inline constexpr int64_t kMaxBeamImagePixels = int64_t(1) << 24;  // 4096 x 4096
 inline constexpr int64_t kMaxBeamImageFileBytes = int64_t(512) << 20;

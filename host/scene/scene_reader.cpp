@@ -29,6 +29,18 @@ const char* dose_model_name(DoseModel m) {
   return "?";
 }
 
+const char* step_kind_name(StepKind k) {
+  switch (k) {
+    case StepKind::kPoint: return "point";
+    case StepKind::kRaster: return "raster";
+    case StepKind::kFly: return "fly";
+    case StepKind::kWait: return "wait";
+    case StepKind::kRotate: return "rotate";
+    case StepKind::kXrdct: return "xrdct";
+  }
+  return "?";
+}
+
 const char* profile_name(ProfileKind p) {
   switch (p) {
     case ProfileKind::kGaussian: return "gaussian";
@@ -82,6 +94,7 @@ NumberRule length_rule() { return in_range(kMinLength_um, kMaxLength_um); }
 NumberRule extent_rule() { return positive_up_to(kMaxLength_um); }
 NumberRule position_rule() { return in_range(-kMaxLength_um, kMaxLength_um); }
 NumberRule time_rule() { return in_range(kMinTime_s, kMaxTime_s); }
+NumberRule angle_rule() { return in_range(-kMaxAngle_deg, kMaxAngle_deg); }
 
 std::string ordinal_name(const std::string& array, size_t index) {
   return "[[" + array + "]] #" + std::to_string(index + 1);
@@ -137,7 +150,7 @@ class SceneReader {
         {"materials", "add e.g. [materials.copper] with formula = \"Cu\""},
         {"sample", "add a [sample] table with voxel_um, lateral_um and [[sample.layers]]"},
         {"beam", "add a [beam] table with energy_keV, flux_ph_s, profile and the profile's size (fwhm_um or size_um)"},
-        {"scan", "add [[scan.steps]] entries (kind = \"point\", \"raster\", \"fly\" or \"wait\")"},
+        {"scan", "add [[scan.steps]] entries (kind = \"point\", \"raster\", \"fly\", \"rotate\", \"xrdct\" or \"wait\")"},
     };
     for (const auto& [name, fix] : required)
       if (!top.has(name)) top.error_here(std::string("has no [") + name + "] table", fix);
@@ -150,6 +163,7 @@ class SceneReader {
     if (const toml::table* t = top.table("output", false)) read_output(*t, s);
     top.check_unknown_keys();
     check_material_references(s);
+    check_stage_use(s);
     return s;
   }
 
@@ -290,7 +304,7 @@ class SceneReader {
   }
 
   void read_sample(const toml::table& t, Scene& s) {
-    TableView v(t, "[sample]", file_, diag_, {"voxel_um", "lateral_um", "layers", "shapes"});
+    TableView v(t, "[sample]", file_, diag_, {"voxel_um", "lateral_um", "layers", "shapes", "stage"});
     SampleSpec& smp = s.sample;
     smp.where = v.pos();
     auto voxel = v.numbers<3>("voxel_um", in_range(1e-3, 1e5), true, "[5.0, 5.0, 1.0]");
@@ -356,6 +370,21 @@ class SceneReader {
         read_shape(*st, i, smp);
       }
     }
+    if (const toml::table* st = v.table("stage", false)) read_stage(*st, smp);
+    v.check_unknown_keys();
+  }
+
+  void read_stage(const toml::table& t, SampleSpec& smp) {
+    TableView v(t, "[sample.stage]", file_, diag_, {"axis", "center_um", "tilt_deg"});
+    StageSpec& st = smp.stage;
+    st.present = true;
+    st.where = v.pos();
+    if (auto a = v.choice("axis", {"x", "y", "z"}, false)) st.axis = *a == "x" ? 0 : *a == "y" ? 1 : 2;
+    if (auto c = v.numbers<3>("center_um", position_rule(), false, "[0.0, 0.0, 66.5]")) {
+      st.has_center = true;
+      st.center_um = *c;
+    }
+    st.tilt_deg = v.number("tilt_deg", in_range(-kMaxTilt_deg, kMaxTilt_deg), false, "30.0").value_or(0.0);
     v.check_unknown_keys();
   }
 
@@ -597,13 +626,19 @@ class SceneReader {
         {"raster", {"from_um", "to_um", "step_um", "dwell_s", "move_s", "order"}},
         {"fly", {"path_um", "speed_um_s"}},
         {"wait", {"duration_s"}},
+        {"rotate", {"at_um", "from_deg", "to_deg", "step_deg", "dwell_s", "move_s", "speed_deg_s"}},
+        {"xrdct", {"from_deg", "to_deg", "step_deg", "x_from_um", "x_to_um", "x_step_um", "dwell_s", "move_s",
+                   "speed_um_s", "y_um", "line_move_s", "order"}},
     };
     const std::string shown = ordinal_name("scan.steps", index);
     TableView probe(t, shown, file_, diag_, {});
-    auto kind = probe.choice("kind", {"point", "raster", "fly", "wait"}, true);
+    auto kind = probe.choice("kind", {"point", "raster", "fly", "wait", "rotate", "xrdct"}, true);
     if (!kind) return;
     std::vector<std::string> allowed = keys.at(*kind);
     allowed.push_back("kind");
+    // Every kind may hold the stage at an angle, except those that turn it themselves.
+    const bool turns = *kind == "rotate" || *kind == "xrdct";
+    if (!turns) allowed.push_back("angle_deg");
     TableView v(t, shown, file_, diag_, allowed);
     // Keys of the other kinds: say which kind they belong to rather than "unknown".
     for (const auto& [other, other_keys] : keys) {
@@ -613,9 +648,17 @@ class SceneReader {
         v.reject(k, "applies to kind = \"" + other + "\" steps, not \"" + *kind + "\"; remove it or change kind");
       }
     }
+    if (turns)
+      v.reject("angle_deg", "does not apply to kind = \"" + *kind +
+                                "\" steps, which turn the stage from from_deg to to_deg; remove it");
     ScanStep st;
     st.where = v.pos();
     bool ok = true;
+    if (!turns) {
+      const auto angle = v.number("angle_deg", angle_rule(), false, "45.0");
+      st.angle_deg = angle.value_or(0.0);
+      if (v.has("angle_deg") && !angle) ok = false;
+    }
     if (*kind == "point") {
       st.kind = StepKind::kPoint;
       auto at = v.numbers<2>("at_um", position_rule(), true, "[0.0, 0.0]");
@@ -688,14 +731,115 @@ class SceneReader {
         }
       }
       if (speed) st.speed_um_s = *speed;
-    } else {
+    } else if (*kind == "wait") {
       st.kind = StepKind::kWait;
       auto d = v.number("duration_s", time_rule(), true, "600.0");
-      ok = d.has_value();
+      ok = ok && d.has_value();
       if (d) st.duration_s = *d;
+    } else if (*kind == "rotate") {
+      st.kind = StepKind::kRotate;
+      auto at = v.numbers<2>("at_um", position_rule(), true, "[0.0, 0.0]");
+      ok = read_angle_range(v, st, "rotate") && at && ok;
+      if (at) st.at_um = *at;
+      if (v.has("speed_deg_s")) {
+        st.continuous = true;
+        for (const char* k : {"step_deg", "dwell_s", "move_s"})
+          v.reject(k, "does not apply to a continuous rotation (speed_deg_s); remove it, or remove speed_deg_s to "
+                      "step and shoot");
+        auto speed = v.number("speed_deg_s", in_range(kMinAngularSpeed_deg_s, kMaxAngularSpeed_deg_s), true, "6.0");
+        ok = ok && speed.has_value();
+        if (speed) st.speed_deg_s = *speed;
+      } else {
+        ok = read_angle_steps(v, st) && ok;
+        auto dwell = v.number("dwell_s", time_rule(), true, "0.1");
+        auto move = v.number("move_s", in_range(0.0, kMaxTime_s), false, "0.0");
+        ok = ok && dwell.has_value() && !(v.has("move_s") && !move);
+        if (dwell) st.dwell_s = *dwell;
+        st.move_s = move.value_or(0.0);
+      }
+    } else {
+      st.kind = StepKind::kXrdct;
+      ok = read_angle_range(v, st, "xrdct") && ok;
+      ok = read_angle_steps(v, st) && ok;
+      auto x_from = v.number("x_from_um", position_rule(), true, "-500.0");
+      auto x_to = v.number("x_to_um", position_rule(), true, "500.0");
+      ok = ok && x_from && x_to;
+      if (x_from) st.x_from_um = *x_from;
+      if (x_to) st.x_to_um = *x_to;
+      if (x_from && x_to && *x_from == *x_to)
+        v.error("x_to_um", "equals x_from_um: the line has no length", "scan a line, e.g. x_from_um = -500.0, x_to_um = 500.0");
+      if (v.has("speed_um_s")) {
+        st.continuous = true;
+        for (const char* k : {"x_step_um", "dwell_s", "move_s"})
+          v.reject(k, "does not apply to fly lines (speed_um_s); remove it, or remove speed_um_s to step along "
+                      "the lines");
+        auto speed = v.number("speed_um_s", in_range(kMinSpeed_um_s, kMaxSpeed_um_s), true, "200.0");
+        ok = ok && speed.has_value();
+        if (speed) st.speed_um_s = *speed;
+      } else {
+        auto step = v.number("x_step_um", length_rule(), true, "10.0");
+        auto dwell = v.number("dwell_s", time_rule(), true, "0.05");
+        auto move = v.number("move_s", in_range(0.0, kMaxTime_s), false, "0.0");
+        ok = ok && step && dwell && !(v.has("move_s") && !move);
+        if (step) st.x_step_um = *step;
+        if (dwell) st.dwell_s = *dwell;
+        st.move_s = move.value_or(0.0);
+        if (step && x_from && x_to && std::fabs(*x_to - *x_from) / *step > kMaxRasterPointsPerAxis) {
+          v.error("x_step_um", "gives " + fmt_g(std::fabs(*x_to - *x_from) / *step, 3) + " points per line",
+                  "check the units: positions and steps are in micrometres");
+          ok = false;
+        }
+      }
+      if (v.has("y_um")) {
+        auto ys = v.number_list("y_um", position_rule(), 1, false, "[0.0, 10.0]");
+        ok = ok && ys.has_value();
+        if (ys && static_cast<double>(ys->size()) > kMaxRasterPointsPerAxis) {
+          v.error("y_um", "lists " + group_digits(static_cast<long long>(ys->size())) + " heights; at most " +
+                              fmt_g(kMaxRasterPointsPerAxis, 3));
+          ok = false;
+        }
+        if (ys) st.y_um = *ys;
+      } else {
+        st.y_um = {0.0};
+      }
+      auto line_move = v.number("line_move_s", in_range(0.0, kMaxTime_s), false, "0.5");
+      ok = ok && !(v.has("line_move_s") && !line_move);
+      st.line_move_s = line_move.value_or(0.0);
+      auto order = v.choice("order", {"snake", "lines"}, false);
+      ok = ok && !(v.has("order") && !order);
+      st.order = order.value_or("snake") == "lines" ? RasterOrder::kLines : RasterOrder::kSnake;
     }
     v.check_unknown_keys();
     if (ok) sc.steps.push_back(st);
+  }
+
+  // from_deg and to_deg of a rotate or xrdct step.
+  bool read_angle_range(TableView& v, ScanStep& st, const std::string& kind) {
+    auto from = v.number("from_deg", angle_rule(), true, "0.0");
+    auto to = v.number("to_deg", angle_rule(), true, "180.0");
+    if (!from || !to) return false;
+    st.from_deg = *from;
+    st.to_deg = *to;
+    if (*from == *to && (kind == "xrdct" || v.has("speed_deg_s"))) {
+      v.error("to_deg", "equals from_deg: the stage does not turn",
+              kind == "xrdct" ? "give the range of angles, e.g. from_deg = 0.0, to_deg = 179.0"
+                              : "give the range the stage turns through, e.g. from_deg = 0.0, to_deg = 180.0");
+      return false;
+    }
+    return true;
+  }
+
+  // step_deg of a step-and-shoot rotate or xrdct step, with the number of angles it gives.
+  bool read_angle_steps(TableView& v, ScanStep& st) {
+    auto step = v.number("step_deg", in_range(kMinAngleStep_deg, 360.0), true, "0.5");
+    if (!step) return false;
+    st.step_deg = *step;
+    const double n = std::fabs(st.to_deg - st.from_deg) / st.step_deg;
+    if (n > kMaxRasterPointsPerAxis) {
+      v.error("step_deg", "gives " + fmt_g(n, 3) + " angles", "use a larger step_deg (in degrees)");
+      return false;
+    }
+    return true;
   }
 
   void read_output(const toml::table& t, Scene& s) {
@@ -805,6 +949,25 @@ class SceneReader {
     if (!s.sample.layers.empty() && !any_matter)
       diag_.error(s.sample.where, "[sample] contains only void: nothing absorbs dose",
                   "give at least one layer or shape a material");
+  }
+
+  // Without [sample.stage] the sample never turns: a step that turns it is a mistake the
+  // user must resolve by saying about which axis.
+  void check_stage_use(const Scene& s) {
+    if (s.sample.stage.present) return;
+    for (size_t i = 0; i < s.scan.steps.size(); ++i) {
+      const ScanStep& st = s.scan.steps[i];
+      const bool turns = st.kind == StepKind::kRotate || st.kind == StepKind::kXrdct;
+      if (!turns && st.angle_deg == 0) continue;
+      diag_.error(st.where,
+                  ordinal_name("scan.steps", i) + " " +
+                      (turns ? std::string("kind = \"") + step_kind_name(st.kind) + "\" turns the stage"
+                             : "angle_deg = " + fmt_g(st.angle_deg, 8) + " turns the stage") +
+                      ", but the scene has no [sample.stage]",
+                  "add [sample.stage] with axis = \"y\" (vertical; or \"x\", \"z\") and, if the axis is not at "
+                  "x = y = 0 and mid-depth, center_um");
+      return;
+    }
   }
 
   // The march keeps a dose per component grid (a distinct component material) and per

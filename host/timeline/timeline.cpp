@@ -29,6 +29,11 @@ int64_t count_step_exposures(const ScanStep& s) {
                             raster_count(s.from_um[1], s.to_um[1], s.step_um[1]));
     case StepKind::kFly: return static_cast<int64_t>(s.path_um.size()) - 1;
     case StepKind::kWait: return 0;
+    case StepKind::kRotate: return s.continuous ? 1 : raster_count(s.from_deg, s.to_deg, s.step_deg);
+    case StepKind::kXrdct:
+      return saturating_mul(saturating_mul(raster_count(s.from_deg, s.to_deg, s.step_deg),
+                                           static_cast<int64_t>(s.y_um.size())),
+                            s.continuous ? 1 : raster_count(s.x_from_um, s.x_to_um, s.x_step_um));
   }
   return 0;
 }
@@ -52,6 +57,20 @@ double step_duration(const ScanStep& s) {
       return len / s.speed_um_s;
     }
     case StepKind::kWait: return s.duration_s;
+    case StepKind::kRotate: {
+      if (s.continuous) return std::fabs(s.to_deg - s.from_deg) / s.speed_deg_s;
+      const double n = static_cast<double>(count_step_exposures(s));
+      return n * s.dwell_s + (n - 1) * s.move_s;
+    }
+    case StepKind::kXrdct: {
+      const double lines = static_cast<double>(raster_count(s.from_deg, s.to_deg, s.step_deg)) * s.y_um.size();
+      double line_s = std::fabs(s.x_to_um - s.x_from_um) / s.speed_um_s;
+      if (!s.continuous) {
+        const double n = static_cast<double>(raster_count(s.x_from_um, s.x_to_um, s.x_step_um));
+        line_s = n * s.dwell_s + (n - 1) * s.move_s;
+      }
+      return lines * line_s + (lines - 1) * s.line_move_s;
+    }
   }
   return 0;
 }
@@ -94,7 +113,7 @@ Timeline expand_scan(const Scene& scene, const WorkLimits& limits) {
     double t = r * (scan.period_s > 0 ? scan.period_s : tl.repetition_s);
     for (size_t si = 0; si < scan.steps.size(); ++si) {
       const ScanStep& s = scan.steps[si];
-      auto emit = [&](double dur, double x0, double y0, double x1, double y1) {
+      auto emit = [&](double dur, double x0, double y0, double x1, double y1, double a0, double a1) {
         Exposure e;
         e.t_start_s = t;
         e.duration_s = dur;
@@ -102,6 +121,8 @@ Timeline expand_scan(const Scene& scene, const WorkLimits& limits) {
         e.y0_um = y0;
         e.x1_um = x1;
         e.y1_um = y1;
+        e.angle0_deg = a0;
+        e.angle1_deg = a1;
         e.photons = flux * dur;
         e.step = static_cast<int32_t>(si);
         e.repetition = static_cast<int32_t>(r);
@@ -111,7 +132,7 @@ Timeline expand_scan(const Scene& scene, const WorkLimits& limits) {
       };
       switch (s.kind) {
         case StepKind::kPoint:
-          emit(s.exposure_s, s.at_um[0], s.at_um[1], s.at_um[0], s.at_um[1]);
+          emit(s.exposure_s, s.at_um[0], s.at_um[1], s.at_um[0], s.at_um[1], s.angle_deg, s.angle_deg);
           t += s.exposure_s;
           break;
         case StepKind::kRaster: {
@@ -123,7 +144,7 @@ Timeline expand_scan(const Scene& scene, const WorkLimits& limits) {
             for (int64_t k = 0; k < nx; ++k) {
               const int64_t ix = reverse ? nx - 1 - k : k;
               const double x = raster_coord(s.from_um[0], s.to_um[0], s.step_um[0], ix);
-              emit(s.dwell_s, x, y, x, y);
+              emit(s.dwell_s, x, y, x, y, s.angle_deg, s.angle_deg);
               t += s.dwell_s;
               if (iy != ny - 1 || k != nx - 1) t += s.move_s;
             }
@@ -135,13 +156,57 @@ Timeline expand_scan(const Scene& scene, const WorkLimits& limits) {
             const auto& a = s.path_um[p - 1];
             const auto& b = s.path_um[p];
             const double dur = segment_length(a, b) / s.speed_um_s;
-            emit(dur, a[0], a[1], b[0], b[1]);
+            emit(dur, a[0], a[1], b[0], b[1], s.angle_deg, s.angle_deg);
             t += dur;
           }
           break;
         case StepKind::kWait:
           t += s.duration_s;
           break;
+        case StepKind::kRotate: {
+          if (s.continuous) {
+            const double dur = std::fabs(s.to_deg - s.from_deg) / s.speed_deg_s;
+            emit(dur, s.at_um[0], s.at_um[1], s.at_um[0], s.at_um[1], s.from_deg, s.to_deg);
+            t += dur;
+            break;
+          }
+          const int64_t n = raster_count(s.from_deg, s.to_deg, s.step_deg);
+          for (int64_t k = 0; k < n; ++k) {
+            const double a = raster_coord(s.from_deg, s.to_deg, s.step_deg, k);
+            emit(s.dwell_s, s.at_um[0], s.at_um[1], s.at_um[0], s.at_um[1], a, a);
+            t += s.dwell_s;
+            if (k + 1 != n) t += s.move_s;
+          }
+          break;
+        }
+        case StepKind::kXrdct: {
+          // Angle by angle, height by height within an angle, point by point along a line.
+          const int64_t angles = raster_count(s.from_deg, s.to_deg, s.step_deg);
+          const int64_t points = s.continuous ? 0 : raster_count(s.x_from_um, s.x_to_um, s.x_step_um);
+          int64_t line = 0;
+          const int64_t lines = angles * static_cast<int64_t>(s.y_um.size());
+          for (int64_t ia = 0; ia < angles; ++ia) {
+            const double a = raster_coord(s.from_deg, s.to_deg, s.step_deg, ia);
+            for (double y : s.y_um) {
+              const bool reverse = s.order == RasterOrder::kSnake && (line % 2 == 1);
+              if (s.continuous) {
+                const double x0 = reverse ? s.x_to_um : s.x_from_um, x1 = reverse ? s.x_from_um : s.x_to_um;
+                const double dur = std::fabs(s.x_to_um - s.x_from_um) / s.speed_um_s;
+                emit(dur, x0, y, x1, y, a, a);
+                t += dur;
+              } else {
+                for (int64_t k = 0; k < points; ++k) {
+                  const double x = raster_coord(s.x_from_um, s.x_to_um, s.x_step_um, reverse ? points - 1 - k : k);
+                  emit(s.dwell_s, x, y, x, y, a, a);
+                  t += s.dwell_s;
+                  if (k + 1 != points) t += s.move_s;
+                }
+              }
+              if (++line != lines) t += s.line_move_s;
+            }
+          }
+          break;
+        }
       }
     }
   }

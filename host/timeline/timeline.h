@@ -1,6 +1,7 @@
 // The scan expanded into the ordered list of exposures: when the beam is on, for how long,
-// where its centre is (a fly segment moves it from start to end at constant speed), and
-// how many photons it delivers. Beam-off time (raster moves, waits, gaps between
+// where its centre is (a fly segment moves it from start to end at constant speed), at
+// which stage angle (a continuous rotation turns it from start to end at constant speed),
+// and how many photons it delivers. Beam-off time (raster moves, waits, gaps between
 // repetitions) is what lies between exposures.
 #pragma once
 
@@ -17,10 +18,12 @@ struct Exposure {
   double duration_s = 0;
   double x0_um = 0, y0_um = 0;  // beam centre at the start
   double x1_um = 0, y1_um = 0;  // and at the end (the same for a static exposure)
+  double angle0_deg = 0, angle1_deg = 0;  // stage angle at the start and at the end
   double photons = 0;
   int32_t step = 0;        // index into scan.steps
   int32_t repetition = 0;  // 0-based
   bool moving() const { return x0_um != x1_um || y0_um != y1_um; }
+  bool turning() const { return angle0_deg != angle1_deg; }
   double t_end_s() const { return t_start_s + duration_s; }
 };
 
@@ -32,8 +35,8 @@ struct Timeline {
   double photons = 0;
 };
 
-// Exposures one step makes per repetition (a wait none, a fly step one per segment);
-// saturates.
+// Exposures one step makes per repetition (a wait none, a fly step one per segment, a
+// continuous rotation one, an xrdct step one per point or fly line); saturates.
 int64_t count_step_exposures(const ScanStep& step);
 
 // Counts the exposures without expanding (for messages and memory estimates); saturates

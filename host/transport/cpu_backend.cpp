@@ -6,17 +6,24 @@
 
 namespace dosemap {
 
-void march_columns_cpu(const MarchParams& p, const uint16_t* material, const HistoryView& h, const MarchOutput& out,
-                       int threads, Progress* progress) {
-  const int64_t columns = p.nx * p.ny;
-  // Blocks of columns: progress is reported by thread 0 only, between blocks.
+void clear_state_cpu(const MarchParams& p, const DoseState& st, int64_t voxels, int64_t columns, int threads) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t v = 0; v < voxels; ++v) clear_voxel_state(p, st, voxels, v);
+  const int64_t planes = static_cast<int64_t>(p.n_slots) * p.n_thresholds * columns;
+  for (int64_t i = 0; i < planes; ++i) st.slot_first_crossing_s[i] = -1.0f;
+}
+
+void march_rays_cpu(const MarchParams& p, const RayLattice& L, const uint16_t* material, const HistoryView& h,
+                    const DoseState& st, int threads, Progress* progress) {
+  const int64_t rays = ray_count(L);
+  // Blocks of rays: progress is reported by thread 0 only, between blocks.
   const int64_t block = 4096;
-  const int64_t blocks = (columns + block - 1) / block;
-  if (progress) progress->start("column march", blocks);
+  const int64_t blocks = (rays + block - 1) / block;
+  if (progress) progress->start("march", blocks);
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
   for (int64_t b = 0; b < blocks; ++b) {
-    const int64_t end = (b + 1) * block < columns ? (b + 1) * block : columns;
-    for (int64_t c = b * block; c < end; ++c) march_column(p, material, h, out, c);
+    const int64_t end = (b + 1) * block < rays ? (b + 1) * block : rays;
+    for (int64_t r = b * block; r < end; ++r) march_ray(p, L, material, h, st, r);
     if (progress && omp_get_thread_num() == 0) progress->advance(omp_get_num_threads());
   }
   if (progress) progress->finish();

@@ -1,7 +1,7 @@
 // The CUDA backend: the same transport as the CPU backend, on the GPU. Footprint
 // accumulation of every sub-exposure, the stable sort of fluence events by column (CUB),
-// cumulative fluence per column (Thrust), and the shared column march
-// (cuda/column_march.h) run as one GPU thread per column. Columns are processed in slabs
+// cumulative fluence per column (Thrust), and the shared march (cuda/ray_march.h) run as
+// one GPU thread per column. For now only a beam along +z (one block at the identity pose). Columns are processed in slabs
 // (ranges of rows) sized to the free device memory, so volumes larger than the device fit.
 // This header has no CUDA types: host code includes it, cuda/transport_cuda.cu implements it.
 #pragma once
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "cuda/beam_profile.h"
-#include "cuda/column_march.h"
+#include "cuda/ray_march.h"
 #include "host/grid/voxel_grid.h"
 #include "host/transport/exposure_plan.h"
 
@@ -38,13 +38,13 @@ struct CudaRunStats {
 // True when a GPU is present, the driver answers and this build has a kernel for it.
 bool cuda_device_usable(std::string& why);
 
-// Runs the transport on the GPU; writes the same outputs as the CPU backend into `out`
-// (host arrays). `memory_fraction` of the free device memory is used for slabs, or at
+// Runs the transport of one block at the identity pose on the GPU; writes the same state as
+// the CPU backend into `out` (host arrays, the per-ray arrays indexed by column). `memory_fraction` of the free device memory is used for slabs, or at
 // most `slab_budget_bytes` when that is positive (tests force many slabs with it).
 // Throws CudaError.
 CudaRunStats run_transport_cuda(const MarchParams& params, const std::vector<MaterialId>& material,
                                 const std::vector<SubExposure>& subs, const BeamProfile& beam, const GridGeometry& g,
-                                const MarchOutput& out, Progress* progress, double memory_fraction = 0.8,
+                                const DoseState& out, Progress* progress, double memory_fraction = 0.8,
                                 double slab_budget_bytes = 0);
 
 // Device-to-device copy bandwidth (bytes read + written per second) over `bytes`, for the

@@ -16,10 +16,17 @@ DoseBounds dose_bounds(const Scene& scene, const MaterialTable& mt, const GridGe
   for (const Material& m : mt.materials)
     for (const MaterialCoefficients& c : m.lines)
       per_fluence_Gy_m2 = std::max(per_fluence_Gy_m2, c.energy_keV * kJoulePerKeV * c.deposition(mt.model) * kM2KgPerCm2G);
+  // A ray's cross-section: a column's without a stage; at any pose at least the smallest
+  // face of a voxel times 1/sqrt(3) (the dominant axis' share of the beam direction).
+  double ray_area_m2 = g.column_area_m2();
+  if (scene.sample.stage.present) {
+    const auto& v = g.voxel_um;
+    ray_area_m2 = std::min({v[0] * v[1], v[1] * v[2], v[0] * v[2]}) * 1e-12 / std::sqrt(3.0);
+  }
   DoseBounds b;
-  b.dose_Gy = tl.photons / g.column_area_m2() * per_fluence_Gy_m2;
-  // A sub-exposure of duration dt puts at most flux dt photons on a column.
-  b.rate_Gy_s = scene.beam.flux_ph_s / g.column_area_m2() * per_fluence_Gy_m2;
+  b.dose_Gy = tl.photons / ray_area_m2 * per_fluence_Gy_m2;
+  // A sub-exposure of duration dt puts at most flux dt photons on a ray.
+  b.rate_Gy_s = scene.beam.flux_ph_s / ray_area_m2 * per_fluence_Gy_m2;
   return b;
 }
 

@@ -2,7 +2,9 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <iostream>
 
 #include "host/common/errors.h"
@@ -10,6 +12,7 @@
 #include "host/transport/cpu_backend.h"
 #include "host/transport/exposure_plan.h"
 #include "host/transport/fluence_history.h"
+#include "host/transport/stage_poses.h"
 
 #ifdef DOSEMAP_HAVE_CUDA
 #include "host/transport/cuda_backend.h"
@@ -20,6 +23,36 @@ namespace dosemap {
 namespace {
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// A run of sub-exposures [begin, end) at one stage angle.
+struct Block {
+  size_t begin = 0, end = 0;
+  double angle_deg = 0;
+};
+
+std::vector<Block> pose_blocks(const std::vector<SubExposure>& subs) {
+  std::vector<Block> blocks;
+  for (size_t s = 0; s < subs.size(); ++s) {
+    if (blocks.empty() || subs[s].angle_deg != blocks.back().angle_deg) blocks.push_back({s, s, subs[s].angle_deg});
+    blocks.back().end = s + 1;
+  }
+  return blocks;
+}
+
+// Adds a block's rays to the energy balance (rays in order: the sums do not depend on the
+// thread count).
+void add_block_energy(const std::vector<double>& unit, const std::vector<double>& fluence, EnergyBalance& e) {
+  for (size_t r = 0; r < fluence.size(); ++r) {
+    const double f = fluence[r];
+    if (f <= 0) continue;
+    const double* u = unit.data() + r * 4;
+    e.incident_J += u[0] * f;
+    e.deposited_J += u[1] * f;
+    e.transmitted_J += u[2] * f;
+    e.other_J += u[3] * f;
+    if (u[0] > 0) e.max_ray_imbalance = std::max(e.max_ray_imbalance, std::fabs(u[0] - u[1] - u[2] - u[3]) / u[0]);
+  }
 }
 }  // namespace
 
@@ -34,32 +67,46 @@ bool cuda_backend_usable(std::string& why) {
 
 DoseResults compute_dose(const EngineInputs& in, const EngineOptions& options) {
   const GridGeometry& g = in.grid.geometry;
+  const StageSpec& stage = in.scene.sample.stage;
   const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
   DoseResults r;
   r.tables = build_transport_tables(in.scene, in.materials, g, in.frame_times_s);
+
+  const BeamProfile beam = make_beam_profile(in.scene.beam);
+  const std::vector<SubExposure> subs =
+      plan_sub_exposures(in.timeline, beam, g, rotation_substep_deg(stage, beam, g));
+  const std::vector<Block> blocks = pose_blocks(subs);
+  r.sub_exposures = static_cast<int64_t>(subs.size());
+  r.poses = static_cast<int64_t>(blocks.size());
+  for (const SubExposure& s : subs) r.energy.beam_J += s.photons;
+  double mean_energy_J = 0;
+  for (double e : r.tables.line_energy_J) mean_energy_J += e;
+  r.energy.beam_J *= mean_energy_J;
+  // The CUDA backend marches the rays of a beam along +z (one block at the identity pose).
+  const bool axis_aligned_scan = blocks.size() <= 1 && (blocks.empty() || stage_pose(stage, g, blocks[0].angle_deg).identity);
 
   bool use_cuda = false;
   std::string why;
   if (options.backend == Backend::kCuda) {
     if (!cuda_backend_usable(why)) throw UserError(SourcePos{}, "--backend cuda is not available: " + why, "use --backend cpu (or auto)");
+    if (!axis_aligned_scan)
+      throw UserError(SourcePos{}, "--backend cuda does not march turned or tilted samples yet (this scan has " +
+                                       std::to_string(blocks.size()) + " poses)",
+                      "use --backend cpu (or auto)");
     use_cuda = true;
   } else if (options.backend == Backend::kAuto) {
     use_cuda = cuda_backend_usable(why);
 #ifdef DOSEMAP_HAVE_CUDA
     if (!use_cuda) std::cerr << "dosemap: note: running on the CPU (" << why << ")\n";
+    if (use_cuda && !axis_aligned_scan) {
+      std::cerr << "dosemap: note: running on the CPU (the CUDA backend does not march turned samples yet)\n";
+      use_cuda = false;
+    }
 #endif
   }
 
-  const BeamProfile beam = make_beam_profile(in.scene.beam);
-  const std::vector<SubExposure> subs = plan_sub_exposures(in.timeline, beam, g);
-  r.sub_exposures = static_cast<int64_t>(subs.size());
-  for (const SubExposure& s : subs) r.energy.beam_J += s.photons;
-  double mean_energy_J = 0;
-  for (double e : r.tables.line_energy_J) mean_energy_J += e;
-  r.energy.beam_J *= mean_energy_J;
-
   const int64_t voxels = g.voxels(), columns = g.columns();
-  const MarchParams params = r.tables.params();
+  MarchParams params = r.tables.params();
   const int n_thr = params.n_thresholds, n_comp = params.n_component_grids;
   r.voxels = voxels;
   r.columns = columns;
@@ -69,54 +116,77 @@ DoseResults compute_dose(const EngineInputs& in, const EngineOptions& options) {
   r.crossing_s.resize(static_cast<size_t>(n_thr) * voxels);
   r.component_dose_Gy.resize(static_cast<size_t>(n_comp) * voxels);
   r.slot_first_crossing_s.resize(static_cast<size_t>(params.n_slots) * n_thr * columns);
-  r.frame_fraction.resize(static_cast<size_t>(params.n_frames) * columns);
-  std::vector<double> column_energy(static_cast<size_t>(columns) * 4);
-  MarchOutput out;
-  out.dose_Gy = r.dose_Gy.data();
-  out.rate_peak_Gy_s = r.rate_peak_Gy_s.data();
-  out.rate_mean_Gy_s = r.rate_mean_Gy_s.data();
-  out.crossing_s = r.crossing_s.data();
-  out.component_dose_Gy = r.component_dose_Gy.data();
-  out.slot_first_crossing_s = r.slot_first_crossing_s.data();
-  out.frame_fraction = r.frame_fraction.data();
-  out.column_energy_J = column_energy.data();
+  r.frame_dose_Gy.resize(static_cast<size_t>(params.n_frames) * voxels);
+  DoseState st;
+  st.dose_Gy = r.dose_Gy.data();
+  st.rate_peak_Gy_s = r.rate_peak_Gy_s.data();
+  st.rate_mean_Gy_s = r.rate_mean_Gy_s.data();
+  st.crossing_s = r.crossing_s.data();
+  st.component_dose_Gy = r.component_dose_Gy.data();
+  st.slot_first_crossing_s = r.slot_first_crossing_s.data();
+  st.frame_dose_Gy = r.frame_dose_Gy.data();
 
 #ifdef DOSEMAP_HAVE_CUDA
   if (use_cuda) {
     try {
-      const CudaRunStats stats = run_transport_cuda(params, in.grid.material, subs, beam, g, out, options.progress);
+      std::vector<double> unit(static_cast<size_t>(columns) * 4), fluence(columns);
+      st.ray_energy_J_m2 = unit.data();
+      st.ray_fluence_m2 = fluence.data();
+      const CudaRunStats stats = run_transport_cuda(params, in.grid.material, subs, beam, g, st, options.progress);
       r.backend = "cuda";
       r.device = stats.device + (stats.slabs > 1 ? ", " + std::to_string(stats.slabs) + " slabs" : "");
       r.fluence_events = stats.fluence_events;
       r.seconds_history = stats.seconds_history;
       r.seconds_march = stats.seconds_march;
+      r.voxel_updates = voxels;
+      add_block_energy(unit, fluence, r.energy);
     } catch (const CudaError& e) {
       // Too little device memory or a driver error: the reason is the user's to know.
       if (options.backend == Backend::kCuda)
         throw UserError(SourcePos{}, std::string("--backend cuda failed: ") + e.what(), "use --backend cpu (or auto)");
       std::cerr << "dosemap: note: running on the CPU (the GPU run failed: " << e.what() << ")\n";
       use_cuda = false;
+      const double beam_J = r.energy.beam_J;
+      r.energy = EnergyBalance{};
+      r.energy.beam_J = beam_J;
     }
   }
 #endif
   if (!use_cuda) {
-    auto t0 = std::chrono::steady_clock::now();
-    const FluenceHistory history = build_fluence_history(subs, beam, g, threads, options.progress);
-    r.seconds_history = seconds_since(t0);
-    r.fluence_events = history.events();
-    t0 = std::chrono::steady_clock::now();
-    march_columns_cpu(params, in.grid.material.data(), history.view(), out, threads, options.progress);
-    r.seconds_march = seconds_since(t0);
+    clear_state_cpu(params, st, voxels, columns, threads);
+    // One block (every scan that never turns) reports the stages' progress as before; many
+    // report one step per pose.
+    Progress* per_block = blocks.size() == 1 ? options.progress : nullptr;
+    if (options.progress && blocks.size() > 1) options.progress->start("poses", static_cast<int64_t>(blocks.size()));
+    std::vector<double> unit, fluence;
+    for (const Block& b : blocks) {
+      const Pose pose = stage_pose(stage, g, b.angle_deg);
+      const RayLattice L = pose_lattice(pose, g);
+      DOSEMAP_BUG_CHECK(pose_is_supported(L), "a pose the scene setup should have refused");
+      r.tables.set_segment(L.segment_um * 1e-6, L.cell_area_m2);
+      params = r.tables.params();
+      auto t0 = std::chrono::steady_clock::now();
+      const FluenceHistory history =
+          build_fluence_history(subs.data() + b.begin, static_cast<int64_t>(b.end - b.begin), beam, L, threads, per_block);
+      r.seconds_history += seconds_since(t0);
+      r.fluence_events += history.events();
+      unit.assign(static_cast<size_t>(ray_count(L)) * 4, 0.0);
+      fluence.assign(static_cast<size_t>(ray_count(L)), 0.0);
+      st.ray_energy_J_m2 = unit.data();
+      st.ray_fluence_m2 = fluence.data();
+      t0 = std::chrono::steady_clock::now();
+      march_rays_cpu(params, L, in.grid.material.data(), history.view(), st, threads, per_block);
+      r.seconds_march += seconds_since(t0);
+      r.voxel_updates += voxels;
+      add_block_energy(unit, fluence, r.energy);
+      if (options.progress && blocks.size() > 1) options.progress->advance(1);
+    }
+    if (options.progress && blocks.size() > 1) options.progress->finish();
     r.backend = "cpu";
     r.device = std::to_string(threads) + (threads == 1 ? " thread" : " threads");
   }
-
-  for (int64_t c = 0; c < columns; ++c) {
-    r.energy.incident_J += column_energy[c * 4 + 0];
-    r.energy.deposited_J += column_energy[c * 4 + 1];
-    r.energy.transmitted_J += column_energy[c * 4 + 2];
-    r.energy.other_J += column_energy[c * 4 + 3];
-  }
+  st.ray_energy_J_m2 = nullptr;
+  st.ray_fluence_m2 = nullptr;
   return r;
 }
 

@@ -1,6 +1,7 @@
-// Runs the transport: plans the sub-exposures, builds the per-column fluence histories
-// (2-D work), marches every column (one 3-D pass) on the chosen backend, and returns the
-// per-voxel results with the energy balance.
+// Runs the transport: plans the sub-exposures, cuts them into blocks that share a stage
+// pose, and for each block in time order builds the per-ray fluence histories (2-D work)
+// and marches every ray (one 3-D pass) on the chosen backend, adding the block to the
+// running per-voxel state. Returns the per-voxel results with the energy balance.
 #pragma once
 
 #include <string>
@@ -31,6 +32,9 @@ struct EnergyBalance {
   double transmitted_J = 0;  // leaving the downstream face in the beam direction
   double other_J = 0;        // scattered or fluorescence photons leaving the sample
   double beam_J = 0;         // delivered by the beam, on or off the sample
+  // Largest |incident - deposited - transmitted - other| / incident of any ray of any
+  // block: it bounds the same ratio for every exposure (each is a sum of rays' shares).
+  double max_ray_imbalance = 0;
 };
 
 // Dense per-voxel results, voxel index = (k * ny + j) * nx + i.
@@ -43,10 +47,11 @@ struct DoseResults {
   BulkVector<float> crossing_s;         // [threshold * voxels + voxel], -1 where never reached
   BulkVector<float> component_dose_Gy;  // [grid * voxels + voxel], 0 where the component is absent
   BulkVector<float> slot_first_crossing_s;  // [(slot * thresholds + t) * columns + column], -1 never
-  BulkVector<float> frame_fraction;  // [frame * columns + column]: share of the column's final fluence
+  BulkVector<float> frame_dose_Gy;  // [frame * voxels + voxel]: dose at each frame time
 
   const float* crossing(int threshold) const { return crossing_s.data() + threshold * voxels; }
   const float* component_dose(int grid) const { return component_dose_Gy.data() + grid * voxels; }
+  const float* frame_dose(int frame) const { return frame_dose_Gy.data() + frame * voxels; }
   // Per column: the earliest time a voxel of it reached threshold t in the dose to component
   // slot `slot` (a component of one material, see TransportTables), or -1.
   const float* slot_first_crossing_plane(int slot, int t) const {
@@ -57,6 +62,8 @@ struct DoseResults {
   EnergyBalance energy;
   int64_t sub_exposures = 0;
   int64_t fluence_events = 0;
+  int64_t poses = 0;         // blocks of sub-exposures sharing a pose (1 for a scan that never turns)
+  int64_t voxel_updates = 0;  // voxel visits of the marches (a voxel once per pose)
   double seconds_history = 0, seconds_march = 0;
 };
 

@@ -5,6 +5,7 @@
 
 #include "host/common/saturating.h"
 #include "host/common/text.h"
+#include "host/transport/stage_poses.h"
 
 namespace dosemap {
 
@@ -101,44 +102,67 @@ double substeps_along(double x0, double y0, double x1, double y1, const BeamProf
 }
 }  // namespace
 
-int64_t substeps_of(const Exposure& e, const BeamProfile& beam, const GridGeometry& g) {
+namespace {
+double turn_substeps(double a0, double a1, double turn_substep_deg) {
+  if (a0 == a1) return 1;
+  return std::max(1.0, std::ceil(std::fabs(a1 - a0) / turn_substep_deg - 1e-9));
+}
+}  // namespace
+
+int64_t substeps_of(const Exposure& e, const BeamProfile& beam, const GridGeometry& g, double turn_substep_deg) {
+  if (e.turning()) return saturating_count(turn_substeps(e.angle0_deg, e.angle1_deg, turn_substep_deg));
   if (!e.moving()) return 1;
   return saturating_count(substeps_along(e.x0_um, e.y0_um, e.x1_um, e.y1_um, beam, g));
 }
 
-int64_t count_sub_exposures(const ScanSpec& scan, const BeamProfile& beam, const GridGeometry& g) {
-  int64_t per_repetition = 0;
-  for (const ScanStep& s : scan.steps) {
-    if (s.kind != StepKind::kFly) {
-      per_repetition = saturating_add(per_repetition, count_step_exposures(s));  // static: one each
-      continue;
-    }
-    for (size_t p = 1; p < s.path_um.size(); ++p)
-      per_repetition = saturating_add(
-          per_repetition, saturating_count(substeps_along(s.path_um[p - 1][0], s.path_um[p - 1][1], s.path_um[p][0],
-                                                          s.path_um[p][1], beam, g)));
+namespace {
+// Sub-steps of one repetition of a step, as a real number (no overflow).
+double step_substeps(const ScanStep& s, const BeamProfile& beam, const GridGeometry& g, double turn_substep_deg) {
+  if (s.kind == StepKind::kRotate && s.continuous) return turn_substeps(s.from_deg, s.to_deg, turn_substep_deg);
+  if (s.kind == StepKind::kXrdct && s.continuous) {
+    const double per_line = substeps_along(s.x_from_um, 0, s.x_to_um, 0, beam, g);
+    return per_line * static_cast<double>(count_step_exposures(s));  // one fly line per exposure
   }
+  if (s.kind != StepKind::kFly) return static_cast<double>(count_step_exposures(s));  // static: one each
+  double sub = 0;
+  for (size_t p = 1; p < s.path_um.size(); ++p)
+    sub += substeps_along(s.path_um[p - 1][0], s.path_um[p - 1][1], s.path_um[p][0], s.path_um[p][1], beam, g);
+  return sub;
+}
+}  // namespace
+
+int64_t count_sub_exposures(const ScanSpec& scan, const BeamProfile& beam, const GridGeometry& g,
+                            double turn_substep_deg) {
+  int64_t per_repetition = 0;
+  for (const ScanStep& s : scan.steps)
+    per_repetition = saturating_add(per_repetition, saturating_count(step_substeps(s, beam, g, turn_substep_deg)));
   return saturating_mul(per_repetition, scan.repeat);
 }
 
-void check_sub_exposures(const Scene& scene, const BeamProfile& beam, const GridGeometry& g, const WorkLimits& limits) {
-  const int64_t n = count_sub_exposures(scene.scan, beam, g);
+void check_sub_exposures(const Scene& scene, const BeamProfile& beam, const GridGeometry& g, double turn_substep_deg,
+                         const WorkLimits& limits) {
+  const int64_t n = count_sub_exposures(scene.scan, beam, g, turn_substep_deg);
   if (n <= limits.max_sub_exposures) return;
-  // The fly step with the most sub-steps is the one to change.
-  SourcePos where = scene.scan.where;
+  // The step with the most sub-steps is the one to change.
+  const ScanStep* worst = nullptr;
   double most = 0;
   for (const ScanStep& s : scene.scan.steps) {
-    if (s.kind != StepKind::kFly) continue;
-    double sub = 0;
-    for (size_t p = 1; p < s.path_um.size(); ++p)
-      sub += substeps_along(s.path_um[p - 1][0], s.path_um[p - 1][1], s.path_um[p][0], s.path_um[p][1], beam, g);
-    if (sub > most) most = sub, where = s.where;
+    if (s.kind != StepKind::kFly && !s.continuous) continue;  // one sub-exposure per exposure
+    const double sub = step_substeps(s, beam, g, turn_substep_deg);
+    if (sub > most) most = sub, worst = &s;
   }
-  throw UserError(where,
-                  "the scan's fly paths are cut into " + (n == kSaturated ? std::string("more than 9.2e18") : group_digits(n)) +
+  const std::string count = n == kSaturated ? std::string("more than 9.2e18") : group_digits(n);
+  const std::string limit = "more than dosemap handles (" + group_digits(limits.max_sub_exposures) + ")";
+  if (worst && worst->kind == StepKind::kRotate)
+    throw UserError(worst->where,
+                    "the scan is cut into " + count + " sub-steps (continuous rotations in steps of at most " +
+                        fmt_g(turn_substep_deg, 3) +
+                        " degrees, so that no voxel moves more than half a voxel or a fly sub-step per step), " + limit,
+                    "turn through fewer degrees, use fewer repetitions or larger voxels");
+  throw UserError(worst ? worst->where : scene.scan.where,
+                  "the scan's fly paths are cut into " + count +
                       " sub-steps (each at most 0.2 beam sigma, 1/8 of the beam or half an image pixel long, so the dose "
-                      "rate is resolved), more than dosemap handles (" +
-                      group_digits(limits.max_sub_exposures) + ")",
+                      "rate is resolved), " + limit,
                   "shorten the fly paths, use fewer repetitions or a wider beam; check that lengths are in micrometres");
 }
 
@@ -153,23 +177,31 @@ SubExposure sub_exposure(const Exposure& e, size_t n, int64_t k, int64_t m) {
   s.y0_um = e.y0_um + a * (e.y1_um - e.y0_um);
   s.x1_um = e.x0_um + b * (e.x1_um - e.x0_um);
   s.y1_um = e.y0_um + b * (e.y1_um - e.y0_um);
+  // A turning exposure holds each sub-step at its middle angle (the midpoint rule in angle).
+  s.angle_deg = e.turning() ? e.angle0_deg + 0.5 * (a + b) * (e.angle1_deg - e.angle0_deg) : e.angle0_deg;
   s.photons = e.photons / m;
   s.exposure = static_cast<int32_t>(n);
   return s;
 }
 }  // namespace
 
-std::vector<SubExposure> plan_sub_exposures(const Timeline& tl, const BeamProfile& beam, const GridGeometry& g) {
+std::vector<SubExposure> plan_sub_exposures(const Timeline& tl, const BeamProfile& beam, const GridGeometry& g,
+                                            double turn_substep_deg) {
   // Sized exactly first: growing by doubling would hold up to three times the list.
   int64_t total = 0;
-  for (const Exposure& e : tl.exposures) total += substeps_of(e, beam, g);
+  for (const Exposure& e : tl.exposures) total += substeps_of(e, beam, g, turn_substep_deg);
   std::vector<SubExposure> out;
   out.reserve(static_cast<size_t>(total));
   for (size_t n = 0; n < tl.exposures.size(); ++n) {
-    const int64_t m = substeps_of(tl.exposures[n], beam, g);
+    const int64_t m = substeps_of(tl.exposures[n], beam, g, turn_substep_deg);
     for (int64_t k = 0; k < m; ++k) out.push_back(sub_exposure(tl.exposures[n], n, k, m));
   }
   return out;
+}
+
+ColumnRect footprint(const BeamProfile& beam, const RayLattice& L, const SubExposure& s) {
+  const ColumnRange c = ray_footprint(beam, L, s.x0_um, s.y0_um, s.x1_um, s.y1_um);
+  return {c.i0, c.i1, c.j0, c.j1};
 }
 
 ColumnRect footprint(const BeamProfile& beam, const GridGeometry& g, const SubExposure& s) {
@@ -178,12 +210,24 @@ ColumnRect footprint(const BeamProfile& beam, const GridGeometry& g, const SubEx
   return {c.i0, c.i1, c.j0, c.j1};
 }
 
-PlanSize plan_size(const Timeline& tl, const BeamProfile& beam, const GridGeometry& g) {
+PlanSize plan_size(const Timeline& tl, const BeamProfile& beam, const GridGeometry& g, const StageSpec& stage,
+                   double turn_substep_deg) {
   PlanSize size;
+  double lattice_angle = 0;
+  RayLattice L = pose_lattice(stage_pose(stage, g, 0.0), g);
+  size.max_rays = ray_count(L);
   for (const Exposure& e : tl.exposures) {
-    const int64_t m = substeps_of(e, beam, g);
+    const int64_t m = substeps_of(e, beam, g, turn_substep_deg);
     size.sub_exposures += m;
-    for (int64_t k = 0; k < m; ++k) size.fluence_events += footprint(beam, g, sub_exposure(e, 0, k, m)).count();
+    for (int64_t k = 0; k < m; ++k) {
+      const SubExposure s = sub_exposure(e, 0, k, m);
+      if (s.angle_deg != lattice_angle) {
+        lattice_angle = s.angle_deg;
+        L = pose_lattice(stage_pose(stage, g, lattice_angle), g);
+        size.max_rays = std::max<int64_t>(size.max_rays, ray_count(L));
+      }
+      size.fluence_events += footprint(beam, L, s).count();
+    }
   }
   return size;
 }

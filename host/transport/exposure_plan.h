@@ -1,12 +1,14 @@
 // What transport works on: the timeline's exposures with every fly segment cut into
 // sub-exposures short enough that the dose rate inside each is resolved (peak rate within
-// 1 %), and for each the rectangle of voxel columns its beam can reach.
+// 1 %), every continuous rotation cut into sub-exposures at fixed angles
+// (rotation_substep_deg), and for each the rectangle of rays its beam can reach.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
 #include "cuda/beam_profile.h"
+#include "cuda/ray_lattice.h"
 #include "host/grid/voxel_grid.h"
 #include "host/scene/scene.h"
 #include "host/scene/scene_limits.h"
@@ -18,11 +20,13 @@ struct SubExposure {
   double t_start_s = 0;
   double duration_s = 0;
   double x0_um = 0, y0_um = 0, x1_um = 0, y1_um = 0;  // beam centre start / end
+  double angle_deg = 0;  // stage angle (fixed within a sub-exposure)
   double photons = 0;
   int32_t exposure = 0;  // index into Timeline::exposures
 };
 
-// Columns [i0, i1) x [j0, j1) (clipped to the grid; empty when the beam misses it).
+// Rays (columns for a beam along z) [i0, i1) x [j0, j1) (clipped to the lattice; empty
+// when the beam misses the grid).
 struct ColumnRect {
   int64_t i0 = 0, i1 = 0, j0 = 0, j1 = 0;
   int64_t count() const { return (i1 > i0 && j1 > j0) ? (i1 - i0) * (j1 - j0) : 0; }
@@ -39,26 +43,35 @@ BeamProfile make_beam_profile(const BeamSpec& beam);
 // most half a pixel (images).
 double fly_substep_um(const BeamProfile& beam, const GridGeometry& g, double ux, double uy);
 
-// Number of sub-exposures an exposure becomes (1 for a static one); saturates.
-int64_t substeps_of(const Exposure& e, const BeamProfile& beam, const GridGeometry& g);
+// Number of sub-exposures an exposure becomes (1 for a static one); a turning exposure is
+// cut into steps of at most turn_substep_deg (stage_poses.h: rotation_substep_deg); saturates.
+int64_t substeps_of(const Exposure& e, const BeamProfile& beam, const GridGeometry& g, double turn_substep_deg);
 
 // The number of sub-exposures the scan becomes, from the scene alone (nothing expanded):
-// fly segments cut into sub-steps, one for every static exposure; saturates.
-int64_t count_sub_exposures(const ScanSpec& scan, const BeamProfile& beam, const GridGeometry& g);
+// fly segments and continuous rotations cut into sub-steps, one for every static
+// exposure; saturates.
+int64_t count_sub_exposures(const ScanSpec& scan, const BeamProfile& beam, const GridGeometry& g,
+                            double turn_substep_deg);
 
-// Throws UserError (at the fly step with the most sub-steps) when the scan would become
-// more than limits.max_sub_exposures sub-exposures.
-void check_sub_exposures(const Scene& scene, const BeamProfile& beam, const GridGeometry& g, const WorkLimits& limits);
+// Throws UserError (at the step with the most sub-steps) when the scan would become more
+// than limits.max_sub_exposures sub-exposures.
+void check_sub_exposures(const Scene& scene, const BeamProfile& beam, const GridGeometry& g, double turn_substep_deg,
+                         const WorkLimits& limits);
 
-std::vector<SubExposure> plan_sub_exposures(const Timeline& tl, const BeamProfile& beam, const GridGeometry& g);
+std::vector<SubExposure> plan_sub_exposures(const Timeline& tl, const BeamProfile& beam, const GridGeometry& g,
+                                            double turn_substep_deg);
 
+ColumnRect footprint(const BeamProfile& beam, const RayLattice& L, const SubExposure& s);
+// The footprint on the columns of the grid (the rays of a beam along +z).
 ColumnRect footprint(const BeamProfile& beam, const GridGeometry& g, const SubExposure& s);
 
 // Totals for planning memory without building the plan.
 struct PlanSize {
   int64_t sub_exposures = 0;
-  int64_t fluence_events = 0;  // (column, sub-exposure) pairs inside footprints
+  int64_t fluence_events = 0;  // (ray, sub-exposure) pairs inside footprints
+  int64_t max_rays = 0;        // rays of the largest pose's lattice
 };
-PlanSize plan_size(const Timeline& tl, const BeamProfile& beam, const GridGeometry& g);
+PlanSize plan_size(const Timeline& tl, const BeamProfile& beam, const GridGeometry& g, const StageSpec& stage,
+                   double turn_substep_deg);
 
 }  // namespace dosemap

@@ -39,21 +39,23 @@ RunMemory estimate_run_memory(const Scene& scene, const MaterialTable& materials
   m.scan_bytes = static_cast<double>(timeline.exposures.capacity()) * sizeof(Exposure) +
                  static_cast<double>(scene.beam.image.intensity.capacity()) * sizeof(double) +
                  material_count * (lines * (sizeof(MaterialCoefficients) + 4 * sizeof(double)) + 256);
-  // Per column besides: the earliest crossing of each (material, component) pair and the
-  // fluence share at each frame time.
+  // Per voxel besides: its dose at each frame time; per column: the earliest crossing of
+  // each (material, component) pair.
   int slots = 0;
   for (const auto& mat : scene.materials)
     for (const auto& c : mat.components) slots += c.material != kVoidMaterial;
-  m.result_bytes = voxels * 4.0 * m.result_grids +
-                   columns * 4.0 * (slots * static_cast<double>(scene.output.thresholds.size()) + static_cast<double>(frames));
+  m.result_bytes = voxels * 4.0 * (m.result_grids + static_cast<double>(frames)) +
+                   columns * 4.0 * slots * static_cast<double>(scene.output.thresholds.size());
   // host/transport/dose_engine.cpp and fluence_history.cpp: the sub-exposure list, and
   // while the histories are built, each sub-exposure's footprint rectangle, start and
-  // duration, one event count per (thread slice, column), the column offsets, the events,
-  // and per-column energy sums.
+  // duration, one event count per (thread slice, ray), the ray offsets, the events (of the
+  // whole scan: an upper bound, blocks are built one after the other), and per-ray energy and
+  // fluence sums. A turned pose has more rays than the grid has columns.
   const int slices = static_cast<int>(std::max(1.0, std::min<double>(threads > 0 ? threads : omp_get_max_threads(), subs)));
+  const double rays = static_cast<double>(std::max<int64_t>(plan.max_rays, g.columns()));
   m.history_bytes = subs * (kSubExposureBytes + sizeof(ColumnRect) + 2 * sizeof(double)) +
-                    slices * columns * sizeof(int64_t) + (columns + 1) * sizeof(int64_t) + events * kEventBytes +
-                    columns * 4 * sizeof(double);
+                    slices * rays * sizeof(int64_t) + (rays + 1) * sizeof(int64_t) + events * kEventBytes +
+                    rays * 5 * sizeof(double);
   // The writer builds grids family by family and frees each family's dense arrays once
   // its grids exist (host/outputs/vdb_io.cpp); follow that sequence, every voxel active.
   const double grid = voxels * 4.0, vdb = grid * kVdbOverhead;

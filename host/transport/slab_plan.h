@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "cuda/column_march.h"
+#include "cuda/ray_march.h"
 #include "host/grid/voxel_grid.h"
 #include "host/transport/exposure_plan.h"
 

@@ -46,17 +46,13 @@ TransportTables build_transport_tables(const Scene& scene, const MaterialTable& 
   t.n_lines = static_cast<int>(mt.spectrum.size());
   t.n_materials = static_cast<int>(mt.materials.size());
   for (const auto& l : mt.spectrum) t.line_energy_J.push_back(l.weight * l.energy_keV * kJoulePerKeV);
-  const double dz_m = g.voxel_um[2] * 1e-6;
   for (const Material& m : mt.materials) {
     t.density_kg_m3.push_back(m.density_g_cm3 * 1000.0);
     for (const MaterialCoefficients& c : m.lines) {
-      const double mu_dz = c.mu_rho() * m.density_g_cm3 * 100.0 * dz_m;  // cm^2/g * g/cm^3 = 1/cm
-      const double absorbed = -std::expm1(-mu_dz);                        // 1 - exp(-mu dz), exact for small mu dz
       const double dep = c.deposition(mt.model);
-      t.voxel_transmission.push_back(std::exp(-mu_dz));
-      t.voxel_mean_fluence.push_back(mu_dz > 0 ? absorbed / mu_dz : 1.0);
+      t.attenuation_1_m.push_back(c.mu_rho() * m.density_g_cm3 * 100.0);  // cm^2/g * g/cm^3 = 1/cm
+      t.deposited_share.push_back(dep / c.mu_rho());
       t.deposition_m2_kg.push_back(dep * kM2KgPerCm2G);
-      t.other_fraction.push_back(absorbed * (1.0 - dep / c.mu_rho()));
     }
   }
   // Component grids: every non-void component material, in order of first appearance.
@@ -93,7 +89,23 @@ TransportTables build_transport_tables(const Scene& scene, const MaterialTable& 
   t.frame_time_s = frame_times_s;
   t.column_area_m2 = g.column_area_m2();
   t.voxel_volume_m3 = g.voxel_volume_cm3() * 1e-6;
+  t.set_segment(g.voxel_um[2] * 1e-6, t.column_area_m2);
   return t;
+}
+
+void TransportTables::set_segment(double segment_m, double cross_section_m2) {
+  segment_length_m = segment_m;
+  column_area_m2 = cross_section_m2;
+  voxel_transmission.resize(attenuation_1_m.size());
+  voxel_mean_fluence.resize(attenuation_1_m.size());
+  other_fraction.resize(attenuation_1_m.size());
+  for (size_t i = 0; i < attenuation_1_m.size(); ++i) {
+    const double mu_l = attenuation_1_m[i] * segment_m;
+    const double absorbed = -std::expm1(-mu_l);  // 1 - exp(-mu l), exact for small mu l
+    voxel_transmission[i] = std::exp(-mu_l);
+    voxel_mean_fluence[i] = mu_l > 0 ? absorbed / mu_l : 1.0;
+    other_fraction[i] = absorbed * (1.0 - deposited_share[i]);
+  }
 }
 
 std::vector<std::vector<bool>> component_presence(const TransportTables& t) {

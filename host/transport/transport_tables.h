@@ -1,13 +1,15 @@
-// The flat tables the column march reads (cuda/column_march.h), built once from the
-// materials, the voxel size along the beam, the spectrum and the thresholds. Owns the
-// arrays; `params()` gives the plain view both backends use (the CUDA backend copies the
-// arrays to the device and points a copy of the view at them).
+// The flat tables the march reads (cuda/ray_march.h), built once from the materials, the
+// spectrum and the thresholds. The four segment tables depend on the length of a ray's
+// segment in a voxel, so on the pose: set_segment recomputes them (built for the voxel's z
+// edge, the beam along +z). Owns the arrays; `params()` gives the plain view both backends
+// use (the CUDA backend copies the arrays to the device and points a copy of the view at
+// them).
 #pragma once
 
 #include <string>
 #include <vector>
 
-#include "cuda/column_march.h"
+#include "cuda/ray_march.h"
 #include "host/grid/voxel_grid.h"
 #include "host/materials/materials.h"
 #include "host/scene/scene.h"
@@ -18,6 +20,7 @@ struct TransportTables {
   int64_t nx = 0, ny = 0, nz = 0;
   int n_lines = 0, n_materials = 0;
   std::vector<double> line_energy_J;
+  std::vector<double> attenuation_1_m, deposited_share;  // mu (1/m) and (c/rho) / (mu/rho), [material * n_lines + line]
   std::vector<double> voxel_transmission, voxel_mean_fluence, deposition_m2_kg, other_fraction;
   std::vector<double> density_kg_m3;
   std::vector<int> component_begin, slot_grid;
@@ -25,8 +28,11 @@ struct TransportTables {
   std::vector<std::string> component_grid_names;  // "dose:<name>" grids, in order of first use
   std::vector<double> threshold_Gy;
   std::vector<double> frame_time_s;
-  double column_area_m2 = 0, voxel_volume_m3 = 0;
+  double column_area_m2 = 0, voxel_volume_m3 = 0;  // a ray's cross-section, a voxel's volume
+  double segment_length_m = 0;
 
+  // The segment tables for segments of `segment_m` metres, rays of `cross_section_m2`.
+  void set_segment(double segment_m, double cross_section_m2);
   MarchParams params() const;
 };
 

@@ -1,0 +1,310 @@
+// The march: the one 3-D pass of the transport (docs/physics.md, "Transport" and "Poses
+// and passes").
+//
+// A block is a run of sub-exposures that share a stage pose. At a fixed pose every ray of
+// the pose's lattice (cuda/ray_lattice.h) carries its own fluence history F(t) (photons/m^2
+// across the beam, from the beam profile integrated over the ray's cell) and crosses each
+// voxel it visits over one segment. The dose the block adds to a voxel is G x F(t), with
+// G = sum over spectrum lines e of w_e E_e T_e m_e (c/rho)_e the dose per unit fluence: T
+// the transmission to the segment's entry, m = (1 - exp(-mu l)) / (mu l) the exact mean of
+// the fluence along a segment of length l in a homogeneous voxel, c/rho the dose model's
+// deposition coefficient. Each voxel holds exactly one ray per pose, so one march along the
+// ray adds the block to the running per-voxel state: dose so far, peak and dose-weighted
+// mean rate, the time each threshold is first reached (exact inside the exposure where it
+// happens: "dose before + G F(t) reaches the threshold"), component doses and frames.
+//
+// With the beam along +z (every scene without a stage) the rays are the voxel columns and a
+// scan is one block: the state starts at zero and the march computes exactly the values of
+// the column march that preceded it.
+//
+// Plain structs and functions: compiled by g++ (CPU backend, one OpenMP thread per ray) and
+// by nvcc (CUDA backend, one GPU thread per ray).
+#pragma once
+
+#include <stdint.h>
+
+#include "cuda/device.h"
+#include "cuda/engine_limits.h"
+#include "cuda/ray_lattice.h"
+
+namespace dosemap {
+
+constexpr uint16_t kVoidMaterialId = 0xFFFF;
+
+// Material and beam constants, flat arrays indexed [material * n_lines + line]. The four
+// segment tables depend on the segment length, so on the pose (TransportTables::for_segment).
+struct MarchParams {
+  int64_t nx = 0, ny = 0, nz = 0;
+  int n_lines = 0;
+  const double* line_energy_J = nullptr;  // [line] w_e E_e: photon fraction x energy (J)
+  int n_materials = 0;
+  const double* voxel_transmission = nullptr;  // exp(-mu l)
+  const double* voxel_mean_fluence = nullptr;  // (1 - exp(-mu l)) / (mu l)
+  const double* deposition_m2_kg = nullptr;    // c/rho of the dose model
+  const double* other_fraction = nullptr;      // (1 - exp(-mu l)) (1 - (c/rho) / (mu/rho)): removed, not deposited
+  const double* density_kg_m3 = nullptr;       // [material]
+  // Components: material m has slots [component_begin[m], component_begin[m + 1]); slot s
+  // adds dose to component grid slot_grid[s] with coefficient slot_deposition_m2_kg[s * n_lines + e].
+  const int* component_begin = nullptr;
+  const int* slot_grid = nullptr;
+  const double* slot_deposition_m2_kg = nullptr;
+  int n_slots = 0;
+  int n_component_grids = 0;
+  int n_thresholds = 0;
+  const double* threshold_Gy = nullptr;  // ascending
+  double column_area_m2 = 0;             // the cross-section of a ray (RayLattice::cell_area_m2)
+  double voxel_volume_m3 = 0;
+  int n_frames = 0;
+  const double* frame_time_s = nullptr;  // cumulative-dose frames, ascending
+};
+
+// Every ray's fluence events in time order: events [offset[r], offset[r + 1]) of ray r,
+// each the sub-exposure it came from (numbered within the block) and the ray's cumulative
+// fluence after it.
+struct HistoryView {
+  const int64_t* offset = nullptr;
+  const uint32_t* sub_exposure = nullptr;
+  const double* cum_fluence_m2 = nullptr;  // photons / m^2
+  const double* t_start_s = nullptr;       // [sub-exposure]
+  const double* duration_s = nullptr;      // [sub-exposure]
+};
+
+// The running per-voxel state (x fastest: voxel index = (k * ny + j) * nx + i) that blocks
+// add to in time order, and what the march reports per ray.
+struct DoseState {
+  float* dose_Gy = nullptr;
+  float* rate_peak_Gy_s = nullptr;
+  float* rate_mean_Gy_s = nullptr;      // dose-weighted: sum dD^2/dt / sum dD
+  float* crossing_s = nullptr;          // [threshold * voxels + voxel]; -1 until reached
+  float* component_dose_Gy = nullptr;   // [grid * voxels + voxel]; 0 where the component is absent
+  float* slot_first_crossing_s = nullptr;  // [(slot * n_thresholds + t) * columns + column]; -1 never
+  float* frame_dose_Gy = nullptr;       // [frame * voxels + voxel]: dose at each frame time
+  double* ray_energy_J_m2 = nullptr;    // [ray * 4] this block, per unit fluence: incident, deposited, transmitted, other
+  double* ray_fluence_m2 = nullptr;     // [ray] this block's total fluence on the ray (photons/m^2)
+};
+
+// State before any block: no dose, nothing crossed.
+DM_HD DM_INLINE void clear_voxel_state(const MarchParams& p, const DoseState& st, int64_t voxels, int64_t v) {
+  st.dose_Gy[v] = 0;
+  st.rate_peak_Gy_s[v] = 0;
+  st.rate_mean_Gy_s[v] = 0;
+  for (int t = 0; t < p.n_thresholds; ++t) st.crossing_s[t * voxels + v] = -1.0f;
+  for (int c = 0; c < p.n_component_grids; ++c) st.component_dose_Gy[c * voxels + v] = 0;
+  for (int f = 0; f < p.n_frames; ++f) st.frame_dose_Gy[f * voxels + v] = 0;
+}
+
+// Lowers *slot (a time, -1 = none yet) to t when t is earlier. The result does not depend on
+// the order of the calls, so rays may race for a column and the run stays deterministic.
+DM_HD DM_INLINE void atomic_min_time(float* slot, float t) {
+#if defined(__CUDA_ARCH__)
+  unsigned int* word = reinterpret_cast<unsigned int*>(slot);
+  unsigned int old = *word;
+  while (true) {
+    const float current = __uint_as_float(old);
+    if (current >= 0 && current <= t) return;
+    const unsigned int seen = atomicCAS(word, old, __float_as_uint(t));
+    if (seen == old) return;
+    old = seen;
+  }
+#else
+  float current;
+  __atomic_load(slot, &current, __ATOMIC_RELAXED);
+  while (!(current >= 0 && current <= t))
+    if (__atomic_compare_exchange(slot, &current, &t, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) return;
+#endif
+}
+
+// Time at which the ray's cumulative fluence first reaches `target` (photons/m^2): exact
+// inside the sub-exposure where it happens (fluence grows linearly in a static one). The
+// caller guarantees the ray's total reaches the target up to rounding.
+DM_HD DM_INLINE double crossing_time_s(const HistoryView& h, int64_t begin, int64_t end, double target) {
+  int64_t lo = begin, hi = end;
+  while (lo < hi) {  // first event with cumulative fluence >= target
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (h.cum_fluence_m2[mid] >= target) hi = mid;
+    else lo = mid + 1;
+  }
+  if (lo == end) lo = end - 1;  // reached only by rounding: the end of the last event
+  const double before = lo > begin ? h.cum_fluence_m2[lo - 1] : 0.0;
+  const double step = h.cum_fluence_m2[lo] - before;
+  double frac = step > 0 ? (target - before) / step : 1.0;
+  frac = frac < 0 ? 0 : frac > 1 ? 1 : frac;
+  const uint32_t s = h.sub_exposure[lo];
+  return h.t_start_s[s] + frac * h.duration_s[s];
+}
+
+// The ray's fluence delivered by time t (events in time order, never overlapping).
+DM_HD DM_INLINE double fluence_at_time(const HistoryView& h, int64_t begin, int64_t end, double t) {
+  int64_t lo = begin, hi = end;
+  while (lo < hi) {  // first event not finished by t
+    const int64_t mid = lo + (hi - lo) / 2;
+    const uint32_t s = h.sub_exposure[mid];
+    if (h.t_start_s[s] + h.duration_s[s] <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  const double before = lo > begin ? h.cum_fluence_m2[lo - 1] : 0.0;
+  if (lo == end) return before;
+  const uint32_t s = h.sub_exposure[lo];
+  const double f = h.cum_fluence_m2[lo] - before;
+  const double part = (t - h.t_start_s[s]) / h.duration_s[s];
+  return before + (part <= 0 ? 0.0 : part >= 1 ? f : f * part);
+}
+
+// Voxel index of ray (m1, m2) at slice q (beam order), or -1 where it is outside the grid.
+DM_HD DM_INLINE int64_t ray_voxel(const RayLattice& L, long long m1, long long m2, long long q) {
+  const long long i1 = m1 + (L.sheared ? slice_shift(L.shift1, q) : 0);
+  const long long i2 = m2 + (L.sheared ? slice_shift(L.shift2, q) : 0);
+  if (i1 < 0 || i1 >= L.n[L.a1] || i2 < 0 || i2 >= L.n[L.a2]) return -1;
+  long long idx[3];
+  idx[L.a1] = i1;
+  idx[L.a2] = i2;
+  idx[L.dom] = L.forward ? q : L.n[L.dom] - 1 - q;
+  return (int64_t)((idx[2] * L.n[1] + idx[1]) * L.n[0] + idx[0]);
+}
+
+// Dose per unit fluence (Gy m^2) of material m behind `transmission`, and (into *other)
+// the energy per unit fluence and cross-section removed but not deposited.
+DM_HD DM_INLINE double segment_dose_per_fluence(const MarchParams& p, uint16_t m, const double* transmission,
+                                                double* other) {
+  const int64_t row = (int64_t)m * p.n_lines;
+  double g = 0, removed_other = 0;
+  for (int e = 0; e < p.n_lines; ++e) {
+    const double w = p.line_energy_J[e] * transmission[e];
+    g += w * p.voxel_mean_fluence[row + e] * p.deposition_m2_kg[row + e];
+    removed_other += w * p.other_fraction[row + e];
+  }
+  *other = removed_other;
+  return g;
+}
+
+DM_HD DM_INLINE void attenuate(const MarchParams& p, uint16_t m, double* transmission) {
+  const int64_t row = (int64_t)m * p.n_lines;
+  for (int e = 0; e < p.n_lines; ++e) transmission[e] *= p.voxel_transmission[row + e];
+}
+
+// Dose per unit fluence G of voxel `target` on ray r (0 when the ray does not reach it):
+// the march's own arithmetic, for probes (dose curves) that need one voxel.
+DM_HD DM_INLINE double voxel_dose_per_fluence(const MarchParams& p, const RayLattice& L, const uint16_t* material,
+                                              long long r, int64_t target) {
+  long long m1, m2;
+  ray_lattice_indices(L, r, &m1, &m2);
+  double transmission[kMaxSpectrumLines];
+  for (int e = 0; e < p.n_lines; ++e) transmission[e] = 1.0;
+  for (long long q = 0; q < L.n[L.dom]; ++q) {
+    const int64_t v = ray_voxel(L, m1, m2, q);
+    if (v < 0) continue;
+    const uint16_t m = material[v];
+    if (m == kVoidMaterialId) continue;
+    if (v == target) {
+      double other;
+      return segment_dose_per_fluence(p, m, transmission, &other);
+    }
+    attenuate(p, m, transmission);
+  }
+  return 0;
+}
+
+// Adds ray r's share of the block (its fluence history in h) to the state of the voxels it
+// crosses, and reports the ray's energy balance per unit fluence.
+DM_HD DM_INLINE void march_ray(const MarchParams& p, const RayLattice& L, const uint16_t* material,
+                               const HistoryView& h, const DoseState& st, long long r) {
+  const int64_t columns = L.n[0] * L.n[1];
+  const int64_t voxels = columns * L.n[2];
+  const int64_t begin = h.offset[r], end = h.offset[r + 1];
+  double* energy = st.ray_energy_J_m2 + r * 4;
+  energy[0] = energy[1] = energy[2] = energy[3] = 0;
+  st.ray_fluence_m2[r] = 0;
+  if (begin == end) return;  // no photons on this ray in this block
+
+  // The ray's fluence history, summarized: total, peak rate, and sum of F^2/dt for the
+  // dose-weighted mean rate (sum of dD^2/dt over sum of dD, each dD = G F).
+  double total = 0, peak_rate = 0, sum_sq_rate = 0;
+  for (int64_t e = begin; e < end; ++e) {
+    const double prev = e > begin ? h.cum_fluence_m2[e - 1] : 0.0;
+    const double f = h.cum_fluence_m2[e] - prev;
+    const double dt = h.duration_s[h.sub_exposure[e]];
+    const double rate = f / dt;
+    peak_rate = rate > peak_rate ? rate : peak_rate;
+    sum_sq_rate += f * rate;
+    total = h.cum_fluence_m2[e];
+  }
+  const double mean_rate = total > 0 ? sum_sq_rate / total : 0.0;
+  st.ray_fluence_m2[r] = total;
+  // The ray's photons arrive between its first event's start and its last event's end.
+  const double first_s = h.t_start_s[h.sub_exposure[begin]];
+  const double last_s = h.t_start_s[h.sub_exposure[end - 1]] + h.duration_s[h.sub_exposure[end - 1]];
+
+  long long m1, m2;
+  ray_lattice_indices(L, r, &m1, &m2);
+  double transmission[kMaxSpectrumLines];
+  for (int e = 0; e < p.n_lines; ++e) transmission[e] = 1.0;
+  double deposited = 0, other = 0;
+  bool entered = false;
+  for (long long q = 0; q < L.n[L.dom]; ++q) {
+    const int64_t v = ray_voxel(L, m1, m2, q);
+    if (v < 0) {
+      if (entered) break;  // the in-grid slices of a ray are contiguous
+      continue;
+    }
+    entered = true;
+    const uint16_t m = material[v];
+    if (m == kVoidMaterialId) continue;
+    double removed_other;
+    const double g = segment_dose_per_fluence(p, m, transmission, &removed_other);
+    const float before = st.dose_Gy[v];
+    const double after = (double)before + g * total;
+    const float stored = (float)after;  // what the grids hold: masks and crossings agree on it
+    st.dose_Gy[v] = stored;
+    const float peak = (float)(g * peak_rate);
+    if (peak > st.rate_peak_Gy_s[v]) st.rate_peak_Gy_s[v] = peak;
+    if (before == 0)
+      st.rate_mean_Gy_s[v] = (float)(g * mean_rate);
+    else if (after > 0)
+      st.rate_mean_Gy_s[v] = (float)(((double)st.rate_mean_Gy_s[v] * before + g * g * sum_sq_rate) / after);
+    deposited += g * p.density_kg_m3[m] * p.voxel_volume_m3;
+    other += removed_other * p.column_area_m2;
+    for (int t = 0; t < p.n_thresholds; ++t) {
+      const double threshold = p.threshold_Gy[t];
+      float* crossing = st.crossing_s + t * voxels + v;
+      if (*crossing < 0 && stored >= threshold && g > 0)
+        *crossing = (float)crossing_time_s(h, begin, end, (threshold - before) / g);
+    }
+    for (int s = p.component_begin[m]; s < p.component_begin[m + 1]; ++s) {
+      const int64_t row = (int64_t)m * p.n_lines;
+      double gc = 0;
+      for (int e = 0; e < p.n_lines; ++e)
+        gc += p.line_energy_J[e] * transmission[e] * p.voxel_mean_fluence[row + e] *
+              p.slot_deposition_m2_kg[(int64_t)s * p.n_lines + e];
+      float* component = st.component_dose_Gy + p.slot_grid[s] * voxels + v;
+      const float component_before = *component;
+      const double component_after = (double)component_before + gc * total;
+      *component = (float)component_after;
+      for (int t = 0; t < p.n_thresholds; ++t) {
+        const double threshold = p.threshold_Gy[t];
+        if (gc > 0 && component_before < threshold && component_after >= threshold)
+          atomic_min_time(st.slot_first_crossing_s + ((int64_t)s * p.n_thresholds + t) * columns + v % columns,
+                          (float)crossing_time_s(h, begin, end, (threshold - component_before) / gc));
+      }
+    }
+    for (int f = 0; f < p.n_frames; ++f) {
+      const double t = p.frame_time_s[f];
+      if (t <= first_s) continue;  // nothing of this block by then
+      const double fluence = t >= last_s ? total : fluence_at_time(h, begin, end, t);
+      float* frame = st.frame_dose_Gy + f * voxels + v;
+      *frame = (float)((double)*frame + g * fluence);
+    }
+    attenuate(p, m, transmission);
+  }
+
+  double incident = 0, transmitted = 0;
+  for (int e = 0; e < p.n_lines; ++e) {
+    incident += p.line_energy_J[e];
+    transmitted += p.line_energy_J[e] * transmission[e];
+  }
+  energy[0] = incident * p.column_area_m2;
+  energy[1] = deposited;
+  energy[2] = transmitted * p.column_area_m2;
+  energy[3] = other;
+}
+
+}  // namespace dosemap
