@@ -263,11 +263,13 @@ DM_HD DM_INLINE void march_ray(const MarchParams& p, const RayLattice& L, const 
       st.rate_mean_Gy_s[v] = (float)(((double)st.rate_mean_Gy_s[v] * before + g * g * sum_sq_rate) / after);
     deposited += g * p.density_kg_m3[m] * p.voxel_volume_m3;
     other += removed_other * p.column_area_m2;
-    for (int t = 0; t < p.n_thresholds; ++t) {
+    // A threshold is crossed in this block when the dose before is below it and the dose
+    // after is not (a crossing time is set exactly when the stored dose reaches the
+    // threshold, so the times already set need not be read). Thresholds ascend.
+    for (int t = 0; t < p.n_thresholds && p.threshold_Gy[t] <= stored; ++t) {
       const double threshold = p.threshold_Gy[t];
-      float* crossing = st.crossing_s + t * voxels + v;
-      if (*crossing < 0 && stored >= threshold && g > 0)
-        *crossing = (float)crossing_time_s(h, begin, end, (threshold - before) / g);
+      if (before < threshold && g > 0)
+        st.crossing_s[t * voxels + v] = (float)crossing_time_s(h, begin, end, (threshold - before) / g);
     }
     for (int s = p.component_begin[m]; s < p.component_begin[m + 1]; ++s) {
       const int64_t row = (int64_t)m * p.n_lines;

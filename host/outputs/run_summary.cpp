@@ -242,13 +242,13 @@ void print_run_report(const RunRecord& run, const std::string& output_dir, std::
       {"grid", std::to_string(run.geometry.dims[0]) + " x " + std::to_string(run.geometry.dims[1]) + " x " +
                    std::to_string(run.geometry.dims[2]) + " voxels of " + fmt_g(run.geometry.voxel_um[0]) + " x " +
                    fmt_g(run.geometry.voxel_um[1]) + " x " + fmt_g(run.geometry.voxel_um[2]) + " um"},
-      {"results", output_dir + "/ (" + std::to_string(run.files.size() + 1) + " files: " +
+      {"results", output_dir + "/ (" + std::to_string(run.files.size()) + " files: " +
                       [&] {
                         std::string list;
                         size_t frames = 0;
                         for (const auto& f : run.files) {
                           if (f.rfind("frames/", 0) == 0) { ++frames; continue; }
-                          list += f + ", ";
+                          if (f != "summary.json") list += f + ", ";  // named last
                         }
                         if (frames) list += std::to_string(frames) + " frame files, ";
                         return list + "summary.json)";

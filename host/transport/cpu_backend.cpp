@@ -2,6 +2,8 @@
 
 #include <omp.h>
 
+#include <algorithm>
+
 #include "host/common/progress.h"
 
 namespace dosemap {
@@ -16,8 +18,9 @@ void clear_state_cpu(const MarchParams& p, const DoseState& st, int64_t voxels, 
 void march_rays_cpu(const MarchParams& p, const RayLattice& L, const uint16_t* material, const HistoryView& h,
                     const DoseState& st, int threads, Progress* progress) {
   const int64_t rays = ray_count(L);
-  // Blocks of rays: progress is reported by thread 0 only, between blocks.
-  const int64_t block = 4096;
+  // Blocks of rays, at least 16 per thread so that uneven rays (a turned lattice's short
+  // rays at its edges) balance; progress is reported by thread 0 only, between blocks.
+  const int64_t block = std::max<int64_t>(64, std::min<int64_t>(4096, rays / (16 * std::max(1, threads))));
   const int64_t blocks = (rays + block - 1) / block;
   if (progress) progress->start("march", blocks);
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)

@@ -35,7 +35,8 @@ double rotation_substep_deg(const StageSpec& stage, const BeamProfile& beam, con
     p[stage.axis] = 0;
     radius = std::max(radius, std::sqrt(p[0] * p[0] + p[1] * p[1] + p[2] * p[2]));
   }
-  const double edge = std::min({g.voxel_um[0], g.voxel_um[1], g.voxel_um[2]});
+  // Voxels move in the plane across the axis: the edges in that plane.
+  const double edge = std::min(g.voxel_um[(stage.axis + 1) % 3], g.voxel_um[(stage.axis + 2) % 3]);
   const double along = std::min(0.5 * edge, std::min(fly_substep_um(beam, g, 1, 0), fly_substep_um(beam, g, 0, 1)));
   if (radius <= 0) return 360.0;
   return std::min(360.0, along / radius * 57.29577951308232);

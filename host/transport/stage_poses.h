@@ -24,7 +24,7 @@ Pose stage_pose(const StageSpec& stage, const GridGeometry& g, double angle_deg)
 RayLattice pose_lattice(const Pose& pose, const GridGeometry& g);
 
 // Largest angle (degrees) a continuous rotation turns through in one sub-exposure: the
-// farthest voxel from the axis moves by at most half a voxel edge and by at most the
+// farthest voxel from the axis moves by at most half a voxel edge (across the axis) and by at most the
 // distance a fly sub-step of the beam would (so the dose rate is resolved as in fly scans).
 double rotation_substep_deg(const StageSpec& stage, const BeamProfile& beam, const GridGeometry& g);
 
