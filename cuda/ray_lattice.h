@@ -113,6 +113,23 @@ DM_HD DM_INLINE double ray_exposure_fraction(const BeamProfile& p, const RayLatt
   return exposure_fraction(p, bx0, by0, bx1, by1, x0, x1, y0, y1);
 }
 
+// The ray whose cell holds lab point (x, y), or -1 when none does (the point misses the
+// grid). For cells that are not the lattice's own (moment-matched rectangles), the ray of
+// the nearest lattice point.
+DM_HD DM_INLINE long long ray_at_lab_point(const RayLattice& L, double x, double y) {
+  double f1, f2;
+  if (L.aligned) {
+    f1 = floor((x - L.ox) / L.ux);
+    f2 = floor((y - L.oy) / L.vy);
+  } else {
+    const double det = L.ux * L.vy - L.vx * L.uy, dx = x - L.ox, dy = y - L.oy;
+    f1 = floor((L.vy * dx - L.vx * dy) / det + 0.5);
+    f2 = floor((-L.uy * dx + L.ux * dy) / det + 0.5);
+  }
+  if (!(f1 >= 0 && f2 >= 0 && f1 < (double)L.n1 && f2 < (double)L.n2)) return -1;
+  return (long long)f2 * L.n1 + (long long)f1;
+}
+
 // Rays [i0, i1) x [j0, j1) (r1, r2) whose cells a beam moving from (bx0, by0) to (bx1, by1)
 // can reach, clipped to the lattice. Aligned cells give exactly the footprint of an
 // axis-aligned grid; otherwise the rectangle of ray indices around the reachable cells.

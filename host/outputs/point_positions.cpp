@@ -1,9 +1,13 @@
 #include "host/outputs/point_positions.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <map>
 #include <utility>
+
+#include "cuda/ray_march.h"
+#include "host/transport/stage_poses.h"
 
 namespace dosemap {
 
@@ -23,13 +27,15 @@ std::vector<PointPosition> point_positions(const Scene& scene, const MaterialTab
   const int n_thr = static_cast<int>(tt.threshold_Gy.size());
 
   std::vector<PointPosition> positions;
-  std::map<std::pair<double, double>, size_t> index_of;  // scripted scans may have thousands of points
+  // Scripted scans may have thousands of points: (x, y, stage angle) -> position.
+  std::map<std::array<double, 3>, size_t> index_of;
   for (const Exposure& e : tl.exposures) {
     if (scene.scan.steps[e.step].kind != StepKind::kPoint) continue;
-    const auto [it, added] = index_of.try_emplace({e.x0_um, e.y0_um}, positions.size());
+    const auto [it, added] = index_of.try_emplace({e.x0_um, e.y0_um, e.angle0_deg}, positions.size());
     if (added) {
       positions.emplace_back();
       positions.back().at_um = {e.x0_um, e.y0_um};
+      positions.back().angle_deg = e.angle0_deg;
     }
     PointPosition& p = positions[it->second];
     p.exposures++;
@@ -38,18 +44,29 @@ std::vector<PointPosition> point_positions(const Scene& scene, const MaterialTab
 
   std::vector<PointPosition> inside;
   for (PointPosition& p : positions) {
-    const double fi = std::floor((p.at_um[0] - g.origin_um[0]) / g.voxel_um[0]);
-    const double fj = std::floor((p.at_um[1] - g.origin_um[1]) / g.voxel_um[1]);
-    if (fi < 0 || fj < 0 || fi >= g.dims[0] || fj >= g.dims[1]) continue;
-    p.column = {static_cast<int64_t>(fi), static_cast<int64_t>(fj)};
-    const int64_t column = g.index(p.column[0], p.column[1], 0);
+    // The beam centre's path at the step's pose: the ray whose cell holds it. Without a
+    // turn (or turned by 180 degrees about x or y) that ray is a voxel column.
+    const RayLattice L = pose_lattice(stage_pose(scene.sample.stage, g, p.angle_deg), g);
+    const long long r_hit = ray_at_lab_point(L, p.at_um[0], p.at_um[1]);
+    if (r_hit < 0) continue;
+    const bool column_path = L.dom == 2 && !L.sheared;
+    long long m1, m2;
+    ray_lattice_indices(L, r_hit, &m1, &m2);
+    std::vector<int64_t> path;
+    for (long long q = 0; q < L.n[L.dom]; ++q) {
+      const int64_t v = ray_voxel(L, m1, m2, q);
+      if (v >= 0) path.push_back(v);
+    }
+    if (path.empty()) continue;
+    p.column = {path.front() % g.dims[0], (path.front() / g.dims[0]) % g.dims[1]};
+    p.column_path = column_path;
+    const int64_t column = path.front() % g.columns();
 
     // Materials in the order the beam meets them; per material, the row of each component.
     std::vector<int> order;
     std::vector<PositionDose> material_row(mt.materials.size());
     std::vector<std::vector<PositionDose>> component_rows(mt.materials.size());
-    for (int64_t k = 0; k < g.dims[2]; ++k) {
-      const int64_t v = g.index(p.column[0], p.column[1], k);
+    for (const int64_t v : path) {
       const MaterialId m = grid.material[v];
       if (m == kVoidId) continue;
       if (std::find(order.begin(), order.end(), m) == order.end()) {
@@ -61,8 +78,10 @@ std::vector<PointPosition> point_positions(const Scene& scene, const MaterialTab
             PositionDose c;
             c.name = tt.component_grid_names[tt.slot_grid[s]];
             c.component = true;
-            // The march keeps each component's first crossing per column.
-            for (int t = 0; t < n_thr; ++t) c.first_crossing_s.push_back(r.slot_first_crossing_plane(s, t)[column]);
+            // The march keeps each component's first crossing per voxel column; a slanted
+            // path crosses many columns, so there the time is not known (left empty).
+            if (column_path)
+              for (int t = 0; t < n_thr; ++t) c.first_crossing_s.push_back(r.slot_first_crossing_plane(s, t)[column]);
             component_rows[m].push_back(c);
           }
       }

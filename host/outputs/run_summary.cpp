@@ -44,13 +44,16 @@ Json point_positions_json(const Scene& scene, const std::vector<PointPosition>& 
   for (const PointPosition& p : positions) {
     Json e;
     e["at_um"] = p.at_um;
+    if (scene.sample.stage.present) e["angle_deg"] = p.angle_deg;
     e["column"] = p.column;
+    if (!p.column_path) e["path"] = "slanted";  // the beam crosses voxel columns; `column`: where it enters
     e["exposures"] = p.exposures;
     e["beam_on_s"] = p.beam_on_s;
     Json materials = Json::object();
     std::string material;
     for (const PositionDose& d : p.doses) {
-      Json row = {{"dose_max_Gy", d.dose_max_Gy}, {"first_crossing_s", crossings_json(scene, d.first_crossing_s)}};
+      Json row = {{"dose_max_Gy", d.dose_max_Gy}};
+      if (!d.first_crossing_s.empty()) row["first_crossing_s"] = crossings_json(scene, d.first_crossing_s);
       if (!d.component) {
         material = d.name;
         materials[material] = row;
@@ -200,8 +203,9 @@ constexpr size_t kReportedPositions = 8;  // the rest are in summary.json
 void print_point_positions(const RunRecord& run, std::ostream& out) {
   const std::vector<PointPosition>& positions = run.point_positions;
   if (positions.empty()) return;
-  out << "\nPoint positions: the voxel column under each beam centre (max dose there, and when it first reached each "
-         "threshold)\n";
+  out << "\nPoint positions: " << (run.scene.sample.stage.present ? "the beam centre's path at the step's stage angle"
+                                                                    : "the voxel column under each beam centre")
+      << " (max dose there, and when it first reached each threshold)\n";
   std::vector<std::string> header{"position", "beam on", "material", "max dose"};
   for (const auto& t : run.scene.output.thresholds) header.push_back(t.label + " " + human_dose(t.dose_Gy));
   TextTable table(header);
@@ -209,10 +213,13 @@ void print_point_positions(const RunRecord& run, std::ostream& out) {
     const PointPosition& p = positions[n];
     bool first = true;
     for (const PositionDose& d : p.doses) {
-      std::vector<std::string> row{first ? "(" + fmt_g(p.at_um[0], 6) + ", " + fmt_g(p.at_um[1], 6) + ") um" : "",
+      const std::string at = "(" + fmt_g(p.at_um[0], 6) + ", " + fmt_g(p.at_um[1], 6) + ") um" +
+                             (run.scene.sample.stage.present ? " at " + fmt_g(p.angle_deg, 6) + " deg" : "");
+      std::vector<std::string> row{first ? at : "",
                                    first ? human_time(p.beam_on_s) : "", (d.component ? "  " : "") + d.name,
                                    human_dose(d.dose_max_Gy)};
       for (double t : d.first_crossing_s) row.push_back(t >= 0 ? human_time(t) : "-");
+      if (d.first_crossing_s.empty()) row.resize(header.size(), "n/a");  // a component on a slanted path
       table.add_row(row);
       first = false;
     }

@@ -10,6 +10,8 @@ Writes into RUN_DIR:
                      threshold contours
   dose_vs_time.png   dose against time at the most dosed voxel of each material, with the
                      thresholds (from dose_history.json)
+  rotation_slice.png (turned samples, stage axis x or y) dose in the plane across the
+                     rotation axis through the most dosed voxel, log scale, threshold contours
   point_positions.png  (scans with point steps) the most dosed voxel of each material, or of
                      each component of a composite, in the column under each point position,
                      with the thresholds (summary.json point_positions)
@@ -156,6 +158,45 @@ def main():
     fig.savefig(os.path.join(run, "lateral_map.png"))
     plt.close(fig)
     written.append("lateral_map.png")
+
+    # ---- turned samples: the slice across the rotation axis through the most dosed voxel ----
+    stage = summary.get("stage", {})
+    if stage.get("present") and stage.get("axis") in ("x", "y"):
+        if stage["axis"] == "y":  # x-z plane at the most dosed row
+            sl, h_axis, v_axis = dose[:, j, :].T.astype(float), ("x", ox, vx, nx), ("z", oz, vz, nz)
+            where = f"y = {oy + (j + 0.5) * vy:.4g} µm"
+        else:  # y-z plane at the most dosed x
+            sl, h_axis, v_axis = dose[i, :, :].T.astype(float), ("y", oy, vy, ny), ("z", oz, vz, nz)
+            where = f"x = {ox + (i + 0.5) * vx:.4g} µm"
+        fig, ax = plt.subplots(figsize=(7.5, 6.2), dpi=110)
+        vmax = sl.max()
+        vmin = max(vmax * 1e-3, sl[sl > 0].min()) if np.any(sl > 0) else 1.0
+        (hn, ho, hv, hc), (vn, vo, vv, vc) = h_axis, v_axis
+        extent = [ho, ho + hc * hv, vo, vo + vc * vv]
+        im = ax.imshow(np.where(sl > 0, sl, np.nan), origin="lower", extent=extent, norm=LogNorm(vmin=vmin, vmax=vmax),
+                       cmap="inferno", aspect="equal", interpolation="nearest")
+        hs = ho + (np.arange(hc) + 0.5) * hv
+        vs = vo + (np.arange(vc) + 0.5) * vv
+        levels = [v for _, v in thresholds if vmin < v < vmax]
+        if levels:
+            contour_colors = [colors[(n + 2) % len(colors)] for n in range(len(levels))]
+            ax.contour(hs, vs, sl, levels=levels, colors=contour_colors, linewidths=1.2)
+            names = {v: lab for lab, v in thresholds}
+            handles = [plt.Line2D([], [], color=c, lw=1.2) for c in contour_colors]
+            ax.legend(handles, [f"{names[v]} {v:.3g} Gy" for v in levels], loc="upper left", fontsize=7,
+                      title="threshold contours", title_fontsize=7)
+        cx, cy, cz = stage["center_um"]
+        ax.plot([cx if stage["axis"] == "y" else cy], [cz], marker="+", color="cyan", ms=10, mew=1.5)
+        cb = fig.colorbar(im, ax=ax, shrink=0.85)
+        cb.set_label("dose (Gy, log scale)")
+        ax.set_xlabel(f"{hn} (µm)")
+        ax.set_ylabel(f"{vn} (µm, beam along +z at angle 0)")
+        ax.set_title(f"Dose across the rotation axis ({stage['axis']}, +), {where}, {stage['poses']} poses", fontsize=10)
+        fig.text(0.01, 0.01, f"{title} | model {model}", fontsize=7, color="0.4")
+        fig.tight_layout()
+        fig.savefig(os.path.join(run, "rotation_slice.png"))
+        plt.close(fig)
+        written.append("rotation_slice.png")
 
     # ---- dose against time at the most dosed voxel of each material ----
     duration = summary["time"]["scan_duration_s"]
