@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench: the micro-benchmarks, then whole `dosemap run`s of the benchmark scene with
-# wall time and peak memory. Prints the machine so figures can go to RESULTS.md with it.
+# wall time and peak memory (bench_pouch, bench_xrdct). Prints the machine so figures can go
+# to RESULTS.md with it.
 set -euo pipefail
 build=${1:-build}
 cd "$(dirname "$0")/.."
@@ -21,3 +22,16 @@ for i in 1 2 3; do
   python3 -c "import json,sys; r=json.load(open('$out/r$i/summary.json'))['run']; print('  stages:', ', '.join(f'{k} {v:.2f} s' for k,v in r['stage_seconds'].items()))"
 done
 "$build/dosemap" check scenes/bench_pouch.toml | grep memory
+echo
+echo "== whole run: scenes/bench_xrdct.toml (target: < 5 s with writing, < 2 GB; RADDOSE-3D: ~1-2e6 voxel-angle updates/s)"
+for i in 1 2 3; do
+  /usr/bin/time -f "run $i: %e s wall, %M kB peak RSS" "$build/dosemap" run scenes/bench_xrdct.toml -o "$out/x$i" > /dev/null
+  python3 -c "
+import json
+s = json.load(open('$out/x$i/summary.json')); r = s['run']
+print('  stages:', ', '.join(f'{k} {v:.2f} s' for k, v in r['stage_seconds'].items()))
+print(f\"  {r['voxel_updates']:.3g} voxel-pose updates over {s['stage']['poses']} poses: \"
+      f\"{r['voxel_updates'] / r['stage_seconds']['march']:.3g} per second of march, \"
+      f\"{r['voxel_updates'] / r['seconds']:.3g} per second of the whole run\")"
+done
+"$build/dosemap" check scenes/bench_xrdct.toml | grep memory

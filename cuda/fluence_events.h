@@ -1,14 +1,16 @@
 // The per-element steps of the GPU's fluence-history build (cuda/transport_cuda.cu), as
 // plain host/device functions so that tests replay the GPU pipeline on the CPU with the
-// very same code: for a slab of rows [row0, row1), every sub-exposure's footprint cells in
-// the slab are numbered (exclusive scan of cells_in_slab), event e is made by make_event,
-// events are stably sorted by column, and first_event_of_column gives the column offsets.
+// very same code: for a slab of rows [row0, row1) (a beam along +z), or for all rays of a
+// pose's lattice (a turned sample), every sub-exposure's footprint cells are numbered
+// (exclusive scan of the cell counts), event e is made by make_event / make_ray_event,
+// events are stably sorted by column (ray), and first_event_of_column gives the offsets.
 #pragma once
 
 #include <stdint.h>
 
 #include "cuda/beam_profile.h"
 #include "cuda/device.h"
+#include "cuda/ray_lattice.h"
 
 namespace dosemap {
 
@@ -66,6 +68,22 @@ DM_HD DM_INLINE FluenceEvent make_event(const BeamProfile& beam, const EventGrid
   ev.column = (uint32_t)((j - row0) * g.nx + i);
   ev.sub_exposure = (uint32_t)s;
   ev.fluence_m2 = (photons / g.area_m2) * exposure_fraction(beam, x0, y0, x1, y1, cx0, cx1, cy0, cy1);
+  return ev;
+}
+
+// Event e of sub-exposure s on the rays of a pose: the (local)-th cell of its footprint
+// (ray_footprint, r1 fastest, as the CPU builder orders them); `column` is the ray.
+DM_HD DM_INLINE FluenceEvent make_ray_event(const BeamProfile& beam, const RayLattice& L, long long s,
+                                            unsigned long long local, double x0, double y0, double x1, double y1,
+                                            double photons) {
+  const ColumnRange r = ray_footprint(beam, L, x0, y0, x1, y1);
+  const long long w = r.i1 - r.i0;
+  const long long r1 = r.i0 + (long long)(local % (unsigned long long)w);
+  const long long r2 = r.j0 + (long long)(local / (unsigned long long)w);
+  FluenceEvent ev;
+  ev.column = (uint32_t)(r2 * L.n1 + r1);
+  ev.sub_exposure = (uint32_t)s;
+  ev.fluence_m2 = (photons / L.cell_area_m2) * ray_exposure_fraction(beam, L, x0, y0, x1, y1, r1, r2);
   return ev;
 }
 

@@ -28,6 +28,7 @@
 #include "host/common/progress.h"
 #include "host/transport/cuda_backend.h"
 #include "host/transport/slab_plan.h"
+#include "host/transport/stage_poses.h"
 
 namespace dosemap {
 
@@ -109,6 +110,29 @@ __global__ void fill_events_kernel(const SubExposure* subs, long long n, BeamPro
   }
 }
 
+__global__ void count_ray_cells_kernel(const SubExposure* subs, long long n, BeamProfile beam, RayLattice L,
+                                       unsigned long long* cells) {
+  for (long long s = blockIdx.x * (long long)blockDim.x + threadIdx.x; s < n; s += (long long)gridDim.x * blockDim.x) {
+    const SubExposure& x = subs[s];
+    cells[s] = cells_in(ray_footprint(beam, L, x.x0_um, x.y0_um, x.x1_um, x.y1_um));
+  }
+}
+
+__global__ void fill_ray_events_kernel(const SubExposure* subs, long long n, BeamProfile beam, RayLattice L,
+                                       const unsigned long long* offsets, unsigned long long total, uint32_t* column,
+                                       uint32_t* order, uint32_t* sub_of, double* fluence) {
+  for (unsigned long long e = blockIdx.x * (unsigned long long)blockDim.x + threadIdx.x; e < total;
+       e += (unsigned long long)gridDim.x * blockDim.x) {
+    const long long s = event_owner(offsets, n, e);
+    const SubExposure& x = subs[s];
+    const FluenceEvent ev = make_ray_event(beam, L, s, e - offsets[s], x.x0_um, x.y0_um, x.x1_um, x.y1_um, x.photons);
+    column[e] = ev.column;
+    order[e] = (uint32_t)e;
+    sub_of[e] = ev.sub_exposure;
+    fluence[e] = ev.fluence_m2;
+  }
+}
+
 __global__ void gather_kernel(const uint32_t* order, const uint32_t* sub_of, const double* fluence, unsigned long long total,
                               uint32_t* sub_sorted, double* fluence_sorted) {
   for (unsigned long long e = blockIdx.x * (unsigned long long)blockDim.x + threadIdx.x; e < total;
@@ -168,6 +192,15 @@ struct DeviceTables {
     params.slot_deposition_m2_kg = slot_deposition.get();
     params.threshold_Gy = thresholds.get();
     params.frame_time_s = frame_times.get();
+  }
+
+  // A pose's segment tables (cuda/ray_march.h: they depend on the segment length).
+  void set_segment(const MarchParams& p) {
+    const size_t ml = static_cast<size_t>(p.n_materials) * p.n_lines;
+    transmission.upload(p.voxel_transmission, ml);
+    mean_fluence.upload(p.voxel_mean_fluence, ml);
+    other.upload(p.other_fraction, ml);
+    params.column_area_m2 = p.column_area_m2;
   }
 };
 
@@ -381,6 +414,175 @@ CudaRunStats run_transport_cuda(const MarchParams& params, const std::vector<Mat
   }
   for (auto& e : ev) cudaEventDestroy(e);
   if (progress) progress->finish();
+  return stats;
+}
+
+CudaRunStats run_transport_cuda_poses(TransportTables host_tables, const std::vector<MaterialId>& material,
+                                      const std::vector<SubExposure>& subs, const std::vector<PoseBlock>& blocks,
+                                      const BeamProfile& beam, const GridGeometry& g, const StageSpec& stage,
+                                      const DoseState& out, EnergyBalance& energy, Progress* progress,
+                                      double memory_fraction) {
+  CudaRunStats stats;
+  cudaDeviceProp prop;
+  DOSEMAP_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+  DOSEMAP_CUDA_CHECK(cudaSetDevice(0));
+  stats.device = std::string(prop.name) + ", " + std::to_string(prop.totalGlobalMem >> 20) + " MiB";
+  stats.slabs = 1;
+  const long long columns = g.columns(), voxels = g.voxels();
+  MarchParams params = host_tables.params();
+  const int T = params.n_thresholds, C = params.n_component_grids, S = params.n_slots, F = params.n_frames;
+
+  // Every block's lattice and event count first: the buffers are sized for the largest.
+  std::vector<RayLattice> lattices;
+  long long max_rays = 0;
+  uint64_t max_events = 0;
+  size_t max_subs = 0;
+  for (const PoseBlock& b : blocks) {
+    lattices.push_back(pose_lattice(stage_pose(stage, g, b.angle_deg), g));
+    const RayLattice& L = lattices.back();
+    uint64_t events = 0;
+    for (size_t s = b.begin; s < b.end; ++s) events += static_cast<uint64_t>(footprint(beam, L, subs[s]).count());
+    max_rays = std::max(max_rays, ray_count(L));
+    max_events = std::max(max_events, events);
+    max_subs = std::max(max_subs, b.end - b.begin);
+  }
+  if (max_events >= (uint64_t(1) << 32) || max_rays >= (1LL << 32))
+    throw CudaError("a pose has more than 2^32 fluence events or rays; the GPU backend numbers them in 32 bits");
+  const double state_bytes = voxels * (2.0 + 4.0 * (3 + T + C + F)) + columns * 4.0 * S * T;
+  const double block_bytes = max_rays * (8.0 + 5 * 8.0) + max_events * (6 * 4.0 + 2 * 8.0) + max_subs * 16.0 +
+                             subs.size() * (sizeof(SubExposure) + 16.0);
+  size_t free_bytes = 0, total_bytes = 0;
+  DOSEMAP_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+  if (state_bytes + block_bytes > memory_fraction * free_bytes)
+    throw CudaError("a turned scan keeps the whole grid on the GPU: it needs about " +
+                    std::to_string(static_cast<long long>((state_bytes + block_bytes) / 1048576)) + " MiB, " +
+                    std::to_string(free_bytes >> 20) + " MiB are free");
+
+  DeviceTables tables(params);
+  DeviceArray<SubExposure> d_subs = to_device(subs.data(), subs.size());
+  BeamProfile d_beam = beam;
+  DeviceArray<double> d_image;
+  if (beam.kind == kBeamImage) {
+    d_image = to_device(beam.image, static_cast<size_t>(beam.image_nx) * beam.image_ny);
+    d_beam.image = d_image.get();
+  }
+  DeviceArray<double> d_t_start(subs.size()), d_duration(subs.size());
+  {
+    std::vector<double> t0(subs.size()), dt(subs.size());
+    for (size_t s = 0; s < subs.size(); ++s) t0[s] = subs[s].t_start_s, dt[s] = subs[s].duration_s;
+    d_t_start.upload(t0.data(), t0.size());
+    d_duration.upload(dt.data(), dt.size());
+  }
+  // The whole grid's state, resident across the blocks.
+  DeviceArray<uint16_t> d_material = to_device(material.data(), material.size());
+  DeviceArray<float> d_dose(voxels), d_peak(voxels), d_mean(voxels), d_cross(static_cast<size_t>(voxels) * T),
+      d_comp(static_cast<size_t>(voxels) * C), d_slot(static_cast<size_t>(columns) * S * T),
+      d_frames(static_cast<size_t>(voxels) * F);
+  DeviceArray<double> d_energy(max_rays * 4), d_ray_fluence(max_rays);
+  DeviceArray<int64_t> d_offsets(max_rays + 1);
+  DeviceArray<unsigned long long> d_cells(max_subs + 1), d_cell_offsets(max_subs + 1);
+  DeviceArray<uint32_t> d_column(max_events), d_column_sorted(max_events), d_order(max_events),
+      d_order_sorted(max_events), d_sub_of(max_events), d_sub_sorted(max_events);
+  DeviceArray<double> d_fluence(max_events), d_cum(max_events);
+  size_t scan_bytes = 0, sort_bytes = 0;
+  DOSEMAP_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(nullptr, scan_bytes, d_cells.get(), d_cell_offsets.get(),
+                                                   static_cast<long long>(max_subs) + 1));
+  DOSEMAP_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, sort_bytes, d_column.get(), d_column_sorted.get(),
+                                                     d_order.get(), d_order_sorted.get(), max_events));
+  DeviceArray<unsigned char> d_scratch(std::max(scan_bytes, sort_bytes));
+
+  DoseState o;
+  o.dose_Gy = d_dose.get();
+  o.rate_peak_Gy_s = d_peak.get();
+  o.rate_mean_Gy_s = d_mean.get();
+  o.crossing_s = d_cross.get();
+  o.component_dose_Gy = d_comp.get();
+  o.slot_first_crossing_s = d_slot.get();
+  o.frame_dose_Gy = d_frames.get();
+  o.ray_energy_J_m2 = d_energy.get();
+  o.ray_fluence_m2 = d_ray_fluence.get();
+  clear_kernel<<<blocks_for(voxels), kThreads>>>(tables.params, o, voxels, static_cast<long long>(S) * T * columns);
+  DOSEMAP_CUDA_CHECK(cudaGetLastError());
+
+  cudaEvent_t ev[4];
+  for (auto& e : ev) DOSEMAP_CUDA_CHECK(cudaEventCreate(&e));
+  std::vector<double> unit(static_cast<size_t>(max_rays) * 4), fluence(max_rays);
+  if (progress) progress->start("GPU poses", static_cast<int64_t>(blocks.size()));
+  for (size_t bi = 0; bi < blocks.size(); ++bi) {
+    const PoseBlock& b = blocks[bi];
+    const RayLattice& L = lattices[bi];
+    const long long n = static_cast<long long>(b.end - b.begin), rays = ray_count(L);
+    host_tables.set_segment(L.segment_um * 1e-6, L.cell_area_m2);
+    tables.set_segment(host_tables.params());
+    const SubExposure* block_subs = d_subs.get() + b.begin;
+
+    // 1-4: the block's fluence histories, on the rays of its pose.
+    DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[0]));
+    count_ray_cells_kernel<<<blocks_for(n), kThreads>>>(block_subs, n, d_beam, L, d_cells.get());
+    DOSEMAP_CUDA_CHECK(cudaGetLastError());
+    DOSEMAP_CUDA_CHECK(cudaMemset(d_cells.get() + n, 0, sizeof(unsigned long long)));
+    size_t bytes = d_scratch.size();
+    DOSEMAP_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(d_scratch.get(), bytes, d_cells.get(), d_cell_offsets.get(), n + 1));
+    unsigned long long events = 0;
+    DOSEMAP_CUDA_CHECK(cudaMemcpy(&events, d_cell_offsets.get() + n, sizeof events, cudaMemcpyDeviceToHost));
+    if (events > max_events) throw CudaError("internal: pose events counted " + std::to_string(events) + " above the plan");
+    if (events > 0) {
+      fill_ray_events_kernel<<<blocks_for(events), kThreads>>>(block_subs, n, d_beam, L, d_cell_offsets.get(), events,
+                                                              d_column.get(), d_order.get(), d_sub_of.get(),
+                                                              d_fluence.get());
+      DOSEMAP_CUDA_CHECK(cudaGetLastError());
+      int end_bit = 1;
+      while ((1LL << end_bit) < rays) ++end_bit;
+      bytes = d_scratch.size();
+      // Stable: events of one ray keep their (time) order.
+      DOSEMAP_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(d_scratch.get(), bytes, d_column.get(), d_column_sorted.get(),
+                                                         d_order.get(), d_order_sorted.get(), events, 0, end_bit));
+      gather_kernel<<<blocks_for(events), kThreads>>>(d_order_sorted.get(), d_sub_of.get(), d_fluence.get(), events,
+                                                      d_sub_sorted.get(), d_cum.get());
+      DOSEMAP_CUDA_CHECK(cudaGetLastError());
+      thrust::inclusive_scan_by_key(thrust::device, d_column_sorted.get(), d_column_sorted.get() + events, d_cum.get(),
+                                    d_fluence.get());
+      DOSEMAP_CUDA_CHECK(cudaGetLastError());
+    }
+    offsets_kernel<<<blocks_for(rays + 1), kThreads>>>(d_column_sorted.get(), events, rays, d_offsets.get());
+    DOSEMAP_CUDA_CHECK(cudaGetLastError());
+    DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[1]));
+
+    // 5: the march of the pose's rays, adding the block to the resident state.
+    HistoryView h;
+    h.offset = d_offsets.get();
+    h.sub_exposure = d_sub_sorted.get();
+    h.cum_fluence_m2 = d_fluence.get();
+    h.t_start_s = d_t_start.get() + b.begin;
+    h.duration_s = d_duration.get() + b.begin;
+    DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[2]));
+    march_kernel<<<blocks_for(rays), kThreads>>>(tables.params, L, d_material.get(), h, o);
+    DOSEMAP_CUDA_CHECK(cudaGetLastError());
+    DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[3]));
+    DOSEMAP_CUDA_CHECK(cudaEventSynchronize(ev[3]));
+    stats.seconds_history += seconds_between(ev[0], ev[1]);
+    stats.seconds_march += seconds_between(ev[2], ev[3]);
+    stats.fluence_events += static_cast<int64_t>(events);
+    DOSEMAP_CUDA_CHECK(cudaMemcpy(unit.data(), d_energy.get(), rays * 4 * sizeof(double), cudaMemcpyDeviceToHost));
+    DOSEMAP_CUDA_CHECK(cudaMemcpy(fluence.data(), d_ray_fluence.get(), rays * sizeof(double), cudaMemcpyDeviceToHost));
+    add_block_energy(unit.data(), fluence.data(), rays, energy);
+    if (progress) progress->advance(1);
+  }
+  for (auto& e : ev) cudaEventDestroy(e);
+  if (progress) progress->finish();
+
+  const auto t_copy = std::chrono::steady_clock::now();
+  auto download = [](float* host, const DeviceArray<float>& dev) {
+    if (dev.size()) DOSEMAP_CUDA_CHECK(cudaMemcpy(host, dev.get(), dev.size() * sizeof(float), cudaMemcpyDeviceToHost));
+  };
+  download(out.dose_Gy, d_dose);
+  download(out.rate_peak_Gy_s, d_peak);
+  download(out.rate_mean_Gy_s, d_mean);
+  download(out.crossing_s, d_cross);
+  download(out.component_dose_Gy, d_comp);
+  download(out.slot_first_crossing_s, d_slot);
+  download(out.frame_dose_Gy, d_frames);
+  stats.seconds_transfer += std::chrono::duration<double>(std::chrono::steady_clock::now() - t_copy).count();
   return stats;
 }
 

@@ -123,6 +123,142 @@ TEST(SceneReader, ReadsABeamImageRelativeToTheScene) {
   EXPECT_EQ(s.beam.image.pixel_um[1], 2.0);
 }
 
+TEST(SceneReader, ReadsTheStageAndTurningSteps) {
+  const std::string text = std::string(kMinimal) + R"(angle_deg = 90.0
+[sample.stage]
+axis = "x"
+center_um = [1.5, -2.5, 4.0]
+tilt_deg = -15.0
+[[scan.steps]]
+kind = "rotate"
+at_um = [3.0, -4.0]
+from_deg = -10.0
+to_deg = 170.0
+step_deg = 0.5
+dwell_s = 0.2
+move_s = 0.05
+[[scan.steps]]
+kind = "rotate"
+at_um = [0.0, 1.0]
+from_deg = 180.0
+to_deg = 0.0
+speed_deg_s = 6.0
+[[scan.steps]]
+kind = "xrdct"
+from_deg = 0.0
+to_deg = 179.0
+step_deg = 1.0
+x_from_um = -40.0
+x_to_um = 40.0
+x_step_um = 2.0
+dwell_s = 0.05
+move_s = 0.01
+y_um = [-2.0, 0.0, 2.0]
+line_move_s = 0.3
+order = "lines"
+[[scan.steps]]
+kind = "xrdct"
+from_deg = 90.0
+to_deg = -90.0
+step_deg = 3.0
+x_from_um = 30.0
+x_to_um = -30.0
+speed_um_s = 150.0
+y_um = [5.0]
+line_move_s = 0.7
+order = "snake"
+[[scan.steps]]
+kind = "xrdct"
+from_deg = 0.0
+to_deg = 10.0
+step_deg = 5.0
+x_from_um = 0.0
+x_to_um = 10.0
+x_step_um = 5.0
+dwell_s = 1.0
+)";
+  const Scene s = read_scene_text(text, "stage.toml");
+  const StageSpec& st = s.sample.stage;
+  EXPECT_TRUE(st.present);
+  EXPECT_EQ(st.axis, 0);
+  EXPECT_TRUE(st.has_center);
+  EXPECT_EQ(st.center_um[0], 1.5);
+  EXPECT_EQ(st.center_um[1], -2.5);
+  EXPECT_EQ(st.center_um[2], 4.0);
+  EXPECT_EQ(st.tilt_deg, -15.0);
+  EXPECT_EQ(st.where.line, 22);
+
+  ASSERT_EQ(s.scan.steps.size(), 6u);
+  EXPECT_EQ(s.scan.steps[0].kind, StepKind::kRaster);
+  EXPECT_EQ(s.scan.steps[0].angle_deg, 90.0);  // held at an angle
+
+  const ScanStep& r = s.scan.steps[1];
+  EXPECT_EQ(r.kind, StepKind::kRotate);
+  EXPECT_FALSE(r.continuous);
+  EXPECT_EQ(r.at_um[0], 3.0);
+  EXPECT_EQ(r.at_um[1], -4.0);
+  EXPECT_EQ(r.from_deg, -10.0);
+  EXPECT_EQ(r.to_deg, 170.0);
+  EXPECT_EQ(r.step_deg, 0.5);
+  EXPECT_EQ(r.dwell_s, 0.2);
+  EXPECT_EQ(r.move_s, 0.05);
+  EXPECT_EQ(r.angle_deg, 0.0);
+  EXPECT_EQ(r.where.line, 26);
+
+  const ScanStep& c = s.scan.steps[2];
+  EXPECT_EQ(c.kind, StepKind::kRotate);
+  EXPECT_TRUE(c.continuous);
+  EXPECT_EQ(c.at_um[1], 1.0);
+  EXPECT_EQ(c.from_deg, 180.0);
+  EXPECT_EQ(c.to_deg, 0.0);
+  EXPECT_EQ(c.speed_deg_s, 6.0);
+
+  const ScanStep& x = s.scan.steps[3];
+  EXPECT_EQ(x.kind, StepKind::kXrdct);
+  EXPECT_FALSE(x.continuous);
+  EXPECT_EQ(x.from_deg, 0.0);
+  EXPECT_EQ(x.to_deg, 179.0);
+  EXPECT_EQ(x.step_deg, 1.0);
+  EXPECT_EQ(x.x_from_um, -40.0);
+  EXPECT_EQ(x.x_to_um, 40.0);
+  EXPECT_EQ(x.x_step_um, 2.0);
+  EXPECT_EQ(x.dwell_s, 0.05);
+  EXPECT_EQ(x.move_s, 0.01);
+  EXPECT_EQ(x.y_um, (std::vector<double>{-2.0, 0.0, 2.0}));
+  EXPECT_EQ(x.line_move_s, 0.3);
+  EXPECT_EQ(x.order, RasterOrder::kLines);
+
+  const ScanStep& f = s.scan.steps[4];
+  EXPECT_EQ(f.kind, StepKind::kXrdct);
+  EXPECT_TRUE(f.continuous);
+  EXPECT_EQ(f.from_deg, 90.0);
+  EXPECT_EQ(f.to_deg, -90.0);
+  EXPECT_EQ(f.step_deg, 3.0);
+  EXPECT_EQ(f.x_from_um, 30.0);
+  EXPECT_EQ(f.x_to_um, -30.0);
+  EXPECT_EQ(f.speed_um_s, 150.0);
+  EXPECT_EQ(f.y_um, (std::vector<double>{5.0}));
+  EXPECT_EQ(f.line_move_s, 0.7);
+  EXPECT_EQ(f.order, RasterOrder::kSnake);
+
+  const ScanStep& d = s.scan.steps[5];  // the documented defaults
+  EXPECT_EQ(d.y_um, (std::vector<double>{0.0}));
+  EXPECT_EQ(d.line_move_s, 0.0);
+  EXPECT_EQ(d.move_s, 0.0);
+  EXPECT_EQ(d.order, RasterOrder::kSnake);
+}
+
+TEST(SceneReader, StageDefaultsToAVerticalUntiltedAxisAndIsAbsentWithoutTheTable) {
+  const Scene none = read_scene_text(kMinimal, "s.toml");
+  EXPECT_FALSE(none.sample.stage.present);
+  EXPECT_EQ(none.scan.steps[0].angle_deg, 0.0);
+  const Scene s = read_scene_text(std::string(kMinimal) + "[sample.stage]\n", "s.toml");
+  EXPECT_TRUE(s.sample.stage.present);
+  EXPECT_EQ(s.sample.stage.axis, 1);
+  EXPECT_FALSE(s.sample.stage.has_center);
+  EXPECT_EQ(s.sample.stage.tilt_deg, 0.0);
+}
+
 TEST(SceneReader, MissingFileIsAUserError) {
   EXPECT_THROW(read_scene("/nonexistent/scene.toml"), UserError);
 }

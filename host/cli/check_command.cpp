@@ -45,12 +45,13 @@ std::string beam_text(const BeamSpec& b) {
 }
 
 std::string scan_steps_text(const ScanSpec& scan) {
-  int counts[4] = {0, 0, 0, 0};
-  for (const auto& s : scan.steps) counts[static_cast<int>(s.kind)]++;
-  const char* names[4] = {"point", "raster", "fly", "wait"};
+  constexpr StepKind kinds[] = {StepKind::kPoint, StepKind::kRaster, StepKind::kFly,
+                                StepKind::kRotate, StepKind::kXrdct, StepKind::kWait};
   std::vector<std::string> parts;
-  for (int k = 0; k < 4; ++k)
-    if (counts[k]) parts.push_back(std::to_string(counts[k]) + " " + names[k]);
+  for (StepKind k : kinds) {
+    const auto n = std::count_if(scan.steps.begin(), scan.steps.end(), [&](const ScanStep& s) { return s.kind == k; });
+    if (n) parts.push_back(std::to_string(n) + " " + step_kind_name(k));
+  }
   std::string s = join_alternatives(parts, "and") + (scan.steps.size() == 1 ? " step" : " steps");
   if (scan.repeat > 1) s += " x " + std::to_string(scan.repeat) + " repetitions";
   if (scan.period_s > 0) s += " every " + fmt_g(scan.period_s, 8) + " s";
@@ -102,8 +103,16 @@ void print_check_report(const SceneSetup& setup, std::ostream& out) {
   overview.push_back({"scan", scan_steps_text(scene.scan)});
   overview.push_back({"exposures", group_digits(static_cast<long long>(tl.exposures.size())) +
                                      (plan.sub_exposures != static_cast<int64_t>(tl.exposures.size())
-                                          ? " (" + group_digits(plan.sub_exposures) + " with fly sub-steps)"
+                                          ? " (" + group_digits(plan.sub_exposures) + " with fly and rotation sub-steps)"
                                           : std::string())});
+  if (scene.sample.stage.present) {
+    const StageSpec& st = scene.sample.stage;
+    const auto c = stage_center_um(st, g);
+    overview.push_back({"stage", std::string("axis ") + (st.axis == 0 ? "x" : st.axis == 1 ? "y" : "z") + " through (" +
+                                     fmt_g(c[0], 8) + ", " + fmt_g(c[1], 8) + ", " + fmt_g(c[2], 8) + ") um, tilt " +
+                                     fmt_g(st.tilt_deg, 6) + " deg; " + group_digits(plan.poses) +
+                                     (plan.poses == 1 ? " pose" : " poses") + " (one pass over the voxels each)"});
+  }
   overview.push_back({"duration", human_duration(tl.duration_s)});
   overview.push_back({"beam on", human_duration(tl.beam_on_s) + ", " + fmt_g(tl.photons, 4) + " photons"});
   std::string thr;

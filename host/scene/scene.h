@@ -135,6 +135,7 @@ struct ScanStep {
   double duration_s = 0;
   // every kind: the stage angle during the step (rotate and xrdct turn from_deg -> to_deg)
   double angle_deg = 0;
+  SourcePos angle_where;  // the angle_deg value (the step when absent)
   // rotate: beam parked at at_um; xrdct: lines along lab x at heights y_um, one set per angle
   double from_deg = 0, to_deg = 0, step_deg = 0;
   double speed_deg_s = 0;   // rotate, continuous (> 0): no step_deg / dwell_s

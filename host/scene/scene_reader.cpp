@@ -601,13 +601,15 @@ class SceneReader {
     sc.period_where = v.pos("period_s");
     const toml::array* steps = v.array("steps", true, "[ { kind = \"point\", at_um = [0.0, 0.0], exposure_s = 1.0 } ]");
     if (steps && steps->empty())
-      v.error("steps", "is empty: the scan does nothing", "add at least one [[scan.steps]] (point, raster, fly or wait)");
+      v.error("steps", "is empty: the scan does nothing",
+              "add at least one [[scan.steps]] (point, raster, fly, rotate, xrdct or wait)");
     if (steps) {
       for (size_t i = 0; i < steps->size(); ++i) {
         const toml::table* st = (*steps)[i].as_table();
         if (!st) {
           diag_.error(pos_of((*steps)[i].source(), file_), ordinal_name("scan.steps", i) + " must be a table",
-                      "write [[scan.steps]] with kind = \"point\", \"raster\", \"fly\" or \"wait\"");
+                      "write [[scan.steps]] with kind = \"point\", \"raster\", \"fly\", \"rotate\", \"xrdct\" or "
+                      "\"wait\"");
           continue;
         }
         read_step(*st, i, sc);
@@ -615,7 +617,7 @@ class SceneReader {
       bool beam_on = false;
       for (const auto& st : sc.steps) beam_on = beam_on || st.kind != StepKind::kWait;
       if (!sc.steps.empty() && !beam_on && sc.steps.size() == steps->size())
-        v.error("steps", "only has wait steps: the beam is never on", "add a point, raster or fly step");
+        v.error("steps", "only has wait steps: the beam is never on", "add a point, raster, fly, rotate or xrdct step");
     }
     v.check_unknown_keys();
   }
@@ -657,6 +659,7 @@ class SceneReader {
     if (!turns) {
       const auto angle = v.number("angle_deg", angle_rule(), false, "45.0");
       st.angle_deg = angle.value_or(0.0);
+      st.angle_where = v.pos("angle_deg");
       if (v.has("angle_deg") && !angle) ok = false;
     }
     if (*kind == "point") {
@@ -741,7 +744,11 @@ class SceneReader {
       auto at = v.numbers<2>("at_um", position_rule(), true, "[0.0, 0.0]");
       ok = read_angle_range(v, st, "rotate") && at && ok;
       if (at) st.at_um = *at;
-      if (v.has("speed_deg_s")) {
+      if (!v.has("speed_deg_s") && !v.has("step_deg") && !v.has("dwell_s")) {
+        v.error_here("needs step_deg and dwell_s (step and shoot) or speed_deg_s (a continuous rotation)",
+                     "add e.g. step_deg = 0.5 and dwell_s = 0.1, or speed_deg_s = 6.0");
+        ok = false;
+      } else if (v.has("speed_deg_s")) {
         st.continuous = true;
         for (const char* k : {"step_deg", "dwell_s", "move_s"})
           v.reject(k, "does not apply to a continuous rotation (speed_deg_s); remove it, or remove speed_deg_s to "
@@ -768,7 +775,11 @@ class SceneReader {
       if (x_to) st.x_to_um = *x_to;
       if (x_from && x_to && *x_from == *x_to)
         v.error("x_to_um", "equals x_from_um: the line has no length", "scan a line, e.g. x_from_um = -500.0, x_to_um = 500.0");
-      if (v.has("speed_um_s")) {
+      if (!v.has("speed_um_s") && !v.has("x_step_um") && !v.has("dwell_s")) {
+        v.error_here("needs x_step_um and dwell_s (points along each line) or speed_um_s (fly lines)",
+                     "add e.g. x_step_um = 10.0 and dwell_s = 0.05, or speed_um_s = 200.0");
+        ok = false;
+      } else if (v.has("speed_um_s")) {
         st.continuous = true;
         for (const char* k : {"x_step_um", "dwell_s", "move_s"})
           v.reject(k, "does not apply to fly lines (speed_um_s); remove it, or remove speed_um_s to step along "
@@ -959,7 +970,7 @@ class SceneReader {
       const ScanStep& st = s.scan.steps[i];
       const bool turns = st.kind == StepKind::kRotate || st.kind == StepKind::kXrdct;
       if (!turns && st.angle_deg == 0) continue;
-      diag_.error(st.where,
+      diag_.error(turns ? st.where : st.angle_where,
                   ordinal_name("scan.steps", i) + " " +
                       (turns ? std::string("kind = \"") + step_kind_name(st.kind) + "\" turns the stage"
                              : "angle_deg = " + fmt_g(st.angle_deg, 8) + " turns the stage") +

@@ -13,7 +13,10 @@
 #include "cuda/beam_profile.h"
 #include "cuda/ray_march.h"
 #include "host/grid/voxel_grid.h"
+#include "host/scene/scene.h"
+#include "host/transport/energy_balance.h"
 #include "host/transport/exposure_plan.h"
+#include "host/transport/transport_tables.h"
 
 namespace dosemap {
 
@@ -46,6 +49,17 @@ CudaRunStats run_transport_cuda(const MarchParams& params, const std::vector<Mat
                                 const std::vector<SubExposure>& subs, const BeamProfile& beam, const GridGeometry& g,
                                 const DoseState& out, Progress* progress, double memory_fraction = 0.8,
                                 double slab_budget_bytes = 0);
+
+// Runs a scan of several poses (or one turned pose) on the GPU: the whole grid's state stays
+// on the device across the blocks, which are processed in time order, each with the rays of
+// its pose (the same per-event and march functions as the CPU backend). Fills `out` (host
+// state arrays) at the end and adds each block's rays to `energy`. Throws CudaError, also
+// when the grid's state does not fit in the device's memory.
+CudaRunStats run_transport_cuda_poses(TransportTables tables, const std::vector<MaterialId>& material,
+                                      const std::vector<SubExposure>& subs, const std::vector<PoseBlock>& blocks,
+                                      const BeamProfile& beam, const GridGeometry& g, const StageSpec& stage,
+                                      const DoseState& out, EnergyBalance& energy, Progress* progress,
+                                      double memory_fraction = 0.8);
 
 // Device-to-device copy bandwidth (bytes read + written per second) over `bytes`, for the
 // benchmark's reference.

@@ -25,35 +25,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// A run of sub-exposures [begin, end) at one stage angle.
-struct Block {
-  size_t begin = 0, end = 0;
-  double angle_deg = 0;
-};
-
-std::vector<Block> pose_blocks(const std::vector<SubExposure>& subs) {
-  std::vector<Block> blocks;
-  for (size_t s = 0; s < subs.size(); ++s) {
-    if (blocks.empty() || subs[s].angle_deg != blocks.back().angle_deg) blocks.push_back({s, s, subs[s].angle_deg});
-    blocks.back().end = s + 1;
-  }
-  return blocks;
-}
-
-// Adds a block's rays to the energy balance (rays in order: the sums do not depend on the
-// thread count).
-void add_block_energy(const std::vector<double>& unit, const std::vector<double>& fluence, EnergyBalance& e) {
-  for (size_t r = 0; r < fluence.size(); ++r) {
-    const double f = fluence[r];
-    if (f <= 0) continue;
-    const double* u = unit.data() + r * 4;
-    e.incident_J += u[0] * f;
-    e.deposited_J += u[1] * f;
-    e.transmitted_J += u[2] * f;
-    e.other_J += u[3] * f;
-    if (u[0] > 0) e.max_ray_imbalance = std::max(e.max_ray_imbalance, std::fabs(u[0] - u[1] - u[2] - u[3]) / u[0]);
-  }
-}
 }  // namespace
 
 bool cuda_backend_usable(std::string& why) {
@@ -75,33 +46,26 @@ DoseResults compute_dose(const EngineInputs& in, const EngineOptions& options) {
   const BeamProfile beam = make_beam_profile(in.scene.beam);
   const std::vector<SubExposure> subs =
       plan_sub_exposures(in.timeline, beam, g, rotation_substep_deg(stage, beam, g));
-  const std::vector<Block> blocks = pose_blocks(subs);
+  const std::vector<PoseBlock> blocks = pose_blocks(subs);
   r.sub_exposures = static_cast<int64_t>(subs.size());
   r.poses = static_cast<int64_t>(blocks.size());
   for (const SubExposure& s : subs) r.energy.beam_J += s.photons;
   double mean_energy_J = 0;
   for (double e : r.tables.line_energy_J) mean_energy_J += e;
   r.energy.beam_J *= mean_energy_J;
-  // The CUDA backend marches the rays of a beam along +z (one block at the identity pose).
+  // A beam along +z in one block: the CUDA backend streams the grid in slabs of rows;
+  // turned scans keep the whole grid's state on the GPU across their poses.
   const bool axis_aligned_scan = blocks.size() <= 1 && (blocks.empty() || stage_pose(stage, g, blocks[0].angle_deg).identity);
 
   bool use_cuda = false;
   std::string why;
   if (options.backend == Backend::kCuda) {
     if (!cuda_backend_usable(why)) throw UserError(SourcePos{}, "--backend cuda is not available: " + why, "use --backend cpu (or auto)");
-    if (!axis_aligned_scan)
-      throw UserError(SourcePos{}, "--backend cuda does not march turned or tilted samples yet (this scan has " +
-                                       std::to_string(blocks.size()) + " poses)",
-                      "use --backend cpu (or auto)");
     use_cuda = true;
   } else if (options.backend == Backend::kAuto) {
     use_cuda = cuda_backend_usable(why);
 #ifdef DOSEMAP_HAVE_CUDA
     if (!use_cuda) std::cerr << "dosemap: note: running on the CPU (" << why << ")\n";
-    if (use_cuda && !axis_aligned_scan) {
-      std::cerr << "dosemap: note: running on the CPU (the CUDA backend does not march turned samples yet)\n";
-      use_cuda = false;
-    }
 #endif
   }
 
@@ -129,17 +93,23 @@ DoseResults compute_dose(const EngineInputs& in, const EngineOptions& options) {
 #ifdef DOSEMAP_HAVE_CUDA
   if (use_cuda) {
     try {
-      std::vector<double> unit(static_cast<size_t>(columns) * 4), fluence(columns);
-      st.ray_energy_J_m2 = unit.data();
-      st.ray_fluence_m2 = fluence.data();
-      const CudaRunStats stats = run_transport_cuda(params, in.grid.material, subs, beam, g, st, options.progress);
+      CudaRunStats stats;
+      if (axis_aligned_scan) {
+        std::vector<double> unit(static_cast<size_t>(columns) * 4), fluence(columns);
+        st.ray_energy_J_m2 = unit.data();
+        st.ray_fluence_m2 = fluence.data();
+        stats = run_transport_cuda(params, in.grid.material, subs, beam, g, st, options.progress);
+        add_block_energy(unit.data(), fluence.data(), columns, r.energy);
+      } else {
+        stats = run_transport_cuda_poses(r.tables, in.grid.material, subs, blocks, beam, g, stage, st, r.energy,
+                                         options.progress);
+      }
       r.backend = "cuda";
       r.device = stats.device + (stats.slabs > 1 ? ", " + std::to_string(stats.slabs) + " slabs" : "");
       r.fluence_events = stats.fluence_events;
       r.seconds_history = stats.seconds_history;
       r.seconds_march = stats.seconds_march;
-      r.voxel_updates = voxels;
-      add_block_energy(unit, fluence, r.energy);
+      r.voxel_updates = voxels * r.poses;
     } catch (const CudaError& e) {
       // Too little device memory or a driver error: the reason is the user's to know.
       if (options.backend == Backend::kCuda)
@@ -159,7 +129,7 @@ DoseResults compute_dose(const EngineInputs& in, const EngineOptions& options) {
     Progress* per_block = blocks.size() == 1 ? options.progress : nullptr;
     if (options.progress && blocks.size() > 1) options.progress->start("poses", static_cast<int64_t>(blocks.size()));
     std::vector<double> unit, fluence;
-    for (const Block& b : blocks) {
+    for (const PoseBlock& b : blocks) {
       const Pose pose = stage_pose(stage, g, b.angle_deg);
       const RayLattice L = pose_lattice(pose, g);
       DOSEMAP_BUG_CHECK(pose_is_supported(L), "a pose the scene setup should have refused");
@@ -178,7 +148,7 @@ DoseResults compute_dose(const EngineInputs& in, const EngineOptions& options) {
       march_rays_cpu(params, L, in.grid.material.data(), history.view(), st, threads, per_block);
       r.seconds_march += seconds_since(t0);
       r.voxel_updates += voxels;
-      add_block_energy(unit, fluence, r.energy);
+      add_block_energy(unit.data(), fluence.data(), ray_count(L), r.energy);
       if (options.progress && blocks.size() > 1) options.progress->advance(1);
     }
     if (options.progress && blocks.size() > 1) options.progress->finish();

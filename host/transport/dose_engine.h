@@ -12,6 +12,7 @@
 #include "host/materials/materials.h"
 #include "host/scene/scene.h"
 #include "host/timeline/timeline.h"
+#include "host/transport/energy_balance.h"
 #include "host/transport/transport_tables.h"
 
 namespace dosemap {
@@ -24,17 +25,6 @@ struct EngineOptions {
   Backend backend = Backend::kAuto;
   int threads = 0;  // 0: every core
   Progress* progress = nullptr;
-};
-
-struct EnergyBalance {
-  double incident_J = 0;     // crossing the sample's upstream face
-  double deposited_J = 0;    // by the march, in double precision
-  double transmitted_J = 0;  // leaving the downstream face in the beam direction
-  double other_J = 0;        // scattered or fluorescence photons leaving the sample
-  double beam_J = 0;         // delivered by the beam, on or off the sample
-  // Largest |incident - deposited - transmitted - other| / incident of any ray of any
-  // block: it bounds the same ratio for every exposure (each is a sum of rays' shares).
-  double max_ray_imbalance = 0;
 };
 
 // Dense per-voxel results, voxel index = (k * ny + j) * nx + i.

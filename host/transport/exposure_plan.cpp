@@ -199,6 +199,15 @@ std::vector<SubExposure> plan_sub_exposures(const Timeline& tl, const BeamProfil
   return out;
 }
 
+std::vector<PoseBlock> pose_blocks(const std::vector<SubExposure>& subs) {
+  std::vector<PoseBlock> blocks;
+  for (size_t s = 0; s < subs.size(); ++s) {
+    if (blocks.empty() || subs[s].angle_deg != blocks.back().angle_deg) blocks.push_back({s, s, subs[s].angle_deg});
+    blocks.back().end = s + 1;
+  }
+  return blocks;
+}
+
 ColumnRect footprint(const BeamProfile& beam, const RayLattice& L, const SubExposure& s) {
   const ColumnRange c = ray_footprint(beam, L, s.x0_um, s.y0_um, s.x1_um, s.y1_um);
   return {c.i0, c.i1, c.j0, c.j1};
@@ -221,6 +230,7 @@ PlanSize plan_size(const Timeline& tl, const BeamProfile& beam, const GridGeomet
     size.sub_exposures += m;
     for (int64_t k = 0; k < m; ++k) {
       const SubExposure s = sub_exposure(e, 0, k, m);
+      if (size.poses == 0 || s.angle_deg != lattice_angle) ++size.poses;
       if (s.angle_deg != lattice_angle) {
         lattice_angle = s.angle_deg;
         L = pose_lattice(stage_pose(stage, g, lattice_angle), g);

@@ -61,6 +61,13 @@ void check_sub_exposures(const Scene& scene, const BeamProfile& beam, const Grid
 std::vector<SubExposure> plan_sub_exposures(const Timeline& tl, const BeamProfile& beam, const GridGeometry& g,
                                             double turn_substep_deg);
 
+// A run of sub-exposures [begin, end) at one stage angle: what one march adds to the state.
+struct PoseBlock {
+  size_t begin = 0, end = 0;
+  double angle_deg = 0;
+};
+std::vector<PoseBlock> pose_blocks(const std::vector<SubExposure>& subs);
+
 ColumnRect footprint(const BeamProfile& beam, const RayLattice& L, const SubExposure& s);
 // The footprint on the columns of the grid (the rays of a beam along +z).
 ColumnRect footprint(const BeamProfile& beam, const GridGeometry& g, const SubExposure& s);
@@ -70,6 +77,7 @@ struct PlanSize {
   int64_t sub_exposures = 0;
   int64_t fluence_events = 0;  // (ray, sub-exposure) pairs inside footprints
   int64_t max_rays = 0;        // rays of the largest pose's lattice
+  int64_t poses = 0;           // runs of sub-exposures at one stage angle (the march's blocks)
 };
 PlanSize plan_size(const Timeline& tl, const BeamProfile& beam, const GridGeometry& g, const StageSpec& stage,
                    double turn_substep_deg);

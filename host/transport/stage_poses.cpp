@@ -64,15 +64,18 @@ std::vector<double> step_angles(const ScanStep& s) {
 void check_poses(const Scene& scene, const GridGeometry& g) {
   const StageSpec& stage = scene.sample.stage;
   if (!stage.present) return;
-  for (const ScanStep& s : scene.scan.steps) {
+  for (size_t i = 0; i < scene.scan.steps.size(); ++i) {
+    const ScanStep& s = scene.scan.steps[i];
     if (s.kind == StepKind::kWait) continue;
     for (double angle : step_angles(s)) {
       const RayLattice L = pose_lattice(stage_pose(stage, g, angle), g);
       if (pose_is_supported(L)) continue;
       const char* axis = stage.axis == 0 ? "x" : stage.axis == 1 ? "y" : "z";
-      throw UserError(s.where,
-                      "[[scan.steps]] " + std::string(step_kind_name(s.kind)) + " turns the stage (axis " + axis +
-                          ", tilt_deg = " + fmt_g(stage.tilt_deg, 8) + ") to " + fmt_g(angle, 8) +
+      const bool turns = s.kind == StepKind::kRotate || s.kind == StepKind::kXrdct;
+      throw UserError(turns ? s.where : s.angle_where,
+                      "[[scan.steps]] #" + std::to_string(i + 1) + " (" + step_kind_name(s.kind) +
+                          ") turns the stage (axis " + axis + ", tilt_deg = " + fmt_g(stage.tilt_deg, 8) + ") to " +
+                          fmt_g(angle, 8) +
                           " degrees, a pose where a voxel's shadow across the beam is a slanted parallelogram; "
                           "dosemap cannot integrate the beam over it yet",
                       stage.axis == 2 ? "use equal x and y voxel edges (voxel_um) for rotations about z"
