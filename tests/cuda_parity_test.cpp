@@ -1,7 +1,8 @@
 // CPU/GPU parity: random scenes (layers, composites, beams, spectra, rasters, fly segments,
-// waits, repetitions) run on both backends give the same grids: doses and rates within
-// 1e-5 relative, crossing times within one float ulp of the scan's time scale, the same
-// energy balance. Skipped, with the reason, where no GPU is usable (CI, the build machine).
+// waits, repetitions), also turned and rotating, run on both backends give the same grids:
+// doses and rates within 1e-5 relative, crossing times within one float ulp of the scan's
+// time scale, the same energy balance. Skipped, with the reason, where no GPU is usable (CI,
+// the build machine).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -27,6 +28,42 @@ void expect_close(const BulkVector<float>& cpu, const BulkVector<float>& gpu, do
       ADD_FAILURE() << what << " voxel " << v << ": cpu " << cpu[v] << " gpu " << gpu[v];
 }
 
+// Runs the scene on both backends and compares every grid and the energy balance.
+void expect_same_on_cpu_and_gpu(const Scene& scene) {
+  auto cpu = test::run_engine(scene, 4, Backend::kCpu);
+  auto gpu = test::run_engine(scene, 4, Backend::kCuda);
+  ASSERT_EQ(gpu->results.backend, "cuda");
+  const DoseResults& a = cpu->results;
+  const DoseResults& b = gpu->results;
+  EXPECT_EQ(a.fluence_events, b.fluence_events);
+  EXPECT_EQ(a.poses, b.poses);
+  expect_close(a.dose_Gy, b.dose_Gy, 1e-5, "dose");
+  expect_close(a.rate_peak_Gy_s, b.rate_peak_Gy_s, 1e-5, "dose_rate_peak");
+  expect_close(a.rate_mean_Gy_s, b.rate_mean_Gy_s, 1e-5, "dose_rate_mean");
+  expect_close(a.component_dose_Gy, b.component_dose_Gy, 1e-5, "component doses");
+  expect_close(a.frame_dose_Gy, b.frame_dose_Gy, 1e-5, "frame doses");
+  // Crossing times: within one float ulp of the scan's time scale, unless the dose sits
+  // on the threshold to within the 1e-5 tolerance (then either answer is right).
+  const double ulp = std::ldexp(cpu->timeline.duration_s, -23);
+  const auto& thresholds = a.tables.threshold_Gy;
+  for (size_t t = 0; t < thresholds.size(); ++t) {
+    int bad = 0;
+    for (int64_t v = 0; v < a.voxels; ++v) {
+      const float ta = a.crossing(static_cast<int>(t))[v], tb = b.crossing(static_cast<int>(t))[v];
+      if ((ta < 0) != (tb < 0)) {
+        if (std::fabs(a.dose_Gy[v] - thresholds[t]) > 1e-5 * thresholds[t] && bad++ < 5)
+          ADD_FAILURE() << "threshold " << t << " voxel " << v << " crossed on one backend only";
+        continue;
+      }
+      if (std::fabs(ta - tb) > ulp && bad++ < 5)
+        ADD_FAILURE() << "threshold " << t << " voxel " << v << ": cpu " << ta << " s, gpu " << tb << " s";
+    }
+  }
+  EXPECT_NEAR(a.energy.deposited_J, b.energy.deposited_J, 1e-9 * a.energy.deposited_J + 1e-300);
+  EXPECT_NEAR(a.energy.incident_J, b.energy.incident_J, 1e-9 * a.energy.incident_J + 1e-300);
+  EXPECT_NEAR(a.energy.transmitted_J, b.energy.transmitted_J, 1e-9 * a.energy.incident_J + 1e-300);
+}
+
 TEST(CudaParity, RandomScenesGiveTheSameGridsOnCpuAndGpu) {
   std::string why;
   if (!cuda_backend_usable(why)) GTEST_SKIP() << "no GPU usable here (" << why << "): the CUDA backend is compiled but not run";
@@ -35,37 +72,24 @@ TEST(CudaParity, RandomScenesGiveTheSameGridsOnCpuAndGpu) {
     std::string text;
     const Scene scene = test::load_random_scene(seed, dir, &text);
     SCOPED_TRACE("seed " + std::to_string(seed) + "\n" + text);
-    auto cpu = test::run_engine(scene, 4, Backend::kCpu);
-    auto gpu = test::run_engine(scene, 4, Backend::kCuda);
-    ASSERT_EQ(gpu->results.backend, "cuda");
-    const DoseResults& a = cpu->results;
-    const DoseResults& b = gpu->results;
-    EXPECT_EQ(a.fluence_events, b.fluence_events);
-    expect_close(a.dose_Gy, b.dose_Gy, 1e-5, "dose");
-    expect_close(a.rate_peak_Gy_s, b.rate_peak_Gy_s, 1e-5, "dose_rate_peak");
-    expect_close(a.rate_mean_Gy_s, b.rate_mean_Gy_s, 1e-5, "dose_rate_mean");
-    expect_close(a.component_dose_Gy, b.component_dose_Gy, 1e-5, "component doses");
-    expect_close(a.frame_dose_Gy, b.frame_dose_Gy, 1e-5, "frame doses");
-    // Crossing times: within one float ulp of the scan's time scale, unless the dose sits
-    // on the threshold to within the 1e-5 tolerance (then either answer is right).
-    const double ulp = std::ldexp(cpu->timeline.duration_s, -23);
-    const auto& thresholds = a.tables.threshold_Gy;
-    for (size_t t = 0; t < thresholds.size(); ++t) {
-      int bad = 0;
-      for (int64_t v = 0; v < a.voxels; ++v) {
-        const float ta = a.crossing(static_cast<int>(t))[v], tb = b.crossing(static_cast<int>(t))[v];
-        if ((ta < 0) != (tb < 0)) {
-          if (std::fabs(a.dose_Gy[v] - thresholds[t]) > 1e-5 * thresholds[t] && bad++ < 5)
-            ADD_FAILURE() << "threshold " << t << " voxel " << v << " crossed on one backend only";
-          continue;
-        }
-        if (std::fabs(ta - tb) > ulp && bad++ < 5)
-          ADD_FAILURE() << "threshold " << t << " voxel " << v << ": cpu " << ta << " s, gpu " << tb << " s";
-      }
-    }
-    EXPECT_NEAR(a.energy.deposited_J, b.energy.deposited_J, 1e-9 * a.energy.deposited_J + 1e-300);
-    EXPECT_NEAR(a.energy.incident_J, b.energy.incident_J, 1e-9 * a.energy.incident_J + 1e-300);
-    EXPECT_NEAR(a.energy.transmitted_J, b.energy.transmitted_J, 1e-9 * a.energy.incident_J + 1e-300);
+    expect_same_on_cpu_and_gpu(scene);
+  }
+}
+
+TEST(CudaParity, TurnedRandomScenesGiveTheSameGridsOnCpuAndGpu) {
+  std::string why;
+  if (!cuda_backend_usable(why)) GTEST_SKIP() << "no GPU usable here (" << why << "): the CUDA backend is compiled but not run";
+  // The random scenes turned about x or y, each step at its own angle, then the same scene
+  // turning continuously: the GPU's resident-state path for many poses.
+  for (int seed = 1; seed <= 12; ++seed) {
+    test::ScratchDir dir;
+    std::string text;
+    Scene scene = test::load_random_scene(seed, dir, &text);
+    test::turn_random_scene(scene, seed, false);
+    SCOPED_TRACE("seed " + std::to_string(seed) + " turned about " + (seed % 2 ? "y" : "x") + "\n" + text);
+    expect_same_on_cpu_and_gpu(scene);
+    test::turn_random_scene(scene, seed, true);
+    expect_same_on_cpu_and_gpu(scene);
   }
 }
 

@@ -84,4 +84,18 @@ Scene load_random_scene(int seed, const ScratchDir& dir, std::string* text) {
   return read_scene((dir / "scene.toml").string());
 }
 
+void turn_random_scene(Scene& scene, int seed, bool rotating) {
+  scene.sample.stage.present = true;
+  scene.sample.stage.axis = seed % 2;  // x or y: every angle is a supported pose
+  for (size_t i = 0; i < scene.scan.steps.size(); ++i) scene.scan.steps[i].angle_deg = 13.0 + 37.0 * (seed + i);
+  if (!rotating) return;
+  ScanStep turn;
+  turn.kind = StepKind::kRotate;
+  turn.continuous = true;
+  turn.from_deg = 0;
+  turn.to_deg = 90;
+  turn.speed_deg_s = 30;
+  scene.scan.steps.push_back(turn);
+}
+
 }  // namespace dosemap::test

@@ -16,4 +16,9 @@ std::string random_scene(std::mt19937& rng, const ScratchDir& dir);
 // The random scene of `seed`, written to dir/scene.toml and read back; `text` gets its text.
 Scene load_random_scene(int seed, const ScratchDir& dir, std::string* text = nullptr);
 
+// The same scene on a stage turning about x or y (by seed), each step held at its own angle,
+// and, with `rotating`, a continuous quarter turn added at the end: every pose kind the
+// march supports on any grid.
+void turn_random_scene(Scene& scene, int seed, bool rotating);
+
 }  // namespace dosemap::test

@@ -1,6 +1,6 @@
-// Invariants that hold for any scene, checked on random ones with the CPU backend: energy
-// is conserved, nothing is negative, crossing times lie within the scan and follow the
-// thresholds' order, component doses average to the voxel dose, and the result does not
+// Invariants that hold for any scene, checked on random ones with the CPU backend, also
+// turned and rotating: energy is conserved (ray by ray), nothing is negative, crossing
+// times lie within the scan and follow the thresholds' order, and the result does not
 // depend on the thread count. (The same scenes drive the CPU/GPU parity test.)
 #include <gtest/gtest.h>
 
@@ -13,18 +13,15 @@
 namespace dosemap {
 namespace {
 
-TEST(RandomScenes, ConserveEnergyAndKeepEveryInvariant) {
-  for (int seed = 1; seed <= 24; ++seed) {
-    test::ScratchDir dir;
-    std::string text;
-    const Scene scene = test::load_random_scene(seed, dir, &text);
-    SCOPED_TRACE("seed " + std::to_string(seed) + "\n" + text);
+void expect_every_invariant(const Scene& scene) {
+  {
     auto run = test::run_engine(scene, 2);
     const DoseResults& r = run->results;
     const EnergyBalance& e = r.energy;
     EXPECT_GE(e.other_J, 0.0);
     EXPECT_GE(e.deposited_J, 0.0);
     EXPECT_NEAR(e.incident_J, e.deposited_J + e.transmitted_J + e.other_J, 1e-9 * e.incident_J + 1e-300);
+    EXPECT_LT(e.max_ray_imbalance, 1e-6);  // and so every exposure's balance
     EXPECT_LE(e.incident_J, e.beam_J * (1 + 1e-12));
     const double duration = run->timeline.duration_s;
     const auto& thresholds = r.tables.threshold_Gy;
@@ -60,6 +57,28 @@ TEST(RandomScenes, ConserveEnergyAndKeepEveryInvariant) {
     auto four = test::run_engine(scene, 4);
     EXPECT_EQ(r.dose_Gy, four->results.dose_Gy);
     EXPECT_EQ(r.crossing_s, four->results.crossing_s);
+    EXPECT_EQ(r.slot_first_crossing_s, four->results.slot_first_crossing_s);
+  }
+}
+
+TEST(RandomScenes, ConserveEnergyAndKeepEveryInvariant) {
+  for (int seed = 1; seed <= 24; ++seed) {
+    test::ScratchDir dir;
+    std::string text;
+    const Scene scene = test::load_random_scene(seed, dir, &text);
+    SCOPED_TRACE("seed " + std::to_string(seed) + "\n" + text);
+    expect_every_invariant(scene);
+  }
+}
+
+TEST(RandomScenes, TurnedAndRotatingKeepEveryInvariant) {
+  for (int seed = 1; seed <= 12; ++seed) {
+    test::ScratchDir dir;
+    std::string text;
+    Scene scene = test::load_random_scene(seed, dir, &text);
+    test::turn_random_scene(scene, seed, seed % 3 == 0);
+    SCOPED_TRACE("seed " + std::to_string(seed) + " turned\n" + text);
+    expect_every_invariant(scene);
   }
 }
 
