@@ -162,9 +162,18 @@ DM_HD DM_INLINE int64_t ray_voxel(const RayLattice& L, long long m1, long long m
   return (int64_t)((idx[2] * L.n[1] + idx[1]) * L.n[0] + idx[0]);
 }
 
+// A ray's transmission per spectrum line, line e at t[e * stride]: a small array of the
+// thread's own for up to kInlineSpectrumLines lines (the GPU thread's stack stays small),
+// else the ray's column of a scratch array [line * rays + ray] (coalesced on the GPU).
+struct LineTransmission {
+  double* t;
+  int64_t stride;
+  DM_HD double& operator[](int e) const { return t[e * stride]; }
+};
+
 // Dose per unit fluence (Gy m^2) of material m behind `transmission`, and (into *other)
 // the energy per unit fluence and cross-section removed but not deposited.
-DM_HD DM_INLINE double segment_dose_per_fluence(const MarchParams& p, uint16_t m, const double* transmission,
+DM_HD DM_INLINE double segment_dose_per_fluence(const MarchParams& p, uint16_t m, const LineTransmission& transmission,
                                                 double* other) {
   const int64_t row = (int64_t)m * p.n_lines;
   double g = 0, removed_other = 0;
@@ -177,7 +186,7 @@ DM_HD DM_INLINE double segment_dose_per_fluence(const MarchParams& p, uint16_t m
   return g;
 }
 
-DM_HD DM_INLINE void attenuate(const MarchParams& p, uint16_t m, double* transmission) {
+DM_HD DM_INLINE void attenuate(const MarchParams& p, uint16_t m, const LineTransmission& transmission) {
   const int64_t row = (int64_t)m * p.n_lines;
   for (int e = 0; e < p.n_lines; ++e) transmission[e] *= p.voxel_transmission[row + e];
 }
@@ -188,7 +197,8 @@ DM_HD DM_INLINE double voxel_dose_per_fluence(const MarchParams& p, const RayLat
                                               long long r, int64_t target) {
   long long m1, m2;
   ray_lattice_indices(L, r, &m1, &m2);
-  double transmission[kMaxSpectrumLines];
+  double line_t[kMaxSpectrumLines];  // host-side probes only: no GPU stack concern
+  const LineTransmission transmission{line_t, 1};
   for (int e = 0; e < p.n_lines; ++e) transmission[e] = 1.0;
   for (long long q = 0; q < L.n[L.dom]; ++q) {
     const int64_t v = ray_voxel(L, m1, m2, q);
@@ -205,9 +215,11 @@ DM_HD DM_INLINE double voxel_dose_per_fluence(const MarchParams& p, const RayLat
 }
 
 // Adds ray r's share of the block (its fluence history in h) to the state of the voxels it
-// crosses, and reports the ray's energy balance per unit fluence.
+// crosses, and reports the ray's energy balance per unit fluence. `transmission` holds
+// p.n_lines values for this ray (LineTransmission).
 DM_HD DM_INLINE void march_ray(const MarchParams& p, const RayLattice& L, const uint16_t* material,
-                               const HistoryView& h, const DoseState& st, long long r) {
+                               const HistoryView& h, const DoseState& st, long long r,
+                               const LineTransmission& transmission) {
   const int64_t columns = L.n[0] * L.n[1];
   const int64_t voxels = columns * L.n[2];
   const int64_t begin = h.offset[r], end = h.offset[r + 1];
@@ -236,7 +248,6 @@ DM_HD DM_INLINE void march_ray(const MarchParams& p, const RayLattice& L, const 
 
   long long m1, m2;
   ray_lattice_indices(L, r, &m1, &m2);
-  double transmission[kMaxSpectrumLines];
   for (int e = 0; e < p.n_lines; ++e) transmission[e] = 1.0;
   double deposited = 0, other = 0;
   bool entered = false;

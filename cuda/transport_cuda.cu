@@ -155,10 +155,22 @@ __global__ void clear_kernel(MarchParams p, DoseState st, long long voxels, long
     st.slot_first_crossing_s[i] = -1.0f;
 }
 
-__global__ void march_kernel(MarchParams p, RayLattice L, const uint16_t* material, HistoryView h, DoseState out) {
+// `line_scratch`: [line * rays + ray] when the spectrum has more than kInlineSpectrumLines
+// lines (nullptr otherwise), so that a thread's stack stays small.
+__global__ void march_kernel(MarchParams p, RayLattice L, const uint16_t* material, HistoryView h, DoseState out,
+                             double* line_scratch) {
   const long long rays = ray_count(L);
-  for (long long r = blockIdx.x * (long long)blockDim.x + threadIdx.x; r < rays; r += (long long)gridDim.x * blockDim.x)
-    march_ray(p, L, material, h, out, r);
+  double line_t[kInlineSpectrumLines];
+  for (long long r = blockIdx.x * (long long)blockDim.x + threadIdx.x; r < rays; r += (long long)gridDim.x * blockDim.x) {
+    const LineTransmission transmission =
+        p.n_lines <= kInlineSpectrumLines ? LineTransmission{line_t, 1} : LineTransmission{line_scratch + r, rays};
+    march_ray(p, L, material, h, out, r, transmission);
+  }
+}
+
+// The march's scratch for spectra beyond kInlineSpectrumLines lines (empty otherwise).
+DeviceArray<double> line_scratch_for(const MarchParams& p, long long rays) {
+  return DeviceArray<double>(p.n_lines > kInlineSpectrumLines ? static_cast<size_t>(p.n_lines) * rays : 0);
 }
 
 // The march tables on the device; `params` points at them.
@@ -298,6 +310,7 @@ CudaRunStats run_transport_cuda(const MarchParams& params, const std::vector<Mat
   DeviceArray<float> d_frames(static_cast<size_t>(max_cols) * nz * params.n_frames);
   DeviceArray<double> d_energy(max_cols * 4), d_ray_fluence(max_cols);
   DeviceArray<int64_t> d_offsets(max_cols + 1);
+  DeviceArray<double> d_line_scratch = line_scratch_for(params, max_cols);
   DeviceArray<unsigned long long> d_cells(n + 1), d_cell_offsets(n + 1);
   DeviceArray<uint32_t> d_column(max_events), d_column_sorted(max_events), d_order(max_events), d_order_sorted(max_events),
       d_sub_of(max_events), d_sub_sorted(max_events);
@@ -388,7 +401,7 @@ CudaRunStats run_transport_cuda(const MarchParams& params, const std::vector<Mat
     DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[2]));
     clear_kernel<<<blocks_for(cols * nz), kThreads>>>(p, o, cols * nz, static_cast<long long>(S) * T * cols);
     DOSEMAP_CUDA_CHECK(cudaGetLastError());
-    march_kernel<<<blocks_for(cols), kThreads>>>(p, L, d_material.get(), h, o);
+    march_kernel<<<blocks_for(cols), kThreads>>>(p, L, d_material.get(), h, o, d_line_scratch.get());
     DOSEMAP_CUDA_CHECK(cudaGetLastError());
     DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[3]));
     DOSEMAP_CUDA_CHECK(cudaEventSynchronize(ev[3]));
@@ -449,7 +462,9 @@ CudaRunStats run_transport_cuda_poses(TransportTables host_tables, const std::ve
   if (max_events >= (uint64_t(1) << 32) || max_rays >= (1LL << 32))
     throw CudaError("a pose has more than 2^32 fluence events or rays; the GPU backend numbers them in 32 bits");
   const double state_bytes = voxels * (2.0 + 4.0 * (3 + T + C + F)) + columns * 4.0 * S * T;
-  const double block_bytes = max_rays * (8.0 + 5 * 8.0) + max_events * (6 * 4.0 + 2 * 8.0) + max_subs * 16.0 +
+  const double line_scratch = params.n_lines > kInlineSpectrumLines ? 8.0 * params.n_lines : 0.0;
+  const double block_bytes = max_rays * (8.0 + 5 * 8.0 + line_scratch) + max_events * (6 * 4.0 + 2 * 8.0) +
+                             max_subs * 16.0 +
                              subs.size() * (sizeof(SubExposure) + 16.0);
   size_t free_bytes = 0, total_bytes = 0;
   DOSEMAP_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
@@ -479,6 +494,7 @@ CudaRunStats run_transport_cuda_poses(TransportTables host_tables, const std::ve
       d_comp(static_cast<size_t>(voxels) * C), d_slot(static_cast<size_t>(columns) * S * T),
       d_frames(static_cast<size_t>(voxels) * F);
   DeviceArray<double> d_energy(max_rays * 4), d_ray_fluence(max_rays);
+  DeviceArray<double> d_line_scratch = line_scratch_for(params, max_rays);
   DeviceArray<int64_t> d_offsets(max_rays + 1);
   DeviceArray<unsigned long long> d_cells(max_subs + 1), d_cell_offsets(max_subs + 1);
   DeviceArray<uint32_t> d_column(max_events), d_column_sorted(max_events), d_order(max_events),
@@ -556,7 +572,7 @@ CudaRunStats run_transport_cuda_poses(TransportTables host_tables, const std::ve
     h.t_start_s = d_t_start.get() + b.begin;
     h.duration_s = d_duration.get() + b.begin;
     DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[2]));
-    march_kernel<<<blocks_for(rays), kThreads>>>(tables.params, L, d_material.get(), h, o);
+    march_kernel<<<blocks_for(rays), kThreads>>>(tables.params, L, d_material.get(), h, o, d_line_scratch.get());
     DOSEMAP_CUDA_CHECK(cudaGetLastError());
     DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[3]));
     DOSEMAP_CUDA_CHECK(cudaEventSynchronize(ev[3]));

@@ -100,7 +100,9 @@ Replay replay_gpu(const test::EngineRun& run, double budget_bytes) {
                 en.data(), ray_fluence.data()};
     for (long long v = 0; v < cols * nz; ++v) clear_voxel_state(p, o, cols * nz, v);  // clear_kernel
     std::fill(slot.begin(), slot.end(), -1.0f);
-    for (long long c = 0; c < ray_count(L); ++c) march_ray(p, L, mat.data(), h, o, c);  // march_kernel
+    std::vector<double> scratch(static_cast<size_t>(p.n_lines) * cols);  // march_kernel's line_scratch layout
+    for (long long c = 0; c < ray_count(L); ++c)
+      march_ray(p, L, mat.data(), h, o, c, LineTransmission{scratch.data() + c, cols});
     copy_planes(rep.out.dose_Gy.data() + col0, columns, voxels, dose, cols, nz, 1);
     copy_planes(rep.out.rate_peak_Gy_s.data() + col0, columns, voxels, peak, cols, nz, 1);
     copy_planes(rep.out.rate_mean_Gy_s.data() + col0, columns, voxels, mean, cols, nz, 1);
@@ -194,7 +196,9 @@ DoseResults replay_gpu_poses(const test::EngineRun& run) {
     o.ray_energy_J_m2 = energy.data();
     o.ray_fluence_m2 = ray_fluence.data();
     HistoryView h{ray_offsets.data(), sub_sorted.data(), cum.data(), t_start.data() + b.begin, duration.data() + b.begin};
-    for (long long r = 0; r < rays; ++r) march_ray(params, L, run.grid.material.data(), h, o, r);
+    std::vector<double> scratch(static_cast<size_t>(params.n_lines) * rays);
+    for (long long r = 0; r < rays; ++r)
+      march_ray(params, L, run.grid.material.data(), h, o, r, LineTransmission{scratch.data() + r, rays});
   }
   (void)columns;
   return out;

@@ -23,11 +23,16 @@ void march_rays_cpu(const MarchParams& p, const RayLattice& L, const uint16_t* m
   const int64_t block = std::max<int64_t>(64, std::min<int64_t>(4096, rays / (16 * std::max(1, threads))));
   const int64_t blocks = (rays + block - 1) / block;
   if (progress) progress->start("march", blocks);
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-  for (int64_t b = 0; b < blocks; ++b) {
-    const int64_t end = (b + 1) * block < rays ? (b + 1) * block : rays;
-    for (int64_t r = b * block; r < end; ++r) march_ray(p, L, material, h, st, r);
-    if (progress && omp_get_thread_num() == 0) progress->advance(omp_get_num_threads());
+#pragma omp parallel num_threads(threads)
+  {
+    double line_t[kMaxSpectrumLines];  // a CPU thread's stack has room for every line
+    const LineTransmission transmission{line_t, 1};
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t b = 0; b < blocks; ++b) {
+      const int64_t end = (b + 1) * block < rays ? (b + 1) * block : rays;
+      for (int64_t r = b * block; r < end; ++r) march_ray(p, L, material, h, st, r, transmission);
+      if (progress && omp_get_thread_num() == 0) progress->advance(omp_get_num_threads());
+    }
   }
   if (progress) progress->finish();
 }
