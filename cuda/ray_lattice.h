@@ -26,6 +26,7 @@
 #include <math.h>
 
 #include "cuda/beam_profile.h"
+#include "cuda/contracts.h"
 #include "cuda/device.h"
 #include "cuda/pose.h"
 
@@ -61,6 +62,7 @@ DM_HD DM_INLINE long long ray_count(const RayLattice& L) { return L.n1 * L.n2; }
 
 // Lattice indices (m1, m2) of ray r.
 DM_HD DM_INLINE void ray_lattice_indices(const RayLattice& L, long long r, long long* m1, long long* m2) {
+  DM_EXPECT(r >= 0 && r < L.n1 * L.n2);
   const long long r1 = r % L.n1, r2 = r / L.n1;
   long long k1 = L.swap ? r2 : r1, k2 = L.swap ? r1 : r2;
   if (L.flip1) k1 = L.nm1 - 1 - k1;
@@ -170,6 +172,7 @@ DM_HD DM_INLINE RayLattice make_ray_lattice(const Pose& pose, const long long di
                                             const double origin_um[3]) {
   RayLattice L;
   for (int i = 0; i < 3; ++i) {
+    DM_EXPECT(dims[i] > 0 && voxel_um[i] > 0);
     L.n[i] = dims[i];
     L.voxel_um[i] = voxel_um[i];
     L.origin_um[i] = origin_um[i];
@@ -218,6 +221,8 @@ DM_HD DM_INLINE RayLattice make_ray_lattice(const Pose& pose, const long long di
   L.w = sqrt(U[0] * U[0] + V[0] * V[0]);
   L.h = sqrt(U[1] * U[1] + V[1] * V[1]);
   L.moment_mismatch = fabs(U[0] * U[1] + V[0] * V[1]) / (L.w * L.h);
+  // Each slice pairs rays and voxels one to one: the lattice covers the grid's cross-section.
+  DM_EXPECT(L.nm1 >= dims[L.a1] && L.nm2 >= dims[L.a2] && L.segment_um >= voxel_um[dom]);
 
   // Centre of ray (0, 0) at its first slice, in the lab.
   long long m1, m2;

@@ -118,6 +118,7 @@ DM_HD DM_INLINE void atomic_min_time(float* slot, float t) {
 // inside the sub-exposure where it happens (fluence grows linearly in a static one). The
 // caller guarantees the ray's total reaches the target up to rounding.
 DM_HD DM_INLINE double crossing_time_s(const HistoryView& h, int64_t begin, int64_t end, double target) {
+  DM_EXPECT(begin < end);
   int64_t lo = begin, hi = end;
   while (lo < hi) {  // first event with cumulative fluence >= target
     const int64_t mid = lo + (hi - lo) / 2;
@@ -155,6 +156,7 @@ DM_HD DM_INLINE int64_t ray_voxel(const RayLattice& L, long long m1, long long m
   const long long i1 = m1 + (L.sheared ? slice_shift(L.shift1, q) : 0);
   const long long i2 = m2 + (L.sheared ? slice_shift(L.shift2, q) : 0);
   if (i1 < 0 || i1 >= L.n[L.a1] || i2 < 0 || i2 >= L.n[L.a2]) return -1;
+  DM_EXPECT(q >= 0 && q < L.n[L.dom]);
   long long idx[3];
   idx[L.a1] = i1;
   idx[L.a2] = i2;
@@ -223,6 +225,7 @@ DM_HD DM_INLINE void march_ray(const MarchParams& p, const RayLattice& L, const 
   const int64_t columns = L.n[0] * L.n[1];
   const int64_t voxels = columns * L.n[2];
   const int64_t begin = h.offset[r], end = h.offset[r + 1];
+  DM_EXPECT(begin <= end);
   double* energy = st.ray_energy_J_m2 + r * 4;
   energy[0] = energy[1] = energy[2] = energy[3] = 0;
   st.ray_fluence_m2[r] = 0;
