@@ -98,6 +98,11 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"fly_histories", scene("1.0, 1.0, 5.0", "1500.0, 1500.0", kGaussian,
                                     "[[scan.steps]]\nkind = \"fly\"\npath_um = [[-700.0, -700.0], [700.0, -700.0], "
                                     "[700.0, 700.0], [-700.0, 700.0]]\nspeed_um_s = 100.0\n")},
+        // A turned scan: poses built one after the other, frames kept per voxel.
+        Case{"turned_poses", scene("2.0, 2.0, 2.0", "800.0, 40.0", kGaussian + "[sample.stage]\naxis = \"y\"\n",
+                                   "[[scan.steps]]\nkind = \"xrdct\"\nfrom_deg = 0.0\nto_deg = 170.0\n"
+                                   "step_deg = 10.0\nx_from_um = -390.0\nx_to_um = 390.0\nspeed_um_s = 100.0\n"
+                                   "y_um = [-10.0, 0.0, 10.0]\n[output]\nframe_every_s = 60.0\n")},
         // Many voxels, one exposure: the per-voxel results and the writer.
         Case{"voxels", scene("1.0, 1.0, 0.5", "600.0, 600.0", kGaussian,
                              "[[scan.steps]]\nkind = \"point\"\nat_um = [0.0, 0.0]\nexposure_s = 1.0\n")}),

@@ -2,9 +2,7 @@
 
 #include <omp.h>
 
-#include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <iostream>
 
 #include "host/common/errors.h"
@@ -24,7 +22,6 @@ namespace {
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
-
 }  // namespace
 
 bool cuda_backend_usable(std::string& why) {

@@ -225,18 +225,24 @@ PlanSize plan_size(const Timeline& tl, const BeamProfile& beam, const GridGeomet
   double lattice_angle = 0;
   RayLattice L = pose_lattice(stage_pose(stage, g, 0.0), g);
   size.max_rays = ray_count(L);
+  int64_t pose_events = 0;
   for (const Exposure& e : tl.exposures) {
     const int64_t m = substeps_of(e, beam, g, turn_substep_deg);
     size.sub_exposures += m;
     for (int64_t k = 0; k < m; ++k) {
       const SubExposure s = sub_exposure(e, 0, k, m);
-      if (size.poses == 0 || s.angle_deg != lattice_angle) ++size.poses;
+      if (size.poses == 0 || s.angle_deg != lattice_angle) {
+        ++size.poses;
+        pose_events = 0;
+      }
       if (s.angle_deg != lattice_angle) {
         lattice_angle = s.angle_deg;
         L = pose_lattice(stage_pose(stage, g, lattice_angle), g);
         size.max_rays = std::max<int64_t>(size.max_rays, ray_count(L));
       }
-      size.fluence_events += footprint(beam, L, s).count();
+      const int64_t events = footprint(beam, L, s).count();
+      size.fluence_events += events;
+      size.max_pose_events = std::max(size.max_pose_events, pose_events += events);
     }
   }
   return size;

@@ -76,6 +76,7 @@ ColumnRect footprint(const BeamProfile& beam, const GridGeometry& g, const SubEx
 struct PlanSize {
   int64_t sub_exposures = 0;
   int64_t fluence_events = 0;  // (ray, sub-exposure) pairs inside footprints
+  int64_t max_pose_events = 0; // of them in one block (the histories are built block by block)
   int64_t max_rays = 0;        // rays of the largest pose's lattice
   int64_t poses = 0;           // runs of sub-exposures at one stage angle (the march's blocks)
 };

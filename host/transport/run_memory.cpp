@@ -30,7 +30,7 @@ RunMemory estimate_run_memory(const Scene& scene, const MaterialTable& materials
                               const Timeline& timeline, const PlanSize& plan, size_t frames, int threads) {
   RunMemory m;
   const double voxels = static_cast<double>(g.voxels()), columns = static_cast<double>(g.columns());
-  const double subs = static_cast<double>(plan.sub_exposures), events = static_cast<double>(plan.fluence_events);
+  const double subs = static_cast<double>(plan.sub_exposures), events = static_cast<double>(plan.max_pose_events);
   m.result_grids = 3 + static_cast<int>(scene.output.thresholds.size()) + component_grid_count(scene);
   m.material_bytes = voxels * sizeof(MaterialId);
   // Coefficients per (material, line) in the material table and the transport tables.
@@ -48,9 +48,9 @@ RunMemory estimate_run_memory(const Scene& scene, const MaterialTable& materials
                    columns * 4.0 * slots * static_cast<double>(scene.output.thresholds.size());
   // host/transport/dose_engine.cpp and fluence_history.cpp: the sub-exposure list, and
   // while the histories are built, each sub-exposure's footprint rectangle, start and
-  // duration, one event count per (thread slice, ray), the ray offsets, the events (of the
-  // whole scan: an upper bound, blocks are built one after the other), and per-ray energy and
-  // fluence sums. A turned pose has more rays than the grid has columns.
+  // duration, one event count per (thread slice, ray), the ray offsets, the events of the
+  // largest block (blocks are built one after the other), and per-ray energy and fluence
+  // sums. A turned pose has more rays than the grid has columns.
   const int slices = static_cast<int>(std::max(1.0, std::min<double>(threads > 0 ? threads : omp_get_max_threads(), subs)));
   const double rays = static_cast<double>(std::max<int64_t>(plan.max_rays, g.columns()));
   m.history_bytes = subs * (kSubExposureBytes + sizeof(ColumnRect) + 2 * sizeof(double)) +
