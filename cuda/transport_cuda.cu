@@ -216,6 +216,101 @@ struct DeviceTables {
   }
 };
 
+// The march's state on the device for `voxels` voxels in `columns` columns, and its per-ray
+// reports for up to `rays` rays.
+struct DeviceState {
+  DeviceArray<float> dose, peak, mean, cross, comp, slot, frames;
+  DeviceArray<double> energy, ray_fluence;
+
+  DeviceState(const MarchParams& p, long long voxels, long long columns, long long rays)
+      : dose(voxels), peak(voxels), mean(voxels), cross(static_cast<size_t>(voxels) * p.n_thresholds),
+        comp(static_cast<size_t>(voxels) * p.n_component_grids),
+        slot(static_cast<size_t>(columns) * p.n_slots * p.n_thresholds),
+        frames(static_cast<size_t>(voxels) * p.n_frames), energy(rays * 4), ray_fluence(rays) {}
+
+  DoseState view() const {
+    DoseState o;
+    o.dose_Gy = dose.get();
+    o.rate_peak_Gy_s = peak.get();
+    o.rate_mean_Gy_s = mean.get();
+    o.crossing_s = cross.get();
+    o.component_dose_Gy = comp.get();
+    o.slot_first_crossing_s = slot.get();
+    o.frame_dose_Gy = frames.get();
+    o.ray_energy_J_m2 = energy.get();
+    o.ray_fluence_m2 = ray_fluence.get();
+    return o;
+  }
+};
+
+// Steps 1-4 on the device for one set of sub-exposures (a slab's, or a pose block's): the
+// buffers sized once for the largest set, and build() to fill them. `count(n, cells)`
+// launches the kernel that writes each sub-exposure's footprint cell count; `fill(n,
+// offsets, events, column, order, sub_of, fluence)` the one that makes the events.
+struct DeviceHistories {
+  DeviceArray<unsigned long long> cells, cell_offsets;
+  DeviceArray<uint32_t> column, column_sorted, order, order_sorted, sub_of, sub_sorted;
+  DeviceArray<double> fluence, cum;
+  DeviceArray<int64_t> offsets;
+  DeviceArray<unsigned char> scratch;
+
+  DeviceHistories(long long max_subs, uint64_t max_events, long long max_columns)
+      : cells(max_subs + 1), cell_offsets(max_subs + 1), column(max_events), column_sorted(max_events),
+        order(max_events), order_sorted(max_events), sub_of(max_events), sub_sorted(max_events), fluence(max_events),
+        cum(max_events), offsets(max_columns + 1) {
+    // CUB scratch for the largest scan and sort.
+    size_t scan_bytes = 0, sort_bytes = 0;
+    DOSEMAP_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(nullptr, scan_bytes, cells.get(), cell_offsets.get(), max_subs + 1));
+    DOSEMAP_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, sort_bytes, column.get(), column_sorted.get(),
+                                                       order.get(), order_sorted.get(), max_events));
+    scratch = DeviceArray<unsigned char>(std::max(scan_bytes, sort_bytes));
+  }
+
+  // Builds the histories of n sub-exposures on `columns` columns (rays); returns the events.
+  template <class Count, class Fill>
+  unsigned long long build(long long n, long long columns, Count count, Fill fill) {
+    count(n, cells.get());
+    DOSEMAP_CUDA_CHECK(cudaGetLastError());
+    DOSEMAP_CUDA_CHECK(cudaMemset(cells.get() + n, 0, sizeof(unsigned long long)));
+    size_t bytes = scratch.size();
+    DOSEMAP_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(scratch.get(), bytes, cells.get(), cell_offsets.get(), n + 1));
+    unsigned long long events = 0;
+    DOSEMAP_CUDA_CHECK(cudaMemcpy(&events, cell_offsets.get() + n, sizeof events, cudaMemcpyDeviceToHost));
+    if (events > column.size())
+      throw CudaError("internal: " + std::to_string(events) + " events counted, more than the " +
+                      std::to_string(column.size()) + " planned");
+    if (events > 0) {
+      fill(n, cell_offsets.get(), events, column.get(), order.get(), sub_of.get(), fluence.get());
+      DOSEMAP_CUDA_CHECK(cudaGetLastError());
+      int end_bit = 1;
+      while ((1LL << end_bit) < columns) ++end_bit;
+      bytes = scratch.size();
+      // Stable: events of one column keep their (time) order.
+      DOSEMAP_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(scratch.get(), bytes, column.get(), column_sorted.get(),
+                                                         order.get(), order_sorted.get(), events, 0, end_bit));
+      gather_kernel<<<blocks_for(events), kThreads>>>(order_sorted.get(), sub_of.get(), fluence.get(), events,
+                                                      sub_sorted.get(), cum.get());
+      DOSEMAP_CUDA_CHECK(cudaGetLastError());
+      thrust::inclusive_scan_by_key(thrust::device, column_sorted.get(), column_sorted.get() + events, cum.get(),
+                                    fluence.get());
+      DOSEMAP_CUDA_CHECK(cudaGetLastError());
+    }
+    offsets_kernel<<<blocks_for(columns + 1), kThreads>>>(column_sorted.get(), events, columns, offsets.get());
+    DOSEMAP_CUDA_CHECK(cudaGetLastError());
+    return events;
+  }
+
+  HistoryView view(const double* t_start_s, const double* duration_s) const {
+    HistoryView h;
+    h.offset = offsets.get();
+    h.sub_exposure = sub_sorted.get();
+    h.cum_fluence_m2 = fluence.get();
+    h.t_start_s = t_start_s;
+    h.duration_s = duration_s;
+    return h;
+  }
+};
+
 // Copies `planes` planes of `rows` x `width` elements between a host plane layout (row
 // pitch host_pitch, plane stride host_plane) and a packed device layout.
 template <typename T>
@@ -304,17 +399,9 @@ CudaRunStats run_transport_cuda(const MarchParams& params, const std::vector<Mat
 
   // Slab buffers, allocated once at the largest slab's size.
   DeviceArray<uint16_t> d_material(max_cols * nz);
-  DeviceArray<float> d_dose(max_cols * nz), d_peak(max_cols * nz), d_mean(max_cols * nz);
-  DeviceArray<float> d_cross(static_cast<size_t>(max_cols) * nz * T), d_comp(static_cast<size_t>(max_cols) * nz * C);
-  DeviceArray<float> d_slot(static_cast<size_t>(max_cols) * S * T);
-  DeviceArray<float> d_frames(static_cast<size_t>(max_cols) * nz * params.n_frames);
-  DeviceArray<double> d_energy(max_cols * 4), d_ray_fluence(max_cols);
-  DeviceArray<int64_t> d_offsets(max_cols + 1);
+  DeviceState state(params, max_cols * nz, max_cols, max_cols);
   DeviceArray<double> d_line_scratch = line_scratch_for(params, max_cols);
-  DeviceArray<unsigned long long> d_cells(n + 1), d_cell_offsets(n + 1);
-  DeviceArray<uint32_t> d_column(max_events), d_column_sorted(max_events), d_order(max_events), d_order_sorted(max_events),
-      d_sub_of(max_events), d_sub_sorted(max_events);
-  DeviceArray<double> d_fluence(max_events), d_cum(max_events);
+  DeviceHistories histories(n, max_events, max_cols);
   DeviceArray<double> d_t_start(n), d_duration(n);
   {
     std::vector<double> t0(n), dt(n);
@@ -322,13 +409,6 @@ CudaRunStats run_transport_cuda(const MarchParams& params, const std::vector<Mat
     d_t_start.upload(t0.data(), n);
     d_duration.upload(dt.data(), n);
   }
-  // CUB scratch for the largest scan and sort.
-  size_t scan_bytes = 0, sort_bytes = 0;
-  DOSEMAP_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(nullptr, scan_bytes, d_cells.get(), d_cell_offsets.get(), n + 1));
-  DOSEMAP_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, sort_bytes, d_column.get(), d_column_sorted.get(),
-                                                     d_order.get(), d_order_sorted.get(), max_events));
-  DeviceArray<unsigned char> d_scratch(std::max(scan_bytes, sort_bytes));
-
   cudaEvent_t ev[4];
   for (auto& e : ev) DOSEMAP_CUDA_CHECK(cudaEventCreate(&e));
   const EventGrid gd{g.origin_um[0], g.origin_um[1], g.voxel_um[0], g.voxel_um[1], nx, ny, g.column_area_m2()};
@@ -344,34 +424,17 @@ CudaRunStats run_transport_cuda(const MarchParams& params, const std::vector<Mat
 
     // 1-4: the slab's fluence histories.
     DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[0]));
-    count_cells_kernel<<<blocks_for(n), kThreads>>>(d_subs.get(), n, d_beam, gd, slab.row0, slab.row1, d_cells.get());
-    DOSEMAP_CUDA_CHECK(cudaGetLastError());
-    DOSEMAP_CUDA_CHECK(cudaMemset(d_cells.get() + n, 0, sizeof(unsigned long long)));
-    size_t bytes = d_scratch.size();
-    DOSEMAP_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(d_scratch.get(), bytes, d_cells.get(), d_cell_offsets.get(), n + 1));
-    unsigned long long counted = 0;
-    DOSEMAP_CUDA_CHECK(cudaMemcpy(&counted, d_cell_offsets.get() + n, sizeof counted, cudaMemcpyDeviceToHost));
+    const unsigned long long counted = histories.build(
+        n, cols,
+        [&](long long k, unsigned long long* cells) {
+          count_cells_kernel<<<blocks_for(k), kThreads>>>(d_subs.get(), k, d_beam, gd, slab.row0, slab.row1, cells);
+        },
+        [&](long long k, const unsigned long long* offsets, unsigned long long total, uint32_t* column, uint32_t* order,
+            uint32_t* sub_of, double* fluence) {
+          fill_events_kernel<<<blocks_for(total), kThreads>>>(d_subs.get(), k, d_beam, gd, slab.row0, slab.row1, offsets,
+                                                             total, column, order, sub_of, fluence);
+        });
     if (counted != events) throw CudaError("internal: slab events planned " + std::to_string(events) + ", counted " + std::to_string(counted));
-    if (events > 0) {
-      fill_events_kernel<<<blocks_for(events), kThreads>>>(d_subs.get(), n, d_beam, gd, slab.row0, slab.row1,
-                                                          d_cell_offsets.get(), events, d_column.get(), d_order.get(),
-                                                          d_sub_of.get(), d_fluence.get());
-      DOSEMAP_CUDA_CHECK(cudaGetLastError());
-      int end_bit = 1;
-      while ((1LL << end_bit) < cols) ++end_bit;
-      bytes = d_scratch.size();
-      // Stable: events of one column keep their (time) order.
-      DOSEMAP_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(d_scratch.get(), bytes, d_column.get(), d_column_sorted.get(),
-                                                         d_order.get(), d_order_sorted.get(), events, 0, end_bit));
-      gather_kernel<<<blocks_for(events), kThreads>>>(d_order_sorted.get(), d_sub_of.get(), d_fluence.get(), events,
-                                                      d_sub_sorted.get(), d_cum.get());
-      DOSEMAP_CUDA_CHECK(cudaGetLastError());
-      thrust::inclusive_scan_by_key(thrust::device, d_column_sorted.get(), d_column_sorted.get() + events, d_cum.get(),
-                                    d_fluence.get());
-      DOSEMAP_CUDA_CHECK(cudaGetLastError());
-    }
-    offsets_kernel<<<blocks_for(cols + 1), kThreads>>>(d_column_sorted.get(), events, cols, d_offsets.get());
-    DOSEMAP_CUDA_CHECK(cudaGetLastError());
     DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[1]));
 
     // 5: the march, with the slab as a grid of `cols` x 1 columns.
@@ -379,25 +442,10 @@ CudaRunStats run_transport_cuda(const MarchParams& params, const std::vector<Mat
     p.nx = cols;
     p.ny = 1;
     const long long slab_dims[3] = {cols, 1, nz};
-    const double origin[3] = {0, 0, 0};
     const double zero[3] = {0, 0, 0};
-    const RayLattice L = make_ray_lattice(make_pose(1, 0.0, 0.0, zero), slab_dims, g.voxel_um.data(), origin);
-    HistoryView h;
-    h.offset = d_offsets.get();
-    h.sub_exposure = d_sub_sorted.get();
-    h.cum_fluence_m2 = d_fluence.get();
-    h.t_start_s = d_t_start.get();
-    h.duration_s = d_duration.get();
-    DoseState o;
-    o.dose_Gy = d_dose.get();
-    o.rate_peak_Gy_s = d_peak.get();
-    o.rate_mean_Gy_s = d_mean.get();
-    o.crossing_s = d_cross.get();
-    o.component_dose_Gy = d_comp.get();
-    o.slot_first_crossing_s = d_slot.get();
-    o.frame_dose_Gy = d_frames.get();
-    o.ray_energy_J_m2 = d_energy.get();
-    o.ray_fluence_m2 = d_ray_fluence.get();
+    const RayLattice L = make_ray_lattice(make_pose(1, 0.0, 0.0, zero), slab_dims, g.voxel_um.data(), zero);
+    const HistoryView h = histories.view(d_t_start.get(), d_duration.get());
+    const DoseState o = state.view();
     DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[2]));
     clear_kernel<<<blocks_for(cols * nz), kThreads>>>(p, o, cols * nz, static_cast<long long>(S) * T * cols);
     DOSEMAP_CUDA_CHECK(cudaGetLastError());
@@ -411,16 +459,16 @@ CudaRunStats run_transport_cuda(const MarchParams& params, const std::vector<Mat
 
     // Results back into the host's full-grid layout.
     t_copy = std::chrono::steady_clock::now();
-    copy_planes_to_host(out.dose_Gy + col0, columns, voxels, d_dose.get(), cols, nz, 1);
-    copy_planes_to_host(out.rate_peak_Gy_s + col0, columns, voxels, d_peak.get(), cols, nz, 1);
-    copy_planes_to_host(out.rate_mean_Gy_s + col0, columns, voxels, d_mean.get(), cols, nz, 1);
-    copy_planes_to_host(out.crossing_s + col0, columns, voxels, d_cross.get(), cols, nz, T);
-    copy_planes_to_host(out.component_dose_Gy + col0, columns, voxels, d_comp.get(), cols, nz, C);
-    copy_planes_to_host(out.slot_first_crossing_s + col0, columns, columns, d_slot.get(), cols, 1, S * T);
-    copy_planes_to_host(out.frame_dose_Gy + col0, columns, voxels, d_frames.get(), cols, nz, params.n_frames);
-    DOSEMAP_CUDA_CHECK(cudaMemcpy(out.ray_energy_J_m2 + col0 * 4, d_energy.get(), cols * 4 * sizeof(double),
+    copy_planes_to_host(out.dose_Gy + col0, columns, voxels, state.dose.get(), cols, nz, 1);
+    copy_planes_to_host(out.rate_peak_Gy_s + col0, columns, voxels, state.peak.get(), cols, nz, 1);
+    copy_planes_to_host(out.rate_mean_Gy_s + col0, columns, voxels, state.mean.get(), cols, nz, 1);
+    copy_planes_to_host(out.crossing_s + col0, columns, voxels, state.cross.get(), cols, nz, T);
+    copy_planes_to_host(out.component_dose_Gy + col0, columns, voxels, state.comp.get(), cols, nz, C);
+    copy_planes_to_host(out.slot_first_crossing_s + col0, columns, columns, state.slot.get(), cols, 1, S * T);
+    copy_planes_to_host(out.frame_dose_Gy + col0, columns, voxels, state.frames.get(), cols, nz, params.n_frames);
+    DOSEMAP_CUDA_CHECK(cudaMemcpy(out.ray_energy_J_m2 + col0 * 4, state.energy.get(), cols * 4 * sizeof(double),
                                   cudaMemcpyDeviceToHost));
-    DOSEMAP_CUDA_CHECK(cudaMemcpy(out.ray_fluence_m2 + col0, d_ray_fluence.get(), cols * sizeof(double),
+    DOSEMAP_CUDA_CHECK(cudaMemcpy(out.ray_fluence_m2 + col0, state.ray_fluence.get(), cols * sizeof(double),
                                   cudaMemcpyDeviceToHost));
     stats.seconds_transfer += std::chrono::duration<double>(std::chrono::steady_clock::now() - t_copy).count();
     if (progress) progress->advance(1);
@@ -490,33 +538,11 @@ CudaRunStats run_transport_cuda_poses(TransportTables host_tables, const std::ve
   }
   // The whole grid's state, resident across the blocks.
   DeviceArray<uint16_t> d_material = to_device(material.data(), material.size());
-  DeviceArray<float> d_dose(voxels), d_peak(voxels), d_mean(voxels), d_cross(static_cast<size_t>(voxels) * T),
-      d_comp(static_cast<size_t>(voxels) * C), d_slot(static_cast<size_t>(columns) * S * T),
-      d_frames(static_cast<size_t>(voxels) * F);
-  DeviceArray<double> d_energy(max_rays * 4), d_ray_fluence(max_rays);
+  DeviceState state(params, voxels, columns, max_rays);
   DeviceArray<double> d_line_scratch = line_scratch_for(params, max_rays);
-  DeviceArray<int64_t> d_offsets(max_rays + 1);
-  DeviceArray<unsigned long long> d_cells(max_subs + 1), d_cell_offsets(max_subs + 1);
-  DeviceArray<uint32_t> d_column(max_events), d_column_sorted(max_events), d_order(max_events),
-      d_order_sorted(max_events), d_sub_of(max_events), d_sub_sorted(max_events);
-  DeviceArray<double> d_fluence(max_events), d_cum(max_events);
-  size_t scan_bytes = 0, sort_bytes = 0;
-  DOSEMAP_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(nullptr, scan_bytes, d_cells.get(), d_cell_offsets.get(),
-                                                   static_cast<long long>(max_subs) + 1));
-  DOSEMAP_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, sort_bytes, d_column.get(), d_column_sorted.get(),
-                                                     d_order.get(), d_order_sorted.get(), max_events));
-  DeviceArray<unsigned char> d_scratch(std::max(scan_bytes, sort_bytes));
+  DeviceHistories histories(static_cast<long long>(max_subs), max_events, max_rays);
 
-  DoseState o;
-  o.dose_Gy = d_dose.get();
-  o.rate_peak_Gy_s = d_peak.get();
-  o.rate_mean_Gy_s = d_mean.get();
-  o.crossing_s = d_cross.get();
-  o.component_dose_Gy = d_comp.get();
-  o.slot_first_crossing_s = d_slot.get();
-  o.frame_dose_Gy = d_frames.get();
-  o.ray_energy_J_m2 = d_energy.get();
-  o.ray_fluence_m2 = d_ray_fluence.get();
+  const DoseState o = state.view();
   clear_kernel<<<blocks_for(voxels), kThreads>>>(tables.params, o, voxels, static_cast<long long>(S) * T * columns);
   DOSEMAP_CUDA_CHECK(cudaGetLastError());
 
@@ -534,43 +560,20 @@ CudaRunStats run_transport_cuda_poses(TransportTables host_tables, const std::ve
 
     // 1-4: the block's fluence histories, on the rays of its pose.
     DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[0]));
-    count_ray_cells_kernel<<<blocks_for(n), kThreads>>>(block_subs, n, d_beam, L, d_cells.get());
-    DOSEMAP_CUDA_CHECK(cudaGetLastError());
-    DOSEMAP_CUDA_CHECK(cudaMemset(d_cells.get() + n, 0, sizeof(unsigned long long)));
-    size_t bytes = d_scratch.size();
-    DOSEMAP_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(d_scratch.get(), bytes, d_cells.get(), d_cell_offsets.get(), n + 1));
-    unsigned long long events = 0;
-    DOSEMAP_CUDA_CHECK(cudaMemcpy(&events, d_cell_offsets.get() + n, sizeof events, cudaMemcpyDeviceToHost));
-    if (events > max_events) throw CudaError("internal: pose events counted " + std::to_string(events) + " above the plan");
-    if (events > 0) {
-      fill_ray_events_kernel<<<blocks_for(events), kThreads>>>(block_subs, n, d_beam, L, d_cell_offsets.get(), events,
-                                                              d_column.get(), d_order.get(), d_sub_of.get(),
-                                                              d_fluence.get());
-      DOSEMAP_CUDA_CHECK(cudaGetLastError());
-      int end_bit = 1;
-      while ((1LL << end_bit) < rays) ++end_bit;
-      bytes = d_scratch.size();
-      // Stable: events of one ray keep their (time) order.
-      DOSEMAP_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(d_scratch.get(), bytes, d_column.get(), d_column_sorted.get(),
-                                                         d_order.get(), d_order_sorted.get(), events, 0, end_bit));
-      gather_kernel<<<blocks_for(events), kThreads>>>(d_order_sorted.get(), d_sub_of.get(), d_fluence.get(), events,
-                                                      d_sub_sorted.get(), d_cum.get());
-      DOSEMAP_CUDA_CHECK(cudaGetLastError());
-      thrust::inclusive_scan_by_key(thrust::device, d_column_sorted.get(), d_column_sorted.get() + events, d_cum.get(),
-                                    d_fluence.get());
-      DOSEMAP_CUDA_CHECK(cudaGetLastError());
-    }
-    offsets_kernel<<<blocks_for(rays + 1), kThreads>>>(d_column_sorted.get(), events, rays, d_offsets.get());
-    DOSEMAP_CUDA_CHECK(cudaGetLastError());
+    const unsigned long long events = histories.build(
+        n, rays,
+        [&](long long k, unsigned long long* cells) {
+          count_ray_cells_kernel<<<blocks_for(k), kThreads>>>(block_subs, k, d_beam, L, cells);
+        },
+        [&](long long k, const unsigned long long* offsets, unsigned long long total, uint32_t* column, uint32_t* order,
+            uint32_t* sub_of, double* fluence) {
+          fill_ray_events_kernel<<<blocks_for(total), kThreads>>>(block_subs, k, d_beam, L, offsets, total, column,
+                                                                 order, sub_of, fluence);
+        });
     DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[1]));
 
     // 5: the march of the pose's rays, adding the block to the resident state.
-    HistoryView h;
-    h.offset = d_offsets.get();
-    h.sub_exposure = d_sub_sorted.get();
-    h.cum_fluence_m2 = d_fluence.get();
-    h.t_start_s = d_t_start.get() + b.begin;
-    h.duration_s = d_duration.get() + b.begin;
+    const HistoryView h = histories.view(d_t_start.get() + b.begin, d_duration.get() + b.begin);
     DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[2]));
     march_kernel<<<blocks_for(rays), kThreads>>>(tables.params, L, d_material.get(), h, o, d_line_scratch.get());
     DOSEMAP_CUDA_CHECK(cudaGetLastError());
@@ -579,8 +582,8 @@ CudaRunStats run_transport_cuda_poses(TransportTables host_tables, const std::ve
     stats.seconds_history += seconds_between(ev[0], ev[1]);
     stats.seconds_march += seconds_between(ev[2], ev[3]);
     stats.fluence_events += static_cast<int64_t>(events);
-    DOSEMAP_CUDA_CHECK(cudaMemcpy(unit.data(), d_energy.get(), rays * 4 * sizeof(double), cudaMemcpyDeviceToHost));
-    DOSEMAP_CUDA_CHECK(cudaMemcpy(fluence.data(), d_ray_fluence.get(), rays * sizeof(double), cudaMemcpyDeviceToHost));
+    DOSEMAP_CUDA_CHECK(cudaMemcpy(unit.data(), state.energy.get(), rays * 4 * sizeof(double), cudaMemcpyDeviceToHost));
+    DOSEMAP_CUDA_CHECK(cudaMemcpy(fluence.data(), state.ray_fluence.get(), rays * sizeof(double), cudaMemcpyDeviceToHost));
     add_block_energy(unit.data(), fluence.data(), rays, energy);
     if (progress) progress->advance(1);
   }
@@ -591,13 +594,13 @@ CudaRunStats run_transport_cuda_poses(TransportTables host_tables, const std::ve
   auto download = [](float* host, const DeviceArray<float>& dev) {
     if (dev.size()) DOSEMAP_CUDA_CHECK(cudaMemcpy(host, dev.get(), dev.size() * sizeof(float), cudaMemcpyDeviceToHost));
   };
-  download(out.dose_Gy, d_dose);
-  download(out.rate_peak_Gy_s, d_peak);
-  download(out.rate_mean_Gy_s, d_mean);
-  download(out.crossing_s, d_cross);
-  download(out.component_dose_Gy, d_comp);
-  download(out.slot_first_crossing_s, d_slot);
-  download(out.frame_dose_Gy, d_frames);
+  download(out.dose_Gy, state.dose);
+  download(out.rate_peak_Gy_s, state.peak);
+  download(out.rate_mean_Gy_s, state.mean);
+  download(out.crossing_s, state.cross);
+  download(out.component_dose_Gy, state.comp);
+  download(out.slot_first_crossing_s, state.slot);
+  download(out.frame_dose_Gy, state.frames);
   stats.seconds_transfer += std::chrono::duration<double>(std::chrono::steady_clock::now() - t_copy).count();
   return stats;
 }

@@ -87,6 +87,26 @@ def main():
                             xytext=(2, 2), textcoords="offset points", va="bottom", ha="left", fontsize=7, color="0.25",
                             bbox=dict(facecolor="white", alpha=0.75, lw=0, pad=0.8))  # readable over bars and curves
 
+    def dose_map(sl, extent, hs, vs, figsize, aspect, decades):
+        """A dose slice (rows: vertical axis) on a log colour scale over `decades` below its
+        maximum, with the threshold contours and a colour bar."""
+        fig, ax = plt.subplots(figsize=figsize, dpi=110)
+        vmax = sl.max()
+        vmin = max(vmax * decades, sl[sl > 0].min()) if np.any(sl > 0) else 1.0
+        im = ax.imshow(np.where(sl > 0, sl, np.nan), origin="lower", extent=extent, norm=LogNorm(vmin=vmin, vmax=vmax),
+                       cmap="inferno", aspect=aspect, interpolation="nearest")
+        levels = [v for _, v in thresholds if vmin < v < vmax]
+        if levels:
+            contour_colors = [colors[(n + 2) % len(colors)] for n in range(len(levels))]
+            ax.contour(hs, vs, sl, levels=levels, colors=contour_colors, linewidths=1.2)
+            names = {v: lab for lab, v in thresholds}
+            handles = [plt.Line2D([], [], color=c, lw=1.2) for c in contour_colors]
+            ax.legend(handles, [f"{names[v]} {v:.3g} Gy" for v in levels], loc="upper left", fontsize=7,
+                      title="threshold contours", title_fontsize=7)
+        cb = fig.colorbar(im, ax=ax, shrink=0.85 if aspect == "equal" else 1.0)
+        cb.set_label("dose (Gy, log scale)")
+        return fig, ax
+
     # ---- depth profile along the most dosed column ----
     z = oz + (np.arange(nz) + 0.5) * vz
     col = dose[i, j, :].astype(float)
@@ -132,24 +152,8 @@ def main():
     # ---- lateral map through the most dosed voxel ----
     layer_name = next((l["material"] for l in summary["sample"]["layers"] if l["z0_um"] <= z[k] < l["z1_um"]), "?")
     sl = dose[:, :, k].T.astype(float)  # rows: y, columns: x
-    fig, ax = plt.subplots(figsize=(9, 4.8), dpi=110)
-    vmax = sl.max()
-    vmin = max(vmax * 1e-4, sl[sl > 0].min()) if np.any(sl > 0) else 1.0
-    extent = [ox, ox + nx * vx, oy, oy + ny * vy]
-    im = ax.imshow(np.where(sl > 0, sl, np.nan), origin="lower", extent=extent, norm=LogNorm(vmin=vmin, vmax=vmax),
-                   cmap="inferno", aspect="auto", interpolation="nearest")
-    xs = ox + (np.arange(nx) + 0.5) * vx
-    ys = oy + (np.arange(ny) + 0.5) * vy
-    levels = [v for _, v in thresholds if vmin < v < vmax]
-    if levels:
-        contour_colors = [colors[(n + 2) % len(colors)] for n in range(len(levels))]
-        ax.contour(xs, ys, sl, levels=levels, colors=contour_colors, linewidths=1.2)
-        names = {v: lab for lab, v in thresholds}
-        handles = [plt.Line2D([], [], color=c, lw=1.2) for c in contour_colors]
-        ax.legend(handles, [f"{names[v]} {v:.3g} Gy" for v in levels], loc="upper left", fontsize=7,
-                  title="threshold contours", title_fontsize=7)
-    cb = fig.colorbar(im, ax=ax)
-    cb.set_label("dose (Gy, log scale)")
+    fig, ax = dose_map(sl, [ox, ox + nx * vx, oy, oy + ny * vy], ox + (np.arange(nx) + 0.5) * vx,
+                       oy + (np.arange(ny) + 0.5) * vy, (9, 4.8), "auto", 1e-4)
     ax.set_xlabel("x (µm)")
     ax.set_ylabel("y (µm)")
     ax.set_title(f"Dose at depth z = {z[k]:.4g} µm ({layer_name}, most dosed layer), contours: thresholds", fontsize=10)
@@ -168,27 +172,11 @@ def main():
         else:  # y-z plane at the most dosed x
             sl, h_axis, v_axis = dose[i, :, :].T.astype(float), ("y", oy, vy, ny), ("z", oz, vz, nz)
             where = f"x = {ox + (i + 0.5) * vx:.4g} µm"
-        fig, ax = plt.subplots(figsize=(7.5, 6.2), dpi=110)
-        vmax = sl.max()
-        vmin = max(vmax * 1e-3, sl[sl > 0].min()) if np.any(sl > 0) else 1.0
         (hn, ho, hv, hc), (vn, vo, vv, vc) = h_axis, v_axis
-        extent = [ho, ho + hc * hv, vo, vo + vc * vv]
-        im = ax.imshow(np.where(sl > 0, sl, np.nan), origin="lower", extent=extent, norm=LogNorm(vmin=vmin, vmax=vmax),
-                       cmap="inferno", aspect="equal", interpolation="nearest")
-        hs = ho + (np.arange(hc) + 0.5) * hv
-        vs = vo + (np.arange(vc) + 0.5) * vv
-        levels = [v for _, v in thresholds if vmin < v < vmax]
-        if levels:
-            contour_colors = [colors[(n + 2) % len(colors)] for n in range(len(levels))]
-            ax.contour(hs, vs, sl, levels=levels, colors=contour_colors, linewidths=1.2)
-            names = {v: lab for lab, v in thresholds}
-            handles = [plt.Line2D([], [], color=c, lw=1.2) for c in contour_colors]
-            ax.legend(handles, [f"{names[v]} {v:.3g} Gy" for v in levels], loc="upper left", fontsize=7,
-                      title="threshold contours", title_fontsize=7)
+        fig, ax = dose_map(sl, [ho, ho + hc * hv, vo, vo + vc * vv], ho + (np.arange(hc) + 0.5) * hv,
+                           vo + (np.arange(vc) + 0.5) * vv, (7.5, 6.2), "equal", 1e-3)
         cx, cy, cz = stage["center_um"]
         ax.plot([cx if stage["axis"] == "y" else cy], [cz], marker="+", color="cyan", ms=10, mew=1.5)
-        cb = fig.colorbar(im, ax=ax, shrink=0.85)
-        cb.set_label("dose (Gy, log scale)")
         ax.set_xlabel(f"{hn} (µm)")
         ax.set_ylabel(f"{vn} (µm, beam along +z at angle 0)")
         ax.set_title(f"Dose across the rotation axis ({stage['axis']}, +), {where}, {stage['poses']} poses", fontsize=10)
