@@ -2,6 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+#include <string>
+
+#include "host/common/errors.h"
 #include "host/transport/exposure_plan.h"
 #include "host/transport/stage_poses.h"
 
@@ -69,7 +73,12 @@ std::vector<DoseCurve> most_dosed_voxel_curves(const Scene& scene, const VoxelGr
     const std::vector<DoseEvent> events = voxel_dose_events(scene, g, grid.material, r.tables, subs, beam, v);
     double total = 0;
     for (const DoseEvent& e : events) total += e.dose_Gy;
-    // Scaled so that the curve ends at the stored dose.
+    // The increments must add up to the stored dose (to the float state's rounding over the
+    // poses): otherwise the ray found for the voxel is not the one the march used.
+    DOSEMAP_BUG_CHECK(std::fabs(total - c.dose_Gy) <= 1e-3 * c.dose_Gy,
+                      "the dose curve of " + ms.name + " adds up to " + std::to_string(total) + " Gy, not the " +
+                          std::to_string(c.dose_Gy) + " Gy of its voxel");
+    // Scaled so that the curve ends at the stored dose exactly.
     const size_t stride = std::max<size_t>(1, (2 * events.size() + max_points - 1) / max_points);
     c.t_s.push_back(0);
     c.curve_Gy.push_back(0);
