@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "host/outputs/point_positions.h"
 #include "tests/engine_harness.h"
@@ -110,6 +111,49 @@ TEST(PointPositions, ColumnDosesAndCrossingsFollowTheExposureSchedule) {
   // (2 positions x 4) reaches the high one.
   EXPECT_GE(crossed_inside_an_exposure, 2);
   EXPECT_GE(never, 8);
+}
+
+TEST(PointPositions, ATurnedPointFollowsTheBeamPathThroughTheSample) {
+  // The copper | cathode stack turned by 90 degrees about y: the beam runs along -x through
+  // one row of voxels, at sample z = lab x + (the axis' z, mid-stack = 12 um).
+  std::string text = kScene;
+  text.replace(text.find("[beam]"), 6, "[sample.stage]\naxis = \"y\"\n[beam]");
+  for (size_t p = 0; (p = text.find("exposure_s = ", p)) != std::string::npos; p += 20)
+    text.insert(text.find('\n', p) + 1, "angle_deg = 90.0\n");
+  // The turned stack spans lab x -12..12 um: the positions move inside it (z = 7 and 17 um).
+  for (const auto& [from, to] : {std::pair<std::string, std::string>{"[-20.0, 0.0]", "[-5.0, 0.0]"},
+                                 {"[20.0, 0.0]", "[5.0, 0.0]"}})
+    for (size_t p; (p = text.find(from)) != std::string::npos;) text.replace(p, from.size(), to);
+  auto run = test::run_engine(text);
+  const GridGeometry& g = run->g();
+  const auto positions = point_positions(run->scene, run->materials, run->grid, run->timeline, run->results);
+  ASSERT_FALSE(positions.empty());
+  int checked = 0;
+  for (const PointPosition& p : positions) {
+    EXPECT_EQ(p.angle_deg, 90.0);
+    EXPECT_FALSE(p.column_path);
+    const double z = p.at_um[0] + 0.5 * g.dims[2] * g.voxel_um[2];
+    const int64_t k = static_cast<int64_t>(std::floor(z / g.voxel_um[2]));
+    const int64_t j = static_cast<int64_t>(std::floor((p.at_um[1] - g.origin_um[1]) / g.voxel_um[1]));
+    ASSERT_TRUE(k >= 0 && k < g.dims[2] && j >= 0 && j < g.dims[1]);
+    // The row's voxels hold one material (a layer); its most dosed voxel and earliest crossing.
+    const MaterialId m = run->grid.material[g.index(0, j, k)];
+    double dose_max = 0, first_low = -1;
+    for (int64_t i = 0; i < g.dims[0]; ++i) {
+      const int64_t v = g.index(i, j, k);
+      dose_max = std::max(dose_max, static_cast<double>(run->results.dose_Gy[v]));
+      const float t = run->results.crossing(0)[v];
+      if (t >= 0 && (first_low < 0 || t < first_low)) first_low = t;
+    }
+    ASSERT_FALSE(p.doses.empty());
+    EXPECT_EQ(p.doses[0].name, run->materials.materials[m].name);
+    EXPECT_EQ(p.doses[0].dose_max_Gy, dose_max);
+    EXPECT_EQ(p.doses[0].first_crossing_s[0], first_low);
+    for (const PositionDose& d : p.doses)
+      if (d.component) EXPECT_TRUE(d.first_crossing_s.empty()) << "a slanted path knows no component crossing";
+    ++checked;
+  }
+  EXPECT_EQ(checked, 2);  // the third point misses the grid (lab x = 500 um)
 }
 
 }  // namespace
