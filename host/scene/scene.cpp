@@ -1,0 +1,51 @@
+#include "host/scene/scene.h"
+
+namespace dosemap {
+
+const char* dose_model_name(DoseModel m) {
+  switch (m) {
+    case DoseModel::kMuEn: return "mu_en";
+    case DoseModel::kPhoto: return "photo";
+    case DoseModel::kAbsorbed: return "absorbed";
+  }
+  return "?";
+}
+
+const char* step_kind_name(StepKind k) {
+  switch (k) {
+    case StepKind::kPoint: return "point";
+    case StepKind::kRaster: return "raster";
+    case StepKind::kFly: return "fly";
+    case StepKind::kWait: return "wait";
+    case StepKind::kRotate: return "rotate";
+    case StepKind::kXrdct: return "xrdct";
+  }
+  return "?";
+}
+
+const char* profile_name(ProfileKind p) {
+  switch (p) {
+    case ProfileKind::kGaussian: return "gaussian";
+    case ProfileKind::kTopHat: return "tophat";
+    case ProfileKind::kImage: return "image";
+  }
+  return "?";
+}
+
+double BeamSpec::mean_energy_keV() const {
+  double e = 0;
+  for (const auto& l : spectrum) e += l.weight * l.energy_keV;
+  return e;
+}
+
+int Scene::material_index(const std::string& name) const {
+  if (material_ids.size() == materials.size()) {
+    const auto it = material_ids.find(name);
+    return it == material_ids.end() ? -1 : it->second;
+  }
+  for (size_t i = 0; i < materials.size(); ++i)
+    if (materials[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
+}  // namespace dosemap
