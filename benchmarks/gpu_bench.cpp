@@ -32,15 +32,16 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 void bench_scene(const std::string& path, double copy_bandwidth, bool with_cpu) {
   const Scene scene = read_scene(path);
   const MaterialTable materials = resolve_materials(scene);
-  const VoxelGrid grid = voxelize(scene);
   const Timeline timeline = expand_scan(scene);
-  const GridGeometry& g = grid.geometry;
+  const TransportParams params = make_transport_params(materials, std::make_shared<const VoxelGrid>(voxelize(scene)),
+                                                       scene.beam, scene.sample.stage, scene.output.thresholds);
+  const GridGeometry& g = params.geometry();
   std::printf("\n== %s\n   %lld x %lld x %lld voxels, %zu exposures\n", path.c_str(), (long long)g.dims[0],
               (long long)g.dims[1], (long long)g.dims[2], timeline.exposures.size());
   EngineOptions o;
   o.backend = Backend::kCuda;
   auto t0 = std::chrono::steady_clock::now();
-  DoseResults gpu = compute_dose({scene, materials, grid, timeline}, o);
+  DoseResults gpu = compute_dose(params, timeline, o);
   const double gpu_total = seconds_since(t0);
   const MarchParams p = gpu.tables.params();
   // The bytes the march must move: the material read, every per-voxel output written.
@@ -55,7 +56,7 @@ void bench_scene(const std::string& path, double copy_bandwidth, bool with_cpu) 
   if (!with_cpu) return;
   o.backend = Backend::kCpu;
   t0 = std::chrono::steady_clock::now();
-  DoseResults cpu = compute_dose({scene, materials, grid, timeline}, o);
+  DoseResults cpu = compute_dose(params, timeline, o);
   const double cpu_total = seconds_since(t0);
   std::printf("   CPU (%s): footprints %.3f s, march %.3f s, whole transport %.3f s\n", cpu.device.c_str(),
               cpu.seconds_history, cpu.seconds_march, cpu_total);

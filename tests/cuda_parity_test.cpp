@@ -112,7 +112,7 @@ TEST(CudaParity, SlabsGiveTheSameGridsAsOneSlab) {
                   energy.data(), fluence.data()};
     // A budget of a fifth of the grid's device bytes: at least 5 slabs, each at least a row.
     const double budget = d == &one ? 0.0 : r.g().voxels() * 60.0 / 5;
-    const CudaRunStats stats = run_transport_cuda(t.params(), r.grid.material, subs, beam, r.g(), out, nullptr, 0.8, budget);
+    const CudaRunStats stats = run_transport_cuda(t.params(), r.grid->material, subs, beam, r.g(), out, nullptr, 0.8, budget);
     if (d == &many) {
       EXPECT_GT(stats.slabs, 1);
     }

@@ -50,7 +50,7 @@ TEST(DemoScene, NmcAtLocationThreeCrossesElevenMegagrayAndLocationOneStaysSafe) 
   EXPECT_LT(t, 5 * 3600.0);
 
   // The report's point positions say the same, location by location.
-  const auto positions = point_positions(run->scene, run->materials, run->grid, run->timeline, run->results);
+  const auto positions = point_positions(run->scene, run->materials, *run->grid, run->timeline, run->results);
   ASSERT_EQ(positions.size(), 3u);
   auto nmc_at = [&](size_t location) {
     for (const PositionDose& d : positions[location].doses)

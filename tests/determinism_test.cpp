@@ -99,9 +99,9 @@ TEST(Determinism, StatisticsSumTheSameBitsForAnyThreadCount) {
   std::lognormal_distribution<double> spread(0.0, 3.0);
   DoseResults& r = run->results;
   for (float& d : r.dose_Gy) d = static_cast<float>(spread(rng));
-  const RunStatistics one = compute_statistics(run->materials, run->grid, r, 1);
+  const RunStatistics one = compute_statistics(run->materials, *run->grid, r, 1);
   for (int threads : {2, 3, 7}) {
-    const RunStatistics many = compute_statistics(run->materials, run->grid, r, threads);
+    const RunStatistics many = compute_statistics(run->materials, *run->grid, r, threads);
     EXPECT_EQ(many.deposited_J, one.deposited_J) << threads << " threads";
     EXPECT_EQ(many.dose_max_voxel, one.dose_max_voxel);
     for (size_t m = 0; m < one.materials.size(); ++m) {

@@ -10,12 +10,15 @@ std::unique_ptr<EngineRun> run_engine(Scene scene, int threads, Backend backend)
   auto r = std::make_unique<EngineRun>();
   r->scene = std::move(scene);
   r->materials = resolve_materials(r->scene);
-  r->grid = voxelize(r->scene);
   r->timeline = expand_scan(r->scene);
+  r->params = make_transport_params(r->materials, std::make_shared<const VoxelGrid>(voxelize(r->scene)), r->scene.beam,
+                                    r->scene.sample.stage, r->scene.output.thresholds,
+                                    frame_times(r->scene, r->timeline));
+  r->grid = r->params.grid;
   EngineOptions o;
   o.backend = backend;
   o.threads = threads;
-  r->results = compute_dose({r->scene, r->materials, r->grid, r->timeline, frame_times(r->scene, r->timeline)}, o);
+  r->results = compute_dose(r->params, r->timeline, o);
   return r;
 }
 

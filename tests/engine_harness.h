@@ -16,11 +16,12 @@ namespace dosemap::test {
 struct EngineRun {
   Scene scene;
   MaterialTable materials;
-  VoxelGrid grid;
+  std::shared_ptr<const VoxelGrid> grid;  // = params.grid
   Timeline timeline;
+  TransportParams params;
   DoseResults results;
-  const GridGeometry& g() const { return grid.geometry; }
-  float dose(int64_t i, int64_t j, int64_t k) const { return results.dose_Gy[grid.geometry.index(i, j, k)]; }
+  const GridGeometry& g() const { return grid->geometry; }
+  float dose(int64_t i, int64_t j, int64_t k) const { return results.dose_Gy[grid->geometry.index(i, j, k)]; }
 };
 
 std::unique_ptr<EngineRun> run_engine(const std::string& scene_text, int threads = 2);

@@ -85,7 +85,7 @@ Replay replay_gpu(const test::EngineRun& run, double budget_bytes) {
     // The march on the slab as a grid of cols x 1 columns, into packed slab buffers.
     std::vector<uint16_t> mat(cols * nz);
     for (long long k = 0; k < nz; ++k)
-      std::copy_n(run.grid.material.data() + k * columns + col0, cols, mat.data() + k * cols);
+      std::copy_n(run.grid->material.data() + k * columns + col0, cols, mat.data() + k * cols);
     std::vector<float> dose(cols * nz), peak(cols * nz), mean(cols * nz), cross(cols * nz * T), comp(cols * nz * C),
         slot(cols * S * T), frames(cols * nz * params.n_frames);
     std::vector<double> en(cols * 4), ray_fluence(cols);
@@ -198,7 +198,7 @@ DoseResults replay_gpu_poses(const test::EngineRun& run) {
     HistoryView h{ray_offsets.data(), sub_sorted.data(), cum.data(), t_start.data() + b.begin, duration.data() + b.begin};
     std::vector<double> scratch(static_cast<size_t>(params.n_lines) * rays);
     for (long long r = 0; r < rays; ++r)
-      march_ray(params, L, run.grid.material.data(), h, o, r, LineTransmission{scratch.data() + r, rays});
+      march_ray(params, L, run.grid->material.data(), h, o, r, LineTransmission{scratch.data() + r, rays});
   }
   (void)columns;
   return out;

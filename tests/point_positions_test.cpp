@@ -47,7 +47,7 @@ TEST(PointPositions, ColumnDosesAndCrossingsFollowTheExposureSchedule) {
   auto run = test::run_engine(kScene);
   const GridGeometry& g = run->g();
   const std::vector<PointPosition> positions =
-      point_positions(run->scene, run->materials, run->grid, run->timeline, run->results);
+      point_positions(run->scene, run->materials, *run->grid, run->timeline, run->results);
 
   ASSERT_EQ(positions.size(), 2u) << "the point outside the grid is left out";
   EXPECT_EQ(positions[0].at_um, (std::array<double, 2>{-20.0, 0.0}));
@@ -81,8 +81,8 @@ TEST(PointPositions, ColumnDosesAndCrossingsFollowTheExposureSchedule) {
     for (int64_t k = 0; k < g.dims[2]; ++k) {
       const int64_t v = g.index(p.column[0], p.column[1], k);
       const double dose = run->results.dose_Gy[v];
-      if (run->grid.material[v] == copper_id) copper = std::max(copper, dose);
-      if (run->grid.material[v] == cathode_id) {
+      if (run->grid->material[v] == copper_id) copper = std::max(copper, dose);
+      if (run->grid->material[v] == cathode_id) {
         cathode = std::max(cathode, dose);
         nmc = std::max(nmc, double(d_nmc[v]));
         ec = std::max(ec, double(d_ec[v]));
@@ -126,7 +126,7 @@ TEST(PointPositions, ATurnedPointFollowsTheBeamPathThroughTheSample) {
     for (size_t p; (p = text.find(from)) != std::string::npos;) text.replace(p, from.size(), to);
   auto run = test::run_engine(text);
   const GridGeometry& g = run->g();
-  const auto positions = point_positions(run->scene, run->materials, run->grid, run->timeline, run->results);
+  const auto positions = point_positions(run->scene, run->materials, *run->grid, run->timeline, run->results);
   ASSERT_FALSE(positions.empty());
   int checked = 0;
   for (const PointPosition& p : positions) {
@@ -137,7 +137,7 @@ TEST(PointPositions, ATurnedPointFollowsTheBeamPathThroughTheSample) {
     const int64_t j = static_cast<int64_t>(std::floor((p.at_um[1] - g.origin_um[1]) / g.voxel_um[1]));
     ASSERT_TRUE(k >= 0 && k < g.dims[2] && j >= 0 && j < g.dims[1]);
     // The row's voxels hold one material (a layer); its most dosed voxel and earliest crossing.
-    const MaterialId m = run->grid.material[g.index(0, j, k)];
+    const MaterialId m = run->grid->material[g.index(0, j, k)];
     double dose_max = 0, first_low = -1;
     for (int64_t i = 0; i < g.dims[0]; ++i) {
       const int64_t v = g.index(i, j, k);

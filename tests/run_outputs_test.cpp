@@ -129,7 +129,7 @@ TEST(RunOutputs, DoseVdbEqualsTheEngineAndMasksFollowTheDose) {
   const auto& names = engine->results.tables.component_grid_names;
   const int nmc_grid = static_cast<int>(std::find(names.begin(), names.end(), "NMC811") - names.begin());
   for (int64_t v = 0; v < r.g.voxels(); ++v) {
-    const bool cathode = engine->grid.material[v] == 3;
+    const bool cathode = engine->grid->material[v] == 3;
     if (cathode) ASSERT_EQ(nmc[v], engine->results.component_dose(nmc_grid)[v]) << v;
     else ASSERT_EQ(nmc[v], -1.0f) << v;  // inactive outside voxels holding NMC811
   }
@@ -140,7 +140,7 @@ TEST(RunOutputs, DoseVdbEqualsTheEngineAndMasksFollowTheDose) {
     const auto cross = read_float_grid(vdb, std::string("t_") + labels[t] + "_s", r.g, -1.0f);
     int64_t above = 0;
     for (int64_t v = 0; v < r.g.voxels(); ++v) {
-      const bool matter = engine->grid.material[v] != kVoidId;
+      const bool matter = engine->grid->material[v] != kVoidId;
       const bool over = matter && dose[v] >= levels[t];
       ASSERT_EQ(mask[v], over ? 1 : 0) << labels[t] << " voxel " << v;
       ASSERT_EQ(cross[v] >= 0, over) << labels[t] << " voxel " << v;

@@ -119,7 +119,7 @@ TEST(SceneReader, ReadsABeamImageRelativeToTheScene) {
   const Scene s = read_scene((dir / "s.toml").string());
   EXPECT_EQ(s.beam.image.nx, 3);
   EXPECT_EQ(s.beam.image.ny, 3);
-  EXPECT_DOUBLE_EQ(s.beam.image.intensity[4], 2.0 / 6.0);  // normalised to sum 1
+  EXPECT_DOUBLE_EQ((*s.beam.image.intensity)[4], 2.0 / 6.0);  // normalised to sum 1
   EXPECT_EQ(s.beam.image.pixel_um[1], 2.0);
 }
 

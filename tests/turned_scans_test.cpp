@@ -136,7 +136,7 @@ TEST(TurnedScans, NinetyDegreeTurnEqualsTheTransposedAxisAlignedScene) {
     for (int64_t j = 0; j < ga.dims[1]; ++j)
       for (int64_t i = 0; i < ga.dims[0]; ++i) {
         const int64_t va = ga.index(i, j, k), vb = gb.index(k, j, ga.dims[0] - 1 - i);
-        ASSERT_EQ(a->grid.material[va], b->grid.material[vb]);
+        ASSERT_EQ(a->grid->material[va], b->grid->material[vb]);
         const double d = rb.dose_Gy[vb];
         EXPECT_NEAR(ra.dose_Gy[va], d, 1e-6 * d) << i << "," << j << "," << k;
         EXPECT_NEAR(ra.rate_peak_Gy_s[va], rb.rate_peak_Gy_s[vb], 1e-6 * rb.rate_peak_Gy_s[vb]);
@@ -207,7 +207,7 @@ TEST(TurnedScans, CylinderUnderContinuousRotationIsRadiallySymmetricAndMatchesQu
   for (int64_t i = 0; i < g.dims[0]; ++i) {
     double lo = 1e300, hi = -1e300;
     for (int64_t k = 0; k < g.dims[2]; ++k)
-      if (run->grid.material[g.index(i, 0, k)] != kVoidId) {
+      if (run->grid->material[g.index(i, 0, k)] != kVoidId) {
         lo = std::min(lo, k * h - 45.0);
         hi = std::max(hi, (k + 1) * h - 45.0);
       }

@@ -56,14 +56,16 @@ int run_command(const RunOptions& o, std::ostream& out) {
   // computed; results are staged in it and committed at the end, all or nothing.
   RunDirectory out_dir(dir, o.overwrite);
 
-  const VoxelGrid grid = voxelize(scene);
+  const TransportParams params = make_transport_params(materials, std::make_shared<const VoxelGrid>(voxelize(scene)),
+                                                       scene.beam, scene.sample.stage, scene.output.thresholds, frames);
+  const VoxelGrid& grid = *params.grid;
   stage_done("setup");
   Progress progress(stderr_is_terminal());
   EngineOptions options;
   options.backend = parse_backend(o.backend);
   options.threads = o.threads;
   options.progress = &progress;
-  DoseResults results = compute_dose({scene, materials, grid, timeline, frames}, options);
+  DoseResults results = compute_dose(params, timeline, options);
   stages.emplace_back("history", results.seconds_history);
   stages.emplace_back("march", results.seconds_march);
   lap = std::chrono::steady_clock::now();

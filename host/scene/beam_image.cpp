@@ -101,7 +101,7 @@ void read_beam_image_csv(const std::string& file_path, const std::string& shown_
   for (double& v : values) v /= sum;
   image.nx = static_cast<int>(nx);
   image.ny = static_cast<int>(ny);
-  image.intensity = std::move(values);
+  image.intensity = std::make_shared<const std::vector<double>>(std::move(values));
 }
 
 }  // namespace dosemap

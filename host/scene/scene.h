@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -96,7 +97,9 @@ const char* profile_name(ProfileKind p);
 struct BeamImage {
   std::string path;  // as resolved (relative to the scene file)
   int nx = 0, ny = 0;
-  std::vector<double> intensity;  // row-major, row 0 = lowest y; normalised to sum 1
+  // Row-major, row 0 = lowest y; normalised to sum 1. Shared (not copied) with the
+  // transport parameters: a measured image may hold millions of pixels.
+  std::shared_ptr<const std::vector<double>> intensity;
   std::array<double, 2> pixel_um{};
 };
 

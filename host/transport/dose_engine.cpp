@@ -33,16 +33,16 @@ bool cuda_backend_usable(std::string& why) {
 #endif
 }
 
-DoseResults compute_dose(const EngineInputs& in, const EngineOptions& options) {
-  const GridGeometry& g = in.grid.geometry;
-  const StageSpec& stage = in.scene.sample.stage;
+DoseResults compute_dose(const TransportParams& in, const Timeline& timeline, const EngineOptions& options) {
+  const GridGeometry& g = in.geometry();
+  const std::vector<MaterialId>& material = in.grid->material;
+  const StageSpec& stage = in.stage;
   const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
   DoseResults r;
-  r.tables = build_transport_tables(in.scene, in.materials, g, in.frame_times_s);
+  r.tables = in.tables;
 
-  const BeamProfile beam = make_beam_profile(in.scene.beam);
-  const std::vector<SubExposure> subs =
-      plan_sub_exposures(in.timeline, beam, g, rotation_substep_deg(stage, beam, g));
+  const BeamProfile& beam = in.beam;
+  const std::vector<SubExposure> subs = plan_sub_exposures(timeline, beam, g, in.turn_substep_deg);
   const std::vector<PoseBlock> blocks = pose_blocks(subs);
   r.sub_exposures = static_cast<int64_t>(subs.size());
   r.poses = static_cast<int64_t>(blocks.size());
@@ -95,10 +95,10 @@ DoseResults compute_dose(const EngineInputs& in, const EngineOptions& options) {
         std::vector<double> unit(static_cast<size_t>(columns) * 4), fluence(columns);
         st.ray_energy_J_m2 = unit.data();
         st.ray_fluence_m2 = fluence.data();
-        stats = run_transport_cuda(params, in.grid.material, subs, beam, g, st, options.progress);
+        stats = run_transport_cuda(params, material, subs, beam, g, st, options.progress);
         add_block_energy(unit.data(), fluence.data(), columns, r.energy);
       } else {
-        stats = run_transport_cuda_poses(r.tables, in.grid.material, subs, blocks, beam, g, stage, st, r.energy,
+        stats = run_transport_cuda_poses(r.tables, material, subs, blocks, beam, g, stage, st, r.energy,
                                          options.progress);
       }
       r.backend = "cuda";
@@ -142,13 +142,15 @@ DoseResults compute_dose(const EngineInputs& in, const EngineOptions& options) {
       st.ray_energy_J_m2 = unit.data();
       st.ray_fluence_m2 = fluence.data();
       t0 = std::chrono::steady_clock::now();
-      march_rays_cpu(params, L, in.grid.material.data(), history.view(), st, threads, per_block);
+      march_rays_cpu(params, L, material.data(), history.view(), st, threads, per_block);
       r.seconds_march += seconds_since(t0);
       r.voxel_updates += voxels;
       add_block_energy(unit.data(), fluence.data(), ray_count(L), r.energy);
       if (options.progress && blocks.size() > 1) options.progress->advance(1);
     }
     if (options.progress && blocks.size() > 1) options.progress->finish();
+    // The results' tables describe the sample, not the last pose's segments.
+    r.tables.set_segment(in.tables.segment_length_m, in.tables.column_area_m2);
     r.backend = "cpu";
     r.device = std::to_string(threads) + (threads == 1 ? " thread" : " threads");
   }

@@ -13,6 +13,7 @@
 #include "host/scene/scene.h"
 #include "host/timeline/timeline.h"
 #include "host/transport/energy_balance.h"
+#include "host/transport/transport_params.h"
 #include "host/transport/transport_tables.h"
 
 namespace dosemap {
@@ -57,16 +58,9 @@ struct DoseResults {
   double seconds_history = 0, seconds_march = 0;
 };
 
-// Everything the engine reads.
-struct EngineInputs {
-  const Scene& scene;
-  const MaterialTable& materials;
-  const VoxelGrid& grid;
-  const Timeline& timeline;
-  std::vector<double> frame_times_s = {};  // cumulative-dose frames to prepare
-};
-
-DoseResults compute_dose(const EngineInputs& in, const EngineOptions& options);
+// Runs the timeline's exposures through the parameters' sample, in time order, from a state
+// with no dose (frames at params.tables.frame_time_s).
+DoseResults compute_dose(const TransportParams& params, const Timeline& timeline, const EngineOptions& options);
 
 // Whether this build has the CUDA backend and a usable GPU; `why` says why not.
 bool cuda_backend_usable(std::string& why);

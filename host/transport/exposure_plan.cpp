@@ -53,7 +53,7 @@ BeamProfile make_beam_profile(const BeamSpec& beam) {
       break;
     case ProfileKind::kImage:
       p.kind = kBeamImage;
-      p.image = beam.image.intensity.data();
+      p.image = beam.image.intensity->data();
       p.image_nx = beam.image.nx;
       p.image_ny = beam.image.ny;
       p.pixel_um[0] = beam.image.pixel_um[0];

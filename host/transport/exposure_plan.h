@@ -33,7 +33,8 @@ struct ColumnRect {
 };
 
 // The beam profile of the scene as the shared transport code sees it. For an image
-// profile the returned struct points into `beam.image.intensity`, which must outlive it.
+// profile the returned struct points into `*beam.image.intensity`, which must outlive it
+// (TransportParams keeps a share of it).
 BeamProfile make_beam_profile(const BeamSpec& beam);
 
 // Length (um) of a fly sub-step moving along the unit direction (ux, uy): short enough that

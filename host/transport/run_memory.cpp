@@ -37,7 +37,7 @@ RunMemory estimate_run_memory(const Scene& scene, const MaterialTable& materials
   const double lines = static_cast<double>(materials.spectrum.size());
   const double material_count = static_cast<double>(materials.materials.size());
   m.scan_bytes = static_cast<double>(timeline.exposures.capacity()) * sizeof(Exposure) +
-                 static_cast<double>(scene.beam.image.intensity.capacity()) * sizeof(double) +
+                 (scene.beam.image.intensity ? scene.beam.image.intensity->capacity() * sizeof(double) : 0.0) +
                  material_count * (lines * (sizeof(MaterialCoefficients) + 4 * sizeof(double)) + 256);
   // Per voxel besides: its dose at each frame time; per column: the earliest crossing of
   // each (material, component) pair.

@@ -34,11 +34,12 @@ MarchParams TransportTables::params() const {
   return p;
 }
 
-TransportTables build_transport_tables(const Scene& scene, const MaterialTable& mt, const GridGeometry& g,
+TransportTables build_transport_tables(const MaterialTable& mt, const GridGeometry& g,
+                                       const std::vector<Threshold>& thresholds,
                                        const std::vector<double>& frame_times_s) {
   // The scene reader refuses scenes beyond these limits (so that check refuses them too).
   DOSEMAP_BUG_CHECK(mt.spectrum.size() <= static_cast<size_t>(kMaxSpectrumLines), "too many spectrum lines");
-  DOSEMAP_BUG_CHECK(scene.output.thresholds.size() <= static_cast<size_t>(kMaxThresholds), "too many thresholds");
+  DOSEMAP_BUG_CHECK(thresholds.size() <= static_cast<size_t>(kMaxThresholds), "too many thresholds");
   TransportTables t;
   t.nx = g.dims[0];
   t.ny = g.dims[1];
@@ -85,7 +86,7 @@ TransportTables build_transport_tables(const Scene& scene, const MaterialTable& 
   }
   t.component_begin.push_back(static_cast<int>(t.slot_grid.size()));
   DOSEMAP_BUG_CHECK(t.slot_grid.size() <= static_cast<size_t>(kMaxComponentSlots), "too many component slots");
-  for (const auto& th : scene.output.thresholds) t.threshold_Gy.push_back(th.dose_Gy);
+  for (const auto& th : thresholds) t.threshold_Gy.push_back(th.dose_Gy);
   t.frame_time_s = frame_times_s;
   t.column_area_m2 = g.column_area_m2();
   t.voxel_volume_m3 = g.voxel_volume_cm3() * 1e-6;

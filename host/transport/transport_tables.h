@@ -37,7 +37,8 @@ struct TransportTables {
 };
 
 // The scene reader has refused scenes beyond the march's fixed per-thread limits.
-TransportTables build_transport_tables(const Scene& scene, const MaterialTable& materials, const GridGeometry& g,
+TransportTables build_transport_tables(const MaterialTable& materials, const GridGeometry& g,
+                                       const std::vector<Threshold>& thresholds,
                                        const std::vector<double>& frame_times_s = {});
 
 // The materials whose dose a component grid reports: the composites containing it and the

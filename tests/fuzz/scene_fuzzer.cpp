@@ -36,13 +36,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::ostringstream report;
     print_check_report(setup, report);
     if (setup.geometry.voxels() <= 20000 && setup.plan.fluence_events <= 200000) {
-      const VoxelGrid grid = voxelize(setup.scene);
+      const Scene& scene = setup.scene;
+      const TransportParams params =
+          make_transport_params(setup.materials, std::make_shared<const VoxelGrid>(voxelize(scene)), scene.beam,
+                                scene.sample.stage, scene.output.thresholds, setup.frame_times_s);
       EngineOptions options;
       options.backend = Backend::kCpu;
       options.threads = 1;
-      const DoseResults results =
-          compute_dose({setup.scene, setup.materials, grid, setup.timeline, setup.frame_times_s}, options);
-      check_run_invariants(results, compute_statistics(setup.materials, grid, results, 1));
+      const DoseResults results = compute_dose(params, setup.timeline, options);
+      check_run_invariants(results, compute_statistics(setup.materials, *params.grid, results, 1));
     }
   } catch (const UserError&) {
     // A mistake in the scene, reported with its place: what check and run do.
