@@ -372,5 +372,38 @@ TEST(TurnedScans, ThresholdCrossedInTheSecondAngleAtTheHandComputedTime) {
   EXPECT_GT(crossed_in_second, 0) << "the threshold should be crossed during the second angle somewhere";
 }
 
+// ---- a beam that misses the grid ----
+
+TEST(TurnedScans, ABeamThatMissesTheGridAtSomePosesDepositsNothingThere) {
+  // A 40 um cube: the beam parked 30 um off the axis hits it only at some angles of a
+  // continuous turn (the cube's half-diagonal is 28 um), and one far away never does.
+  auto run = test::run_engine(test::make_scene(
+      kAluminium,
+      "voxel_um = [5.0, 5.0, 5.0]\nlateral_um = [40.0, 40.0]\n"
+      "[[sample.layers]]\nmaterial = \"al\"\nthickness_um = 40.0\n"
+      "[sample.stage]\naxis = \"y\"\n",
+      "energy_keV = 20.0\nflux_ph_s = 1.0e10\nprofile = \"tophat\"\nsize_um = [4.0, 4.0]\n",
+      "[[scan.steps]]\nkind = \"rotate\"\nat_um = [24.0, 0.0]\nfrom_deg = 0.0\nto_deg = 360.0\nspeed_deg_s = 36.0\n"
+      "[[scan.steps]]\nkind = \"rotate\"\nat_um = [5000.0, 0.0]\nfrom_deg = 0.0\nto_deg = 90.0\nstep_deg = 1.0\n"
+      "dwell_s = 0.1\n"));
+  const DoseResults& r = run->results;
+  double total = 0;
+  int dosed = 0;
+  for (int64_t v = 0; v < r.voxels; ++v) {
+    ASSERT_TRUE(std::isfinite(r.dose_Gy[v]) && r.dose_Gy[v] >= 0) << v;
+    ASSERT_TRUE(std::isfinite(r.rate_peak_Gy_s[v]) && std::isfinite(r.rate_mean_Gy_s[v])) << v;
+    total += r.dose_Gy[v];
+    dosed += r.dose_Gy[v] > 0;
+  }
+  EXPECT_GT(dosed, 0);                        // the corners pass through the beam
+  EXPECT_LT(dosed, static_cast<int>(r.voxels));  // the core never does (24 um off the axis)
+  // Only what hit the grid is incident; it balances; the far beam added nothing.
+  EXPECT_LT(r.energy.incident_J, 0.5 * r.energy.beam_J);
+  EXPECT_NEAR(r.energy.incident_J, r.energy.deposited_J + r.energy.transmitted_J + r.energy.other_J,
+              1e-9 * r.energy.incident_J);
+  EXPECT_GT(total, 0);
+  EXPECT_GT(r.poses, 300);
+}
+
 }  // namespace
 }  // namespace dosemap
