@@ -216,6 +216,27 @@ struct DeviceTables {
   }
 };
 
+// The sub-exposures on the device: the list, their start times and durations (what the
+// histories index), and the beam profile with its image's pixels.
+struct DeviceScan {
+  DeviceArray<SubExposure> subs;
+  DeviceArray<double> t_start, duration, image;
+  BeamProfile beam;
+
+  DeviceScan(const std::vector<SubExposure>& host_subs, const BeamProfile& host_beam)
+      : subs(to_device(host_subs.data(), host_subs.size())), t_start(host_subs.size()), duration(host_subs.size()),
+        beam(host_beam) {
+    std::vector<double> t0(host_subs.size()), dt(host_subs.size());
+    for (size_t s = 0; s < host_subs.size(); ++s) t0[s] = host_subs[s].t_start_s, dt[s] = host_subs[s].duration_s;
+    t_start.upload(t0.data(), t0.size());
+    duration.upload(dt.data(), dt.size());
+    if (host_beam.kind == kBeamImage) {
+      image = to_device(host_beam.image, static_cast<size_t>(host_beam.image_nx) * host_beam.image_ny);
+      beam.image = image.get();
+    }
+  }
+};
+
 // The march's state on the device for `voxels` voxels in `columns` columns, and its per-ray
 // reports for up to `rays` rays.
 struct DeviceState {
@@ -371,13 +392,7 @@ CudaRunStats run_transport_cuda(const MarchParams& params, const std::vector<Mat
   const int T = params.n_thresholds, C = params.n_component_grids, S = params.n_slots;
 
   DeviceTables tables(params);
-  DeviceArray<SubExposure> d_subs = to_device(subs.data(), subs.size());
-  BeamProfile d_beam = beam;
-  DeviceArray<double> d_image;
-  if (beam.kind == kBeamImage) {
-    d_image = to_device(beam.image, static_cast<size_t>(beam.image_nx) * beam.image_ny);
-    d_beam.image = d_image.get();
-  }
+  const DeviceScan scan(subs, beam);
 
   size_t free_bytes = 0, total_bytes = 0;
   DOSEMAP_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
@@ -402,13 +417,6 @@ CudaRunStats run_transport_cuda(const MarchParams& params, const std::vector<Mat
   DeviceState state(params, max_cols * nz, max_cols, max_cols);
   DeviceArray<double> d_line_scratch = line_scratch_for(params, max_cols);
   DeviceHistories histories(n, max_events, max_cols);
-  DeviceArray<double> d_t_start(n), d_duration(n);
-  {
-    std::vector<double> t0(n), dt(n);
-    for (long long s = 0; s < n; ++s) t0[s] = subs[s].t_start_s, dt[s] = subs[s].duration_s;
-    d_t_start.upload(t0.data(), n);
-    d_duration.upload(dt.data(), n);
-  }
   cudaEvent_t ev[4];
   for (auto& e : ev) DOSEMAP_CUDA_CHECK(cudaEventCreate(&e));
   const EventGrid gd{g.origin_um[0], g.origin_um[1], g.voxel_um[0], g.voxel_um[1], nx, ny, g.column_area_m2()};
@@ -427,11 +435,11 @@ CudaRunStats run_transport_cuda(const MarchParams& params, const std::vector<Mat
     const unsigned long long counted = histories.build(
         n, cols,
         [&](long long k, unsigned long long* cells) {
-          count_cells_kernel<<<blocks_for(k), kThreads>>>(d_subs.get(), k, d_beam, gd, slab.row0, slab.row1, cells);
+          count_cells_kernel<<<blocks_for(k), kThreads>>>(scan.subs.get(), k, scan.beam, gd, slab.row0, slab.row1, cells);
         },
         [&](long long k, const unsigned long long* offsets, unsigned long long total, uint32_t* column, uint32_t* order,
             uint32_t* sub_of, double* fluence) {
-          fill_events_kernel<<<blocks_for(total), kThreads>>>(d_subs.get(), k, d_beam, gd, slab.row0, slab.row1, offsets,
+          fill_events_kernel<<<blocks_for(total), kThreads>>>(scan.subs.get(), k, scan.beam, gd, slab.row0, slab.row1, offsets,
                                                              total, column, order, sub_of, fluence);
         });
     if (counted != events) throw CudaError("internal: slab events planned " + std::to_string(events) + ", counted " + std::to_string(counted));
@@ -444,7 +452,7 @@ CudaRunStats run_transport_cuda(const MarchParams& params, const std::vector<Mat
     const long long slab_dims[3] = {cols, 1, nz};
     const double zero[3] = {0, 0, 0};
     const RayLattice L = make_ray_lattice(make_pose(1, 0.0, 0.0, zero), slab_dims, g.voxel_um.data(), zero);
-    const HistoryView h = histories.view(d_t_start.get(), d_duration.get());
+    const HistoryView h = histories.view(scan.t_start.get(), scan.duration.get());
     const DoseState o = state.view();
     DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[2]));
     clear_kernel<<<blocks_for(cols * nz), kThreads>>>(p, o, cols * nz, static_cast<long long>(S) * T * cols);
@@ -522,20 +530,7 @@ CudaRunStats run_transport_cuda_poses(TransportTables host_tables, const std::ve
                     std::to_string(free_bytes >> 20) + " MiB are free");
 
   DeviceTables tables(params);
-  DeviceArray<SubExposure> d_subs = to_device(subs.data(), subs.size());
-  BeamProfile d_beam = beam;
-  DeviceArray<double> d_image;
-  if (beam.kind == kBeamImage) {
-    d_image = to_device(beam.image, static_cast<size_t>(beam.image_nx) * beam.image_ny);
-    d_beam.image = d_image.get();
-  }
-  DeviceArray<double> d_t_start(subs.size()), d_duration(subs.size());
-  {
-    std::vector<double> t0(subs.size()), dt(subs.size());
-    for (size_t s = 0; s < subs.size(); ++s) t0[s] = subs[s].t_start_s, dt[s] = subs[s].duration_s;
-    d_t_start.upload(t0.data(), t0.size());
-    d_duration.upload(dt.data(), dt.size());
-  }
+  const DeviceScan scan(subs, beam);
   // The whole grid's state, resident across the blocks.
   DeviceArray<uint16_t> d_material = to_device(material.data(), material.size());
   DeviceState state(params, voxels, columns, max_rays);
@@ -556,24 +551,24 @@ CudaRunStats run_transport_cuda_poses(TransportTables host_tables, const std::ve
     const long long n = static_cast<long long>(b.end - b.begin), rays = ray_count(L);
     host_tables.set_segment(L.segment_um * 1e-6, L.cell_area_m2);
     tables.set_segment(host_tables.params());
-    const SubExposure* block_subs = d_subs.get() + b.begin;
+    const SubExposure* block_subs = scan.subs.get() + b.begin;
 
     // 1-4: the block's fluence histories, on the rays of its pose.
     DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[0]));
     const unsigned long long events = histories.build(
         n, rays,
         [&](long long k, unsigned long long* cells) {
-          count_ray_cells_kernel<<<blocks_for(k), kThreads>>>(block_subs, k, d_beam, L, cells);
+          count_ray_cells_kernel<<<blocks_for(k), kThreads>>>(block_subs, k, scan.beam, L, cells);
         },
         [&](long long k, const unsigned long long* offsets, unsigned long long total, uint32_t* column, uint32_t* order,
             uint32_t* sub_of, double* fluence) {
-          fill_ray_events_kernel<<<blocks_for(total), kThreads>>>(block_subs, k, d_beam, L, offsets, total, column,
+          fill_ray_events_kernel<<<blocks_for(total), kThreads>>>(block_subs, k, scan.beam, L, offsets, total, column,
                                                                  order, sub_of, fluence);
         });
     DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[1]));
 
     // 5: the march of the pose's rays, adding the block to the resident state.
-    const HistoryView h = histories.view(d_t_start.get() + b.begin, d_duration.get() + b.begin);
+    const HistoryView h = histories.view(scan.t_start.get() + b.begin, scan.duration.get() + b.begin);
     DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[2]));
     march_kernel<<<blocks_for(rays), kThreads>>>(tables.params, L, d_material.get(), h, o, d_line_scratch.get());
     DOSEMAP_CUDA_CHECK(cudaGetLastError());
