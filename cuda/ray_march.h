@@ -34,7 +34,7 @@ constexpr uint16_t kVoidMaterialId = 0xFFFF;
 // Material and beam constants, flat arrays indexed [material * n_lines + line]. The four
 // segment tables depend on the segment length, so on the pose (TransportTables::for_segment).
 struct MarchParams {
-  int64_t nx = 0, ny = 0, nz = 0;
+  int64_t nz = 0;  // the grid's depth along z (sizes GPU slabs; the march takes its geometry from the lattice)
   int n_lines = 0;
   const double* line_energy_J = nullptr;  // [line] w_e E_e: photon fraction x energy (J)
   int n_materials = 0;

@@ -216,6 +216,16 @@ struct DeviceTables {
   }
 };
 
+// Selects the GPU and names it in the run's statistics.
+CudaRunStats start_on_device() {
+  CudaRunStats stats;
+  cudaDeviceProp prop;
+  DOSEMAP_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+  DOSEMAP_CUDA_CHECK(cudaSetDevice(0));
+  stats.device = std::string(prop.name) + ", " + std::to_string(prop.totalGlobalMem >> 20) + " MiB";
+  return stats;
+}
+
 // The sub-exposures on the device: the list, their start times and durations (what the
 // histories index), and the beam profile with its image's pixels.
 struct DeviceScan {
@@ -322,13 +332,7 @@ struct DeviceHistories {
   }
 
   HistoryView view(const double* t_start_s, const double* duration_s) const {
-    HistoryView h;
-    h.offset = offsets.get();
-    h.sub_exposure = sub_sorted.get();
-    h.cum_fluence_m2 = fluence.get();
-    h.t_start_s = t_start_s;
-    h.duration_s = duration_s;
-    return h;
+    return HistoryView{offsets.get(), sub_sorted.get(), fluence.get(), t_start_s, duration_s};
   }
 };
 
@@ -381,11 +385,7 @@ CudaRunStats run_transport_cuda(const MarchParams& params, const std::vector<Mat
                                 const std::vector<SubExposure>& subs, const BeamProfile& beam, const GridGeometry& g,
                                 const DoseState& out, Progress* progress, double memory_fraction,
                                 double slab_budget_bytes) {
-  CudaRunStats stats;
-  cudaDeviceProp prop;
-  DOSEMAP_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
-  DOSEMAP_CUDA_CHECK(cudaSetDevice(0));
-  stats.device = std::string(prop.name) + ", " + std::to_string(prop.totalGlobalMem >> 20) + " MiB";
+  CudaRunStats stats = start_on_device();
 
   const long long nx = g.dims[0], ny = g.dims[1], nz = g.dims[2];
   const long long columns = nx * ny, voxels = columns * nz;
@@ -446,9 +446,7 @@ CudaRunStats run_transport_cuda(const MarchParams& params, const std::vector<Mat
     DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[1]));
 
     // 5: the march, with the slab as a grid of `cols` x 1 columns.
-    MarchParams p = tables.params;
-    p.nx = cols;
-    p.ny = 1;
+    const MarchParams& p = tables.params;
     const long long slab_dims[3] = {cols, 1, nz};
     const double zero[3] = {0, 0, 0};
     const RayLattice L = make_ray_lattice(make_pose(1, 0.0, 0.0, zero), slab_dims, g.voxel_um.data(), zero);
@@ -491,11 +489,7 @@ CudaRunStats run_transport_cuda_poses(TransportTables host_tables, const std::ve
                                       const BeamProfile& beam, const GridGeometry& g, const StageSpec& stage,
                                       const DoseState& out, EnergyBalance& energy, Progress* progress,
                                       double memory_fraction) {
-  CudaRunStats stats;
-  cudaDeviceProp prop;
-  DOSEMAP_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
-  DOSEMAP_CUDA_CHECK(cudaSetDevice(0));
-  stats.device = std::string(prop.name) + ", " + std::to_string(prop.totalGlobalMem >> 20) + " MiB";
+  CudaRunStats stats = start_on_device();
   stats.slabs = 1;
   const long long columns = g.columns(), voxels = g.voxels();
   MarchParams params = host_tables.params();

@@ -89,9 +89,7 @@ Replay replay_gpu(const test::EngineRun& run, double budget_bytes) {
     std::vector<float> dose(cols * nz), peak(cols * nz), mean(cols * nz), cross(cols * nz * T), comp(cols * nz * C),
         slot(cols * S * T), frames(cols * nz * params.n_frames);
     std::vector<double> en(cols * 4), ray_fluence(cols);
-    MarchParams p = params;
-    p.nx = cols;
-    p.ny = 1;
+    const MarchParams& p = params;
     const long long slab_dims[3] = {cols, 1, nz};
     const double zero[3] = {0, 0, 0};
     const RayLattice L = make_ray_lattice(make_pose(1, 0.0, 0.0, zero), slab_dims, g.voxel_um.data(), zero);

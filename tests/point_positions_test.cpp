@@ -149,8 +149,11 @@ TEST(PointPositions, ATurnedPointFollowsTheBeamPathThroughTheSample) {
     EXPECT_EQ(p.doses[0].name, run->materials.materials[m].name);
     EXPECT_EQ(p.doses[0].dose_max_Gy, dose_max);
     EXPECT_EQ(p.doses[0].first_crossing_s[0], first_low);
-    for (const PositionDose& d : p.doses)
-      if (d.component) EXPECT_TRUE(d.first_crossing_s.empty()) << "a slanted path knows no component crossing";
+    for (const PositionDose& d : p.doses) {
+      if (d.component) {
+        EXPECT_TRUE(d.first_crossing_s.empty()) << "a slanted path knows no component crossing";
+      }
+    }
     ++checked;
   }
   EXPECT_EQ(checked, 2);  // the third point misses the grid (lab x = 500 um)

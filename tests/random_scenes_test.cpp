@@ -52,8 +52,12 @@ void expect_every_invariant(const Scene& scene) {
       for (int64_t v = 0; v < r.voxels; ++v) {
         const float now = r.frame_dose(static_cast<int>(f))[v];
         ASSERT_LE(now, r.dose_Gy[v] * (1 + 1e-6f)) << "frame " << f << " voxel " << v;
-        if (f > 0) ASSERT_GE(now, r.frame_dose(static_cast<int>(f) - 1)[v] * (1 - 1e-6f)) << "frame " << f;
-        if (frames[f] >= duration) ASSERT_EQ(now, r.dose_Gy[v]) << "frame " << f << " voxel " << v;
+        if (f > 0) {
+          ASSERT_GE(now, r.frame_dose(static_cast<int>(f) - 1)[v] * (1 - 1e-6f)) << "frame " << f;
+        }
+        if (frames[f] >= duration) {
+          ASSERT_EQ(now, r.dose_Gy[v]) << "frame " << f << " voxel " << v;
+        }
       }
     // The set-up's upper bounds (host/transport/dose_bounds.h) hold every dose, component
     // dose and peak rate: a scene they let through never overflows the float grids.

@@ -10,13 +10,7 @@
 namespace dosemap {
 
 HistoryView FluenceHistory::view() const {
-  HistoryView v;
-  v.offset = offset.data();
-  v.sub_exposure = sub_exposure.data();
-  v.cum_fluence_m2 = cum_fluence_m2.data();
-  v.t_start_s = t_start_s.data();
-  v.duration_s = duration_s.data();
-  return v;
+  return HistoryView{offset.data(), sub_exposure.data(), cum_fluence_m2.data(), t_start_s.data(), duration_s.data()};
 }
 
 void footprint_fluence(const SubExposure& s, const BeamProfile& beam, const RayLattice& L, const ColumnRect& r,

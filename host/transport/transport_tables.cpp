@@ -9,8 +9,6 @@ namespace dosemap {
 
 MarchParams TransportTables::params() const {
   MarchParams p;
-  p.nx = nx;
-  p.ny = ny;
   p.nz = nz;
   p.n_lines = n_lines;
   p.line_energy_J = line_energy_J.data();
@@ -41,8 +39,6 @@ TransportTables build_transport_tables(const MaterialTable& mt, const GridGeomet
   DOSEMAP_BUG_CHECK(mt.spectrum.size() <= static_cast<size_t>(kMaxSpectrumLines), "too many spectrum lines");
   DOSEMAP_BUG_CHECK(thresholds.size() <= static_cast<size_t>(kMaxThresholds), "too many thresholds");
   TransportTables t;
-  t.nx = g.dims[0];
-  t.ny = g.dims[1];
   t.nz = g.dims[2];
   t.n_lines = static_cast<int>(mt.spectrum.size());
   t.n_materials = static_cast<int>(mt.materials.size());

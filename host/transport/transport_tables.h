@@ -17,7 +17,7 @@
 namespace dosemap {
 
 struct TransportTables {
-  int64_t nx = 0, ny = 0, nz = 0;
+  int64_t nz = 0;
   int n_lines = 0, n_materials = 0;
   std::vector<double> line_energy_J;
   std::vector<double> attenuation_1_m, deposited_share;  // mu (1/m) and (c/rho) / (mu/rho), [material * n_lines + line]
