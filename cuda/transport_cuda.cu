@@ -1,21 +1,15 @@
-// The CUDA backend (host/transport/cuda_backend.h). Per slab of columns:
-//   1. count the footprint cells of every sub-exposure inside the slab, exclusive scan;
-//   2. one thread per cell: the fluence the sub-exposure puts on that column
-//      (exposure_fraction, the same function the CPU backend uses);
-//   3. stable radix sort of the events by column (CUB): sub-exposures were numbered in
-//      time order, so each column's events stay in time order;
-//   4. cumulative fluence per column (Thrust inclusive_scan_by_key), column offsets;
-//   5. the march, one thread per column (march_ray on the identity pose's rays, shared with
-//      the CPU), after the slab's state is cleared.
-// This backend marches the rays of a beam along +z only (one block at the identity pose);
-// the engine runs turned samples on the CPU until it marches any pose.
+// The CUDA backend (host/transport/cuda_backend.h). Per slab of columns (a beam along +z)
+// or per pose block (a turned sample, the whole grid's state resident):
+//   1. the fluence histories: the shared builder (cuda/history_builder.h), the same
+//      algorithm as the CPU's, on this file's primitives (kernels, atomics, CUB's scan
+//      and segmented sort);
+//   2. the march, one thread per ray (march_ray, shared with the CPU), after the slab's
+//      state is cleared.
 // Every CUDA call is checked; failures throw CudaError.
 #include <cuda_runtime.h>
 
-#include <cub/device/device_radix_sort.cuh>
+#include <cub/device/device_segmented_sort.cuh>
 #include <cub/device/device_scan.cuh>
-#include <thrust/execution_policy.h>
-#include <thrust/scan.h>
 
 #include <algorithm>
 #include <chrono>
@@ -24,7 +18,7 @@
 
 #include "cuda/beam_profile.h"
 #include "cuda/ray_march.h"
-#include "cuda/fluence_events.h"
+#include "cuda/history_builder.h"
 #include "host/common/progress.h"
 #include "host/transport/cuda_backend.h"
 #include "host/transport/slab_plan.h"
@@ -86,66 +80,50 @@ int blocks_for(long long n) {
   return static_cast<int>(std::min<long long>(std::max<long long>(b, 1), 65535LL * 32));
 }
 
-__global__ void count_cells_kernel(const SubExposure* subs, long long n, BeamProfile beam, EventGrid g, long long row0,
-                                   long long row1, unsigned long long* cells) {
-  for (long long s = blockIdx.x * (long long)blockDim.x + threadIdx.x; s < n; s += (long long)gridDim.x * blockDim.x) {
-    const SubExposure& x = subs[s];
-    cells[s] = cells_in(slab_footprint(beam, g, x.x0_um, x.y0_um, x.x1_um, x.y1_um, row0, row1));
-  }
+// The builder's loops (cuda/history_builder.h), one thread per element.
+template <class F>
+__global__ void for_each_kernel(long long n, F f) {
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+    f(i);
 }
 
-__global__ void fill_events_kernel(const SubExposure* subs, long long n, BeamProfile beam, EventGrid g, long long row0,
-                                   long long row1, const unsigned long long* offsets, unsigned long long total,
-                                   uint32_t* column, uint32_t* order, uint32_t* sub_of, double* fluence) {
+template <class F>
+__global__ void for_each_owned_kernel(long long n, const unsigned long long* offset, unsigned long long total, F f) {
   for (unsigned long long e = blockIdx.x * (unsigned long long)blockDim.x + threadIdx.x; e < total;
        e += (unsigned long long)gridDim.x * blockDim.x) {
-    const long long s = event_owner(offsets, n, e);
-    const SubExposure& x = subs[s];
-    const FluenceEvent ev =
-        make_event(beam, g, row0, row1, s, e - offsets[s], x.x0_um, x.y0_um, x.x1_um, x.y1_um, x.photons);
-    column[e] = ev.column;
-    order[e] = (uint32_t)e;
-    sub_of[e] = ev.sub_exposure;
-    fluence[e] = ev.fluence_m2;
+    const long long s = owner_of(offset, n, e);
+    f(s, e - offset[s], e);
   }
 }
 
-__global__ void count_ray_cells_kernel(const SubExposure* subs, long long n, BeamProfile beam, RayLattice L,
-                                       unsigned long long* cells) {
-  for (long long s = blockIdx.x * (long long)blockDim.x + threadIdx.x; s < n; s += (long long)gridDim.x * blockDim.x) {
-    const SubExposure& x = subs[s];
-    cells[s] = cells_in(ray_footprint(beam, L, x.x0_um, x.y0_um, x.x1_um, x.y1_um));
-  }
-}
-
-__global__ void fill_ray_events_kernel(const SubExposure* subs, long long n, BeamProfile beam, RayLattice L,
-                                       const unsigned long long* offsets, unsigned long long total, uint32_t* column,
-                                       uint32_t* order, uint32_t* sub_of, double* fluence) {
+// group_by_ray on the device: one thread per footprint cell counts it on its ray, then
+// (after the scan of the counts) writes it to a free slot of its ray.
+template <class Rule>
+__global__ void count_by_ray_kernel(long long n, const ColumnRange* rect, const unsigned long long* offset,
+                                    unsigned long long total, Rule rule, unsigned long long* count) {
   for (unsigned long long e = blockIdx.x * (unsigned long long)blockDim.x + threadIdx.x; e < total;
        e += (unsigned long long)gridDim.x * blockDim.x) {
-    const long long s = event_owner(offsets, n, e);
-    const SubExposure& x = subs[s];
-    const FluenceEvent ev = make_ray_event(beam, L, s, e - offsets[s], x.x0_um, x.y0_um, x.x1_um, x.y1_um, x.photons);
-    column[e] = ev.column;
-    order[e] = (uint32_t)e;
-    sub_of[e] = ev.sub_exposure;
-    fluence[e] = ev.fluence_m2;
+    const long long s = owner_of(offset, n, e);
+    const ColumnRange& r = rect[s];
+    const unsigned long long local = e - offset[s], w = (unsigned long long)(r.i1 - r.i0);
+    atomicAdd(count + rule.ray(r.i0 + (long long)(local % w), r.j0 + (long long)(local / w)), 1ULL);
   }
 }
 
-__global__ void gather_kernel(const uint32_t* order, const uint32_t* sub_of, const double* fluence, unsigned long long total,
-                              uint32_t* sub_sorted, double* fluence_sorted) {
+template <class Rule>
+__global__ void scatter_by_ray_kernel(long long n, const ColumnRange* rect, const unsigned long long* offset,
+                                      unsigned long long total, Rule rule, unsigned long long* cursor, uint32_t* sub,
+                                      double* fluence) {
   for (unsigned long long e = blockIdx.x * (unsigned long long)blockDim.x + threadIdx.x; e < total;
        e += (unsigned long long)gridDim.x * blockDim.x) {
-    sub_sorted[e] = sub_of[order[e]];
-    fluence_sorted[e] = fluence[order[e]];
+    const long long s = owner_of(offset, n, e);
+    const ColumnRange& r = rect[s];
+    const unsigned long long local = e - offset[s], w = (unsigned long long)(r.i1 - r.i0);
+    const long long r1 = r.i0 + (long long)(local % w), r2 = r.j0 + (long long)(local / w);
+    const unsigned long long slot = atomicAdd(cursor + rule.ray(r1, r2), 1ULL);
+    sub[slot] = (uint32_t)s;
+    fluence[slot] = rule.fluence(s, r1, r2);
   }
-}
-
-__global__ void offsets_kernel(const uint32_t* column_sorted, unsigned long long total, long long columns,
-                               int64_t* offsets) {
-  for (long long c = blockIdx.x * (long long)blockDim.x + threadIdx.x; c <= columns; c += (long long)gridDim.x * blockDim.x)
-    offsets[c] = first_event_of_column(column_sorted, total, c);
 }
 
 __global__ void clear_kernel(MarchParams p, DoseState st, long long voxels, long long planes) {
@@ -274,66 +252,106 @@ struct DeviceState {
   }
 };
 
-// Steps 1-4 on the device for one set of sub-exposures (a slab's, or a pose block's): the
-// buffers sized once for the largest set, and build() to fill them. `count(n, cells)`
-// launches the kernel that writes each sub-exposure's footprint cell count; `fill(n,
-// offsets, events, column, order, sub_of, fluence)` the one that makes the events.
-struct DeviceHistories {
-  DeviceArray<unsigned long long> cells, cell_offsets;
-  DeviceArray<uint32_t> column, column_sorted, order, order_sorted, sub_of, sub_sorted;
-  DeviceArray<double> fluence, cum;
-  DeviceArray<int64_t> offsets;
-  DeviceArray<unsigned char> scratch;
-
-  DeviceHistories(long long max_subs, uint64_t max_events, long long max_columns)
-      : cells(max_subs + 1), cell_offsets(max_subs + 1), column(max_events), column_sorted(max_events),
-        order(max_events), order_sorted(max_events), sub_of(max_events), sub_sorted(max_events), fluence(max_events),
-        cum(max_events), offsets(max_columns + 1) {
-    // CUB scratch for the largest scan and sort.
-    size_t scan_bytes = 0, sort_bytes = 0;
-    DOSEMAP_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(nullptr, scan_bytes, cells.get(), cell_offsets.get(), max_subs + 1));
-    DOSEMAP_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, sort_bytes, column.get(), column_sorted.get(),
-                                                       order.get(), order_sorted.get(), max_events));
-    scratch = DeviceArray<unsigned char>(std::max(scan_bytes, sort_bytes));
+// The builder's primitives on the device (cuda/history_builder.h): kernels, CUB's scan
+// and segmented sort. Buffers are sized once for the largest build of a run (`max_subs`
+// sub-exposures, `max_events` events, `max_rays` rays; factors never exceed events +
+// sub-exposures, as w + h <= w h + 1).
+class DeviceHistoryExecutor {
+ public:
+  DeviceHistoryExecutor(long long max_subs, uint64_t max_events, long long max_rays)
+      : rect_(max_subs + 1), cells_(max_subs + 1), factors_(max_subs + 1), event_offset_(max_subs + 1),
+        factor_offset_(max_subs + 1), factor_(max_events + max_subs), sub_(max_events), sub_sorted_(max_events),
+        fluence_(max_events), cum_(max_events), count_(max_rays + 1), cursor_(max_rays + 1),
+        ray_offset_(max_rays + 1) {
+    size_t scan_bytes = 0, ray_scan_bytes = 0, sort_bytes = 0;
+    DOSEMAP_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(nullptr, scan_bytes, cells_.get(), event_offset_.get(), max_subs + 1));
+    DOSEMAP_CUDA_CHECK(
+        cub::DeviceScan::ExclusiveSum(nullptr, ray_scan_bytes, count_.get(), ray_offset_.get(), max_rays + 1));
+    DOSEMAP_CUDA_CHECK(cub::DeviceSegmentedSort::StableSortPairs(
+        nullptr, sort_bytes, sub_.get(), sub_sorted_.get(), fluence_.get(), cum_.get(),
+        static_cast<int64_t>(max_events), max_rays, ray_offset_.get(), ray_offset_.get() + 1));
+    scratch_ = DeviceArray<unsigned char>(std::max({scan_bytes, ray_scan_bytes, sort_bytes}));
   }
 
-  // Builds the histories of n sub-exposures on `columns` columns (rays); returns the events.
-  template <class Count, class Fill>
-  unsigned long long build(long long n, long long columns, Count count, Fill fill) {
-    count(n, cells.get());
+  HistoryArrays sub_exposure_arrays(long long n) {
+    if (static_cast<size_t>(n) + 1 > cells_.size())
+      throw CudaError("internal: " + std::to_string(n) + " sub-exposures in a build, more than the " +
+                      std::to_string(cells_.size() - 1) + " planned");
+    return arrays();
+  }
+
+  unsigned long long exclusive_scan(unsigned long long* in, unsigned long long* out, long long n) {
     DOSEMAP_CUDA_CHECK(cudaGetLastError());
-    DOSEMAP_CUDA_CHECK(cudaMemset(cells.get() + n, 0, sizeof(unsigned long long)));
-    size_t bytes = scratch.size();
-    DOSEMAP_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(scratch.get(), bytes, cells.get(), cell_offsets.get(), n + 1));
-    unsigned long long events = 0;
-    DOSEMAP_CUDA_CHECK(cudaMemcpy(&events, cell_offsets.get() + n, sizeof events, cudaMemcpyDeviceToHost));
-    if (events > column.size())
-      throw CudaError("internal: " + std::to_string(events) + " events counted, more than the " +
-                      std::to_string(column.size()) + " planned");
-    if (events > 0) {
-      fill(n, cell_offsets.get(), events, column.get(), order.get(), sub_of.get(), fluence.get());
-      DOSEMAP_CUDA_CHECK(cudaGetLastError());
-      int end_bit = 1;
-      while ((1LL << end_bit) < columns) ++end_bit;
-      bytes = scratch.size();
-      // Stable: events of one column keep their (time) order.
-      DOSEMAP_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(scratch.get(), bytes, column.get(), column_sorted.get(),
-                                                         order.get(), order_sorted.get(), events, 0, end_bit));
-      gather_kernel<<<blocks_for(events), kThreads>>>(order_sorted.get(), sub_of.get(), fluence.get(), events,
-                                                      sub_sorted.get(), cum.get());
-      DOSEMAP_CUDA_CHECK(cudaGetLastError());
-      thrust::inclusive_scan_by_key(thrust::device, column_sorted.get(), column_sorted.get() + events, cum.get(),
-                                    fluence.get());
-      DOSEMAP_CUDA_CHECK(cudaGetLastError());
-    }
-    offsets_kernel<<<blocks_for(columns + 1), kThreads>>>(column_sorted.get(), events, columns, offsets.get());
+    DOSEMAP_CUDA_CHECK(cudaMemset(in + n, 0, sizeof(unsigned long long)));
+    size_t bytes = scratch_.size();
+    DOSEMAP_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(scratch_.get(), bytes, in, out, n + 1));
+    unsigned long long total = 0;
+    DOSEMAP_CUDA_CHECK(cudaMemcpy(&total, out + n, sizeof total, cudaMemcpyDeviceToHost));
+    return total;
+  }
+
+  HistoryArrays event_arrays(unsigned long long events, unsigned long long factors, long long rays) {
+    if (events > sub_.size() || factors > factor_.size() || static_cast<size_t>(rays) + 1 > ray_offset_.size())
+      throw CudaError("internal: a build has " + std::to_string(events) + " events, " + std::to_string(factors) +
+                      " factors and " + std::to_string(rays) + " rays, more than planned");
+    return arrays();
+  }
+
+  template <class F>
+  void for_each(long long n, const F& f) {
+    if (n <= 0) return;
+    for_each_kernel<<<blocks_for(n), kThreads>>>(n, f);
     DOSEMAP_CUDA_CHECK(cudaGetLastError());
-    return events;
+  }
+
+  template <class F>
+  void for_each_owned(long long n, const unsigned long long* offset, unsigned long long total, const F& f) {
+    if (total == 0) return;
+    for_each_owned_kernel<<<blocks_for(static_cast<long long>(total)), kThreads>>>(n, offset, total, f);
+    DOSEMAP_CUDA_CHECK(cudaGetLastError());
+  }
+
+  // Counts per ray, scan, atomic slots (in any order), then each ray's slots sorted by
+  // sub-exposure: a sub-exposure puts at most one event on a ray, so the keys of a ray are
+  // distinct and the result is the host's, whatever order the atomics gave.
+  template <class Rule>
+  void group_by_ray(long long n, const ColumnRange* rect, const unsigned long long* offset, unsigned long long events,
+                    long long rays, const Rule& rule) {
+    DOSEMAP_CUDA_CHECK(cudaMemset(count_.get(), 0, (rays + 1) * sizeof(unsigned long long)));
+    const int blocks = blocks_for(static_cast<long long>(events));
+    if (events > 0) count_by_ray_kernel<<<blocks, kThreads>>>(n, rect, offset, events, rule, count_.get());
+    DOSEMAP_CUDA_CHECK(cudaGetLastError());
+    size_t bytes = scratch_.size();
+    DOSEMAP_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(scratch_.get(), bytes, count_.get(), ray_offset_.get(), rays + 1));
+    if (events == 0) return;
+    static_assert(sizeof(int64_t) == sizeof(unsigned long long), "cursors copy the offsets' bits");
+    DOSEMAP_CUDA_CHECK(cudaMemcpy(cursor_.get(), ray_offset_.get(), rays * sizeof(int64_t), cudaMemcpyDeviceToDevice));
+    scatter_by_ray_kernel<<<blocks, kThreads>>>(n, rect, offset, events, rule, cursor_.get(), sub_.get(), fluence_.get());
+    DOSEMAP_CUDA_CHECK(cudaGetLastError());
+    bytes = scratch_.size();
+    DOSEMAP_CUDA_CHECK(cub::DeviceSegmentedSort::StableSortPairs(
+        scratch_.get(), bytes, sub_.get(), sub_sorted_.get(), fluence_.get(), cum_.get(), static_cast<int64_t>(events),
+        rays, ray_offset_.get(), ray_offset_.get() + 1));
   }
 
   HistoryView view(const double* t_start_s, const double* duration_s) const {
-    return HistoryView{offsets.get(), sub_sorted.get(), fluence.get(), t_start_s, duration_s};
+    return HistoryView{ray_offset_.get(), sub_sorted_.get(), cum_.get(), t_start_s, duration_s};
   }
+
+ private:
+  HistoryArrays arrays() const {
+    return HistoryArrays{rect_.get(),       cells_.get(), event_offset_.get(), factors_.get(), factor_offset_.get(),
+                         factor_.get(),     sub_sorted_.get(), cum_.get(),     ray_offset_.get()};
+  }
+
+  DeviceArray<ColumnRange> rect_;
+  DeviceArray<unsigned long long> cells_, factors_, event_offset_, factor_offset_;
+  DeviceArray<double> factor_;
+  DeviceArray<uint32_t> sub_, sub_sorted_;
+  DeviceArray<double> fluence_, cum_;
+  DeviceArray<unsigned long long> count_, cursor_;
+  DeviceArray<int64_t> ray_offset_;
+  DeviceArray<unsigned char> scratch_;
 };
 
 // Copies `planes` planes of `rows` x `width` elements between a host plane layout (row
@@ -396,8 +414,8 @@ CudaRunStats run_transport_cuda(const MarchParams& params, const std::vector<Mat
 
   size_t free_bytes = 0, total_bytes = 0;
   DOSEMAP_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
-  // Besides the slab buffers: per-sub-exposure cell counts, offsets and times.
-  double budget = memory_fraction * free_bytes - 32.0 * (subs.size() + 1);
+  // Besides the slab buffers: the sub-exposures, their times, footprints, counts and offsets.
+  double budget = memory_fraction * free_bytes - kSubExposureDeviceBytes * (subs.size() + 1);
   if (slab_budget_bytes > 0) budget = std::min(budget, slab_budget_bytes);
   const std::vector<Slab> slabs = plan_slabs(params, events_per_row(subs, beam, g), nx, budget);
   if (slabs.empty())
@@ -416,10 +434,12 @@ CudaRunStats run_transport_cuda(const MarchParams& params, const std::vector<Mat
   DeviceArray<uint16_t> d_material(max_cols * nz);
   DeviceState state(params, max_cols * nz, max_cols, max_cols);
   DeviceArray<double> d_line_scratch = line_scratch_for(params, max_cols);
-  DeviceHistories histories(n, max_events, max_cols);
+  DeviceHistoryExecutor histories(n, max_events, max_cols);
   cudaEvent_t ev[4];
   for (auto& e : ev) DOSEMAP_CUDA_CHECK(cudaEventCreate(&e));
-  const EventGrid gd{g.origin_um[0], g.origin_um[1], g.voxel_um[0], g.voxel_um[1], nx, ny, g.column_area_m2()};
+  // The rays of a beam along +z are the grid's columns; a slab builds its rows of them.
+  const double centre[3] = {0, 0, 0};
+  const RayLattice columns_lattice = pose_lattice(make_pose(1, 0.0, 0.0, centre), g);
   if (progress) progress->start("GPU slabs", static_cast<int64_t>(slabs.size()));
 
   for (const Slab& slab : slabs) {
@@ -430,18 +450,10 @@ CudaRunStats run_transport_cuda(const MarchParams& params, const std::vector<Mat
                                     columns * sizeof(uint16_t), cols * sizeof(uint16_t), nz, cudaMemcpyHostToDevice));
     stats.seconds_transfer += std::chrono::duration<double>(std::chrono::steady_clock::now() - t_copy).count();
 
-    // 1-4: the slab's fluence histories.
+    // The slab's fluence histories (the shared builder).
     DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[0]));
-    const unsigned long long counted = histories.build(
-        n, cols,
-        [&](long long k, unsigned long long* cells) {
-          count_cells_kernel<<<blocks_for(k), kThreads>>>(scan.subs.get(), k, scan.beam, gd, slab.row0, slab.row1, cells);
-        },
-        [&](long long k, const unsigned long long* offsets, unsigned long long total, uint32_t* column, uint32_t* order,
-            uint32_t* sub_of, double* fluence) {
-          fill_events_kernel<<<blocks_for(total), kThreads>>>(scan.subs.get(), k, scan.beam, gd, slab.row0, slab.row1, offsets,
-                                                             total, column, order, sub_of, fluence);
-        });
+    const unsigned long long counted = build_fluence_histories(
+        histories, HistoryJob{scan.subs.get(), n, scan.beam, columns_lattice, slab.row0, slab.row1});
     if (counted != events) throw CudaError("internal: slab events planned " + std::to_string(events) + ", counted " + std::to_string(counted));
     DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[1]));
 
@@ -513,9 +525,10 @@ CudaRunStats run_transport_cuda_poses(TransportTables host_tables, const std::ve
     throw CudaError("a pose has more than 2^32 fluence events or rays; the GPU backend numbers them in 32 bits");
   const double state_bytes = voxels * (2.0 + 4.0 * (3 + T + C + F)) + columns * 4.0 * S * T;
   const double line_scratch = params.n_lines > kInlineSpectrumLines ? 8.0 * params.n_lines : 0.0;
-  const double block_bytes = max_rays * (8.0 + 5 * 8.0 + line_scratch) + max_events * (6 * 4.0 + 2 * 8.0) +
-                             max_subs * 16.0 +
-                             subs.size() * (sizeof(SubExposure) + 16.0);
+  // Per ray: offset, event count and cursor, energy and fluence sums; per event and
+  // sub-exposure: the history builder's arrays (host/transport/slab_plan.h).
+  const double block_bytes = max_rays * (3 * 8.0 + 5 * 8.0 + line_scratch) + max_events * kSlabEventBytes +
+                             subs.size() * kSubExposureDeviceBytes;
   size_t free_bytes = 0, total_bytes = 0;
   DOSEMAP_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
   if (state_bytes + block_bytes > memory_fraction * free_bytes)
@@ -529,7 +542,7 @@ CudaRunStats run_transport_cuda_poses(TransportTables host_tables, const std::ve
   DeviceArray<uint16_t> d_material = to_device(material.data(), material.size());
   DeviceState state(params, voxels, columns, max_rays);
   DeviceArray<double> d_line_scratch = line_scratch_for(params, max_rays);
-  DeviceHistories histories(static_cast<long long>(max_subs), max_events, max_rays);
+  DeviceHistoryExecutor histories(static_cast<long long>(max_subs), max_events, max_rays);
 
   const DoseState o = state.view();
   clear_kernel<<<blocks_for(voxels), kThreads>>>(tables.params, o, voxels, static_cast<long long>(S) * T * columns);
@@ -545,20 +558,11 @@ CudaRunStats run_transport_cuda_poses(TransportTables host_tables, const std::ve
     const long long n = static_cast<long long>(b.end - b.begin), rays = ray_count(L);
     host_tables.set_segment(L.segment_um * 1e-6, L.cell_area_m2);
     tables.set_segment(host_tables.params());
-    const SubExposure* block_subs = scan.subs.get() + b.begin;
 
-    // 1-4: the block's fluence histories, on the rays of its pose.
+    // The block's fluence histories on the rays of its pose (the shared builder).
     DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[0]));
-    const unsigned long long events = histories.build(
-        n, rays,
-        [&](long long k, unsigned long long* cells) {
-          count_ray_cells_kernel<<<blocks_for(k), kThreads>>>(block_subs, k, scan.beam, L, cells);
-        },
-        [&](long long k, const unsigned long long* offsets, unsigned long long total, uint32_t* column, uint32_t* order,
-            uint32_t* sub_of, double* fluence) {
-          fill_ray_events_kernel<<<blocks_for(total), kThreads>>>(block_subs, k, scan.beam, L, offsets, total, column,
-                                                                 order, sub_of, fluence);
-        });
+    const unsigned long long events = build_fluence_histories(
+        histories, HistoryJob{scan.subs.get() + b.begin, n, scan.beam, L, 0, L.n2});
     DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[1]));
 
     // 5: the march of the pose's rays, adding the block to the resident state.

@@ -7,7 +7,7 @@
 
 #include "cuda/beam_profile.h"
 #include "host/transport/exposure_plan.h"
-#include "host/transport/fluence_history.h"
+#include "cuda/history_builder.h"
 #include "host/transport/stage_poses.h"
 
 namespace dosemap {
@@ -23,13 +23,12 @@ GridGeometry grid(double voxel_um) {
 
 // Sum over the footprint of the photon fraction on each column.
 double total_fraction(const BeamProfile& p, const GridGeometry& g, const SubExposure& s) {
-  std::vector<double> values, fx, fy;
   const double centre[3] = {0, 0, 0};
   const RayLattice L = pose_lattice(make_pose(1, 0.0, 0.0, centre), g);  // the columns
   const ColumnRect r = footprint(p, L, s);
-  footprint_fluence(s, p, L, r, values, fx, fy);
   double sum = 0;
-  for (double v : values) sum += v;
+  for (int64_t j = r.j0; j < r.j1; ++j)
+    for (int64_t i = r.i0; i < r.i1; ++i) sum += ray_fluence_m2(p, L, s, i, j);
   return sum * g.column_area_m2() / s.photons;
 }
 

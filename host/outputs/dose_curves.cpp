@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 
+#include "cuda/history_builder.h"
 #include "host/common/errors.h"
 #include "host/transport/exposure_plan.h"
 #include "host/transport/stage_poses.h"
@@ -39,10 +40,8 @@ std::vector<DoseEvent> voxel_dose_events(const Scene& scene, const GridGeometry&
       for (size_t s = begin; s < end; ++s) {
         const ColumnRect rect = footprint(beam, L, subs[s]);
         if (r1 < rect.i0 || r1 >= rect.i1 || r2 < rect.j0 || r2 >= rect.j1) continue;
-        const SubExposure& x = subs[s];
-        const double f = x.photons / L.cell_area_m2 *
-                         ray_exposure_fraction(beam, L, x.x0_um, x.y0_um, x.x1_um, x.y1_um, r1, r2);
-        if (f > 0) events.push_back({&x, G * f});
+        const double f = ray_fluence_m2(beam, L, subs[s], r1, r2);
+        if (f > 0) events.push_back({&subs[s], G * f});
       }
     }
     begin = end;

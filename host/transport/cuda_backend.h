@@ -1,8 +1,8 @@
-// The CUDA backend: the same transport as the CPU backend, on the GPU. Footprint
-// accumulation of every sub-exposure, the stable sort of fluence events by column (CUB),
-// cumulative fluence per column (Thrust), and the shared march (cuda/ray_march.h) run as
-// one GPU thread per column. For now only a beam along +z (one block at the identity pose). Columns are processed in slabs
-// (ranges of rows) sized to the free device memory, so volumes larger than the device fit.
+// The CUDA backend: the same transport as the CPU backend, on the GPU: the shared
+// fluence-history builder (cuda/history_builder.h) on CUB primitives and the shared march
+// (cuda/ray_march.h), one GPU thread per ray. A beam along +z is processed in slabs of
+// columns (ranges of rows) sized to the free device memory, so volumes larger than the
+// device fit; turned scans keep the whole grid's state on the device across their poses.
 // This header has no CUDA types: host code includes it, cuda/transport_cuda.cu implements it.
 #pragma once
 

@@ -126,6 +126,7 @@ DoseResults compute_dose(const TransportParams& in, const Timeline& timeline, co
     Progress* per_block = blocks.size() == 1 ? options.progress : nullptr;
     if (options.progress && blocks.size() > 1) options.progress->start("poses", static_cast<int64_t>(blocks.size()));
     std::vector<double> unit, fluence;
+    FluenceHistoryBuilder histories(threads);
     for (const PoseBlock& b : blocks) {
       const Pose pose = stage_pose(stage, g, b.angle_deg);
       const RayLattice L = pose_lattice(pose, g);
@@ -133,8 +134,9 @@ DoseResults compute_dose(const TransportParams& in, const Timeline& timeline, co
       r.tables.set_segment(L.segment_um * 1e-6, L.cell_area_m2);
       params = r.tables.params();
       auto t0 = std::chrono::steady_clock::now();
-      const FluenceHistory history =
-          build_fluence_history(subs.data() + b.begin, static_cast<int64_t>(b.end - b.begin), beam, L, threads, per_block);
+      const FluenceHistory& history =
+          histories.build(HistoryJob{subs.data() + b.begin, static_cast<long long>(b.end - b.begin), beam, L, 0, L.n2},
+                          per_block);
       r.seconds_history += seconds_since(t0);
       r.fluence_events += history.events();
       unit.assign(static_cast<size_t>(ray_count(L)) * 4, 0.0);

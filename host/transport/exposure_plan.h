@@ -9,21 +9,13 @@
 
 #include "cuda/beam_profile.h"
 #include "cuda/ray_lattice.h"
+#include "cuda/sub_exposure.h"
 #include "host/grid/voxel_grid.h"
 #include "host/scene/scene.h"
 #include "host/scene/scene_limits.h"
 #include "host/timeline/timeline.h"
 
 namespace dosemap {
-
-struct SubExposure {
-  double t_start_s = 0;
-  double duration_s = 0;
-  double x0_um = 0, y0_um = 0, x1_um = 0, y1_um = 0;  // beam centre start / end
-  double angle_deg = 0;  // stage angle (fixed within a sub-exposure)
-  double photons = 0;
-  int32_t exposure = 0;  // index into Timeline::exposures
-};
 
 // Rays (columns for a beam along z) [i0, i1) x [j0, j1) (clipped to the lattice; empty
 // when the beam misses the grid).

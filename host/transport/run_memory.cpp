@@ -10,9 +10,13 @@
 namespace dosemap {
 
 namespace {
-// Bytes per stored fluence event (32-bit sub-exposure index + double cumulative fluence)
-// and per planned sub-exposure.
-constexpr double kEventBytes = 12;
+// Bytes per fluence event of a block's histories (cuda/history_builder.h on the host): the
+// sub-exposure index and cumulative fluence, and at most one footprint factor.
+constexpr double kEventBytes = 4 + 8 + 8;
+// Per sub-exposure: the planned list, and while the histories are built its start and
+// duration, footprint rectangle, cell and factor counts and offsets, and at most one more
+// footprint factor.
+constexpr double kBuildBytesPerSubExposure = 2 * 8 + sizeof(ColumnRange) + 4 * 8 + 8;
 constexpr double kSubExposureBytes = sizeof(SubExposure);
 // A sparse VDB float grid over dense active voxels: values plus leaf masks and nodes.
 constexpr double kVdbOverhead = 1.1;
@@ -47,13 +51,13 @@ RunMemory estimate_run_memory(const Scene& scene, const MaterialTable& materials
   m.result_bytes = voxels * 4.0 * (m.result_grids + static_cast<double>(frames)) +
                    columns * 4.0 * slots * static_cast<double>(scene.output.thresholds.size());
   // host/transport/dose_engine.cpp and fluence_history.cpp: the sub-exposure list, and
-  // while the histories are built, each sub-exposure's footprint rectangle, start and
-  // duration, one event count per (thread slice, ray), the ray offsets, the events of the
-  // largest block (blocks are built one after the other), and per-ray energy and fluence
+  // while the histories are built (cuda/history_builder.h), each sub-exposure's arrays, one
+  // event count per (thread slice, ray), the ray offsets, the events of the largest block
+  // (one builder, its arrays reused from block to block), and per-ray energy and fluence
   // sums. A turned pose has more rays than the grid has columns.
   const int slices = static_cast<int>(std::max(1.0, std::min<double>(threads > 0 ? threads : omp_get_max_threads(), subs)));
   const double rays = static_cast<double>(std::max<int64_t>(plan.max_rays, g.columns()));
-  m.history_bytes = subs * (kSubExposureBytes + sizeof(ColumnRect) + 2 * sizeof(double)) +
+  m.history_bytes = subs * (kSubExposureBytes + kBuildBytesPerSubExposure) +
                     slices * rays * sizeof(int64_t) + (rays + 1) * sizeof(int64_t) + events * kEventBytes +
                     rays * 5 * sizeof(double);
   // The writer builds grids family by family and frees each family's dense arrays once

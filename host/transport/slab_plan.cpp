@@ -4,10 +4,10 @@ namespace dosemap {
 
 double slab_column_bytes(const MarchParams& p) {
   const double voxel = sizeof(uint16_t) + 4.0 * (3 + p.n_thresholds + p.n_component_grids + p.n_frames);
-  // Per column: slot crossings, the offset, the energy per unit fluence and the total
-  // fluence, and the march's transmission scratch for long spectra.
+  // Per column: slot crossings, the offset, event count and cursor, the energy per unit
+  // fluence and the total fluence, and the march's transmission scratch for long spectra.
   const double lines = p.n_lines > kInlineSpectrumLines ? 8.0 * p.n_lines : 0.0;
-  return voxel * p.nz + 4.0 * p.n_slots * p.n_thresholds + 8.0 + 4 * 8.0 + 8.0 + lines;
+  return voxel * p.nz + 4.0 * p.n_slots * p.n_thresholds + 3 * 8.0 + 4 * 8.0 + 8.0 + lines;
 }
 
 std::vector<uint64_t> events_per_row(const std::vector<SubExposure>& subs, const BeamProfile& beam, const GridGeometry& g) {

@@ -17,11 +17,15 @@ struct Slab {
   uint64_t events = 0;         // fluence events of the slab
 };
 
-// Device bytes per fluence event: column, sorted column, order, sorted order,
-// sub-exposure, sorted sub-exposure (4 B each), fluence and cumulative fluence (8 B each),
-// and the radix sort's scratch.
-constexpr double kSlabEventBytes = 6 * 4 + 2 * 8 + 8;
-// Device bytes per column: its outputs for every voxel, its slot crossings, offset and energy.
+// Device bytes per fluence event (cuda/transport_cuda.cu, DeviceHistoryExecutor):
+// sub-exposure, sorted sub-exposure (4 B each), fluence, cumulative fluence and at most
+// one footprint factor (8 B each), and the segmented sort's scratch.
+constexpr double kSlabEventBytes = 2 * 4 + 3 * 8 + 16;
+// Device bytes per sub-exposure: itself, its start and duration, its footprint rectangle,
+// cell and factor counts and offsets, and at most one more factor.
+constexpr double kSubExposureDeviceBytes = sizeof(SubExposure) + 2 * 8 + sizeof(ColumnRange) + 5 * 8;
+// Device bytes per column: its outputs for every voxel, its slot crossings, offset, event
+// count and cursor, and energy.
 double slab_column_bytes(const MarchParams& p);
 
 // Fluence events per row of columns (the sub-exposures' footprint widths).
