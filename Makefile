@@ -4,6 +4,8 @@
 # Reliability (CI runs both after make test):
 #   make sanitize  every test on an AddressSanitizer + UndefinedBehaviorSanitizer build (CUDA off)
 #   make fuzz      the scene fuzzer (clang libFuzzer + ASan/UBSan) for FUZZ_SECONDS (default 120)
+# For machines without the Debian packages (GPU servers, no root):
+#   make bundle    dist/dosemap-<version>-linux-x86_64.tar.xz, relocatable, then checked
 BUILD_DIR ?= build
 SANITIZE_DIR ?= build-sanitize
 FUZZ_DIR ?= build-fuzz
@@ -16,7 +18,7 @@ SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1:det
                 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
                 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp:print_suppressions=0
 
-.PHONY: all setup configure build demo test sanitize fuzz bench bench-gpu clean
+.PHONY: all setup configure build demo test sanitize fuzz bench bench-gpu bundle clean
 
 all: build
 
@@ -60,6 +62,12 @@ bench: build
 bench-gpu: build
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target dosemap_gpu_bench
 	$(BUILD_DIR)/dosemap_gpu_bench
+
+# Release build (the CUDA backend when nvcc is present), the tests and benchmarks, bundled with
+# every shared library they need but glibc and the GPU driver (tools/make-bundle), then the
+# archive checked in an empty directory and a bare environment (tools/check-bundle).
+bundle: build
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target bundle
 
 clean:
 	rm -rf $(BUILD_DIR) $(SANITIZE_DIR) $(FUZZ_DIR)

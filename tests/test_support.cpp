@@ -1,6 +1,7 @@
 #include "tests/test_support.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -61,7 +62,21 @@ std::string read_file(const fs::path& p) {
   return ss.str();
 }
 
-fs::path source_path(const std::string& relative) { return fs::path(DOSEMAP_SOURCE_DIR) / relative; }
+namespace {
+// Where the build put things, unless the environment says otherwise: a relocated bundle
+// (tools/make-bundle) runs its tests with DOSEMAP_TEST_SOURCE_DIR, DOSEMAP_TEST_EXE and
+// DOSEMAP_TEST_FAULT_LIBRARY pointing into it.
+std::string configured(const char* variable, const char* built) {
+  const char* v = std::getenv(variable);
+  return v && *v ? std::string(v) : std::string(built);
+}
+}  // namespace
+
+std::string dosemap_exe() { return configured("DOSEMAP_TEST_EXE", DOSEMAP_EXE); }
+
+fs::path source_path(const std::string& relative) {
+  return fs::path(configured("DOSEMAP_TEST_SOURCE_DIR", DOSEMAP_SOURCE_DIR)) / relative;
+}
 
 CommandResult run_dosemap(const std::vector<std::string>& args, const fs::path& cwd, const std::vector<std::string>& env) {
   ScratchDir default_cwd;
@@ -69,7 +84,7 @@ CommandResult run_dosemap(const std::vector<std::string>& args, const fs::path& 
   ScratchDir streams;
   std::string cmd = "cd " + shell_quote(cwd.empty() ? default_cwd.path().string() : cwd.string()) + " && env";
   for (const auto& e : env) cmd += " " + shell_quote(e);
-  cmd += " " + shell_quote(DOSEMAP_EXE);
+  cmd += " " + shell_quote(dosemap_exe());
   for (const auto& a : args) cmd += " " + shell_quote(a);
   cmd += " > " + shell_quote((streams / "out").string()) + " 2> " + shell_quote((streams / "err").string());
   const int status = std::system(cmd.c_str());
@@ -84,7 +99,8 @@ BackgroundRun::BackgroundRun(const std::vector<std::string>& args, const std::ve
   static std::atomic<int> counter{0};
   err_path_ = fs::temp_directory_path() /
               ("dosemap_bg_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".err");
-  std::vector<std::string> argv_s{DOSEMAP_EXE};
+  const std::string exe = dosemap_exe();
+  std::vector<std::string> argv_s{exe};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : argv_s) argv.push_back(a.data());
@@ -101,6 +117,10 @@ BackgroundRun::BackgroundRun(const std::vector<std::string>& args, const std::ve
   std::vector<char*> envp;
   for (auto& e : env_s) envp.push_back(e.data());
   envp.push_back(nullptr);
+  // A forked child starts with this process's resident pages, and its peak (ru_maxrss)
+  // keeps them across exec: hand the freed heap back first, so that a test run after
+  // others measures the child's memory, not theirs.
+  ::malloc_trim(0);
   const int devnull = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
   const int err = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   pid_ = ::fork();
@@ -110,7 +130,7 @@ BackgroundRun::BackgroundRun(const std::vector<std::string>& args, const std::ve
     ::setpgid(0, 0);
     ::dup2(devnull, 1);
     ::dup2(err, 2);
-    ::execve(DOSEMAP_EXE, argv.data(), envp.data());
+    ::execve(exe.c_str(), argv.data(), envp.data());
     std::_Exit(127);
   }
   ::close(devnull);
@@ -161,7 +181,7 @@ std::string BackgroundRun::err() const {
 }
 
 std::vector<std::string> with_faults(std::vector<std::string> faults) {
-  faults.push_back(std::string("LD_PRELOAD=") + DOSEMAP_FAULT_LIBRARY);
+  faults.push_back("LD_PRELOAD=" + configured("DOSEMAP_TEST_FAULT_LIBRARY", DOSEMAP_FAULT_LIBRARY));
   // Under AddressSanitizer the preloaded library comes before its runtime: allowed here.
   const char* asan = std::getenv("ASAN_OPTIONS");
   faults.push_back(std::string("ASAN_OPTIONS=") + (asan && *asan ? std::string(asan) + ":" : "") +

@@ -64,7 +64,10 @@ class ScratchDir {
 void write_file(const std::filesystem::path& p, const std::string& text);
 std::string read_file(const std::filesystem::path& p);
 
-// Absolute path of a file in the source tree (e.g. "scenes/quickstart.toml").
+// Absolute path of a file in the source tree (e.g. "scenes/quickstart.toml"), or in
+// $DOSEMAP_TEST_SOURCE_DIR when set (a relocated bundle).
 std::filesystem::path source_path(const std::string& relative);
+// The dosemap executable under test: the build's, or $DOSEMAP_TEST_EXE when set.
+std::string dosemap_exe();
 
 }  // namespace dosemap::test

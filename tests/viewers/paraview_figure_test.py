@@ -18,7 +18,8 @@ def main():
     voxels = [(250, 15, 100), (150, 15, 70), (50, 15, 5)]
     png = os.path.join(run, "paraview_slice.png")
     # pvpython 5.11 sometimes aborts opening its render window ("bad X server connection")
-    # on a healthy server under CPU load (xdpyinfo connects at once): one retry, run serially.
+    # on a healthy server under CPU load (xdpyinfo connects at once): up to three attempts,
+    # run serially.
     with vt.VirtualDisplay() as display:
         out = vt.run(["pvpython", os.path.join(a.source, "tools", "paraview", "dose_figure.py"), run, "--out", png]
                      + sum((["--probe", f"{i},{j},{k}"] for i, j, k in voxels), []), env=display.env(),

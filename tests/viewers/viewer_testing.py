@@ -31,13 +31,18 @@ def check(condition, message):
     print(f"ok: {message}")
 
 
-def run(cmd, retry_on=None, **kw):
+def run(cmd, retry_on=None, attempts=3, **kw):
     """Runs a command; fails the test on a non-zero exit. `retry_on`: a message after which
-    one more attempt is made (a known flake of the program, not of dosemap)."""
+    the command is tried again, up to `attempts` times in all, a few seconds apart (a known
+    flake of the program, not of dosemap)."""
+    import time
     print("$ " + " ".join(cmd), flush=True)
     r = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    if r.returncode != 0 and retry_on and retry_on in r.stdout + r.stderr:
-        print(f"note: '{retry_on}': retrying once", flush=True)
+    for attempt in range(2, attempts + 1):
+        if r.returncode == 0 or not retry_on or retry_on not in r.stdout + r.stderr:
+            break
+        print(f"note: '{retry_on}': attempt {attempt} of {attempts}", flush=True)
+        time.sleep(2 * attempt)
         r = subprocess.run(cmd, capture_output=True, text=True, **kw)
     if r.returncode != 0:
         print(r.stdout[-4000:])
