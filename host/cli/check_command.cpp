@@ -6,6 +6,7 @@
 
 #include "host/cli/commands.h"
 #include "host/cli/scene_setup.h"
+#include "host/cli/scene_warnings.h"
 #include "host/common/text.h"
 #include "host/transport/stage_poses.h"
 
@@ -70,7 +71,9 @@ double transmission(const MaterialTable& t, int m, double thickness_um) {
 }  // namespace
 
 int check_command(const CheckOptions& o, std::ostream& out) {
-  print_check_report(set_up_scene(o.scene), out);
+  const SceneSetup setup = set_up_scene(o.scene);
+  refuse_if_short_of_memory(setup);  // as `run` does, before anything else
+  print_check_report(setup, out);
   return 0;
 }
 
@@ -198,7 +201,6 @@ void print_check_report(const SceneSetup& setup, std::ostream& out) {
     }
     if (!e.turning() && footprint(profile, lattice, s).count() == 0) ++missing;
   }
-  if (const auto m = memory_shortfall(setup)) warnings.push_back(m->what + "; " + m->fix);
   if (missing > 0)
     warnings.push_back(group_digits(missing) + " exposure(s) put the beam entirely outside the sample grid; their photons are not counted");
   for (const auto& line : scene.beam.spectrum)
@@ -207,8 +209,10 @@ void print_check_report(const SceneSetup& setup, std::ostream& out) {
                          " keV is outside 5-100 keV, where dosemap's coefficients are validated");
       break;
     }
-  if (!warnings.empty()) {
+  const std::vector<Diagnostic> doubtful = scene_warnings(setup);
+  if (!warnings.empty() || !doubtful.empty()) {
     out << "\nWarnings\n";
+    for (const auto& d : doubtful) out << "  - " << d.format("warning") << "\n";
     for (const auto& w : warnings) out << "  - " << w << "\n";
   }
 }

@@ -3,9 +3,11 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <iostream>
 
 #include "host/cli/commands.h"
 #include "host/cli/scene_setup.h"
+#include "host/cli/scene_warnings.h"
 #include "host/common/progress.h"
 #include "host/common/text.h"
 #include "host/outputs/dose_statistics.h"
@@ -44,7 +46,9 @@ int run_command(const RunOptions& o, std::ostream& out) {
   const GridGeometry& geometry = setup.geometry;
   const Timeline& timeline = setup.timeline;
   const std::vector<double>& frames = setup.frame_times_s;
-  if (const auto m = memory_shortfall(setup)) throw UserError(scene.sample.voxel_where, m->what, m->fix);
+  refuse_if_short_of_memory(setup);
+  // Valid but doubtful (unit slips, voxels too coarse for the beam): said, not refused.
+  for (const Diagnostic& w : scene_warnings(setup)) std::cerr << w.format("warning") << "\n";
   bool write_vdb = scene.output.write_vdb, write_vti = scene.output.write_vti;
   if (!o.formats.empty()) {
     write_vdb = write_vti = false;

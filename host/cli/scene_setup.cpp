@@ -54,4 +54,8 @@ std::optional<MemoryShortfall> memory_shortfall(const SceneSetup& s) {
   return m;
 }
 
+void refuse_if_short_of_memory(const SceneSetup& s) {
+  if (const auto m = memory_shortfall(s)) throw UserError(s.scene.sample.voxel_where, m->what, m->fix);
+}
+
 }  // namespace dosemap

@@ -36,11 +36,13 @@ SceneSetup set_up_scene(const std::string& scene_path, const WorkLimits& limits 
 SceneSetup set_up_scene(Scene scene, const WorkLimits& limits = {}, int threads = 0);
 
 // Set when the run's estimated peak memory exceeds 90 % of what is available: what is wrong
-// (the estimate and what is available) and a lateral voxel size that would fit. `run` refuses
-// such a scene; `check` warns.
+// (the estimate and what is available) and a lateral voxel size that would fit.
 struct MemoryShortfall {
   std::string what, fix;
 };
 std::optional<MemoryShortfall> memory_shortfall(const SceneSetup& s);
+// Throws UserError (at voxel_um) for a run that would not fit in memory: `run` and `check`
+// both refuse such a scene, before anything else.
+void refuse_if_short_of_memory(const SceneSetup& s);
 
 }  // namespace dosemap

@@ -7,7 +7,7 @@
 
 namespace dosemap {
 
-std::string Diagnostic::format() const {
+std::string Diagnostic::format(const char* severity) const {
   std::string s;
   if (!where.file.empty()) {
     s += where.file;
@@ -19,7 +19,7 @@ std::string Diagnostic::format() const {
   } else {
     s += "dosemap: ";
   }
-  s += "error: " + what;
+  s += std::string(severity) + ": " + what;
   if (!fix.empty()) s += "; " + fix;
   return s;
 }

@@ -22,8 +22,8 @@ struct Diagnostic {
   SourcePos where;
   std::string what;  // what is wrong
   std::string fix;   // how to fix it (may be empty when the message says it all)
-  // "file:line:col: error: what; fix"
-  std::string format() const;
+  // "file:line:col: error: what; fix" (or another severity: "warning")
+  std::string format(const char* severity = "error") const;
 };
 
 // A mistake of the user (bad scene, bad argument, missing file): exit code 2.

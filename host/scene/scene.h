@@ -112,6 +112,7 @@ struct BeamSpec {
   BeamImage image;                  // image
   SourcePos where;
   SourcePos flux_where;
+  SourcePos profile_where;  // fwhm_um, size_um or pixel_um
   // Photon-weighted mean energy of the spectrum (keV).
   double mean_energy_keV() const;
 };

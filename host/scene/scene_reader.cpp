@@ -359,6 +359,11 @@ class SceneReader {
       if (*fit > 0)
         fix = "use a z voxel that divides every layer, e.g. voxel_um = [" + fmt_g(smp.voxel_um[0], 8) + ", " +
               fmt_g(smp.voxel_um[1], 8) + ", " + fmt_g(*fit, 8) + "], or " + fix;
+      // A thickness in mm typed in um: under a micrometre, and a whole number of voxels
+      // once read as mm.
+      if (l.thickness_um < 1.0 && whole_voxels(l.thickness_um * 1000.0, dz) >= 0)
+        fix = "if you meant " + fmt_g(l.thickness_um, 8) + " mm, write thickness_um = " +
+              fmt_g(l.thickness_um * 1000.0, 8) + "; otherwise " + fix;
       diag_.error(l.thickness_where,
                   ordinal_name("sample.layers", i) + " (" + l.material + ") thickness_um = " + fmt_g(l.thickness_um, 8) +
                       " is not a whole number of z voxels of " + fmt_g(dz, 8) + " um",
@@ -454,16 +459,19 @@ class SceneReader {
     if (profile && *profile == "gaussian") {
       b.profile = ProfileKind::kGaussian;
       if (auto f = v.numbers<2>("fwhm_um", length_rule(), true, "[20.0, 5.0]")) b.fwhm_um = *f;
+      b.profile_where = v.pos("fwhm_um");
       for (const char* k : {"size_um", "image", "pixel_um"})
         v.reject(k, "does not apply to profile = \"gaussian\" (which takes fwhm_um); remove it");
     } else if (profile && *profile == "tophat") {
       b.profile = ProfileKind::kTopHat;
       if (auto f = v.numbers<2>("size_um", length_rule(), true, "[630.0, 110.0]")) b.size_um = *f;
+      b.profile_where = v.pos("size_um");
       for (const char* k : {"fwhm_um", "image", "pixel_um"})
         v.reject(k, "does not apply to profile = \"tophat\" (which takes size_um); remove it");
     } else if (profile && *profile == "image") {
       b.profile = ProfileKind::kImage;
       auto px = v.numbers<2>("pixel_um", length_rule(), true, "[0.5, 0.5]");
+      b.profile_where = v.pos("pixel_um");
       auto img = v.string("image", true, "\"beam.csv\"");
       for (const char* k : {"fwhm_um", "size_um"})
         v.reject(k, "does not apply to profile = \"image\" (which takes image and pixel_um); remove it");
