@@ -14,6 +14,7 @@
 #include "host/outputs/checked_file.h"
 #include "host/outputs/dose_curves.h"
 #include "host/outputs/output_files.h"
+#include "host/outputs/point_table.h"
 #include "host/outputs/run_writer.h"
 #include "host/outputs/run_summary.h"
 #include "host/transport/dose_engine.h"
@@ -91,6 +92,13 @@ int run_command(const RunOptions& o, std::ostream& out) {
 
   const std::vector<DoseCurve> curves = most_dosed_voxel_curves(scene, grid, timeline, stats, results);
   record.point_positions = point_positions(scene, materials, grid, timeline, results);
+  {  // written at once and freed before the grids are
+    const PointTable points = point_table(scene, materials, grid, timeline, results, o.threads);
+    record.point_rows = points.rows();
+    record.points_not_built = points.not_built;
+    if (points.not_built.empty())
+      out_dir.write_file("points.csv", [&](CheckedFile& f) { write_points_csv(points, f.stream()); });
+  }
   stage_done("curves_and_positions");
   RunWriteInputs write{scene, materials, grid, timeline, frames, curves, write_vdb, write_vti, &progress};
   write_run_files(out_dir, write, std::move(results), stats.dose_max_Gy);

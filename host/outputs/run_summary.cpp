@@ -41,7 +41,8 @@ Json crossings_json(const Scene& scene, const std::vector<double>& first_crossin
 
 Json point_positions_json(const Scene& scene, const std::vector<PointPosition>& positions) {
   Json list = Json::array();
-  for (const PointPosition& p : positions) {
+  for (size_t n = 0; n < positions.size() && n < kSummaryPositions; ++n) {
+    const PointPosition& p = positions[n];
     Json e;
     e["at_um"] = p.at_um;
     if (scene.sample.stage.present) e["angle_deg"] = p.angle_deg;
@@ -178,6 +179,11 @@ std::string summary_json(const RunRecord& run) {
     z += l.thickness_um;
   }
   j["point_positions"] = point_positions_json(scene, run.point_positions);
+  j["point_positions_total"] = run.point_positions.size();  // the list keeps the first kSummaryPositions
+  if (run.points_not_built.empty())
+    j["points"] = {{"file", "points.csv"}, {"rows", run.point_rows}};
+  else
+    j["points"] = {{"file", nullptr}, {"not_built", run.points_not_built}};
   j["sample"] = {{"layers", layers}, {"shapes", scene.sample.shapes.size()}};
   j["grids"] = {{"component_doses", run.component_grids}};
   Json frames = Json::array();
@@ -226,7 +232,9 @@ void print_point_positions(const RunRecord& run, std::ostream& out) {
   }
   table.print(out);
   if (positions.size() > kReportedPositions)
-    out << "  (" << positions.size() - kReportedPositions << " more positions in summary.json point_positions)\n";
+    out << "  (" << positions.size() - kReportedPositions << " more positions"
+        << (positions.size() > kSummaryPositions ? "; every visit of every point in points.csv" : " in summary.json point_positions")
+        << ")\n";
 }
 
 }  // namespace

@@ -35,8 +35,15 @@ struct RunRecord {
   std::vector<std::string> component_grids;
   std::vector<std::string> files;      // written, relative to the run directory
   std::vector<double> frame_times_s;   // cumulative-dose frames
-  std::vector<PointPosition> point_positions;
+  std::vector<PointPosition> point_positions;  // summary.json keeps the first kSummaryPositions
+  // The per-visit table (points.csv): its rows, or why it was not built.
+  size_t point_rows = 0;
+  std::string points_not_built;
 };
+
+// summary.json lists at most this many point positions (the rest: points.csv, one row per
+// visit), so that a scan of 1e5 jittered points keeps a small summary.
+inline constexpr size_t kSummaryPositions = 100;
 
 // summary.json (docs/scene-format.md, with dosemap's additions documented in README).
 std::string summary_json(const RunRecord& run);

@@ -1,0 +1,163 @@
+// The per-visit table (host/outputs/point_table.h, points.csv): one row per scan point and
+// visit, whose doses equal the dose grid read back at the beam's columns (after the scan's
+// last visit there), grow visit by visit as the fluence does, and whose peak rate is the
+// dose a static visit adds over its duration; jittered positions give one row per visit and
+// a bounded summary.json; scans that turn the sample say the table is not built yet.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+#include "host/outputs/point_table.h"
+#include "host/outputs/run_summary.h"
+#include "tests/engine_harness.h"
+#include "tests/test_support.h"
+
+namespace dosemap {
+namespace {
+
+const std::string kSample =
+    "voxel_um = [4.0, 4.0, 5.0]\nlateral_um = [200.0, 120.0]\n"
+    "[[sample.layers]]\nmaterial = \"cathode\"\nthickness_um = 20.0\n"
+    "[[sample.layers]]\nmaterial = \"NMC811\"\nthickness_um = 10.0\n";
+const std::string kTopHat = "energy_keV = 27.0\nflux_ph_s = 1.0e11\nprofile = \"tophat\"\nsize_um = [16.0, 12.0]\n";
+const std::string kThresholds = "[output]\nthresholds_Gy = { low = 1.0e3, high = 1.0e5 }\n";
+
+struct ReadBack {
+  double max = 0, mean = 0;
+  int columns = 0;
+};
+
+// Largest and mean final dose of material `name` over the columns whose centre lies strictly
+// inside the rectangle of half-sizes (half_x, half_y) around (x, y): the grid read back.
+ReadBack grid_read_back(const test::EngineRun& run, const std::string& name, double x, double y, double half_x,
+                        double half_y) {
+  const GridGeometry& g = run.g();
+  int m = 0;
+  while (run.materials.materials[m].name != name) ++m;
+  ReadBack b;
+  double sum = 0;
+  int64_t n = 0;
+  for (int64_t j = 0; j < g.dims[1]; ++j)
+    for (int64_t i = 0; i < g.dims[0]; ++i) {
+      if (std::fabs(g.center_um(0, i) - x) >= half_x || std::fabs(g.center_um(1, j) - y) >= half_y) continue;
+      ++b.columns;
+      for (int64_t k = 0; k < g.dims[2]; ++k) {
+        const int64_t v = g.index(i, j, k);
+        if (run.grid->material[v] != m) continue;
+        b.max = std::max(b.max, static_cast<double>(run.results.dose_Gy[v]));
+        sum += run.results.dose_Gy[v];
+        ++n;
+      }
+    }
+  b.mean = sum / n;
+  return b;
+}
+
+int material_column(const PointTable& t, const std::string& name) {
+  return static_cast<int>(std::find(t.materials.begin(), t.materials.end(), name) - t.materials.begin());
+}
+
+TEST(PointTable, ARepeatedRasterReadsBackTheGridAndGrowsVisitByVisit) {
+  // 4 x 3 points 40 um apart: top-hat footprints that never overlap; 3 repetitions.
+  auto run = test::run_engine(test::make_scene(test::kCathodeMaterials, kSample, kTopHat,
+                                               "[scan]\nrepeat = 3\n[[scan.steps]]\nkind = \"raster\"\nfrom_um = [-60.0, -40.0]\n"
+                                               "to_um = [60.0, 40.0]\nstep_um = [40.0, 40.0]\ndwell_s = 0.5\n",
+                                               kThresholds));
+  const PointTable t = point_table(run->scene, run->materials, *run->grid, run->timeline, run->results, 2);
+  ASSERT_TRUE(t.not_built.empty()) << t.not_built;
+  ASSERT_EQ(t.rows(), 36u);
+  for (const std::string name : {"NMC811", "cathode"}) {
+    const int m = material_column(t, name);
+    ASSERT_LT(m, static_cast<int>(t.materials.size())) << name;
+    for (size_t r = 0; r < t.rows(); ++r) {
+      SCOPED_TRACE(name + " row " + std::to_string(r));
+      EXPECT_EQ(t.step[r], 0);
+      EXPECT_EQ(t.repetition[r], static_cast<int32_t>(r / 12));
+      EXPECT_EQ(t.point[r], static_cast<int32_t>(r % 12));
+      EXPECT_EQ(t.beam_on_s[r], 0.5);
+      const ReadBack b = grid_read_back(*run, name, t.x_um[r], t.y_um[r], 8.0, 6.0);
+      const double max = b.max, mean = b.mean;
+      EXPECT_EQ(t.beam_columns[r], b.columns);
+      EXPECT_GE(b.columns, 8);
+      const double share = (t.repetition[r] + 1) / 3.0;  // of the final dose, after this visit
+      EXPECT_NEAR(t.dose_max_Gy[m][r], share * max, 1e-12 * max);
+      EXPECT_NEAR(t.dose_mean_Gy[m][r], share * mean, 1e-9 * mean);
+      if (t.repetition[r] == 2) {
+        EXPECT_EQ(t.dose_max_Gy[m][r], max);  // the scan's last visit there: the grid itself
+      }
+      // A static visit of a top-hat: the rate is the dose one visit adds over its duration.
+      EXPECT_NEAR(t.rate_peak_Gy_s[m][r], max / 3.0 / 0.5, 1e-9 * max);
+      int passed = 0;
+      while (passed < 2 && t.dose_max_Gy[m][r] >= t.threshold_Gy[passed]) ++passed;
+      EXPECT_EQ(t.thresholds_passed[m][r], passed);
+    }
+  }
+}
+
+TEST(PointTable, TheLastFlySegmentReadsBackTheGrid) {
+  auto run = test::run_engine(test::make_scene(test::kCathodeMaterials, kSample, kTopHat,
+                                               "[[scan.steps]]\nkind = \"fly\"\npath_um = [[-60.0, -30.0], [60.0, -30.0], "
+                                               "[60.0, 30.0]]\nspeed_um_s = 40.0\n",
+                                               kThresholds));
+  const PointTable t = point_table(run->scene, run->materials, *run->grid, run->timeline, run->results, 2);
+  ASSERT_EQ(t.rows(), 2u);  // one row per segment
+  EXPECT_EQ(t.point[1], 1);
+  EXPECT_EQ(t.x_end_um[0], 60.0);
+  EXPECT_EQ(t.y_end_um[1], 30.0);
+  // The last segment (x = 60, y from -30 to 30): every column within the top-hat's half-size
+  // of its path, which nothing exposes after it.
+  const int m = material_column(t, "NMC811");
+  const ReadBack b = grid_read_back(*run, "NMC811", 60.0, 0.0, 8.0, 36.0);
+  EXPECT_EQ(t.dose_max_Gy[m][1], b.max);
+  EXPECT_NEAR(t.dose_mean_Gy[m][1], b.mean, 1e-9 * b.mean);
+  EXPECT_EQ(t.beam_columns[1], b.columns);
+}
+
+TEST(PointTable, JitteredPointsGiveOneRowPerVisitAndABoundedSummary) {
+  std::mt19937 rng(4);
+  std::uniform_real_distribution<double> jitter(-0.01, 0.01);
+  std::string scan = "[scan]\nrepeat = 2\n";
+  const int points = 150;
+  for (int p = 0; p < points; ++p) {
+    scan += "[[scan.steps]]\nkind = \"point\"\nat_um = [" + std::to_string(-60 + 0.8 * p + jitter(rng)) + ", " +
+            std::to_string(jitter(rng)) + "]\nexposure_s = 0.01\n";
+  }
+  test::ScratchDir dir;
+  test::write_file(dir / "scene.toml", test::make_scene(test::kCathodeMaterials, kSample, kTopHat, scan, kThresholds));
+  const auto r = test::run_dosemap({"run", (dir / "scene.toml").string(), "-o", (dir / "out").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::ifstream csv(dir / "out" / "points.csv");
+  std::string line;
+  int lines = 0;
+  while (std::getline(csv, line)) ++lines;
+  EXPECT_EQ(lines, 1 + 2 * points);  // the header, then one row per visit
+  const nlohmann::json s = nlohmann::json::parse(test::read_file(dir / "out" / "summary.json"));
+  EXPECT_EQ(s["points"]["file"], "points.csv");
+  EXPECT_EQ(s["points"]["rows"], 2 * points);
+  EXPECT_EQ(s["point_positions_total"], points);
+  EXPECT_EQ(s["point_positions"].size(), kSummaryPositions);
+  EXPECT_NE(r.out.find("every visit of every point in points.csv"), std::string::npos) << r.out;
+}
+
+TEST(PointTable, AScanThatTurnsTheSampleSaysTheTableIsNotBuiltYet) {
+  test::ScratchDir dir;
+  test::write_file(dir / "scene.toml",
+                   test::make_scene(test::kCathodeMaterials, kSample + "[sample.stage]\naxis = \"y\"\n", kTopHat,
+                                    "[[scan.steps]]\nkind = \"rotate\"\nat_um = [0.0, 0.0]\nfrom_deg = 0.0\n"
+                                    "to_deg = 30.0\nstep_deg = 10.0\ndwell_s = 0.1\n",
+                                    kThresholds));
+  const auto r = test::run_dosemap({"run", (dir / "scene.toml").string(), "-o", (dir / "out").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir / "out" / "points.csv"));
+  const nlohmann::json s = nlohmann::json::parse(test::read_file(dir / "out" / "summary.json"));
+  EXPECT_TRUE(s["points"]["file"].is_null());
+  EXPECT_NE(s["points"]["not_built"].get<std::string>().find("not built yet"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dosemap
