@@ -216,7 +216,7 @@ TEST(OutputFaults, OverwriteLeavesNoFileOfTheEarlierRun) {
   Scene plain(scene_text(0, "\"vdb\""), "plain.toml");
   const auto r = run_dosemap({"run", plain.path.string(), "-o", out.string(), "--overwrite"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(entries(out), (std::vector<std::string>{"dose.vdb", "dose_history.json", "notes.txt", "points.csv", "summary.json"}));
+  EXPECT_EQ(entries(out), (std::vector<std::string>{"dose.vdb", "dose_history.json", "notes.txt", "points.csv", "points.h5", "summary.json"}));
   EXPECT_EQ(test::read_file(out / "notes.txt"), "the user's own file");
 }
 

@@ -4,6 +4,7 @@
 // dose a static visit adds over its duration; jittered positions give one row per visit and
 // a bounded summary.json; scans that turn the sample say the table is not built yet.
 #include <gtest/gtest.h>
+#include <hdf5.h>
 
 #include <algorithm>
 #include <cmath>
@@ -157,6 +158,65 @@ TEST(PointTable, AScanThatTurnsTheSampleSaysTheTableIsNotBuiltYet) {
   const nlohmann::json s = nlohmann::json::parse(test::read_file(dir / "out" / "summary.json"));
   EXPECT_TRUE(s["points"]["file"].is_null());
   EXPECT_NE(s["points"]["not_built"].get<std::string>().find("not built yet"), std::string::npos);
+}
+
+// A column of points.h5 and its units attribute.
+std::vector<double> h5_column(const std::filesystem::path& file, const std::string& name, std::string* units) {
+  const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  EXPECT_GE(f, 0) << file;
+  const hid_t set = H5Dopen2(f, name.c_str(), H5P_DEFAULT);
+  EXPECT_GE(set, 0) << name;
+  const hid_t space = H5Dget_space(set);
+  hsize_t n = 0;
+  H5Sget_simple_extent_dims(space, &n, nullptr);
+  std::vector<double> v(n);
+  if (n) H5Dread(set, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data());  // ints convert
+  const hid_t attr = H5Aopen(set, "units", H5P_DEFAULT);
+  const hid_t type = H5Aget_type(attr);
+  std::string text(H5Tget_size(type), '\0');
+  H5Aread(attr, type, text.data());
+  *units = text.c_str();
+  H5Tclose(type);
+  H5Aclose(attr);
+  H5Sclose(space);
+  H5Dclose(set);
+  H5Fclose(f);
+  return v;
+}
+
+TEST(PointTable, PointsH5HoldsTheCsvColumnsWithUnits) {
+  test::ScratchDir dir;
+  test::write_file(dir / "scene.toml",
+                   test::make_scene(test::kCathodeMaterials, kSample, kTopHat,
+                                    "[scan]\nrepeat = 2\n[[scan.steps]]\nkind = \"raster\"\nfrom_um = [-40.0, 0.0]\n"
+                                    "to_um = [40.0, 0.0]\nstep_um = [40.0, 10.0]\ndwell_s = 0.5\n",
+                                    kThresholds));
+  const auto r = test::run_dosemap({"run", (dir / "scene.toml").string(), "-o", (dir / "out").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // points.csv: header, then rows; the NMC811 max dose column and the step column.
+  std::ifstream csv(dir / "out" / "points.csv");
+  std::string line;
+  std::getline(csv, line);
+  std::vector<std::string> header;
+  for (std::stringstream ss(line); std::getline(ss, line, ',');) header.push_back(line);
+  const size_t col = std::find(header.begin(), header.end(), "NMC811_dose_max_Gy") - header.begin();
+  ASSERT_LT(col, header.size());
+  std::vector<double> csv_dose, csv_repetition;
+  while (std::getline(csv, line)) {
+    std::vector<std::string> f;
+    for (std::stringstream ss(line); std::getline(ss, line, ',');) f.push_back(line);
+    csv_dose.push_back(std::stod(f[col]));
+    csv_repetition.push_back(std::stod(f[2]));
+  }
+  ASSERT_EQ(csv_dose.size(), 6u);
+  std::string units;
+  const std::vector<double> dose = h5_column(dir / "out" / "points.h5", "NMC811_dose_max_Gy", &units);
+  EXPECT_EQ(units, "Gy");
+  ASSERT_EQ(dose.size(), csv_dose.size());
+  for (size_t i = 0; i < dose.size(); ++i) EXPECT_NEAR(dose[i], csv_dose[i], 1e-8 * dose[i]);  // CSV: 9 digits
+  EXPECT_EQ(h5_column(dir / "out" / "points.h5", "repetition", &units), csv_repetition);
+  EXPECT_EQ(h5_column(dir / "out" / "points.h5", "x_um", &units), (std::vector<double>{-40, 0, 40, -40, 0, 40}));
+  EXPECT_EQ(units, "um");
 }
 
 }  // namespace

@@ -235,7 +235,7 @@ TEST(RunOutputs, AnEarlierRunIsNeverOverwrittenSilently) {
   std::vector<std::string> files;
   for (const auto& e : std::filesystem::directory_iterator(r.out)) files.push_back(e.path().filename().string());
   std::sort(files.begin(), files.end());
-  EXPECT_EQ(files, (std::vector<std::string>{"dose.vdb", "dose_history.json", "points.csv", "summary.json"}));
+  EXPECT_EQ(files, (std::vector<std::string>{"dose.vdb", "dose_history.json", "points.csv", "points.h5", "summary.json"}));
 }
 
 TEST(RunOutputs, RefusesARunThatCannotFitInMemoryWritesNothingAndCheckRefusesItToo) {

@@ -15,6 +15,7 @@
 #include "host/outputs/dose_curves.h"
 #include "host/outputs/output_files.h"
 #include "host/outputs/point_table.h"
+#include "host/outputs/points_h5.h"
 #include "host/outputs/run_writer.h"
 #include "host/outputs/run_summary.h"
 #include "host/transport/dose_engine.h"
@@ -96,8 +97,10 @@ int run_command(const RunOptions& o, std::ostream& out) {
     const PointTable points = point_table(scene, materials, grid, timeline, results, o.threads);
     record.point_rows = points.rows();
     record.points_not_built = points.not_built;
-    if (points.not_built.empty())
+    if (points.not_built.empty()) {
       out_dir.write_file("points.csv", [&](CheckedFile& f) { write_points_csv(points, f.stream()); });
+      out_dir.write_file("points.h5", [&](CheckedFile& f) { write_points_h5(points, f.stream()); });
+    }
   }
   stage_done("curves_and_positions");
   RunWriteInputs write{scene, materials, grid, timeline, frames, curves, write_vdb, write_vti, &progress};

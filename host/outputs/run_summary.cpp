@@ -181,9 +181,9 @@ std::string summary_json(const RunRecord& run) {
   j["point_positions"] = point_positions_json(scene, run.point_positions);
   j["point_positions_total"] = run.point_positions.size();  // the list keeps the first kSummaryPositions
   if (run.points_not_built.empty())
-    j["points"] = {{"file", "points.csv"}, {"rows", run.point_rows}};
+    j["points"] = {{"file", "points.csv"}, {"hdf5", "points.h5"}, {"rows", run.point_rows}};
   else
-    j["points"] = {{"file", nullptr}, {"not_built", run.points_not_built}};
+    j["points"] = {{"file", nullptr}, {"hdf5", nullptr}, {"not_built", run.points_not_built}};
   j["sample"] = {{"layers", layers}, {"shapes", scene.sample.shapes.size()}};
   j["grids"] = {{"component_doses", run.component_grids}};
   Json frames = Json::array();
