@@ -33,7 +33,7 @@ constexpr const char* kStagingPrefix = ".dosemap-staging-";
 // with them): all stale once the run is replaced.
 const char* const kRunNames[] = {"summary.json", "dose.vdb", "dose.vti", "dose.pvd", "dose_history.json", "points.csv", "points.h5"};
 const char* const kDrawnNames[] = {"depth_profile.png", "depth_profile.csv", "lateral_map.png", "dose_vs_time.png",
-                                   "point_positions.png", "rotation_slice.png", "paraview_slice.png"};
+                                   "point_positions.png", "rotation_slice.png", "paraview_slice.png", "points_map.png"};
 
 bool exists_no_follow(const fs::path& p) {
   struct stat st {};

@@ -20,7 +20,7 @@ def main():
     run = vt.demo_run(a.dosemap, a.source, formats="vdb")
     out = vt.run([a.dosemap, "plot", run])
     # The demo scan has three point positions: their figure is drawn too.
-    for name in ("depth_profile.png", "lateral_map.png", "dose_vs_time.png", "point_positions.png"):
+    for name in ("depth_profile.png", "lateral_map.png", "dose_vs_time.png", "point_positions.png", "points_map.png"):
         path = os.path.join(run, name)
         vt.check(os.path.isfile(path) and path in out, f"{name} written and named")
         img = vt.read_png(path)

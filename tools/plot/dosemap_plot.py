@@ -15,6 +15,9 @@ Writes into RUN_DIR:
   point_positions.png  (scans with point steps) the most dosed voxel of each material, or of
                      each component of a composite, in the column under each point position,
                      with the thresholds (summary.json point_positions)
+  points_map.png     (runs with points.csv) the dose at each scan point on the scan's own
+                     grid: per material (the four most dosed), the largest dose in the beam's
+                     columns after the point's last visit, log colour scale, threshold marks
 Exit codes: 0 done, 2 the run directory or a package is missing (message says how to fix).
 """
 import json
@@ -277,6 +280,57 @@ def main():
         fig.savefig(os.path.join(run, "point_positions.png"))
         plt.close(fig)
         written.append("point_positions.png")
+
+    # ---- the per-point map (points.csv), bounded: only the columns it draws are read ----
+    points_csv = os.path.join(run, "points.csv")
+    if os.path.isfile(points_csv):
+        with open(points_csv) as f:
+            header = f.readline().strip().split(",")
+        materials = [h[: -len("_dose_max_Gy")] for h in header if h.endswith("_dose_max_Gy")]
+        cols = [header.index(c) for c in ("step", "point", "x_um", "y_um", "x_end_um", "y_end_um")]
+        dose_cols = [header.index(m + "_dose_max_Gy") for m in materials]
+        table = np.genfromtxt(points_csv, delimiter=",", skip_header=1, usecols=cols + dose_cols, ndmin=2,
+                              filling_values=np.nan, invalid_raise=False)
+        if table.size and materials:
+            # The last visit of each (step, point): rows are in time order.
+            key = table[:, 0] * (table[:, 1].max() + 1) + table[:, 1]
+            _, last_from_end = np.unique(key[::-1], return_index=True)
+            rows = table[len(key) - 1 - last_from_end]
+            x = 0.5 * (rows[:, 2] + rows[:, 4])  # a fly segment's middle
+            y = 0.5 * (rows[:, 3] + rows[:, 5])
+            doses = rows[:, 6:]
+            order = np.argsort([-np.nanmax(doses[:, m]) if np.any(np.isfinite(doses[:, m])) else 0
+                                for m in range(len(materials))])[:4]
+            fig, axes = plt.subplots(1, len(order), figsize=(4.2 * len(order) + 1, 4.6), dpi=100, squeeze=False)
+            span = max(np.ptp(x), np.ptp(y), 1e-9)
+            size = max(4.0, min(120.0, 9000.0 / max(1, len(x)) ** 0.5 / max(span / (np.ptp(x) + 1e-9), 1)))
+            for ax, m in zip(axes[0], order):
+                d = doses[:, m]
+                ok = np.isfinite(d) & (d > 0)
+                if np.any(ok):
+                    lo, hi = d[ok].min(), d[ok].max()
+                    norm = LogNorm(vmin=lo, vmax=hi if hi > lo else lo * 1.01)
+                    sc = ax.scatter(x[ok], y[ok], c=d[ok], s=size, cmap="inferno", norm=norm, marker="s",
+                                    rasterized=True)
+                    bar = fig.colorbar(sc, ax=ax, fraction=0.046, pad=0.04)
+                    bar.set_label("Gy", fontsize=8)
+                    for label, value in thresholds:
+                        if lo <= value <= hi:
+                            bar.ax.axhline(value, color="cyan", lw=1)
+                            bar.ax.text(-0.4, value, label, fontsize=6, va="center", ha="right",
+                                        transform=bar.ax.get_yaxis_transform())
+                if np.any(~ok):
+                    ax.scatter(x[~ok], y[~ok], s=size, facecolors="none", edgecolors="0.7", marker="s", linewidths=0.5)
+                ax.set_title(f"{materials[m]}: largest dose after the last visit", fontsize=9)
+                ax.set_xlabel("x (µm)")
+                ax.set_ylabel("y (µm)")
+                ax.set_aspect("equal", adjustable="datalim")
+            fig.text(0.01, 0.01, f"{title} | {len(x)} points, {len(table)} visits (points.csv) | model {model}",
+                     fontsize=7, color="0.4")
+            fig.tight_layout()
+            fig.savefig(os.path.join(run, "points_map.png"))
+            plt.close(fig)
+            written.append("points_map.png")
 
     for w in written:
         print(os.path.join(run, w))
