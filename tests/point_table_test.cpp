@@ -100,6 +100,31 @@ TEST(PointTable, ARepeatedRasterReadsBackTheGridAndGrowsVisitByVisit) {
   }
 }
 
+TEST(PointTable, ComponentsOfCompositesHaveTheirOwnColumnsReadBackFromTheirGrids) {
+  auto run = test::run_engine(test::make_scene(test::kCathodeMaterials, kSample, kTopHat,
+                                               "[[scan.steps]]\nkind = \"point\"\nat_um = [10.0, -20.0]\nexposure_s = 2.0\n",
+                                               kThresholds));
+  const PointTable t = point_table(run->scene, run->materials, *run->grid, run->timeline, run->results, 2);
+  ASSERT_EQ(t.rows(), 1u);
+  const auto& names = run->results.tables.component_grid_names;
+  const int ec_grid = static_cast<int>(std::find(names.begin(), names.end(), "EC") - names.begin());
+  ASSERT_LT(ec_grid, static_cast<int>(names.size()));
+  const int m = material_column(t, "dose:EC");
+  ASSERT_LT(m, static_cast<int>(t.materials.size()));
+  // EC is only in the cathode: its grid's largest value in the beam's columns.
+  const GridGeometry& g = run->g();
+  const float* ec = run->results.component_dose(ec_grid);
+  double max = 0;
+  for (int64_t k = 0; k < g.dims[2]; ++k)
+    for (int64_t j = 0; j < g.dims[1]; ++j)
+      for (int64_t i = 0; i < g.dims[0]; ++i)
+        if (std::fabs(g.center_um(0, i) - 10.0) < 8.0 && std::fabs(g.center_um(1, j) + 20.0) < 6.0)
+          max = std::max(max, static_cast<double>(ec[g.index(i, j, k)]));
+  EXPECT_GT(max, 0.0);
+  EXPECT_EQ(t.dose_max_Gy[m][0], max);
+  EXPECT_LT(t.dose_max_Gy[m][0], t.dose_max_Gy[material_column(t, "cathode")][0]);  // EC absorbs less than NMC
+}
+
 TEST(PointTable, TheLastFlySegmentReadsBackTheGrid) {
   auto run = test::run_engine(test::make_scene(test::kCathodeMaterials, kSample, kTopHat,
                                                "[[scan.steps]]\nkind = \"fly\"\npath_um = [[-60.0, -30.0], [60.0, -30.0], "

@@ -12,6 +12,7 @@
 #include "host/transport/exposure_plan.h"
 #include "host/transport/fluence_history.h"
 #include "host/transport/stage_poses.h"
+#include "host/transport/transport_tables.h"
 
 namespace dosemap {
 
@@ -85,17 +86,33 @@ PointTable point_table(const Scene& scene, const MaterialTable& materials, const
     return t;
   }
 
-  // Materials present, in index order.
-  std::vector<int> slot_of(materials.materials.size(), -1);
+  // What the table reports on: every material present (its dose grid), then every
+  // component grid ("dose:<component>": the dose to that component in every material that
+  // holds it), each with the materials whose voxels count for it.
+  struct Entry {
+    const float* dose_Gy;
+    std::vector<char> counts;  // [material]
+  };
+  std::vector<Entry> entries;
   {
     std::vector<char> present(materials.materials.size(), 0);
     for (MaterialId m : grid.material)
       if (m != kVoidId) present[m] = 1;
     for (size_t m = 0; m < present.size(); ++m)
       if (present[m]) {
-        slot_of[m] = static_cast<int>(t.materials.size());
         t.materials.push_back(materials.materials[m].name);
+        entries.push_back({results.dose_Gy.data(), std::vector<char>(present.size(), 0)});
+        entries.back().counts[m] = 1;
       }
+    const std::vector<std::vector<bool>> holds = component_presence(results.tables);
+    for (size_t c = 0; c < holds.size(); ++c) {
+      Entry e{results.component_dose(static_cast<int>(c)), std::vector<char>(present.size(), 0)};
+      bool any = false;
+      for (size_t m = 0; m < present.size(); ++m) any |= (e.counts[m] = present[m] && holds[c][m]) != 0;
+      if (!any) continue;
+      t.materials.push_back("dose:" + results.tables.component_grid_names[c]);
+      entries.push_back(std::move(e));
+    }
   }
   const int M = static_cast<int>(t.materials.size());
 
@@ -151,10 +168,14 @@ PointTable point_table(const Scene& scene, const MaterialTable& materials, const
         const long long ijk[3] = {i, j, k};
         const long long r = ray_of_voxel(L, ijk);
         DOSEMAP_BUG_CHECK(r >= 0, "a voxel of the grid is on no ray of its pose");
-        const size_t a = per_ray.at(r, slot_of[m]);
-        per_ray.max_Gy[a] = std::max(per_ray.max_Gy[a], results.dose_Gy[v]);
-        per_ray.sum_Gy[a] += results.dose_Gy[v];
-        per_ray.voxels[a]++;
+        for (int n = 0; n < M; ++n) {
+          if (!entries[n].counts[m]) continue;
+          const float dose = entries[n].dose_Gy[v];
+          const size_t a = per_ray.at(r, n);
+          per_ray.max_Gy[a] = std::max(per_ray.max_Gy[a], dose);
+          per_ray.sum_Gy[a] += dose;
+          per_ray.voxels[a]++;
+        }
       }
 
   const std::array<double, 2> half = half_maximum_um(beam);

@@ -1,7 +1,7 @@
 // One row per scan point and visit (every exposure of the timeline: a point or raster dwell,
 // a fly segment, in every repetition), so that the dose joins a user's own XRD map by index:
-// where and when the beam was, and per material the largest and mean dose in the beam's
-// columns after that visit, the peak dose rate there during it, and how many thresholds the
+// where and when the beam was, and per material (and per component of composites) the
+// largest and mean dose in the beam's columns after that visit, the peak dose rate there during it, and how many thresholds the
 // largest dose had passed. "The beam's columns": the rays whose centre lies inside the beam's
 // half-maximum contour swept along the visit's path (the FWHM ellipse of a Gaussian, the
 // rectangle of a top-hat, 2.355 x RMS of an image), and always the ray under the beam centre.
@@ -34,7 +34,8 @@ struct PointTable {
   std::vector<double> angle_deg;           // stage angle
   std::vector<double> t_start_s, beam_on_s;
   std::vector<int32_t> beam_columns;       // rays counted as the beam's columns
-  // Per material (those in the grid), per row.
+  // Per entry, per row: every material in the grid, then every component grid
+  // ("dose:<component>", the dose to that component wherever it is).
   std::vector<std::string> materials;
   std::vector<std::vector<double>> dose_max_Gy, dose_mean_Gy, rate_peak_Gy_s;  // [material][row]; NaN: not in the columns
   std::vector<std::vector<int32_t>> thresholds_passed;  // [material][row]: ascending thresholds the max dose reached
