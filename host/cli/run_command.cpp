@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 
 #include "host/cli/commands.h"
 #include "host/cli/scene_setup.h"
@@ -93,18 +94,19 @@ int run_command(const RunOptions& o, std::ostream& out) {
 
   const std::vector<DoseCurve> curves = most_dosed_voxel_curves(scene, grid, timeline, stats, results);
   record.point_positions = point_positions(scene, materials, grid, timeline, results);
-  {  // written at once and freed before the grids are
-    const PointTable points = point_table(scene, materials, grid, timeline, results, o.threads);
-    record.point_rows = points.rows();
-    record.points_not_built = points.not_built;
-    if (points.not_built.empty()) {
-      out_dir.write_file("points.csv", [&](CheckedFile& f) { write_points_csv(points, f.stream()); });
-      out_dir.write_file("points.h5", [&](CheckedFile& f) { write_points_h5(points, f.stream()); });
-    }
-  }
+  // Built while the results exist, written once they are freed (its HDF5 image is built in
+  // memory), then freed.
+  auto points = std::make_unique<PointTable>(point_table(scene, materials, grid, timeline, results, o.threads));
+  record.point_rows = points->rows();
+  record.points_not_built = points->not_built;
   stage_done("curves_and_positions");
   RunWriteInputs write{scene, materials, grid, timeline, frames, curves, write_vdb, write_vti, &progress};
   write_run_files(out_dir, write, std::move(results), stats.dose_max_Gy);
+  if (points->not_built.empty()) {
+    out_dir.write_file("points.csv", [&](CheckedFile& f) { write_points_csv(*points, f.stream()); });
+    out_dir.write_file("points.h5", [&](CheckedFile& f) { write_points_h5(*points, f.stream()); });
+  }
+  points.reset();
   record.files = out_dir.files();
   record.files.push_back("summary.json");
   record.frame_times_s = frames;

@@ -76,15 +76,16 @@ PointTable point_table(const Scene& scene, const MaterialTable& materials, const
     t.threshold_labels.push_back(th.label);
     t.threshold_Gy.push_back(th.dose_Gy);
   }
+  // Decided from the exposures, before anything is planned: one stage angle throughout.
+  for (const Exposure& e : timeline.exposures)
+    if (e.turning() || e.angle0_deg != timeline.exposures.front().angle0_deg) {
+      t.not_built = "the scan turns the sample (several stage angles): the per-point table of such scans is not built yet";
+      return t;
+    }
   const GridGeometry& g = grid.geometry;
   const BeamProfile beam = make_beam_profile(scene.beam);
   const std::vector<SubExposure> subs = plan_sub_exposures(timeline, beam, g, rotation_substep_deg(scene.sample.stage, beam, g));
-  const std::vector<PoseBlock> blocks = pose_blocks(subs);
-  if (blocks.size() > 1) {
-    t.not_built = "the scan turns the sample (" + std::to_string(blocks.size()) +
-                  " poses): the per-point table of such scans is not built yet";
-    return t;
-  }
+  DOSEMAP_BUG_CHECK(pose_blocks(subs).size() <= 1, "one stage angle but several poses");
 
   // What the table reports on: every material present (its dose grid), then every
   // component grid ("dose:<component>": the dose to that component in every material that

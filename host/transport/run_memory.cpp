@@ -61,9 +61,11 @@ RunMemory estimate_run_memory(const Scene& scene, const MaterialTable& materials
                     slices * rays * sizeof(int64_t) + (rays + 1) * sizeof(int64_t) + events * kEventBytes +
                     rays * 5 * sizeof(double);
   // host/outputs/point_table.cpp: per visit (exposure) its place, times and per material
-  // three doubles and a count; per ray and material the final dose's max, sum and count.
+  // and component grid three doubles and a count; per ray and entry the final dose's max,
+  // sum and count.
   const double visits = static_cast<double>(timeline.exposures.size());
-  m.points_bytes = visits * (7 * 8.0 + 4 * 4.0 + material_count * (3 * 8.0 + 4.0) + 8.0) + rays * material_count * 16.0;
+  const double entries = material_count + component_grid_count(scene);
+  m.points_bytes = visits * (7 * 8.0 + 4 * 4.0 + entries * (3 * 8.0 + 4.0) + 8.0) + rays * entries * 16.0;
   // The writer builds grids family by family and frees each family's dense arrays once
   // its grids exist (host/outputs/vdb_io.cpp); follow that sequence, every voxel active.
   const double grid = voxels * 4.0, vdb = grid * kVdbOverhead;
