@@ -49,6 +49,30 @@ TEST(Cli, CheckPrintsTheDemoSceneTable) {
     EXPECT_NE(r.out.find(want), std::string::npos) << "missing '" << want << "' in\n" << r.out;
 }
 
+TEST(Cli, CheckTransmissionCountsTheShapesPerColumn) {
+  // A 20 um copper box in vacuum: the columns it covers transmit what a 20 um copper layer
+  // does, the others everything.
+  const std::string head = "format = 1\n[materials.copper]\nformula = \"Cu\"\n[beam]\nenergy_keV = 27.0\n"
+                           "flux_ph_s = 1e10\nprofile = \"gaussian\"\nfwhm_um = [10.0, 10.0]\n"
+                           "[[scan.steps]]\nkind = \"point\"\nat_um = [0.0, 0.0]\nexposure_s = 1.0\n"
+                           "[sample]\nvoxel_um = [5.0, 5.0, 5.0]\nlateral_um = [100.0, 100.0]\n";
+  test::ScratchDir dir;
+  test::write_file(dir / "layer.toml", head + "[[sample.layers]]\nmaterial = \"copper\"\nthickness_um = 20.0\n");
+  test::write_file(dir / "box.toml", head + "[[sample.layers]]\nmaterial = \"void\"\nthickness_um = 40.0\n"
+                                            "[[sample.shapes]]\nkind = \"box\"\nmaterial = \"copper\"\n"
+                                            "center_um = [0.0, 0.0, 20.0]\nsize_um = [40.0, 40.0, 20.0]\n");
+  auto layer = run_dosemap({"check", (dir / "layer.toml").string()});
+  auto box = run_dosemap({"check", (dir / "box.toml").string()});
+  ASSERT_EQ(layer.exit_code, 0) << layer.err;
+  ASSERT_EQ(box.exit_code, 0) << box.err;
+  const size_t at = layer.out.find("whole stack: ");
+  ASSERT_NE(at, std::string::npos) << layer.out;
+  const std::string t = layer.out.substr(at + 13, 6);  // e.g. 0.4406
+  EXPECT_NE(box.out.find("with the shapes, per column: whole stack " + t), std::string::npos) << t << "\n" << box.out;
+  EXPECT_NE(box.out.find("to " + t + " (column"), std::string::npos) << box.out;
+  EXPECT_NE(box.out.find("over the 64 columns the shapes reach; elsewhere 1.0000"), std::string::npos) << box.out;
+}
+
 TEST(Cli, CheckOnQuickstartSucceeds) {
   auto r = run_dosemap({"check", source_path("scenes/quickstart.toml").string()});
   EXPECT_EQ(r.exit_code, 0) << r.err;

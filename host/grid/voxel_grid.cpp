@@ -71,9 +71,16 @@ bool inside(const ShapeSpec& s, double x, double y, double z) {
   return false;
 }
 
+// Every voxel (i, j, k) whose centre the shape covers, with i and j limited to
+// [i_lo, i_hi) x [j_lo, j_hi) (all columns by default).
 template <typename F>
-void for_each_covered(const ShapeSpec& s, const GridGeometry& g, F f) {
-  const ShapeBounds b = bounds(s, g);
+void for_each_covered(const ShapeSpec& s, const GridGeometry& g, F f, int64_t i_lo = 0, int64_t i_hi = INT64_MAX,
+                      int64_t j_lo = 0, int64_t j_hi = INT64_MAX) {
+  ShapeBounds b = bounds(s, g);
+  b.range[0].begin = std::max(b.range[0].begin, i_lo);
+  b.range[0].end = std::min(b.range[0].end, i_hi);
+  b.range[1].begin = std::max(b.range[1].begin, j_lo);
+  b.range[1].end = std::min(b.range[1].end, j_hi);
   if (b.empty()) return;
   for (int64_t k = b.range[2].begin; k < b.range[2].end; ++k) {
     const double z = g.center_um(2, k);
@@ -170,6 +177,31 @@ VoxelGrid voxelize(const Scene& scene) {
     for_each_covered(s, g, [&](int64_t i, int64_t j, int64_t k) { grid.material[g.index(i, j, k)] = id; });
   }
   return grid;
+}
+
+std::array<int64_t, 4> shape_columns(const Scene& scene, const GridGeometry& g) {
+  std::array<int64_t, 4> r{g.dims[0], 0, g.dims[1], 0};
+  for (const ShapeSpec& s : scene.sample.shapes) {
+    const ShapeBounds b = bounds(s, g);
+    if (b.empty()) continue;
+    r[0] = std::min(r[0], b.range[0].begin);
+    r[1] = std::max(r[1], b.range[0].end);
+    r[2] = std::min(r[2], b.range[1].begin);
+    r[3] = std::max(r[3], b.range[1].end);
+  }
+  if (r[1] <= r[0] || r[3] <= r[2]) r = {0, 0, 0, 0};
+  return r;
+}
+
+void column_materials(const Scene& scene, const GridGeometry& g, int64_t i, int64_t j, std::vector<MaterialId>& out) {
+  out.assign(static_cast<size_t>(g.dims[2]), kVoidId);
+  for (const LayerExtent& e : layer_extents(scene, g))
+    std::fill(out.begin() + e.k_begin, out.begin() + e.k_end, e.material < 0 ? kVoidId : static_cast<MaterialId>(e.material));
+  for (const ShapeSpec& s : scene.sample.shapes) {
+    const int m = scene.material_index(s.material);
+    const MaterialId id = m < 0 ? kVoidId : static_cast<MaterialId>(m);
+    for_each_covered(s, g, [&](int64_t, int64_t, int64_t k) { out[k] = id; }, i, i + 1, j, j + 1);
+  }
 }
 
 }  // namespace dosemap
