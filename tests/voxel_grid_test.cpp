@@ -163,7 +163,7 @@ radius_um = 5.0
   EXPECT_EQ(g.material[geo.index(30 + 8, 30, 30)], 1);
 }
 
-TEST(VoxelGrid, OneColumnsMaterialsAreTheGridsColumn) {
+TEST(VoxelGrid, OneRowsMaterialsAreTheGridsRow) {
   const Scene scene = scene_with(kBlock + R"(
 [[sample.shapes]]
 kind = "cylinder"
@@ -183,22 +183,24 @@ radius_um = 9.0
   const auto reach = shape_columns(scene, geo);
   EXPECT_LT(reach[0], reach[1]);
   EXPECT_LT(reach[2], reach[3]);
-  std::vector<MaterialId> column;
+  std::vector<MaterialId> row;
   int differing = 0;  // columns where the shapes change something: the test means something
-  for (int64_t j = 0; j < geo.dims[1]; ++j)
+  const int64_t nz = geo.dims[2];
+  for (int64_t j = 0; j < geo.dims[1]; ++j) {
+    row_materials(scene, geo, j, row);
+    ASSERT_EQ(row.size(), static_cast<size_t>(geo.dims[0] * nz));
     for (int64_t i = 0; i < geo.dims[0]; ++i) {
-      column_materials(scene, geo, i, j, column);
-      ASSERT_EQ(column.size(), static_cast<size_t>(geo.dims[2]));
       bool shaped = false;
-      for (int64_t k = 0; k < geo.dims[2]; ++k) {
-        ASSERT_EQ(column[k], g.material[geo.index(i, j, k)]) << i << ", " << j << ", " << k;
-        shaped |= column[k] != g.material[geo.index(0, 0, k)];
+      for (int64_t k = 0; k < nz; ++k) {
+        ASSERT_EQ(row[i * nz + k], g.material[geo.index(i, j, k)]) << i << ", " << j << ", " << k;
+        shaped |= row[i * nz + k] != g.material[geo.index(0, 0, k)];
       }
       differing += shaped;
       if (shaped) {
         EXPECT_TRUE(i >= reach[0] && i < reach[1] && j >= reach[2] && j < reach[3]) << i << ", " << j;
       }
     }
+  }
   EXPECT_GT(differing, 100);
 }
 

@@ -69,15 +69,15 @@ double transmission(const MaterialTable& t, int m, double thickness_um) {
 }
 
 // With shapes, columns differ: the whole-stack transmission per column (materials laid out
-// as voxelize() does, one column at a time), its smallest and largest, every column where
-// shapes reach (one in n^2 beyond 2e7 voxels).
+// as voxelize() does, one row of columns at a time), its smallest and largest, over the
+// columns the shapes reach (every n-th row beyond 2e7 voxels).
 void print_shape_transmission(const Scene& scene, const MaterialTable& table, const GridGeometry& g,
                               double layers_only, std::ostream& out) {
   const auto r = shape_columns(scene, g);
-  const int64_t w = r[1] - r[0], h = r[3] - r[2];
+  const int64_t w = r[1] - r[0], h = r[3] - r[2], nz = g.dims[2];
   if (w <= 0 || h <= 0) return;
-  const double voxels = static_cast<double>(w) * h * g.dims[2];
-  const int64_t stride = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(std::sqrt(voxels / 2e7))));
+  const double voxels = static_cast<double>(g.dims[0]) * h * nz;
+  const int64_t stride = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(voxels / 2e7)));
   const size_t lines = table.spectrum.size();
   std::vector<double> mu_per_um(table.materials.size() * lines);  // [material * lines + line]
   for (size_t m = 0; m < table.materials.size(); ++m)
@@ -85,26 +85,27 @@ void print_shape_transmission(const Scene& scene, const MaterialTable& table, co
       mu_per_um[m * lines + e] = table.materials[m].lines[e].mu_rho() * table.materials[m].density_g_cm3 * 1e-4;
   double lo = 2, hi = -1;
   std::array<int64_t, 2> lo_at{}, hi_at{};
-  std::vector<MaterialId> column;
+  std::vector<MaterialId> row;
   std::vector<double> tau(lines);
-  int64_t sampled = 0;
-  for (int64_t j = r[2]; j < r[3]; j += stride)
-    for (int64_t i = r[0]; i < r[1]; i += stride) {
-      column_materials(scene, g, i, j, column);
+  int64_t columns = 0;
+  for (int64_t j = r[2]; j < r[3]; j += stride) {
+    row_materials(scene, g, j, row);
+    for (int64_t i = r[0]; i < r[1]; ++i) {
       std::fill(tau.begin(), tau.end(), 0.0);
-      for (MaterialId m : column)
-        if (m != kVoidId)
+      for (int64_t k = 0; k < nz; ++k)
+        if (const MaterialId m = row[i * nz + k]; m != kVoidId)
           for (size_t e = 0; e < lines; ++e) tau[e] += mu_per_um[m * lines + e] * g.voxel_um[2];
       double t = 0;
       for (size_t e = 0; e < lines; ++e) t += table.spectrum[e].weight * std::exp(-tau[e]);
       if (t < lo) lo = t, lo_at = {i, j};
       if (t > hi) hi = t, hi_at = {i, j};
-      ++sampled;
+      ++columns;
     }
+  }
   out << "  with the shapes, per column: whole stack " << fmt_f(lo, 4) << " (column " << lo_at[0] << ", " << lo_at[1]
       << ") to " << fmt_f(hi, 4) << " (column " << hi_at[0] << ", " << hi_at[1] << ") transmitted, over the "
-      << group_digits(sampled) << " columns the shapes reach"
-      << (stride > 1 ? " (every " + std::to_string(stride) + "th along x and y)" : std::string())
+      << group_digits(columns) << " columns the shapes reach"
+      << (stride > 1 ? " (every " + std::to_string(stride) + "th row)" : std::string())
       << (w * h < g.columns() ? "; elsewhere " + fmt_f(layers_only, 4) : std::string())
       << (scene.sample.stage.present ? " (along z: the stage at 0 deg)" : "") << "\n";
 }

@@ -193,14 +193,19 @@ std::array<int64_t, 4> shape_columns(const Scene& scene, const GridGeometry& g) 
   return r;
 }
 
-void column_materials(const Scene& scene, const GridGeometry& g, int64_t i, int64_t j, std::vector<MaterialId>& out) {
-  out.assign(static_cast<size_t>(g.dims[2]), kVoidId);
-  for (const LayerExtent& e : layer_extents(scene, g))
-    std::fill(out.begin() + e.k_begin, out.begin() + e.k_end, e.material < 0 ? kVoidId : static_cast<MaterialId>(e.material));
+void row_materials(const Scene& scene, const GridGeometry& g, int64_t j, std::vector<MaterialId>& out) {
+  const int64_t nx = g.dims[0], nz = g.dims[2];
+  out.assign(static_cast<size_t>(nx * nz), kVoidId);
+  for (const LayerExtent& e : layer_extents(scene, g)) {
+    const MaterialId id = e.material < 0 ? kVoidId : static_cast<MaterialId>(e.material);
+    for (int64_t i = 0; i < nx; ++i) std::fill(out.begin() + i * nz + e.k_begin, out.begin() + i * nz + e.k_end, id);
+  }
   for (const ShapeSpec& s : scene.sample.shapes) {
+    const ShapeBounds b = bounds(s, g);
+    if (b.empty() || j < b.range[1].begin || j >= b.range[1].end) continue;
     const int m = scene.material_index(s.material);
     const MaterialId id = m < 0 ? kVoidId : static_cast<MaterialId>(m);
-    for_each_covered(s, g, [&](int64_t, int64_t, int64_t k) { out[k] = id; }, i, i + 1, j, j + 1);
+    for_each_covered(s, g, [&](int64_t i, int64_t, int64_t k) { out[i * nz + k] = id; }, 0, nx, j, j + 1);
   }
 }
 

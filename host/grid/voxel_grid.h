@@ -52,8 +52,8 @@ VoxelGrid voxelize(const Scene& scene);
 
 // The columns shapes reach: [i0, i1) x [j0, j1) as {i0, i1, j0, j1} (all zero without shapes).
 std::array<int64_t, 4> shape_columns(const Scene& scene, const GridGeometry& g);
-// The materials of column (i, j) along z, exactly as voxelize() lays them out (layers, then
-// the shapes in order), without building the grid.
-void column_materials(const Scene& scene, const GridGeometry& g, int64_t i, int64_t j, std::vector<MaterialId>& out);
+// The materials of row j, column after column: out[i * nz + k], exactly as voxelize() lays
+// them out (layers, then the shapes in order), without building the grid.
+void row_materials(const Scene& scene, const GridGeometry& g, int64_t j, std::vector<MaterialId>& out);
 
 }  // namespace dosemap
