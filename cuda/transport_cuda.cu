@@ -370,6 +370,15 @@ double seconds_between(cudaEvent_t a, cudaEvent_t b) {
   return ms * 1e-3;
 }
 
+// Waits for a block (ev: history start, history end, march start, march end) and adds its
+// device times and events to the run's statistics.
+void account_block(CudaRunStats& stats, const cudaEvent_t ev[4], unsigned long long events) {
+  DOSEMAP_CUDA_CHECK(cudaEventSynchronize(ev[3]));
+  stats.seconds_history += seconds_between(ev[0], ev[1]);
+  stats.seconds_march += seconds_between(ev[2], ev[3]);
+  stats.fluence_events += static_cast<int64_t>(events);
+}
+
 }  // namespace
 
 bool cuda_device_usable(std::string& why) {
@@ -470,10 +479,7 @@ CudaRunStats run_transport_cuda(const MarchParams& params, const std::vector<Mat
     march_kernel<<<blocks_for(cols), kThreads>>>(p, L, d_material.get(), h, o, d_line_scratch.get());
     DOSEMAP_CUDA_CHECK(cudaGetLastError());
     DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[3]));
-    DOSEMAP_CUDA_CHECK(cudaEventSynchronize(ev[3]));
-    stats.seconds_history += seconds_between(ev[0], ev[1]);
-    stats.seconds_march += seconds_between(ev[2], ev[3]);
-    stats.fluence_events += static_cast<int64_t>(events);
+    account_block(stats, ev, events);
 
     // Results back into the host's full-grid layout.
     t_copy = std::chrono::steady_clock::now();
@@ -571,10 +577,7 @@ CudaRunStats run_transport_cuda_poses(TransportTables host_tables, const std::ve
     march_kernel<<<blocks_for(rays), kThreads>>>(tables.params, L, d_material.get(), h, o, d_line_scratch.get());
     DOSEMAP_CUDA_CHECK(cudaGetLastError());
     DOSEMAP_CUDA_CHECK(cudaEventRecord(ev[3]));
-    DOSEMAP_CUDA_CHECK(cudaEventSynchronize(ev[3]));
-    stats.seconds_history += seconds_between(ev[0], ev[1]);
-    stats.seconds_march += seconds_between(ev[2], ev[3]);
-    stats.fluence_events += static_cast<int64_t>(events);
+    account_block(stats, ev, events);
     DOSEMAP_CUDA_CHECK(cudaMemcpy(unit.data(), state.energy.get(), rays * 4 * sizeof(double), cudaMemcpyDeviceToHost));
     DOSEMAP_CUDA_CHECK(cudaMemcpy(fluence.data(), state.ray_fluence.get(), rays * sizeof(double), cudaMemcpyDeviceToHost));
     add_block_energy(unit.data(), fluence.data(), rays, energy);

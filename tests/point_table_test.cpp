@@ -33,13 +33,13 @@ struct ReadBack {
   int columns = 0;
 };
 
-// Largest and mean final dose of material `name` over the columns whose centre lies strictly
-// inside the rectangle of half-sizes (half_x, half_y) around (x, y): the grid read back.
-ReadBack grid_read_back(const test::EngineRun& run, const std::string& name, double x, double y, double half_x,
-                        double half_y) {
+// Largest and mean of `dose` over the voxels of the materials `counts` accepts, in the
+// columns whose centre lies strictly inside the rectangle of half-sizes (half_x, half_y)
+// around (x, y): the grid read back.
+template <class Counts>
+ReadBack grid_read_back(const test::EngineRun& run, const float* dose, Counts counts, double x, double y,
+                        double half_x, double half_y) {
   const GridGeometry& g = run.g();
-  int m = 0;
-  while (run.materials.materials[m].name != name) ++m;
   ReadBack b;
   double sum = 0;
   int64_t n = 0;
@@ -49,14 +49,22 @@ ReadBack grid_read_back(const test::EngineRun& run, const std::string& name, dou
       ++b.columns;
       for (int64_t k = 0; k < g.dims[2]; ++k) {
         const int64_t v = g.index(i, j, k);
-        if (run.grid->material[v] != m) continue;
-        b.max = std::max(b.max, static_cast<double>(run.results.dose_Gy[v]));
-        sum += run.results.dose_Gy[v];
+        if (!counts(run.grid->material[v])) continue;
+        b.max = std::max(b.max, static_cast<double>(dose[v]));
+        sum += dose[v];
         ++n;
       }
     }
   b.mean = sum / n;
   return b;
+}
+
+// The same for the dose of material `name`.
+ReadBack grid_read_back(const test::EngineRun& run, const std::string& name, double x, double y, double half_x,
+                        double half_y) {
+  int m = 0;
+  while (run.materials.materials[m].name != name) ++m;
+  return grid_read_back(run, run.results.dose_Gy.data(), [m](MaterialId id) { return id == m; }, x, y, half_x, half_y);
 }
 
 int material_column(const PointTable& t, const std::string& name) {
@@ -112,14 +120,11 @@ TEST(PointTable, ComponentsOfCompositesHaveTheirOwnColumnsReadBackFromTheirGrids
   const int m = material_column(t, "dose:EC");
   ASSERT_LT(m, static_cast<int>(t.materials.size()));
   // EC is only in the cathode: its grid's largest value in the beam's columns.
-  const GridGeometry& g = run->g();
-  const float* ec = run->results.component_dose(ec_grid);
-  double max = 0;
-  for (int64_t k = 0; k < g.dims[2]; ++k)
-    for (int64_t j = 0; j < g.dims[1]; ++j)
-      for (int64_t i = 0; i < g.dims[0]; ++i)
-        if (std::fabs(g.center_um(0, i) - 10.0) < 8.0 && std::fabs(g.center_um(1, j) + 20.0) < 6.0)
-          max = std::max(max, static_cast<double>(ec[g.index(i, j, k)]));
+  int cathode = 0;
+  while (run->materials.materials[cathode].name != "cathode") ++cathode;
+  const double max = grid_read_back(*run, run->results.component_dose(ec_grid),
+                                    [cathode](MaterialId id) { return id == cathode; }, 10.0, -20.0, 8.0, 6.0)
+                         .max;
   EXPECT_GT(max, 0.0);
   EXPECT_EQ(t.dose_max_Gy[m][0], max);
   EXPECT_LT(t.dose_max_Gy[m][0], t.dose_max_Gy[material_column(t, "cathode")][0]);  // EC absorbs less than NMC

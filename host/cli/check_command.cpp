@@ -59,6 +59,11 @@ std::string scan_steps_text(const ScanSpec& scan) {
   return s;
 }
 
+// Attenuation coefficient (1/um) of material m for spectrum line e.
+double mu_per_um(const MaterialTable& t, int m, size_t e) {
+  return t.materials[m].lines[e].mu_rho() * t.materials[m].density_g_cm3 * 1e-4;
+}
+
 // Photon transmission of a thickness of material m, averaged over the spectrum.
 double transmission(const MaterialTable& t, int m, double thickness_um) {
   if (m < 0) return 1.0;
@@ -79,10 +84,9 @@ void print_shape_transmission(const Scene& scene, const MaterialTable& table, co
   const double voxels = static_cast<double>(g.dims[0]) * h * nz;
   const int64_t stride = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(voxels / 2e7)));
   const size_t lines = table.spectrum.size();
-  std::vector<double> mu_per_um(table.materials.size() * lines);  // [material * lines + line]
+  std::vector<double> mu(table.materials.size() * lines);  // [material * lines + line], 1/um
   for (size_t m = 0; m < table.materials.size(); ++m)
-    for (size_t e = 0; e < lines; ++e)
-      mu_per_um[m * lines + e] = table.materials[m].lines[e].mu_rho() * table.materials[m].density_g_cm3 * 1e-4;
+    for (size_t e = 0; e < lines; ++e) mu[m * lines + e] = mu_per_um(table, static_cast<int>(m), e);
   double lo = 2, hi = -1;
   std::array<int64_t, 2> lo_at{}, hi_at{};
   std::vector<MaterialId> row;
@@ -94,7 +98,7 @@ void print_shape_transmission(const Scene& scene, const MaterialTable& table, co
       std::fill(tau.begin(), tau.end(), 0.0);
       for (int64_t k = 0; k < nz; ++k)
         if (const MaterialId m = row[i * nz + k]; m != kVoidId)
-          for (size_t e = 0; e < lines; ++e) tau[e] += mu_per_um[m * lines + e] * g.voxel_um[2];
+          for (size_t e = 0; e < lines; ++e) tau[e] += mu[m * lines + e] * g.voxel_um[2];
       double t = 0;
       for (size_t e = 0; e < lines; ++e) t += table.spectrum[e].weight * std::exp(-tau[e]);
       if (t < lo) lo = t, lo_at = {i, j};
@@ -215,10 +219,7 @@ void print_check_report(const SceneSetup& setup, std::ostream& out) {
     const double t = transmission(table, m, l.thickness_um);
     double cum = 0;
     for (size_t e = 0; e < table.spectrum.size(); ++e) {
-      if (m >= 0) {
-        const Material& mat = table.materials[m];
-        tau[e] += mat.lines[e].mu_rho() * mat.density_g_cm3 * l.thickness_um * 1e-4;
-      }
+      if (m >= 0) tau[e] += mu_per_um(table, m, e) * l.thickness_um;
       cum += table.spectrum[e].weight * std::exp(-tau[e]);
     }
     cumulative = cum;

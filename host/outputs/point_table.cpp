@@ -160,24 +160,28 @@ PointTable point_table(const Scene& scene, const MaterialTable& materials, const
   per_ray.max_Gy.assign(static_cast<size_t>(rays) * M, 0.0f);
   per_ray.sum_Gy.assign(static_cast<size_t>(rays) * M, 0.0);
   per_ray.voxels.assign(static_cast<size_t>(rays) * M, 0);
-  for (int64_t k = 0; k < g.dims[2]; ++k)
-    for (int64_t j = 0; j < g.dims[1]; ++j)
-      for (int64_t i = 0; i < g.dims[0]; ++i) {
-        const int64_t v = g.index(i, j, k);
-        const MaterialId m = grid.material[v];
-        if (m == kVoidId) continue;
-        const long long ijk[3] = {i, j, k};
-        const long long r = ray_of_voxel(L, ijk);
-        DOSEMAP_BUG_CHECK(r >= 0, "a voxel of the grid is on no ray of its pose");
-        for (int n = 0; n < M; ++n) {
-          if (!entries[n].counts[m]) continue;
-          const float dose = entries[n].dose_Gy[v];
-          const size_t a = per_ray.at(r, n);
-          per_ray.max_Gy[a] = std::max(per_ray.max_Gy[a], dose);
-          per_ray.sum_Gy[a] += dose;
-          per_ray.voxels[a]++;
-        }
+  // Per material, the entries its voxels count for.
+  std::vector<std::vector<int>> entries_of(materials.materials.size());
+  for (int n = 0; n < M; ++n)
+    for (size_t m = 0; m < entries_of.size(); ++m)
+      if (entries[n].counts[m]) entries_of[m].push_back(n);
+  // Each ray walked as the march walks it (ray_voxel): one owner per ray, in parallel.
+#pragma omp parallel for num_threads(std::max(1, threads)) schedule(dynamic, 256)
+  for (int64_t r = 0; r < rays; ++r) {
+    long long m1, m2;
+    ray_lattice_indices(L, r, &m1, &m2);
+    for (long long q = 0; q < L.n[L.dom]; ++q) {
+      const int64_t v = ray_voxel(L, m1, m2, q);
+      if (v < 0 || grid.material[v] == kVoidId) continue;
+      for (int n : entries_of[grid.material[v]]) {
+        const float dose = entries[n].dose_Gy[v];
+        const size_t a = per_ray.at(r, n);
+        per_ray.max_Gy[a] = std::max(per_ray.max_Gy[a], dose);
+        per_ray.sum_Gy[a] += dose;
+        per_ray.voxels[a]++;
       }
+    }
+  }
 
   const std::array<double, 2> half = half_maximum_um(beam);
   BeamProfile core = beam;  // the rays a half-maximum contour can reach
