@@ -46,7 +46,7 @@ const BenchScene& bench_scene() {
     b->beam = make_beam_profile(b->scene.beam);
     b->subs = plan_sub_exposures(b->timeline, b->beam, b->grid.geometry, 360.0);  // the stage never turns
     b->lattice = pose_lattice(stage_pose(b->scene.sample.stage, b->grid.geometry, 0.0), b->grid.geometry);
-    b->tables = build_transport_tables(b->materials, b->grid.geometry, b->scene.output.thresholds);
+    b->tables = build_transport_tables(b->materials, b->grid.geometry, threshold_scale(b->scene));
     return b;
   }();
   return *s;
@@ -92,7 +92,7 @@ void BM_WriteDoseVdb(benchmark::State& state) {
   EngineOptions o;
   o.backend = Backend::kCpu;
   const TransportParams params = make_transport_params(b.materials, std::make_shared<const VoxelGrid>(b.grid),
-                                                       b.scene.beam, b.scene.sample.stage, b.scene.output.thresholds);
+                                                       b.scene.beam, b.scene.sample.stage, threshold_scale(b.scene));
   const DoseResults results = compute_dose(params, b.timeline, o);
   const std::string path = (std::filesystem::temp_directory_path() / "dosemap_bench.vdb").string();
   VdbWriteContext ctx{b.scene, b.materials, b.grid, b.timeline.duration_s, "bench", nullptr};

@@ -85,7 +85,7 @@ double bench_scene(const std::string& path, double copy_bandwidth, bool with_cpu
   const MaterialTable materials = resolve_materials(scene);
   const Timeline timeline = expand_scan(scene);
   const TransportParams params = make_transport_params(materials, std::make_shared<const VoxelGrid>(voxelize(scene)),
-                                                       scene.beam, scene.sample.stage, scene.output.thresholds);
+                                                       scene.beam, scene.sample.stage, threshold_scale(scene));
   const GridGeometry& g = params.geometry();
   std::printf("\n== %s\n   %lld x %lld x %lld voxels, %zu exposures\n", path.c_str(), (long long)g.dims[0],
               (long long)g.dims[1], (long long)g.dims[2], timeline.exposures.size());

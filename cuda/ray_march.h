@@ -50,8 +50,13 @@ struct MarchParams {
   const double* slot_deposition_m2_kg = nullptr;
   int n_slots = 0;
   int n_component_grids = 0;
+  // Thresholds (host/scene/threshold_scale.h): n_thresholds labels, each a crossing-time grid.
+  // The dose at which a voxel of material m crosses label t is threshold_Gy[m * n_thresholds
+  // + t], a component grid g's component_threshold_Gy[g * n_thresholds + t]; +inf where the
+  // material does not carry the label.
   int n_thresholds = 0;
-  const double* threshold_Gy = nullptr;  // ascending
+  const double* threshold_Gy = nullptr;
+  const double* component_threshold_Gy = nullptr;
   double column_area_m2 = 0;             // the cross-section of a ray (RayLattice::cell_area_m2)
   double voxel_volume_m3 = 0;
   int n_frames = 0;
@@ -279,10 +284,11 @@ DM_HD DM_INLINE void march_ray(const MarchParams& p, const RayLattice& L, const 
     other += removed_other * p.column_area_m2;
     // A threshold is crossed in this block when the dose before is below it and the dose
     // after is not (a crossing time is set exactly when the stored dose reaches the
-    // threshold, so the times already set need not be read). Thresholds ascend.
-    for (int t = 0; t < p.n_thresholds && p.threshold_Gy[t] <= stored; ++t) {
-      const double threshold = p.threshold_Gy[t];
-      if (before < threshold && g > 0)
+    // threshold, so the times already set need not be read).
+    const double* material_threshold = p.threshold_Gy + (int64_t)m * p.n_thresholds;
+    for (int t = 0; t < p.n_thresholds; ++t) {
+      const double threshold = material_threshold[t];
+      if (threshold <= stored && before < threshold && g > 0)
         st.crossing_s[t * voxels + v] = (float)crossing_time_s(h, begin, end, (threshold - before) / g);
     }
     for (int s = p.component_begin[m]; s < p.component_begin[m + 1]; ++s) {
@@ -295,8 +301,9 @@ DM_HD DM_INLINE void march_ray(const MarchParams& p, const RayLattice& L, const 
       const float component_before = *component;
       const double component_after = (double)component_before + gc * total;
       *component = (float)component_after;
+      const double* component_threshold = p.component_threshold_Gy + (int64_t)p.slot_grid[s] * p.n_thresholds;
       for (int t = 0; t < p.n_thresholds; ++t) {
-        const double threshold = p.threshold_Gy[t];
+        const double threshold = component_threshold[t];
         if (gc > 0 && component_before < threshold && component_after >= threshold)
           atomic_min_time(st.slot_first_crossing_s + ((int64_t)s * p.n_thresholds + t) * columns + v % columns,
                           (float)crossing_time_s(h, begin, end, (threshold - component_before) / gc));

@@ -154,7 +154,7 @@ DeviceArray<double> line_scratch_for(const MarchParams& p, long long rays) {
 // The march tables on the device; `params` points at them.
 struct DeviceTables {
   DeviceArray<double> line_energy, transmission, mean_fluence, deposition, other, density, slot_deposition, thresholds,
-      frame_times;
+      component_thresholds, frame_times;
   DeviceArray<int> component_begin, slot_grid;
   MarchParams params;
 
@@ -169,7 +169,8 @@ struct DeviceTables {
     component_begin = to_device(p.component_begin, p.n_materials + 1);
     slot_grid = to_device(p.slot_grid, p.n_slots);
     slot_deposition = to_device(p.slot_deposition_m2_kg, static_cast<size_t>(p.n_slots) * p.n_lines);
-    thresholds = to_device(p.threshold_Gy, p.n_thresholds);
+    thresholds = to_device(p.threshold_Gy, static_cast<size_t>(p.n_materials) * p.n_thresholds);
+    component_thresholds = to_device(p.component_threshold_Gy, static_cast<size_t>(p.n_component_grids) * p.n_thresholds);
     frame_times = to_device(p.frame_time_s, p.n_frames);
     params.line_energy_J = line_energy.get();
     params.voxel_transmission = transmission.get();
@@ -181,6 +182,7 @@ struct DeviceTables {
     params.slot_grid = slot_grid.get();
     params.slot_deposition_m2_kg = slot_deposition.get();
     params.threshold_Gy = thresholds.get();
+    params.component_threshold_Gy = component_thresholds.get();
     params.frame_time_s = frame_times.get();
   }
 

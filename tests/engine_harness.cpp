@@ -12,7 +12,7 @@ std::unique_ptr<EngineRun> run_engine(Scene scene, int threads, Backend backend)
   r->materials = resolve_materials(r->scene);
   r->timeline = expand_scan(r->scene);
   r->params = make_transport_params(r->materials, std::make_shared<const VoxelGrid>(voxelize(r->scene)), r->scene.beam,
-                                    r->scene.sample.stage, r->scene.output.thresholds,
+                                    r->scene.sample.stage, threshold_scale(r->scene),
                                     frame_times(r->scene, r->timeline));
   r->grid = r->params.grid;
   EngineOptions o;

@@ -93,8 +93,11 @@ TEST(GpuPipeline, SlabsMarchedOnTheCpuReproduceTheCpuBackendInOneSlabOrMany) {
     auto run = test::run_engine(test::load_random_scene(seed, dir), 2);
     const DoseResults& cpu = run->results;
     const double whole = 1e12;                                // one slab
-    const double small = slab_column_bytes(cpu.tables.params()) * run->g().dims[0] * 3 +
-                         3.0 * kSlabEventBytes * cpu.fluence_events / run->g().dims[1] + 1e5;  // a few rows each
+    // At most three rows each: the grids have at least 10 rows.
+    const BeamProfile beam = make_beam_profile(run->scene.beam);
+    const std::vector<uint64_t> rows = events_per_row(plan_sub_exposures(run->timeline, beam, run->g(), 360.0), beam, run->g());
+    const double small = 3 * (slab_column_bytes(cpu.tables.params()) * run->g().dims[0] +
+                              kSlabEventBytes * static_cast<double>(*std::max_element(rows.begin(), rows.end())));
     for (double budget : {whole, small}) {
       const Replay rep = replay_gpu(*run, budget);
       ASSERT_FALSE(rep.slabs.empty());

@@ -102,7 +102,7 @@ TEST(PointTable, ARepeatedRasterReadsBackTheGridAndGrowsVisitByVisit) {
       // A static visit of a top-hat: the rate is the dose one visit adds over its duration.
       EXPECT_NEAR(t.rate_peak_Gy_s[m][r], max / 3.0 / 0.5, 1e-9 * max);
       int passed = 0;
-      while (passed < 2 && t.dose_max_Gy[m][r] >= t.threshold_Gy[passed]) ++passed;
+      while (passed < 2 && t.dose_max_Gy[m][r] >= t.thresholds[m][passed].dose_Gy) ++passed;
       EXPECT_EQ(t.thresholds_passed[m][r], passed);
     }
   }

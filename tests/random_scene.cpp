@@ -15,7 +15,8 @@ std::string random_scene(std::mt19937& rng, const test::ScratchDir& dir) {
   s << "[materials.cu]\nformula = \"Cu\"\n[materials.al]\nformula = \"Al\"\n"
        "[materials.c]\nformula = \"C\"\ndensity_g_cm3 = 2.2\n"
        "[materials.ec]\nformula = \"C3H4O3\"\ndensity_g_cm3 = 1.32\n"
-       "[materials.nmc]\nformula = \"LiNi0.8Mn0.1Co0.1O2\"\ndensity_g_cm3 = 4.8\n"
+    << (pick(2) ? "thresholds_Gy = { radiolysis = 3e3, b = 5e5 }\n" : "")  // its own scale: labels of both
+    << "[materials.nmc]\nformula = \"LiNi0.8Mn0.1Co0.1O2\"\ndensity_g_cm3 = 4.8\n"
        "[materials.cathode]\ncomponents = [ { material = \"nmc\", volume_fraction = 0.7 }, "
        "{ material = \"ec\", volume_fraction = 0.3 } ]\n"
        "[materials.anode]\ncomponents = [ { material = \"c\", volume_fraction = 0.6 }, "

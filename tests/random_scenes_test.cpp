@@ -24,19 +24,25 @@ void expect_every_invariant(const Scene& scene) {
     EXPECT_LT(e.max_ray_imbalance, 1e-6);  // and so every exposure's balance
     EXPECT_LE(e.incident_J, e.beam_J * (1 + 1e-12));
     const double duration = run->timeline.duration_s;
-    const auto& thresholds = r.tables.threshold_Gy;
+    const ThresholdScale& scale = r.tables.thresholds;
     for (int64_t v = 0; v < r.voxels; ++v) {
       ASSERT_GE(r.dose_Gy[v], 0.0f);
       ASSERT_GE(r.rate_peak_Gy_s[v], r.rate_mean_Gy_s[v] * (1 - 1e-6f));  // a mean never exceeds the peak
+      const MaterialId m = run->grid->material[v];
+      for (int t = 0; t < scale.count(); ++t)
+        if (m == kVoidId || !scale.applies(m, t)) {
+          ASSERT_LT(r.crossing(t)[v], 0) << "label " << t << " is not the material's; voxel " << v;
+        }
+      if (m == kVoidId) continue;
       float previous = 0;
-      for (size_t t = 0; t < thresholds.size(); ++t) {
-        const float c = r.crossing(static_cast<int>(t))[v];
+      for (const auto& [t, threshold] : scale.of(m)) {  // the material's own scale, ascending
+        const float c = r.crossing(t)[v];
         // Crossed iff the final dose reaches the threshold (either answer within rounding).
         const double d = r.dose_Gy[v];
-        if (d >= thresholds[t] * (1 + 1e-6)) {
+        if (d >= threshold * (1 + 1e-6)) {
           ASSERT_GE(c, 0) << "threshold " << t << " voxel " << v;
         }
-        if (d < thresholds[t] * (1 - 1e-6)) {
+        if (d < threshold * (1 - 1e-6)) {
           ASSERT_LT(c, 0) << "threshold " << t << " voxel " << v;
         }
         if (c < 0) continue;

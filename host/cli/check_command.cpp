@@ -8,6 +8,7 @@
 #include "host/cli/scene_setup.h"
 #include "host/cli/scene_warnings.h"
 #include "host/common/text.h"
+#include "host/scene/threshold_scale.h"
 #include "host/transport/stage_poses.h"
 
 namespace dosemap {
@@ -164,9 +165,17 @@ void print_check_report(const SceneSetup& setup, std::ostream& out) {
   }
   overview.push_back({"duration", human_duration(tl.duration_s)});
   overview.push_back({"beam on", human_duration(tl.beam_on_s) + ", " + fmt_g(tl.photons, 4) + " photons"});
-  std::string thr;
-  for (const auto& t : scene.output.thresholds) thr += (thr.empty() ? "" : ", ") + t.label + " " + fmt_g(t.dose_Gy, 3) + " Gy";
-  overview.push_back({"thresholds", thr.empty() ? "none" : thr});
+  auto scale_text = [](const std::vector<Threshold>& list) {
+    std::string text;
+    for (const auto& t : list) text += (text.empty() ? "" : ", ") + t.label + " " + fmt_g(t.dose_Gy, 3) + " Gy";
+    return text.empty() ? std::string("none") : text;
+  };
+  // The default scale, then every material in use that carries its own.
+  const std::vector<bool> used = materials_in_use(scene);
+  overview.push_back({"thresholds", scale_text(scene.output.thresholds)});
+  for (size_t m = 0; m < scene.materials.size(); ++m)
+    if (used[m] && scene.materials[m].has_thresholds)
+      overview.push_back({"  " + scene.materials[m].name, scale_text(scene.materials[m].thresholds)});
   std::string outputs = scene.output.write_vdb ? "dose.vdb" : "";
   if (scene.output.write_vti) outputs += std::string(outputs.empty() ? "" : ", ") + "dose.vti";
   if (!frames.empty())
@@ -182,12 +191,6 @@ void print_check_report(const SceneSetup& setup, std::ostream& out) {
   out << " (c/rho: deposition coefficient of the " << dose_model_name(scene.dose_model) << " model)\n";
   const std::string model = dose_model_name(scene.dose_model);
   TextTable mt({"material", "density g/cm3", "mu/rho cm2/g", "mu_en/rho cm2/g", "c/rho cm2/g", "1/mu um", "defined as"});
-  std::set<int> used;
-  for (const auto& l : scene.sample.layers) used.insert(scene.material_index(l.material));
-  for (const auto& s : scene.sample.shapes) used.insert(scene.material_index(s.material));
-  for (int i : std::set<int>(used))
-    if (i >= 0)
-      for (const auto& c : table.materials[i].components) used.insert(c.material);
   for (size_t i = 0; i < table.materials.size(); ++i) {
     const Material& m = table.materials[i];
     const double mu = table.spectrum_mean(m, [](const MaterialCoefficients& c) { return c.mu_rho(); });
@@ -195,7 +198,7 @@ void print_check_report(const SceneSetup& setup, std::ostream& out) {
     const double dep = table.spectrum_mean(m, [&](const MaterialCoefficients& c) { return c.deposition(table.model); });
     const double length_um = 1e4 / (mu * m.density_g_cm3);
     std::string def = m.source;
-    if (!used.count(static_cast<int>(i))) def += " (not placed in the sample)";
+    if (!used[i]) def += " (not placed in the sample)";
     mt.add_row({m.name, fmt_g(m.density_g_cm3, 4), fmt_g(mu, 4), fmt_g(muen, 4), fmt_g(dep, 4), fmt_g(length_um, 4), def});
     for (const auto& c : m.components) {
       mt.add_row({"  " + c.name, "", "", "", "", "",

@@ -64,7 +64,7 @@ int run_command(const RunOptions& o, std::ostream& out) {
   RunDirectory out_dir(dir, o.overwrite);
 
   const TransportParams params = make_transport_params(materials, std::make_shared<const VoxelGrid>(voxelize(scene)),
-                                                       scene.beam, scene.sample.stage, scene.output.thresholds, frames);
+                                                       scene.beam, scene.sample.stage, threshold_scale(scene), frames);
   const VoxelGrid& grid = *params.grid;
   stage_done("setup");
   Progress progress(stderr_is_terminal());

@@ -30,7 +30,8 @@ void merge(Partial& into, const Partial& from) {
   for (size_t t = 0; t < into.above.size(); ++t) into.above[t] += from.above[t];
 }
 
-void add(Partial& p, int64_t voxel, double dose, double mass_kg, double rate, const std::vector<double>& thresholds) {
+// `thresholds`: the material's dose per label (+inf where it does not carry the label).
+void add(Partial& p, int64_t voxel, double dose, double mass_kg, double rate, const double* thresholds) {
   p.voxels++;
   p.deposited_J += dose * mass_kg;
   if (dose > p.dose_max) {  // voxels arrive in increasing index: the first maximum wins
@@ -38,11 +39,11 @@ void add(Partial& p, int64_t voxel, double dose, double mass_kg, double rate, co
     p.max_voxel = voxel;
   }
   p.rate_max = std::max(p.rate_max, rate);
-  for (size_t t = 0; t < thresholds.size(); ++t)
+  for (size_t t = 0; t < p.above.size(); ++t)
     if (dose >= thresholds[t]) p.above[t]++;
 }
 
-void finish(DoseStats& s, const Partial& p, double mass_per_voxel_g, double voxel_mm3) {
+void finish(DoseStats& s, const Partial& p, double mass_per_voxel_g, double voxel_mm3, const double* thresholds) {
   s.voxels = p.voxels;
   s.mass_g = p.voxels * mass_per_voxel_g;
   s.deposited_J = p.deposited_J;
@@ -52,6 +53,7 @@ void finish(DoseStats& s, const Partial& p, double mass_per_voxel_g, double voxe
   s.rate_peak_max_Gy_s = p.rate_max;
   s.above.resize(p.above.size());
   for (size_t t = 0; t < p.above.size(); ++t) {
+    s.above[t].threshold_Gy = thresholds[t];
     s.above[t].voxels = p.above[t];
     s.above[t].volume_mm3 = p.above[t] * voxel_mm3;
   }
@@ -63,7 +65,9 @@ RunStatistics compute_statistics(const MaterialTable& mt, const VoxelGrid& grid,
   const GridGeometry& g = grid.geometry;
   const TransportTables& tt = r.tables;
   const int n_mat = static_cast<int>(mt.materials.size());
-  const int n_thr = static_cast<int>(tt.threshold_Gy.size());
+  const int n_thr = tt.thresholds.count();
+  auto material_thresholds = [&](int m) { return tt.thresholds.dose_Gy.data() + static_cast<size_t>(m) * n_thr; };
+  auto slot_thresholds = [&](int s) { return tt.component_threshold_Gy.data() + static_cast<size_t>(tt.slot_grid[s]) * n_thr; };
   const int n_slots = static_cast<int>(tt.slot_grid.size());
   const double voxel_cm3 = g.voxel_volume_cm3();
   const double voxel_mm3 = voxel_cm3 * 1e3;
@@ -116,14 +120,14 @@ RunStatistics compute_statistics(const MaterialTable& mt, const VoxelGrid& grid,
         const double rate = r.rate_peak_Gy_s[v];
         const double mass_kg = mt.materials[m].density_g_cm3 * voxel_cm3 * 1e-3;
         if (mat_part[m].voxels == 0) touched.push_back(m);
-        add(mat_part[m], v, dose, mass_kg, rate, tt.threshold_Gy);
+        add(mat_part[m], v, dose, mass_kg, rate, material_thresholds(m));
         dep_part += dose * mass_kg;
         if (dose > block_best.first) block_best = {dose, v};
         for (int s = tt.component_begin[m]; s < tt.component_begin[m + 1]; ++s) {
           const double dc = r.component_dose(tt.slot_grid[s])[v];
           // Same history as the voxel: the component's rate scales like its dose.
           const double rc = dose > 0 ? dc * (rate / dose) : 0.0;
-          add(slot_part[s], v, dc, slot_mass_kg[s], rc, tt.threshold_Gy);
+          add(slot_part[s], v, dc, slot_mass_kg[s], rc, slot_thresholds(s));
         }
       }
 #pragma omp ordered
@@ -164,13 +168,13 @@ RunStatistics compute_statistics(const MaterialTable& mt, const VoxelGrid& grid,
     MaterialStats ms;
     ms.name = mat.name;
     ms.index = m;
-    finish(ms, mat_total[m], mat.density_g_cm3 * voxel_cm3, voxel_mm3);
+    finish(ms, mat_total[m], mat.density_g_cm3 * voxel_cm3, voxel_mm3, material_thresholds(m));
     for (int t = 0; t < n_thr; ++t) ms.above[t].first_crossing_s = first[m][t];
     if (mat.composite()) {
       for (int s = tt.component_begin[m]; s < tt.component_begin[m + 1]; ++s) {
         DoseStats cs;
         cs.name = tt.component_grid_names[tt.slot_grid[s]];
-        finish(cs, slot_total[s], slot_mass_kg[s] * 1e3, voxel_mm3);
+        finish(cs, slot_total[s], slot_mass_kg[s] * 1e3, voxel_mm3, slot_thresholds(s));
         for (int t = 0; t < n_thr; ++t) cs.above[t].first_crossing_s = r.slot_first_crossing(s, t);
         ms.components.push_back(cs);
         ms.component_slots.push_back(s);

@@ -12,6 +12,7 @@
 namespace dosemap {
 
 struct ThresholdStats {
+  double threshold_Gy = 0;        // this material's dose for the label; +inf: it does not carry it
   int64_t voxels = 0;             // voxels whose dose >= threshold
   double volume_mm3 = 0;
   double first_crossing_s = -1;   // earliest time any voxel reached it; -1 never
@@ -26,7 +27,7 @@ struct DoseStats {
   double dose_max_Gy = 0;
   int64_t dose_max_voxel = -1;  // the most dosed voxel (lowest index on ties)
   double rate_peak_max_Gy_s = 0;
-  std::vector<ThresholdStats> above;  // per threshold, in the scene's (ascending) order
+  std::vector<ThresholdStats> above;  // per threshold label (TransportTables::thresholds)
 };
 
 struct MaterialStats : DoseStats {

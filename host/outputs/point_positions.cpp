@@ -24,7 +24,7 @@ std::vector<PointPosition> point_positions(const Scene& scene, const MaterialTab
                                            const Timeline& tl, const DoseResults& r) {
   const GridGeometry& g = grid.geometry;
   const TransportTables& tt = r.tables;
-  const int n_thr = static_cast<int>(tt.threshold_Gy.size());
+  const int n_thr = tt.thresholds.count();
 
   std::vector<PointPosition> positions;
   // Scripted scans may have thousands of points: (x, y, stage angle) -> position.
@@ -72,12 +72,14 @@ std::vector<PointPosition> point_positions(const Scene& scene, const MaterialTab
       if (std::find(order.begin(), order.end(), m) == order.end()) {
         order.push_back(m);
         material_row[m].name = mt.materials[m].name;
+        material_row[m].scale_material = m;
         material_row[m].first_crossing_s.assign(n_thr, -1);
         if (mt.materials[m].composite())
           for (int s = tt.component_begin[m]; s < tt.component_begin[m + 1]; ++s) {
             PositionDose c;
             c.name = tt.component_grid_names[tt.slot_grid[s]];
             c.component = true;
+            c.scale_material = tt.component_material[tt.slot_grid[s]];
             // The march keeps each component's first crossing per voxel column; a slanted
             // path crosses many columns, so there the time is not known (left empty).
             if (column_path)

@@ -20,8 +20,9 @@ namespace dosemap {
 struct PositionDose {
   std::string name;         // a material, or (component) a component of the material before it
   bool component = false;
+  int scale_material = -1;  // whose thresholds apply: the material, or the component's material
   double dose_max_Gy = 0;   // most dosed voxel of it in the column
-  std::vector<double> first_crossing_s;  // per threshold: earliest voxel of it on the path; -1 never;
+  std::vector<double> first_crossing_s;  // per threshold label: earliest voxel of it on the path; -1 never;
                                          // empty for a component on a slanted path (not known)
 };
 

@@ -72,10 +72,6 @@ struct RayMaterialDose {
 PointTable point_table(const Scene& scene, const MaterialTable& materials, const VoxelGrid& grid,
                        const Timeline& timeline, const DoseResults& results, int threads) {
   PointTable t;
-  for (const Threshold& th : scene.output.thresholds) {
-    t.threshold_labels.push_back(th.label);
-    t.threshold_Gy.push_back(th.dose_Gy);
-  }
   // Decided from the exposures, before anything is planned: one stage angle throughout.
   for (const Exposure& e : timeline.exposures)
     if (e.turning() || e.angle0_deg != timeline.exposures.front().angle0_deg) {
@@ -95,6 +91,12 @@ PointTable point_table(const Scene& scene, const MaterialTable& materials, const
     std::vector<char> counts;  // [material]
   };
   std::vector<Entry> entries;
+  const ThresholdScale& scale = results.tables.thresholds;
+  auto scale_of = [&](int material) {
+    std::vector<Threshold> own;
+    for (const auto& [label, dose] : scale.of(material)) own.push_back({scale.labels[label], dose});
+    return own;
+  };
   {
     std::vector<char> present(materials.materials.size(), 0);
     for (MaterialId m : grid.material)
@@ -102,6 +104,7 @@ PointTable point_table(const Scene& scene, const MaterialTable& materials, const
     for (size_t m = 0; m < present.size(); ++m)
       if (present[m]) {
         t.materials.push_back(materials.materials[m].name);
+        t.thresholds.push_back(scale_of(static_cast<int>(m)));
         entries.push_back({results.dose_Gy.data(), std::vector<char>(present.size(), 0)});
         entries.back().counts[m] = 1;
       }
@@ -112,6 +115,7 @@ PointTable point_table(const Scene& scene, const MaterialTable& materials, const
       for (size_t m = 0; m < present.size(); ++m) any |= (e.counts[m] = present[m] && holds[c][m]) != 0;
       if (!any) continue;
       t.materials.push_back("dose:" + results.tables.component_grid_names[c]);
+      t.thresholds.push_back(scale_of(results.tables.component_material[c]));
       entries.push_back(std::move(e));
     }
   }
@@ -234,7 +238,8 @@ PointTable point_table(const Scene& scene, const MaterialTable& materials, const
       t.dose_mean_Gy[m][row] = sum_dose[m] / static_cast<double>(count[m]);
       t.rate_peak_Gy_s[m][row] = peak_rate[m];
       int32_t passed = 0;
-      while (passed < static_cast<int32_t>(t.threshold_Gy.size()) && max_dose[m] >= t.threshold_Gy[passed]) ++passed;
+      const std::vector<Threshold>& own = t.thresholds[m];
+      while (passed < static_cast<int32_t>(own.size()) && max_dose[m] >= own[passed].dose_Gy) ++passed;
       t.thresholds_passed[m][row] = passed;
     }
   }
@@ -257,7 +262,7 @@ void write_points_csv(const PointTable& t, std::ostream& out) {
     for (size_t m = 0; m < t.materials.size(); ++m) {
       const int32_t passed = t.thresholds_passed[m][r];
       out << "," << num(t.dose_max_Gy[m][r]) << "," << num(t.dose_mean_Gy[m][r]) << "," << num(t.rate_peak_Gy_s[m][r]) << ","
-          << (passed > 0 ? t.threshold_labels[passed - 1] : std::string());
+          << (passed > 0 ? t.thresholds[m][passed - 1].label : std::string());
     }
     out << "\n";
   }

@@ -38,9 +38,8 @@ struct PointTable {
   // ("dose:<component>", the dose to that component wherever it is).
   std::vector<std::string> materials;
   std::vector<std::vector<double>> dose_max_Gy, dose_mean_Gy, rate_peak_Gy_s;  // [material][row]; NaN: not in the columns
-  std::vector<std::vector<int32_t>> thresholds_passed;  // [material][row]: ascending thresholds the max dose reached
-  std::vector<std::string> threshold_labels;            // ascending, as [output] thresholds_Gy
-  std::vector<double> threshold_Gy;
+  std::vector<std::vector<int32_t>> thresholds_passed;  // [material][row]: how many of its thresholds the max dose reached
+  std::vector<std::vector<Threshold>> thresholds;       // [material]: its scale, ascending (the component material's)
   std::string not_built;  // why there are no rows (empty when the table is built)
 
   size_t rows() const { return step.size(); }

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "host/common/text.h"
+
 namespace dosemap {
 
 namespace {
@@ -31,7 +33,8 @@ void string_attribute(hid_t object, const char* name, const std::string& value) 
 }
 
 template <typename T>
-void column(hid_t file, const std::string& name, const std::vector<T>& values, const char* units) {
+void column(hid_t file, const std::string& name, const std::vector<T>& values, const char* units,
+            const std::string& thresholds = {}) {
   const hsize_t n = values.size();
   const hid_t space = checked(H5Screate_simple(1, &n, nullptr), "H5Screate_simple");
   const hid_t type = std::is_same<T, double>::value ? H5T_IEEE_F64LE : H5T_STD_I32LE;
@@ -39,6 +42,7 @@ void column(hid_t file, const std::string& name, const std::vector<T>& values, c
   const hid_t set = checked(H5Dcreate2(file, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "H5Dcreate2");
   if (n > 0) checked(H5Dwrite(set, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), "H5Dwrite", 0);
   string_attribute(set, "units", units);
+  if (!thresholds.empty()) string_attribute(set, "thresholds", thresholds);
   H5Dclose(set);
   H5Sclose(space);
 }
@@ -50,9 +54,6 @@ void write_points_h5(const PointTable& t, std::ostream& out) {
   const hid_t fapl = checked(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate");
   checked(H5Pset_fapl_core(fapl, 1 << 20, 0), "H5Pset_fapl_core", 0);  // in memory only
   const hid_t file = checked(H5Fcreate("points.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl), "H5Fcreate");
-  std::string labels;
-  for (const std::string& l : t.threshold_labels) labels += (labels.empty() ? "" : ",") + l;
-  string_attribute(file, "thresholds", labels);
   string_attribute(file, "about", "dosemap per-visit table: one row per scan point and visit (README, points.csv)");
   column(file, "step", t.step, "");
   column(file, "point", t.point, "");
@@ -70,7 +71,11 @@ void write_points_h5(const PointTable& t, std::ostream& out) {
     column(file, name + "_dose_max_Gy", t.dose_max_Gy[m], "Gy");
     column(file, name + "_dose_mean_Gy", t.dose_mean_Gy[m], "Gy");
     column(file, name + "_rate_peak_Gy_s", t.rate_peak_Gy_s[m], "Gy/s");
-    column(file, name + "_threshold_passed", t.thresholds_passed[m], "thresholds passed (see the file's thresholds)");
+    // Its own scale (the material's, or the component material's): "label=dose_Gy,...".
+    std::string scale;
+    for (const Threshold& th : t.thresholds[m]) scale += (scale.empty() ? "" : ",") + th.label + "=" + fmt_g(th.dose_Gy, 9);
+    column(file, name + "_threshold_passed", t.thresholds_passed[m], "thresholds passed (of the attribute thresholds)",
+           scale.empty() ? std::string("none") : scale);
   }
   checked(H5Fflush(file, H5F_SCOPE_GLOBAL), "H5Fflush", 0);
   const ssize_t size = H5Fget_file_image(file, nullptr, 0);

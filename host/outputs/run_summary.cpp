@@ -2,7 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+
 #include "host/common/text.h"
+#include "host/scene/threshold_scale.h"
 #include "host/transport/stage_poses.h"
 
 namespace dosemap {
@@ -20,26 +23,36 @@ Json coefficients_json(const MaterialTable& mt, const Material& m) {
   return j;
 }
 
-Json above_json(const Scene& scene, const std::vector<ThresholdStats>& above) {
+// The labels the material (or component) carries: its volume above each and when first.
+Json above_json(const ThresholdScale& scale, const std::vector<ThresholdStats>& above) {
   Json j = Json::object();
   for (size_t t = 0; t < above.size(); ++t) {
+    if (!std::isfinite(above[t].threshold_Gy)) continue;
     Json a;
+    a["threshold_Gy"] = above[t].threshold_Gy;
     a["voxels"] = above[t].voxels;
     a["volume_mm3"] = above[t].volume_mm3;
     a["first_crossing_s"] = above[t].first_crossing_s >= 0 ? Json(above[t].first_crossing_s) : Json(nullptr);
-    j[scene.output.thresholds[t].label] = a;
+    j[scale.labels[t]] = a;
   }
   return j;
 }
 
-Json crossings_json(const Scene& scene, const std::vector<double>& first_crossing_s) {
+Json crossings_json(const ThresholdScale& scale, int material, const std::vector<double>& first_crossing_s) {
   Json j = Json::object();
   for (size_t t = 0; t < first_crossing_s.size(); ++t)
-    j[scene.output.thresholds[t].label] = first_crossing_s[t] >= 0 ? Json(first_crossing_s[t]) : Json(nullptr);
+    if (scale.applies(material, static_cast<int>(t)))
+      j[scale.labels[t]] = first_crossing_s[t] >= 0 ? Json(first_crossing_s[t]) : Json(nullptr);
   return j;
 }
 
-Json point_positions_json(const Scene& scene, const std::vector<PointPosition>& positions) {
+Json scale_json(const ThresholdScale& scale, int material) {
+  Json j = Json::object();
+  for (const auto& [label, dose] : scale.of(material)) j[scale.labels[label]] = dose;
+  return j;
+}
+
+Json point_positions_json(const Scene& scene, const ThresholdScale& scale, const std::vector<PointPosition>& positions) {
   Json list = Json::array();
   for (size_t n = 0; n < positions.size() && n < kSummaryPositions; ++n) {
     const PointPosition& p = positions[n];
@@ -54,7 +67,7 @@ Json point_positions_json(const Scene& scene, const std::vector<PointPosition>& 
     std::string material;
     for (const PositionDose& d : p.doses) {
       Json row = {{"dose_max_Gy", d.dose_max_Gy}};
-      if (!d.first_crossing_s.empty()) row["first_crossing_s"] = crossings_json(scene, d.first_crossing_s);
+      if (!d.first_crossing_s.empty()) row["first_crossing_s"] = crossings_json(scale, d.scale_material, d.first_crossing_s);
       if (!d.component) {
         material = d.name;
         materials[material] = row;
@@ -104,6 +117,9 @@ std::string summary_json(const RunRecord& run) {
                    {"transmitted", run.energy.transmitted_J},
                    {"other", run.energy.other_J},
                    {"beam", run.energy.beam_J}};
+  // [output] thresholds_Gy: the scale of every material without its own (each material's
+  // scale is under materials.<name>.thresholds_Gy).
+  const ThresholdScale scale = threshold_scale(scene);
   Json thresholds = Json::object();
   for (const auto& t : scene.output.thresholds) thresholds[t.label] = t.dose_Gy;
   j["thresholds_Gy"] = thresholds;
@@ -142,7 +158,8 @@ std::string summary_json(const RunRecord& run) {
       e["dose_max_voxel"] = {v % g.dims[0], (v / g.dims[0]) % g.dims[1], v / g.columns()};
     }
     e["dose_rate_peak_max_Gy_s"] = s.rate_peak_max_Gy_s;
-    e["above"] = above_json(scene, s.above);
+    e["thresholds_Gy"] = scale_json(scale, s.index);
+    e["above"] = above_json(scale, s.above);
     Json comps = Json::object();
     for (size_t c = 0; c < s.components.size(); ++c) {
       const DoseStats& cs = s.components[c];
@@ -157,7 +174,7 @@ std::string summary_json(const RunRecord& run) {
       ce["mass_g"] = cs.mass_g;
       ce["deposited_J"] = cs.deposited_J;
       ce["dose_rate_peak_max_Gy_s"] = cs.rate_peak_max_Gy_s;
-      ce["above"] = above_json(scene, cs.above);
+      ce["above"] = above_json(scale, cs.above);
       comps[cs.name] = ce;
     }
     if (!s.components.empty()) e["components"] = comps;
@@ -178,7 +195,7 @@ std::string summary_json(const RunRecord& run) {
     layers.push_back({{"material", l.material}, {"z0_um", z}, {"z1_um", z + l.thickness_um}});
     z += l.thickness_um;
   }
-  j["point_positions"] = point_positions_json(scene, run.point_positions);
+  j["point_positions"] = point_positions_json(scene, scale, run.point_positions);
   j["point_positions_total"] = run.point_positions.size();  // the list keeps the first kSummaryPositions
   if (run.points_not_built.empty())
     j["points"] = {{"file", "points.csv"}, {"hdf5", "points.h5"}, {"rows", run.point_rows}};
@@ -206,14 +223,28 @@ namespace {
 
 constexpr size_t kReportedPositions = 8;  // the rest are in summary.json
 
+// A threshold column's title: the label and its dose when every material gives it the same
+// (else each cell names its material's dose).
+std::string threshold_header(const ThresholdScale& scale, int t) {
+  const double common = scale.common_dose(t);
+  return scale.labels[t] + (std::isnan(common) ? std::string() : " " + human_dose(common));
+}
+
+// A cell of a threshold column: "n/a" where the material does not carry the label.
+std::string threshold_cell(const ThresholdScale& scale, int material, int t, const std::string& text) {
+  if (material < 0 || !scale.applies(material, t)) return "n/a";
+  return std::isnan(scale.common_dose(t)) ? human_dose(scale.at(material, t)) + ": " + text : text;
+}
+
 void print_point_positions(const RunRecord& run, std::ostream& out) {
   const std::vector<PointPosition>& positions = run.point_positions;
   if (positions.empty()) return;
   out << "\nPoint positions: " << (run.scene.sample.stage.present ? "the beam centre's path at the step's stage angle"
                                                                     : "the voxel column under each beam centre")
       << " (max dose there, and when it first reached each threshold)\n";
+  const ThresholdScale scale = threshold_scale(run.scene);
   std::vector<std::string> header{"position", "beam on", "material", "max dose"};
-  for (const auto& t : run.scene.output.thresholds) header.push_back(t.label + " " + human_dose(t.dose_Gy));
+  for (int t = 0; t < scale.count(); ++t) header.push_back(threshold_header(scale, t));
   TextTable table(header);
   for (size_t n = 0; n < positions.size() && n < kReportedPositions; ++n) {
     const PointPosition& p = positions[n];
@@ -224,7 +255,10 @@ void print_point_positions(const RunRecord& run, std::ostream& out) {
       std::vector<std::string> row{first ? at : "",
                                    first ? human_time(p.beam_on_s) : "", (d.component ? "  " : "") + d.name,
                                    human_dose(d.dose_max_Gy)};
-      for (double t : d.first_crossing_s) row.push_back(t >= 0 ? human_time(t) : "-");
+      for (size_t t = 0; t < d.first_crossing_s.size(); ++t) {
+        const double at_s = d.first_crossing_s[t];
+        row.push_back(threshold_cell(scale, d.scale_material, static_cast<int>(t), at_s >= 0 ? human_time(at_s) : "-"));
+      }
       if (d.first_crossing_s.empty()) row.resize(header.size(), "n/a");  // a component on a slanted path
       table.add_row(row);
       first = false;
@@ -241,7 +275,7 @@ void print_point_positions(const RunRecord& run, std::ostream& out) {
 
 void print_run_report(const RunRecord& run, const std::string& output_dir, std::ostream& out) {
   const Scene& scene = run.scene;
-  const auto& thresholds = scene.output.thresholds;
+  const ThresholdScale scale = threshold_scale(scene);
   out << "dosemap run: " << scene.title << "\n";
   print_fields(out, {
       {"backend", run.backend + " (" + run.device + "), " + fmt_g(run.seconds_total, 3) + " s"},
@@ -283,21 +317,25 @@ void print_run_report(const RunRecord& run, const std::string& output_dir, std::
   }
   dose.print(out);
 
-  if (!thresholds.empty()) {
-    out << "\nDamage thresholds: volume above each, and when the first voxel crossed it\n";
+  if (scale.count() > 0) {
+    out << "\nDamage thresholds: volume above each, and when the first voxel crossed it"
+        << (scale.uniform() ? "" : " (each material against its own thresholds; n/a: not one of them)") << "\n";
     std::vector<std::string> header{"material"};
-    for (const auto& t : thresholds) header.push_back(t.label + " " + human_dose(t.dose_Gy));
+    for (int t = 0; t < scale.count(); ++t) header.push_back(threshold_header(scale, t));
     TextTable thr(header);
-    auto thr_row = [&](const std::string& name, const DoseStats& s) {
+    auto thr_row = [&](const std::string& name, int scale_material, const DoseStats& s) {
       std::vector<std::string> row{name};
-      for (const auto& a : s.above)
-        row.push_back(a.voxels == 0 ? "-" : fmt_g(a.volume_mm3, 3) + " mm3 from " + human_time(a.first_crossing_s));
+      for (size_t t = 0; t < s.above.size(); ++t) {
+        const ThresholdStats& a = s.above[t];
+        row.push_back(threshold_cell(scale, scale_material, static_cast<int>(t),
+                                     a.voxels == 0 ? "-" : fmt_g(a.volume_mm3, 3) + " mm3 from " + human_time(a.first_crossing_s)));
+      }
       thr.add_row(row);
     };
     for (const MaterialStats& s : run.stats.materials) {
       if (s.voxels == 0) continue;
-      thr_row(s.name, s);
-      for (const DoseStats& c : s.components) thr_row("  " + c.name, c);
+      thr_row(s.name, s.index, s);
+      for (const DoseStats& c : s.components) thr_row("  " + c.name, run.materials.index(c.name), c);
     }
     thr.print(out);
   }

@@ -38,10 +38,10 @@ std::vector<VtiArray> vti_arrays(const RunWriteInputs& in, const DoseResults& r)
   float_array("dose", r.dose_Gy.data(), matter);
   float_array("dose_rate_peak", r.rate_peak_Gy_s.data(), matter);
   float_array("dose_rate_mean", r.rate_mean_Gy_s.data(), matter);
-  const auto& th = in.scene.output.thresholds;
-  for (size_t t = 0; t < th.size(); ++t) {
-    const float* c = r.crossing(static_cast<int>(t));
-    float_array("t_" + th[t].label + "_s", c, [c, matter](int64_t v) { return matter(v) && c[v] >= 0; });
+  const ThresholdScale& th = r.tables.thresholds;
+  for (int t = 0; t < th.count(); ++t) {
+    const float* c = r.crossing(t);
+    float_array("t_" + th.labels[t] + "_s", c, [c, matter](int64_t v) { return matter(v) && c[v] >= 0; });
   }
   const auto presence = component_presence(r.tables);
   for (size_t c = 0; c < r.tables.component_grid_names.size(); ++c) {
@@ -54,11 +54,10 @@ std::vector<VtiArray> vti_arrays(const RunWriteInputs& in, const DoseResults& r)
                  for (int64_t v = b; v < e; ++v) o[v - b] = mat[v] == kVoidId ? -1 : mat[v];
                }});
   const float* dose = r.dose_Gy.data();
-  for (const auto& t : th) {
-    const double level = t.dose_Gy;
-    a.push_back({"dose_gt_" + t.label, VtiArray::kUInt8, [&mat, dose, level](int64_t b, int64_t e, void* out) {
+  for (int t = 0; t < th.count(); ++t) {
+    a.push_back({"dose_gt_" + th.labels[t], VtiArray::kUInt8, [&mat, &th, dose, t](int64_t b, int64_t e, void* out) {
                    uint8_t* o = static_cast<uint8_t*>(out);
-                   for (int64_t v = b; v < e; ++v) o[v - b] = mat[v] != kVoidId && dose[v] >= level;
+                   for (int64_t v = b; v < e; ++v) o[v - b] = mat[v] != kVoidId && th.reached(mat[v], t, dose[v]);
                  }});
   }
   return a;

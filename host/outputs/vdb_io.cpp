@@ -11,6 +11,7 @@
 
 #include "host/common/errors.h"
 #include "host/common/progress.h"
+#include "host/common/text.h"
 #include "host/outputs/checked_file.h"
 #include "host/outputs/integrity_footer.h"
 
@@ -77,6 +78,21 @@ void describe(openvdb::GridBase& grid, const std::string& name, const std::strin
   grid.insertMeta("time_s", openvdb::DoubleMetadata(ctx.time_s));
 }
 
+// A crossing or mask grid's threshold: one dose when every material carrying the label gives
+// it the same, else each material's ("NMC811=1e+06,EC=20000").
+void describe_threshold(openvdb::GridBase& grid, const VdbWriteContext& ctx, const ThresholdScale& scale, int label) {
+  const double common = scale.common_dose(label);
+  if (!std::isnan(common)) {
+    grid.insertMeta("threshold_Gy", openvdb::DoubleMetadata(common));
+    return;
+  }
+  std::string by_material;
+  for (int m = 0; m < scale.n_materials; ++m)
+    if (scale.applies(m, label))
+      by_material += (by_material.empty() ? "" : ",") + ctx.materials.materials[m].name + "=" + fmt_g(scale.at(m, label), 9);
+  grid.insertMeta("threshold_Gy_by_material", openvdb::StringMetadata(by_material));
+}
+
 // The `density` fog volume Blender renders as is: log10 of dose mapped to [0, 1] over the
 // four decades below 10^log10_dose_max; zero (inactive) below.
 template <typename DoseAt>
@@ -124,7 +140,7 @@ void write_grids(CheckedFile& file, const openvdb::GridPtrVec& grids, const open
 
 void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults&& r) {
   init_openvdb();
-  const size_t n_thr = ctx.scene.output.thresholds.size();
+  const size_t n_thr = static_cast<size_t>(r.tables.thresholds.count());
   if (ctx.progress)
     ctx.progress->start("writing dose.vdb", static_cast<int64_t>(5 + 2 * n_thr + r.tables.component_grid_names.size()));
   const GridGeometry& g = ctx.grid.geometry;
@@ -163,13 +179,13 @@ void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults&&
              0.0f, is_matter);
   release(r.rate_mean_Gy_s);
 
-  const auto& thresholds = ctx.scene.output.thresholds;
-  for (size_t t = 0; t < thresholds.size(); ++t) {
-    const float* cross = r.crossing(static_cast<int>(t));
-    auto grid = float_grid("t_" + thresholds[t].label + "_s", "s",
-                           "time from scan start when the dose first reached " + thresholds[t].label, cross, -1.0f,
-                           [&](int64_t v) { return is_matter(v) && cross[v] >= 0; });
-    grid->insertMeta("threshold_Gy", openvdb::DoubleMetadata(thresholds[t].dose_Gy));
+  const ThresholdScale& thresholds = tt.thresholds;
+  for (int t = 0; t < thresholds.count(); ++t) {
+    const float* cross = r.crossing(t);
+    const std::string& label = thresholds.labels[t];
+    auto grid = float_grid("t_" + label + "_s", "s", "time from scan start when the dose first reached " + label, cross,
+                           -1.0f, [&](int64_t v) { return is_matter(v) && cross[v] >= 0; });
+    describe_threshold(*grid, ctx, thresholds, t);
   }
   release(r.crossing_s);
 
@@ -184,15 +200,14 @@ void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults&&
 
   const float* dose = r.dose_Gy.data();
   float_grid("dose", "Gy", "absorbed dose", dose, 0.0f, is_matter);
-  for (const auto& th : thresholds) {
-    const double level = th.dose_Gy;
+  for (int t = 0; t < thresholds.count(); ++t) {
     auto mask = build_grid<openvdb::BoolGrid>(g, false, [&](int64_t v, bool& out) {
-      if (!is_matter(v) || dose[v] < level) return false;
+      if (!is_matter(v) || !thresholds.reached(material[v], t, dose[v])) return false;
       out = true;
       return true;
     });
-    describe(*mask, "dose_gt_" + th.label, "1", "dose >= " + th.label + " threshold", ctx);
-    mask->insertMeta("threshold_Gy", openvdb::DoubleMetadata(level));
+    describe(*mask, "dose_gt_" + thresholds.labels[t], "1", "dose >= " + thresholds.labels[t] + " threshold", ctx);
+    describe_threshold(*mask, ctx, thresholds, t);
     grids.push_back(mask);
   }
 

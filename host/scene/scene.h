@@ -15,6 +15,11 @@ namespace dosemap {
 enum class DoseModel { kMuEn, kPhoto, kAbsorbed };
 const char* dose_model_name(DoseModel m);
 
+struct Threshold {
+  std::string label;  // used in grid names: t_<label>_s, dose_gt_<label>
+  double dose_Gy = 0;
+};
+
 // ---- materials ----
 struct ComponentSpec {
   std::string material;
@@ -34,6 +39,10 @@ struct MaterialSpec {
   SourcePos where;          // the [materials.NAME] header
   SourcePos value_where;    // the formula / nist / components value
   SourcePos density_where;
+  // Its own damage scale (replacing [output] thresholds_Gy for it; may be empty: none).
+  bool has_thresholds = false;
+  std::vector<Threshold> thresholds;  // ascending dose
+  SourcePos thresholds_where;
 };
 
 // The reserved material name for vacuum.
@@ -158,13 +167,8 @@ struct ScanSpec {
 };
 
 // ---- output ----
-struct Threshold {
-  std::string label;  // used in grid names: t_<label>_s, dose_gt_<label>
-  double dose_Gy = 0;
-};
-
 struct OutputSpec {
-  std::vector<Threshold> thresholds;  // ascending dose
+  std::vector<Threshold> thresholds;  // ascending dose: every material without its own
   bool write_vdb = true;              // formats: "vdb" (dose.vdb) and/or "vti" (dose.vti, ParaView)
   bool write_vti = false;
   std::vector<double> frames_s;       // times of cumulative-dose frames, ascending

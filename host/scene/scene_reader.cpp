@@ -16,6 +16,7 @@
 #include "host/common/text.h"
 #include "host/scene/beam_image.h"
 #include "host/scene/scene_limits.h"
+#include "host/scene/threshold_scale.h"
 #include "host/scene/toml_reader.h"
 
 namespace dosemap {
@@ -117,6 +118,7 @@ class SceneReader {
     if (const toml::table* t = top.table("output", false)) read_output(*t, s);
     top.check_unknown_keys();
     check_material_references(s);
+    if (diag_.empty()) check_threshold_labels(s);
     check_stage_use(s);
     return s;
   }
@@ -163,7 +165,7 @@ class SceneReader {
 
   void read_material(const toml::table& t, const std::string& name, Scene& s) {
     const std::string shown = "[materials." + name + "]";
-    TableView v(t, shown, file_, diag_, {"formula", "nist", "components", "density_g_cm3"});
+    TableView v(t, shown, file_, diag_, {"formula", "nist", "components", "density_g_cm3", "thresholds_Gy"});
     MaterialSpec m;
     m.name = name;
     m.where = v.pos();
@@ -205,6 +207,11 @@ class SceneReader {
       v.reject("density_g_cm3",
                "cannot be set for a composite: its density follows from the components; remove it");
       read_components(v, m);
+    }
+    if (auto list = read_thresholds(v, shown)) {
+      m.has_thresholds = true;
+      m.thresholds = *list;
+      m.thresholds_where = v.pos("thresholds_Gy");
     }
     v.check_unknown_keys();
     s.materials.push_back(std::move(m));
@@ -849,32 +856,63 @@ class SceneReader {
       s.output.frames_where = v.pos("frame_every_s");
       s.output.frame_every_s = v.number("frame_every_s", time_rule(), false, "600.0").value_or(0.0);
     }
-    if (const toml::table* th = v.table("thresholds_Gy", false)) {
-      std::vector<Threshold> list;
-      for (auto&& [k, node] : *th) {
-        const std::string label(k.str());
-        const SourcePos where = pos_of(node.source(), file_);
-        if (!std::regex_match(label, label_pattern())) {
-          diag_.error(pos_of(k.source(), file_), "[output] thresholds_Gy label '" + label + "' cannot be used in grid names",
-                      "use letters, digits and _ only, starting with a letter");
-          continue;
-        }
-        auto d = as_finite_number(node);
-        if (!d || !(*d > 0)) {
-          diag_.error(where, "[output] thresholds_Gy." + label + " must be a positive dose in Gy, got " + toml_text(node),
-                      "write e.g. " + label + " = 1.0e6");
-          continue;
-        }
-        list.push_back({label, *d});
-      }
-      std::stable_sort(list.begin(), list.end(), [](const Threshold& a, const Threshold& b) { return a.dose_Gy < b.dose_Gy; });
-      if (list.size() > static_cast<size_t>(kMaxThresholds))
-        v.error("thresholds_Gy", "has " + std::to_string(list.size()) + " thresholds; at most " +
-                                     std::to_string(kMaxThresholds) + " are supported",
-                "keep the thresholds that matter for this sample");
-      s.output.thresholds = list;
-    }
+    if (auto list = read_thresholds(v, "[output]")) s.output.thresholds = *list;
     v.check_unknown_keys();
+  }
+
+  // A thresholds_Gy table ({ label = dose, ... }) of [output] or of a material, ascending.
+  std::optional<std::vector<Threshold>> read_thresholds(TableView& v, const std::string& owner) {
+    const toml::table* th = v.table("thresholds_Gy", false);
+    if (!th) return std::nullopt;
+    std::vector<Threshold> list;
+    for (auto&& [k, node] : *th) {
+      const std::string label(k.str());
+      const SourcePos where = pos_of(node.source(), file_);
+      if (!std::regex_match(label, label_pattern())) {
+        diag_.error(pos_of(k.source(), file_), owner + " thresholds_Gy label '" + label + "' cannot be used in grid names",
+                    "use letters, digits and _ only, starting with a letter");
+        continue;
+      }
+      auto d = as_finite_number(node);
+      if (!d || !(*d > 0)) {
+        diag_.error(where, owner + " thresholds_Gy." + label + " must be a positive dose in Gy, got " + toml_text(node),
+                    "write e.g. " + label + " = 1.0e6");
+        continue;
+      }
+      list.push_back({label, *d});
+    }
+    std::stable_sort(list.begin(), list.end(), [](const Threshold& a, const Threshold& b) { return a.dose_Gy < b.dose_Gy; });
+    if (list.size() > static_cast<size_t>(kMaxThresholds))
+      v.error("thresholds_Gy", "has " + std::to_string(list.size()) + " thresholds; at most " +
+                                   std::to_string(kMaxThresholds) + " are supported",
+              "keep the thresholds that matter for this sample");
+    return list;
+  }
+
+  // The grids t_<label>_s and dose_gt_<label> are one per label of all the scales the sample
+  // uses together (host/scene/threshold_scale.h): the march keeps at most kMaxThresholds.
+  void check_threshold_labels(const Scene& s) {
+    const std::vector<bool> used = materials_in_use(s);
+    std::unordered_set<std::string> labels;
+    auto add = [&](const std::vector<Threshold>& list, const SourcePos& where, const std::string& owner) {
+      for (const Threshold& t : list)
+        if (labels.insert(t.label).second && labels.size() == static_cast<size_t>(kMaxThresholds) + 1) {
+          diag_.error(where, owner + " thresholds_Gy brings the labels the sample uses to " +
+                                 std::to_string(kMaxThresholds + 1) + "; at most " + std::to_string(kMaxThresholds) +
+                                 " distinct labels are supported (each is a grid)",
+                      "reuse the labels of [output] thresholds_Gy where they mean the same damage");
+          return false;
+        }
+      return true;
+    };
+    bool any_default = false;
+    for (size_t m = 0; m < s.materials.size(); ++m)
+      any_default = any_default || (used[m] && !s.materials[m].has_thresholds);
+    if (any_default && !add(s.output.thresholds, s.output.where, "[output]")) return;
+    for (size_t m = 0; m < s.materials.size(); ++m)
+      if (used[m] && s.materials[m].has_thresholds &&
+          !add(s.materials[m].thresholds, s.materials[m].thresholds_where, "[materials." + s.materials[m].name + "]"))
+        return;
   }
 
   void check_material_references(const Scene& s) {

@@ -46,7 +46,7 @@ struct DoseResults {
   // Per column: the earliest time a voxel of it reached threshold t in the dose to component
   // slot `slot` (a component of one material, see TransportTables), or -1.
   const float* slot_first_crossing_plane(int slot, int t) const {
-    return slot_first_crossing_s.data() + (static_cast<int64_t>(slot) * static_cast<int64_t>(tables.threshold_Gy.size()) + t) * columns;
+    return slot_first_crossing_s.data() + (static_cast<int64_t>(slot) * static_cast<int64_t>(tables.thresholds.count()) + t) * columns;
   }
   // The same over all columns.
   double slot_first_crossing(int slot, int t) const;

@@ -7,7 +7,7 @@ namespace dosemap {
 
 TransportParams make_transport_params(const MaterialTable& materials, std::shared_ptr<const VoxelGrid> grid,
                                       const BeamSpec& beam, const StageSpec& stage,
-                                      const std::vector<Threshold>& thresholds,
+                                      const ThresholdScale& thresholds,
                                       const std::vector<double>& frame_times_s) {
   TransportParams p;
   p.tables = build_transport_tables(materials, grid->geometry, thresholds, frame_times_s);

@@ -29,7 +29,7 @@ struct TransportParams {
 
 TransportParams make_transport_params(const MaterialTable& materials, std::shared_ptr<const VoxelGrid> grid,
                                       const BeamSpec& beam, const StageSpec& stage,
-                                      const std::vector<Threshold>& thresholds,
+                                      const ThresholdScale& thresholds,
                                       const std::vector<double>& frame_times_s = {});
 
 }  // namespace dosemap

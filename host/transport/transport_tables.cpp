@@ -23,8 +23,9 @@ MarchParams TransportTables::params() const {
   p.slot_deposition_m2_kg = slot_deposition_m2_kg.data();
   p.n_slots = static_cast<int>(slot_grid.size());
   p.n_component_grids = static_cast<int>(component_grid_names.size());
-  p.n_thresholds = static_cast<int>(threshold_Gy.size());
-  p.threshold_Gy = threshold_Gy.data();
+  p.n_thresholds = thresholds.count();
+  p.threshold_Gy = thresholds.dose_Gy.data();
+  p.component_threshold_Gy = component_threshold_Gy.data();
   p.column_area_m2 = column_area_m2;
   p.voxel_volume_m3 = voxel_volume_m3;
   p.n_frames = static_cast<int>(frame_time_s.size());
@@ -33,11 +34,12 @@ MarchParams TransportTables::params() const {
 }
 
 TransportTables build_transport_tables(const MaterialTable& mt, const GridGeometry& g,
-                                       const std::vector<Threshold>& thresholds,
+                                       const ThresholdScale& thresholds,
                                        const std::vector<double>& frame_times_s) {
   // The scene reader refuses scenes beyond these limits (so that check refuses them too).
   DOSEMAP_BUG_CHECK(mt.spectrum.size() <= static_cast<size_t>(kMaxSpectrumLines), "too many spectrum lines");
-  DOSEMAP_BUG_CHECK(thresholds.size() <= static_cast<size_t>(kMaxThresholds), "too many thresholds");
+  DOSEMAP_BUG_CHECK(thresholds.count() <= kMaxThresholds, "too many thresholds");
+  DOSEMAP_BUG_CHECK(thresholds.n_materials == static_cast<int>(mt.materials.size()), "thresholds of other materials");
   TransportTables t;
   t.nz = g.dims[2];
   t.n_lines = static_cast<int>(mt.spectrum.size());
@@ -82,7 +84,14 @@ TransportTables build_transport_tables(const MaterialTable& mt, const GridGeomet
   }
   t.component_begin.push_back(static_cast<int>(t.slot_grid.size()));
   DOSEMAP_BUG_CHECK(t.slot_grid.size() <= static_cast<size_t>(kMaxComponentSlots), "too many component slots");
-  for (const auto& th : thresholds) t.threshold_Gy.push_back(th.dose_Gy);
+  t.thresholds = thresholds;
+  // A component grid is judged against its material's scale, wherever that material is.
+  for (const std::string& name : t.component_grid_names) {
+    const int m = mt.index(name);
+    DOSEMAP_BUG_CHECK(m >= 0, "a component grid without its material");
+    t.component_material.push_back(m);
+    for (int l = 0; l < thresholds.count(); ++l) t.component_threshold_Gy.push_back(thresholds.at(m, l));
+  }
   t.frame_time_s = frame_times_s;
   t.column_area_m2 = g.column_area_m2();
   t.voxel_volume_m3 = g.voxel_volume_cm3() * 1e-6;

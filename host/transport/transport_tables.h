@@ -13,6 +13,7 @@
 #include "host/grid/voxel_grid.h"
 #include "host/materials/materials.h"
 #include "host/scene/scene.h"
+#include "host/scene/threshold_scale.h"
 
 namespace dosemap {
 
@@ -26,7 +27,9 @@ struct TransportTables {
   std::vector<int> component_begin, slot_grid;
   std::vector<double> slot_deposition_m2_kg;
   std::vector<std::string> component_grid_names;  // "dose:<name>" grids, in order of first use
-  std::vector<double> threshold_Gy;
+  std::vector<int> component_material;            // [grid]: the material <name>
+  ThresholdScale thresholds;                   // labels; [material * labels + label] doses
+  std::vector<double> component_threshold_Gy;  // [component grid * labels + label]: its material's
   std::vector<double> frame_time_s;
   double column_area_m2 = 0, voxel_volume_m3 = 0;  // a ray's cross-section, a voxel's volume
   double segment_length_m = 0;
@@ -38,7 +41,7 @@ struct TransportTables {
 
 // The scene reader has refused scenes beyond the march's fixed per-thread limits.
 TransportTables build_transport_tables(const MaterialTable& materials, const GridGeometry& g,
-                                       const std::vector<Threshold>& thresholds,
+                                       const ThresholdScale& thresholds,
                                        const std::vector<double>& frame_times_s = {});
 
 // The materials whose dose a component grid reports: the composites containing it and the

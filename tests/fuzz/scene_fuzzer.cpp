@@ -39,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const Scene& scene = setup.scene;
       const TransportParams params =
           make_transport_params(setup.materials, std::make_shared<const VoxelGrid>(voxelize(scene)), scene.beam,
-                                scene.sample.stage, scene.output.thresholds, setup.frame_times_s);
+                                scene.sample.stage, threshold_scale(scene), setup.frame_times_s);
       EngineOptions options;
       options.backend = Backend::kCpu;
       options.threads = 1;
