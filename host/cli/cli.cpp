@@ -65,6 +65,9 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   run_cmd->add_option("--format", run.formats, "output formats, overriding [output] formats: vdb, vti (ParaView) or both")
       ->delimiter(',')
       ->check(CLI::IsMember({"vdb", "vti"}));
+  run_cmd->add_flag("--convergence", run.convergence,
+                    "also run the hottest region on voxels halved along every axis and report how far the peak dose "
+                    "is from converged in the voxel size");
 
   PlotOptions plot;
   CLI::App* plot_cmd = app.add_subcommand(

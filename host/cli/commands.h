@@ -33,6 +33,7 @@ struct RunOptions {
   std::string backend = "auto";
   bool overwrite = false;
   std::vector<std::string> formats;  // overrides [output] formats: "vdb", "vti"
+  bool convergence = false;          // estimate the peak dose's voxel-size error (halved voxels)
 };
 int run_command(const RunOptions& o, std::ostream& out);
 

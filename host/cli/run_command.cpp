@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "host/cli/commands.h"
 #include "host/cli/scene_setup.h"
@@ -20,6 +21,7 @@
 #include "host/outputs/run_writer.h"
 #include "host/outputs/run_summary.h"
 #include "host/transport/dose_engine.h"
+#include "host/transport/peak_convergence.h"
 
 namespace dosemap {
 
@@ -50,6 +52,8 @@ int run_command(const RunOptions& o, std::ostream& out) {
   const Timeline& timeline = setup.timeline;
   const std::vector<double>& frames = setup.frame_times_s;
   refuse_if_short_of_memory(setup);
+  if (o.convergence)
+    if (auto why = convergence_not_possible(scene, timeline, geometry)) throw UserError({*why});
   // Valid but doubtful (unit slips, voxels too coarse for the beam): said, not refused.
   for (const Diagnostic& w : scene_warnings(setup)) std::cerr << w.format("warning") << "\n";
   bool write_vdb = scene.output.write_vdb, write_vti = scene.output.write_vti;
@@ -80,7 +84,14 @@ int run_command(const RunOptions& o, std::ostream& out) {
   stage_done("statistics");
   check_run_invariants(results, stats);
 
+  std::optional<PeakConvergence> convergence;
+  if (o.convergence && stats.dose_max_voxel >= 0) {
+    convergence = estimate_peak_convergence(scene, materials, grid, timeline, results, stats.dose_max_voxel, options);
+    stage_done("convergence");
+  }
+
   RunRecord record(scene, materials, geometry, timeline, stats);
+  record.convergence = convergence;
   record.backend = results.backend;
   record.device = results.device;
   record.version = DOSEMAP_VERSION;

@@ -107,7 +107,8 @@ void beam_warnings(const SceneSetup& s, std::vector<Diagnostic>& out) {
                        " of the beam's peak along " + axis_name(lab) + " with the beam centred on a voxel, " +
                        percent(f.edge) + " on a voxel edge",
                    "for the peak dose use voxels of at most " + fmt_g(finest, 3) + " um along sample " +
-                       axis_name(sample_axis) + " (" + fmt_g(kVoxelsPerFwhm, 2) + " per beam width)"});
+                       axis_name(sample_axis) + " (" + fmt_g(kVoxelsPerFwhm, 2) +
+                       " per beam width), or measure the error with dosemap run --convergence"});
   }
 }
 

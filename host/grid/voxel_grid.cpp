@@ -160,16 +160,22 @@ void validate_shapes(const Scene& scene, const GridGeometry& g) {
 }
 
 VoxelGrid voxelize(const Scene& scene) {
-  DOSEMAP_BUG_CHECK(scene.materials.size() <= kVoidId, "too many materials for a 16-bit material grid");
-  VoxelGrid grid;
-  grid.geometry = grid_geometry(scene);
-  const GridGeometry& g = grid.geometry;
+  const GridGeometry g = grid_geometry(scene);
   validate_shapes(scene, g);
+  return voxelize(scene, g);
+}
+
+VoxelGrid voxelize(const Scene& scene, const GridGeometry& g) {
+  DOSEMAP_BUG_CHECK(scene.materials.size() <= kVoidId, "too many materials for a 16-bit material grid");
+  DOSEMAP_BUG_CHECK(g.origin_um[2] == 0, "a grid that does not start at the upstream face");
+  VoxelGrid grid;
+  grid.geometry = g;
   grid.material.assign(static_cast<size_t>(g.voxels()), kVoidId);
   const int64_t layer_size = g.columns();
   for (const LayerExtent& e : layer_extents(scene, g)) {
     const MaterialId id = e.material < 0 ? kVoidId : static_cast<MaterialId>(e.material);
-    std::fill(grid.material.begin() + e.k_begin * layer_size, grid.material.begin() + e.k_end * layer_size, id);
+    const int64_t k0 = std::min(e.k_begin, g.dims[2]), k1 = std::min(e.k_end, g.dims[2]);  // a grid may stop early
+    std::fill(grid.material.begin() + k0 * layer_size, grid.material.begin() + k1 * layer_size, id);
   }
   for (const ShapeSpec& s : scene.sample.shapes) {
     const int m = scene.material_index(s.material);

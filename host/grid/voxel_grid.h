@@ -49,6 +49,9 @@ struct VoxelGrid {
 
 // Builds the material grid (ids 0..65534; the reader allows at most kMaxMaterials).
 VoxelGrid voxelize(const Scene& scene);
+// The same sample on another grid starting at the upstream face (finer voxels over part of
+// the sample, possibly stopping short of the downstream face); shapes are not validated.
+VoxelGrid voxelize(const Scene& scene, const GridGeometry& g);
 
 // The columns shapes reach: [i0, i1) x [j0, j1) as {i0, i1, j0, j1} (all zero without shapes).
 std::array<int64_t, 4> shape_columns(const Scene& scene, const GridGeometry& g);

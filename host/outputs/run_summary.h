@@ -1,6 +1,7 @@
 // summary.json and the stdout report of a run: the numbers a beamline scientist acts on.
 #pragma once
 
+#include <optional>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -13,6 +14,7 @@
 #include "host/scene/scene.h"
 #include "host/timeline/timeline.h"
 #include "host/transport/dose_engine.h"
+#include "host/transport/peak_convergence.h"
 
 namespace dosemap {
 
@@ -39,6 +41,7 @@ struct RunRecord {
   // The per-visit table (points.csv): its rows, or why it was not built.
   size_t point_rows = 0;
   std::string points_not_built;
+  std::optional<PeakConvergence> convergence;  // run --convergence
 };
 
 // summary.json lists at most this many point positions (the rest: points.csv, one row per
