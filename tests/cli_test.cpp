@@ -1,6 +1,8 @@
 // The command line as a user meets it: help, version, exit codes, readable output.
 #include <gtest/gtest.h>
 
+#include <regex>
+
 #include "tests/test_support.h"
 
 namespace dosemap {
@@ -44,9 +46,12 @@ TEST(Cli, CheckOnAMissingFileSaysSoAndExitsWithTwo) {
 TEST(Cli, CheckPrintsTheDemoSceneTable) {
   auto r = run_dosemap({"check", source_path("scenes/operando_pouch_27keV.toml").string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  for (const char* want : {"is valid", "300 x 30 x 133 = 1 197 000 voxels", "a run needs about", "exposures   75",
-                           "28762.5 s (7 h 59 min)", "NMC811", "cathode", "72 vol%", "whole stack: 0.79"})
+  for (const char* want : {"is valid", "300 x 30 x 133 = 1 197 000 voxels", "a run needs about", "28762.5 s (7 h 59 min)",
+                           "NMC811", "cathode", "72 vol%", "whole stack: 0.79"})
     EXPECT_NE(r.out.find(want), std::string::npos) << "missing '" << want << "' in\n" << r.out;
+  // The fields' column widens with the longest key: match the values, not the padding.
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("\\n  exposures +75\\n"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("\\n    copper +none\\n"))) << r.out;  // a metal foil: no damage scale
 }
 
 TEST(Cli, CheckTransmissionCountsTheShapesPerColumn) {

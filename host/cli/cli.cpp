@@ -65,6 +65,9 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   run_cmd->add_option("--format", run.formats, "output formats, overriding [output] formats: vdb, vti (ParaView) or both")
       ->delimiter(',')
       ->check(CLI::IsMember({"vdb", "vti"}));
+  run_cmd->add_option("--crop", run.crop,
+                      "dose.vti and its frames: auto (the dosed region and a margin, default) or none (the whole grid)")
+      ->check(CLI::IsMember({"auto", "none"}));
   run_cmd->add_flag("--convergence", run.convergence,
                     "also run the hottest region on voxels halved along every axis and report how far the peak dose "
                     "is from converged in the voxel size");
@@ -73,6 +76,9 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   CLI::App* plot_cmd = app.add_subcommand(
       "plot", "Draw a run's figures (PNG, into the run directory): depth profile, lateral map, dose against time");
   plot_cmd->add_option("RUN_DIR", plot.run_dir, "output directory of dosemap run")->required();
+  plot_cmd->add_option("--material", plot.material,
+                       "the material whose most dosed voxel, column and thresholds the figures show (default: the "
+                       "material most at risk: largest peak dose over its lowest threshold)");
 
   InfoOptions info;
   CLI::App* info_cmd = app.add_subcommand("info", "List the grids of a dose.vdb: dimensions, units, value ranges, metadata");

@@ -34,11 +34,13 @@ struct RunOptions {
   bool overwrite = false;
   std::vector<std::string> formats;  // overrides [output] formats: "vdb", "vti"
   bool convergence = false;          // estimate the peak dose's voxel-size error (halved voxels)
+  std::string crop = "auto";         // dose.vti: "auto" (the dosed region) or "none" (the whole grid)
 };
 int run_command(const RunOptions& o, std::ostream& out);
 
 struct PlotOptions {
   std::string run_dir;
+  std::string material;  // the figures' material (default: the one most at risk)
 };
 int plot_command(const PlotOptions& o, std::ostream& out);
 

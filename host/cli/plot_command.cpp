@@ -36,7 +36,11 @@ int plot_command(const PlotOptions& o, std::ostream& out) {
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
     unblock_interrupts_in_child();  // Ctrl-C reaches the plotting script as usual
-    const char* argv[] = {python.c_str(), script.c_str(), o.run_dir.c_str(), nullptr};
+    const char* argv[] = {python.c_str(), script.c_str(), o.run_dir.c_str(), nullptr, nullptr, nullptr};
+    if (!o.material.empty()) {
+      argv[3] = "--material";
+      argv[4] = o.material.c_str();
+    }
     ::execv(python.c_str(), const_cast<char* const*>(argv));
     std::_Exit(127);
   }

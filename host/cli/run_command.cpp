@@ -111,8 +111,13 @@ int run_command(const RunOptions& o, std::ostream& out) {
   record.point_rows = points->rows();
   record.points_not_built = points->not_built;
   stage_done("curves_and_positions");
-  RunWriteInputs write{scene, materials, grid, timeline, frames, curves, write_vdb, write_vti, &progress};
-  write_run_files(out_dir, write, std::move(results), stats.dose_max_Gy);
+  RunWriteInputs write{scene, materials, grid, timeline, frames, curves, write_vdb, write_vti, &progress, o.crop == "auto"};
+  const ViewerFiles viewers = write_run_files(out_dir, write, std::move(results), stats.dose_max_Gy);
+  record.dosed_region = viewers.dosed;
+  record.vti_box = viewers.vti_box;
+  record.vti_cropped = write.crop_vti;
+  record.preview_factor = viewers.preview_factor;
+  record.preview = viewers.preview;
   if (points->not_built.empty()) {
     out_dir.write_file("points.csv", [&](CheckedFile& f) { write_points_csv(*points, f.stream()); });
     out_dir.write_file("points.h5", [&](CheckedFile& f) { write_points_h5(*points, f.stream()); });

@@ -195,6 +195,27 @@ std::string summary_json(const RunRecord& run) {
     layers.push_back({{"material", l.material}, {"z0_um", z}, {"z1_um", z + l.thickness_um}});
     z += l.thickness_um;
   }
+  {
+    // What viewers load (host/outputs/viewer_grids.h): tools/paraview and tools/blender read it.
+    auto box_json = [](const IndexBox& b) {
+      return Json{{"i", {b.lo[0], b.hi[0]}}, {"j", {b.lo[1], b.hi[1]}}, {"k", {b.lo[2], b.hi[2]}}};
+    };
+    Json v;
+    v["dosed_region"] = box_json(run.dosed_region);
+    v["dosed_floor_Gy"] = kDosedFraction * run.stats.dose_max_Gy;
+    v["vti_crop"] = run.vti_cropped ? "auto" : "none";
+    v["vti_region"] = box_json(run.vti_box);
+    if (run.preview_factor > 1) {
+      const GridGeometry& p = run.preview;
+      v["preview"] = {{"factor", run.preview_factor},
+                      {"dims", {p.dims[0], p.dims[1], p.dims[2]}},
+                      {"voxel_um", {p.voxel_um[0], p.voxel_um[1], p.voxel_um[2]}},
+                      {"origin_um", {p.origin_um[0], p.origin_um[1], p.origin_um[2]}}};
+    } else {
+      v["preview"] = nullptr;
+    }
+    j["viewers"] = v;
+  }
   if (run.convergence) {
     const PeakConvergence& c = *run.convergence;
     Json conv;

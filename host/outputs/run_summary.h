@@ -11,6 +11,7 @@
 #include "host/materials/materials.h"
 #include "host/outputs/dose_statistics.h"
 #include "host/outputs/point_positions.h"
+#include "host/outputs/viewer_grids.h"
 #include "host/scene/scene.h"
 #include "host/timeline/timeline.h"
 #include "host/transport/dose_engine.h"
@@ -42,6 +43,11 @@ struct RunRecord {
   size_t point_rows = 0;
   std::string points_not_built;
   std::optional<PeakConvergence> convergence;  // run --convergence
+  // For viewers: the dosed region, the voxels of dose.vti, the preview (factor 1: none).
+  IndexBox dosed_region, vti_box;
+  bool vti_cropped = false;
+  int preview_factor = 1;
+  GridGeometry preview;
 };
 
 // summary.json lists at most this many point positions (the rest: points.csv, one row per

@@ -2,7 +2,9 @@
 
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <limits>
+#include <memory>
 
 #include "host/common/progress.h"
 #include "host/outputs/checked_file.h"
@@ -63,12 +65,71 @@ std::vector<VtiArray> vti_arrays(const RunWriteInputs& in, const DoseResults& r)
   return a;
 }
 
+// A float array as cell data, NaN where `missing(v)`.
+VtiArray preview_array(const std::string& name, std::vector<float> values, std::function<bool(int64_t)> missing) {
+  auto data = std::make_shared<std::vector<float>>(std::move(values));
+  return {name, VtiArray::kFloat32, [data, missing](int64_t b, int64_t e, void* out) {
+            float* o = static_cast<float*>(out);
+            for (int64_t v = b; v < e; ++v) o[v - b] = missing(v) ? kNaN : (*data)[v];
+          }};
+}
+
+// dose_preview.vti and dose_preview.vdb (host/outputs/viewer_grids.h): the region at a
+// factor of it, peaks kept.
+void write_previews(RunDirectory& out, const RunWriteInputs& in, const DoseResults& r, const IndexBox& box,
+                    const PreviewGrid& p, double dose_max_Gy) {
+  const GridGeometry& g = in.grid.geometry;
+  const std::vector<MaterialId>& mat = in.grid.material;
+  const GridGeometry& pg = p.grid.geometry;
+  const std::vector<MaterialId>& pmat = p.grid.material;
+  auto is_void = [&pmat](int64_t v) { return pmat[v] == kVoidId; };
+  std::vector<float> dose = preview_max(p, g, mat, box, r.dose_Gy.data(), 0.0f);
+  const ThresholdScale& th = r.tables.thresholds;
+  std::vector<std::shared_ptr<const std::vector<float>>> earliest;
+  for (int t = 0; t < th.count(); ++t)
+    earliest.push_back(std::make_shared<const std::vector<float>>(preview_earliest(p, g, mat, box, r.crossing(t))));
+  if (in.write_vdb) {
+    VdbWriteContext ctx{in.scene, in.materials, p.grid, in.timeline.duration_s, DOSEMAP_VERSION, nullptr};
+    const double log10_max = dose_max_Gy > 0 ? std::log10(dose_max_Gy) : 0.0;
+    std::vector<const float*> crossings;
+    for (const auto& e : earliest) crossings.push_back(e->data());
+    out.write_file("dose_preview.vdb", [&](CheckedFile& file) {
+      write_preview_vdb(file, ctx, dose.data(), th, crossings, p.factor, log10_max);
+    });
+  }
+  if (!in.write_vti) return;
+  std::vector<VtiArray> arrays;
+  arrays.push_back(preview_array("dose", std::move(dose), is_void));
+  arrays.push_back(preview_array("dose_rate_peak", preview_max(p, g, mat, box, r.rate_peak_Gy_s.data(), 0.0f), is_void));
+  arrays.push_back({"material", VtiArray::kInt32, [&pmat](int64_t b, int64_t e, void* o) {
+                      int32_t* v = static_cast<int32_t*>(o);
+                      for (int64_t i = b; i < e; ++i) v[i - b] = pmat[i] == kVoidId ? -1 : pmat[i];
+                    }});
+  for (int t = 0; t < th.count(); ++t) {
+    auto times = earliest[t];
+    arrays.push_back(preview_array("t_" + th.labels[t] + "_s", *times, [times](int64_t v) { return (*times)[v] < 0; }));
+  }
+  // A preview voxel is above a label when one of its voxels crossed it (masks and crossing
+  // times agree voxel by voxel).
+  for (int t = 0; t < th.count(); ++t)
+    arrays.push_back({"dose_gt_" + th.labels[t], VtiArray::kUInt8, [times = earliest[t]](int64_t b, int64_t e, void* o) {
+                        uint8_t* v = static_cast<uint8_t*>(o);
+                        for (int64_t i = b; i < e; ++i) v[i - b] = (*times)[i] >= 0;
+                      }});
+  out.write_file("dose_preview.vti", [&](CheckedFile& file) { write_vti(file.stream(), pg, arrays, "dose"); });
+}
+
 }  // namespace
 
-void write_run_files(RunDirectory& out, const RunWriteInputs& in, DoseResults&& r, double dose_max_Gy) {
+ViewerFiles write_run_files(RunDirectory& out, const RunWriteInputs& in, DoseResults&& r, double dose_max_Gy) {
   const GridGeometry& g = in.grid.geometry;
   VdbWriteContext ctx{in.scene, in.materials, in.grid, in.timeline.duration_s, DOSEMAP_VERSION, nullptr};
   if (in.progress) in.progress->start("writing frames and dose.vti", static_cast<int64_t>(in.frame_times_s.size()) + 1);
+  ViewerFiles viewers;
+  viewers.dosed = dosed_region(g, in.grid.material, r.dose_Gy.data(), dose_max_Gy);
+  viewers.vti_box = in.crop_vti ? viewers.dosed : whole_grid(g);
+  viewers.preview_factor =
+      (in.write_vti || in.write_vdb) ? preview_factor(viewers.vti_box, in.preview_above_voxels) : 1;
 
   if (!in.frame_times_s.empty()) {
     const double log10_max = dose_max_Gy > 0 ? std::log10(dose_max_Gy) : 0.0;
@@ -88,7 +149,7 @@ void write_run_files(RunDirectory& out, const RunWriteInputs& in, DoseResults&& 
                                         for (int64_t i = b; i < e; ++i) v[i - b] = mat[i] == kVoidId ? kNaN : frame_dose[i];
                                       }}};
         out.write_file(frame_name(number, "vti"),
-                       [&](CheckedFile& file) { write_vti(file.stream(), g, arrays, "dose"); });
+                       [&](CheckedFile& file) { write_vti(file.stream(), g, arrays, "dose", viewers.vti_box); });
         pvd.push_back({t, frame_name(number, "vti")});
       }
       if (in.progress) in.progress->advance(1);
@@ -97,13 +158,19 @@ void write_run_files(RunDirectory& out, const RunWriteInputs& in, DoseResults&& 
   }
   if (in.write_vti) {
     const std::vector<VtiArray> arrays = vti_arrays(in, r);
-    out.write_file("dose.vti", [&](CheckedFile& file) { write_vti(file.stream(), g, arrays, "dose"); });
+    out.write_file("dose.vti", [&](CheckedFile& file) { write_vti(file.stream(), g, arrays, "dose", viewers.vti_box); });
+  }
+  if (viewers.preview_factor > 1) {
+    const PreviewGrid p = preview_grid(g, in.grid.material, r.dose_Gy.data(), viewers.vti_box, viewers.preview_factor);
+    viewers.preview = p.grid.geometry;
+    write_previews(out, in, r, viewers.vti_box, p, dose_max_Gy);
   }
   out.write_file("dose_history.json", [&](CheckedFile& file) { file.stream() << dose_curves_json(in.curves); });
   if (in.write_vdb) {
     ctx.progress = in.progress;
     out.write_file("dose.vdb", [&](CheckedFile& file) { write_dose_vdb(file, ctx, std::move(r)); });
   }
+  return viewers;
 }
 
 }  // namespace dosemap

@@ -8,6 +8,7 @@
 
 #include "host/outputs/dose_curves.h"
 #include "host/outputs/run_summary.h"
+#include "host/outputs/viewer_grids.h"
 #include "host/transport/dose_engine.h"
 
 namespace dosemap {
@@ -25,9 +26,19 @@ struct RunWriteInputs {
   bool write_vdb = true;
   bool write_vti = false;
   Progress* progress = nullptr;
+  bool crop_vti = true;  // run --crop auto: dose.vti and its frames hold the dosed region only
+  int64_t preview_above_voxels = kPreviewVoxels;  // a region larger than this gets dose_preview.*
+};
+
+// What was written for viewers (host/outputs/viewer_grids.h).
+struct ViewerFiles {
+  IndexBox dosed;          // the dosed region with its margin
+  IndexBox vti_box;        // the voxels of dose.vti and its frames
+  int preview_factor = 1;  // > 1: dose_preview.vti / .vdb were written on `preview`
+  GridGeometry preview;
 };
 
 // Consumes `results` (dose.vdb is written last, freeing each array as its grid is built).
-void write_run_files(RunDirectory& out, const RunWriteInputs& in, DoseResults&& results, double dose_max_Gy);
+ViewerFiles write_run_files(RunDirectory& out, const RunWriteInputs& in, DoseResults&& results, double dose_max_Gy);
 
 }  // namespace dosemap

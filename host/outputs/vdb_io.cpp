@@ -244,31 +244,71 @@ void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults&&
   write_grids(file, grids, file_meta);
 }
 
-void write_frame_vdb(CheckedFile& file, const VdbWriteContext& ctx, const float* frame_dose, double time_s, int frame,
-                     double log10_dose_max) {
+namespace {
+
+// `dose` and `density` of one dose array on ctx.grid (a frame, or the preview), then `more`
+// grids, with the file's metadata plus `extra`.
+void write_dose_and_density(CheckedFile& file, const VdbWriteContext& ctx, const float* dose_Gy, double log10_dose_max,
+                            const std::string& dose_quantity, const std::string& density_quantity,
+                            openvdb::MetaMap extra, const openvdb::GridPtrVec& more = {}) {
   init_openvdb();
   const GridGeometry& g = ctx.grid.geometry;
   const std::vector<MaterialId>& material = ctx.grid.material;
-  auto dose_at = [&](int64_t v) { return frame_dose[v]; };
-  VdbWriteContext at_frame = ctx;
-  at_frame.time_s = time_s;
   openvdb::GridPtrVec grids;
   auto dose = build_grid<openvdb::FloatGrid>(g, 0.0f, [&](int64_t v, float& out) {
     if (material[v] == kVoidId) return false;
-    out = dose_at(v);
+    out = dose_Gy[v];
     return true;
   });
-  describe(*dose, "dose", "Gy", "absorbed dose accumulated by time_s", at_frame);
+  describe(*dose, "dose", "Gy", dose_quantity, ctx);
   grids.push_back(dose);
-  grids.push_back(density_grid(at_frame, [&](int64_t v) { return static_cast<double>(dose_at(v)); }, log10_dose_max,
-                               "log-scaled dose for rendering, on the final dose's scale"));
+  grids.push_back(density_grid(ctx, [&](int64_t v) { return static_cast<double>(dose_Gy[v]); }, log10_dose_max,
+                               density_quantity));
+  std::string names = "dose,density";
+  for (const auto& grid : more) {
+    grids.push_back(grid);
+    names += "," + grid->getName();
+  }
+  extra.insertMeta("grids", openvdb::StringMetadata(names));
+  extra.insertMeta("title", openvdb::StringMetadata(ctx.scene.title));
+  extra.insertMeta("creator", openvdb::StringMetadata("dosemap " + ctx.version));
+  write_grids(file, grids, extra);
+}
+
+}  // namespace
+
+void write_frame_vdb(CheckedFile& file, const VdbWriteContext& ctx, const float* frame_dose, double time_s, int frame,
+                     double log10_dose_max) {
+  VdbWriteContext at_frame = ctx;
+  at_frame.time_s = time_s;
   openvdb::MetaMap meta;
-  meta.insertMeta("grids", openvdb::StringMetadata("dose,density"));
-  meta.insertMeta("title", openvdb::StringMetadata(ctx.scene.title));
-  meta.insertMeta("creator", openvdb::StringMetadata("dosemap " + ctx.version));
   meta.insertMeta("time_s", openvdb::DoubleMetadata(time_s));
   meta.insertMeta("frame", openvdb::Int32Metadata(frame));
-  write_grids(file, grids, meta);
+  write_dose_and_density(file, at_frame, frame_dose, log10_dose_max, "absorbed dose accumulated by time_s",
+                         "log-scaled dose for rendering, on the final dose's scale", meta);
+}
+
+void write_preview_vdb(CheckedFile& file, const VdbWriteContext& ctx, const float* dose_Gy, const ThresholdScale& scale,
+                       const std::vector<const float*>& crossing_s, int factor, double log10_dose_max) {
+  init_openvdb();
+  const std::string covered = "over the " + std::to_string(factor) + "^3 voxels of dose.vdb each preview voxel covers";
+  openvdb::GridPtrVec crossings;
+  for (int t = 0; t < scale.count(); ++t) {
+    const float* cross = crossing_s[t];
+    auto grid = build_grid<openvdb::FloatGrid>(ctx.grid.geometry, -1.0f, [&](int64_t v, float& out) {
+      if (!(cross[v] >= 0)) return false;
+      out = cross[v];
+      return true;
+    });
+    describe(*grid, "t_" + scale.labels[t] + "_s", "s",
+             "earliest time from scan start when the dose reached " + scale.labels[t] + ", " + covered, ctx);
+    describe_threshold(*grid, ctx, scale, t);
+    crossings.push_back(grid);
+  }
+  openvdb::MetaMap meta;
+  meta.insertMeta("preview_factor", openvdb::Int32Metadata(factor));
+  write_dose_and_density(file, ctx, dose_Gy, log10_dose_max, "absorbed dose, the maximum " + covered,
+                         "log-scaled dose for rendering", meta, crossings);
 }
 
 namespace {

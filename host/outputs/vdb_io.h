@@ -38,6 +38,12 @@ void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults&&
 void write_frame_vdb(CheckedFile& file, const VdbWriteContext& ctx, const float* frame_dose, double time_s, int frame,
                      double log10_dose_max);
 
+// dose_preview.vdb (host/outputs/viewer_grids.h) on ctx.grid, the preview grid: `dose` (the
+// maximum over each preview voxel), `density`, and `t_<label>_s` (the earliest crossing;
+// -1 inactive) for each label of `scale`.
+void write_preview_vdb(CheckedFile& file, const VdbWriteContext& ctx, const float* dose_Gy, const ThresholdScale& scale,
+                       const std::vector<const float*>& crossing_s, int factor, double log10_dose_max);
+
 struct VdbGridSummary {
   std::string name, type, grid_class;
   std::array<int, 3> index_min{}, index_max{};  // active bounding box (inclusive)

@@ -1,5 +1,6 @@
 #include "host/outputs/vti_writer.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 
@@ -32,12 +33,13 @@ std::string num(double v) {
 
 }  // namespace
 
-void write_vti(std::ostream& f, const GridGeometry& g, const std::vector<VtiArray>& arrays,
-               const std::string& scalars) {
-  const int64_t n = g.voxels();
+void write_vti(std::ostream& f, const GridGeometry& g, const std::vector<VtiArray>& arrays, const std::string& scalars,
+               const IndexBox& box) {
+  const int64_t n = box.voxels();
   std::ostringstream head;
-  const std::string extent =
-      "0 " + std::to_string(g.dims[0]) + " 0 " + std::to_string(g.dims[1]) + " 0 " + std::to_string(g.dims[2]);
+  std::string extent;
+  for (int a = 0; a < 3; ++a)
+    extent += (a ? " " : "") + std::to_string(box.lo[a]) + " " + std::to_string(box.hi[a]);
   head << "<?xml version=\"1.0\"?>\n"
        << "<VTKFile type=\"ImageData\" version=\"1.0\" byte_order=\"LittleEndian\" header_type=\"UInt64\">\n"
        << "  <ImageData WholeExtent=\"" << extent << "\" Origin=\"" << num(g.origin_um[0] * 1e-3) << " "
@@ -53,16 +55,23 @@ void write_vti(std::ostream& f, const GridGeometry& g, const std::vector<VtiArra
   }
   head << "      </CellData>\n    </Piece>\n  </ImageData>\n  <AppendedData encoding=\"raw\">\n   _";
   f << head.str();
+  // The box's rows (contiguous runs of the grid's x) in VTK's order, about 1 M values at a time.
+  const int64_t row = box.extent(0), rows = box.extent(1) * box.extent(2);
+  const int64_t rows_per_chunk = std::max<int64_t>(1, (int64_t(1) << 20) / std::max<int64_t>(1, row));
   std::vector<unsigned char> buffer;
-  const int64_t chunk = 1 << 20;
   for (const VtiArray& a : arrays) {
-    const uint64_t bytes = static_cast<uint64_t>(n) * type_size(a.type);
+    const size_t size = type_size(a.type);
+    const uint64_t bytes = static_cast<uint64_t>(n) * size;
     f.write(reinterpret_cast<const char*>(&bytes), sizeof bytes);
-    buffer.resize(static_cast<size_t>(chunk) * type_size(a.type));
-    for (int64_t b = 0; b < n; b += chunk) {
-      const int64_t e = std::min(n, b + chunk);
-      a.fill(b, e, buffer.data());
-      f.write(reinterpret_cast<const char*>(buffer.data()), static_cast<std::streamsize>((e - b) * type_size(a.type)));
+    buffer.resize(static_cast<size_t>(rows_per_chunk * row) * size);
+    for (int64_t r0 = 0; r0 < rows; r0 += rows_per_chunk) {
+      const int64_t r1 = std::min(rows, r0 + rows_per_chunk);
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t j = box.lo[1] + r % box.extent(1), k = box.lo[2] + r / box.extent(1);
+        const int64_t begin = g.index(box.lo[0], j, k);
+        a.fill(begin, begin + row, buffer.data() + static_cast<size_t>((r - r0) * row) * size);
+      }
+      f.write(reinterpret_cast<const char*>(buffer.data()), static_cast<std::streamsize>((r1 - r0) * row * size));
       if (!f) return;  // a failed write (disk full): the caller reports it
     }
   }

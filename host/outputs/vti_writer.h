@@ -11,11 +11,12 @@
 #include <vector>
 
 #include "host/grid/voxel_grid.h"
+#include "host/outputs/viewer_grids.h"
 
 namespace dosemap {
 
-// One cell-data array; `fill(begin, end, out)` writes values [begin, end) of the x-fastest
-// voxel order into `out` (so arrays can be derived on the fly, chunk by chunk).
+// One cell-data array; `fill(begin, end, out)` writes values [begin, end) of the grid's
+// x-fastest voxel order into `out` (so arrays can be derived on the fly, chunk by chunk).
 struct VtiArray {
   enum Type { kFloat32, kInt32, kUInt8 };
   std::string name;
@@ -23,9 +24,15 @@ struct VtiArray {
   std::function<void(int64_t begin, int64_t end, void* out)> fill;
 };
 
-// Writes to `out`; the caller checks the stream (host/outputs/checked_file.h).
+// Writes the voxels of `box` to `out` (extent lo..hi in the grid's own indices, origin and
+// spacing the grid's: a cropped file keeps every voxel's index and position); the caller
+// checks the stream (host/outputs/checked_file.h).
 void write_vti(std::ostream& out, const GridGeometry& g, const std::vector<VtiArray>& arrays,
-               const std::string& scalars);
+               const std::string& scalars, const IndexBox& box);
+inline void write_vti(std::ostream& out, const GridGeometry& g, const std::vector<VtiArray>& arrays,
+                      const std::string& scalars) {
+  write_vti(out, g, arrays, scalars, whole_grid(g));
+}
 
 // A .pvd collection: (time in s, file relative to the .pvd).
 void write_pvd(std::ostream& out, const std::vector<std::pair<double, std::string>>& datasets);

@@ -1,6 +1,7 @@
 """`dosemap plot RUN_DIR` writes every figure of a run (the demo's point steps add the
-point-position figure); the depth profile's values match summary.json (its maximum is the
-most dosed voxel's dose)."""
+point-position figure) for the material most at risk (the demo's cathode, not its copper
+foil, which carries no thresholds), or the one given with --material; the depth profile's
+values match summary.json (its maximum in the chosen material is that material's peak)."""
 import csv
 import json
 import os
@@ -32,15 +33,34 @@ def main():
         rows = list(csv.DictReader(f))
     nz = summary["grid"]["dims"][2]
     vt.check(len(rows) == nz, f"the depth profile has one row per z voxel ({nz})")
-    peak = max(float(r["dose_Gy"]) for r in rows)
-    expect = summary["dose_max"]["Gy"]
-    vt.check(abs(peak - expect) <= 1e-6 * expect, f"profile maximum {peak:.7g} Gy = summary dose_max {expect:.7g} Gy")
+    chosen = out.split("figures for ")[1].split()[0]
+    vt.check(chosen == "cathode", f"the figures are for the material most at risk: {chosen}")
+
+    def peak_in(material):
+        return max(float(r["dose_Gy"]) for r in rows for layer in summary["sample"]["layers"]
+                   if layer["material"] == material and layer["z0_um"] <= float(r["z_um"]) < layer["z1_um"])
+
+    expect = summary["materials"][chosen]["dose_max_Gy"]
+    peak = peak_in(chosen)
+    vt.check(abs(peak - expect) <= 1e-6 * expect, f"profile maximum in {chosen} {peak:.7g} Gy = its dose_max {expect:.7g} Gy")
     # Every layer's mean dose along the column is within the material's range in the summary.
     for layer in summary["sample"]["layers"]:
         doses = [float(r["dose_Gy"]) for r in rows if layer["z0_um"] <= float(r["z_um"]) < layer["z1_um"]]
         m = summary["materials"][layer["material"]]
         vt.check(max(doses) <= m["dose_max_Gy"] * (1 + 1e-6),
                  f"{layer['material']}: profile max {max(doses):.4g} <= material max {m['dose_max_Gy']:.4g} Gy")
+
+    # --material: the figures of another material; an unknown one is refused with the choices.
+    out = vt.run([a.dosemap, "plot", run, "--material", "copper"])
+    vt.check("figures for copper" in out, "--material copper draws copper's figures")
+    with open(os.path.join(run, "depth_profile.csv")) as f:
+        rows = list(csv.DictReader(f))
+    expect = summary["materials"]["copper"]["dose_max_Gy"]
+    vt.check(abs(peak_in("copper") - expect) <= 1e-6 * expect, "copper's profile peaks at copper's dose_max")
+    import subprocess
+    bad = subprocess.run([a.dosemap, "plot", run, "--material", "steel"], capture_output=True, text=True)
+    vt.check(bad.returncode == 2 and "use one of:" in bad.stderr and "cathode" in bad.stderr,
+             f"--material steel: exit 2 with the choices ({bad.stderr.strip()[:120]})")
 
 
 main()

@@ -31,10 +31,19 @@ def check(condition, message):
     print(f"ok: {message}")
 
 
+def have(program):
+    return shutil.which(program) is not None
+
+
 def run(cmd, retry_on=None, attempts=3, **kw):
-    """Runs a command; fails the test on a non-zero exit. `retry_on`: a message after which
-    the command is tried again, up to `attempts` times in all, a few seconds apart (a known
-    flake of the program, not of dosemap)."""
+    """Runs a command; fails the test on a non-zero exit; returns its stdout."""
+    return run_full(cmd, retry_on, attempts, **kw).stdout
+
+
+def run_full(cmd, retry_on=None, attempts=3, **kw):
+    """Runs a command; fails the test on a non-zero exit; returns the completed process.
+    `retry_on`: a message after which the command is tried again, up to `attempts` times in
+    all, a few seconds apart (a known flake of the program, not of dosemap)."""
     import time
     print("$ " + " ".join(cmd), flush=True)
     r = subprocess.run(cmd, capture_output=True, text=True, **kw)
@@ -49,7 +58,7 @@ def run(cmd, retry_on=None, attempts=3, **kw):
         print(r.stderr[-4000:])
         print(f"FAIL: exit code {r.returncode}")
         sys.exit(1)
-    return r.stdout
+    return r
 
 
 class VirtualDisplay:

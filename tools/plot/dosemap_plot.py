@@ -3,11 +3,12 @@
 which has python3-openvdb and python3-matplotlib).
 
 Writes into RUN_DIR:
-  depth_profile.png  dose against depth along the most dosed column, per layer, with the
-                     dose to each component of composite layers, and the thresholds
+  depth_profile.png  dose against depth along the chosen material's most dosed column, per
+                     layer, with the dose to each component of composite layers, and the
+                     chosen material's thresholds
   depth_profile.csv  the plotted values
-  lateral_map.png    dose over x-y through the most dosed voxel, log colour scale, with the
-                     threshold contours
+  lateral_map.png    dose over x-y at the depth of the chosen material's most dosed voxel, log
+                     colour scale, with its threshold contours
   dose_vs_time.png   dose against time at the most dosed voxel of each material, with the
                      thresholds (from dose_history.json)
   rotation_slice.png (turned samples, stage axis x or y) dose in the plane across the
@@ -18,7 +19,12 @@ Writes into RUN_DIR:
   points_map.png     (runs with points.csv) the dose at each scan point on the scan's own
                      grid: per material (the four most dosed), the largest dose in the beam's
                      columns after the point's last visit, log colour scale, threshold marks
-Exit codes: 0 done, 2 the run directory or a package is missing (message says how to fix).
+The chosen material (--material NAME, a material of the scene) defaults to the material most
+at risk: the one that carries thresholds (its own or the default) with the largest ratio of
+its peak dose to its lowest threshold; a steel can without thresholds is never chosen. With
+no material carrying thresholds: the most dosed one.
+Exit codes: 0 done, 2 the run directory, a package or the material is missing (message
+says how to fix).
 """
 import json
 import math
@@ -31,10 +37,62 @@ def fail(where, what, fix):
     sys.exit(2)
 
 
+def choose_material(summary, name, run):
+    """--material NAME, or the material most at risk (module docstring)."""
+    materials = summary["materials"]
+    if name is not None:
+        if name not in materials or materials[name].get("voxels", 0) == 0:
+            present = [m for m, s in materials.items() if s.get("voxels", 0) > 0]
+            fail(f"--material {name}", "is not a material of the run's sample" if name not in materials
+                 else "fills no voxel of the run's sample", "use one of: " + ", ".join(present))
+        return name
+    dosed = {m: s for m, s in materials.items() if s.get("voxels", 0) > 0 and s.get("dose_max_Gy", 0) > 0}
+    if not dosed:
+        fail(run, "the run deposited no dose", "check that the beam hits the sample (dosemap check)")
+    def own(s):  # summaries before per-material thresholds list only the default
+        return s.get("thresholds_Gy", summary["thresholds_Gy"])
+
+    at_risk = {m: s["dose_max_Gy"] / min(own(s).values()) for m, s in dosed.items() if own(s)}
+    pool = at_risk or {m: s["dose_max_Gy"] for m, s in dosed.items()}
+    return max(pool, key=lambda m: pool[m])
+
+
+def layer_labels(fig, ax, layers):
+    """Layer names above the axes, each centred on its layer; a name that would overlap the
+    one before goes to the next free row (thin layers stack instead of overprinting)."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    row_ends = []  # per row: the right edge (display pixels) of its last label
+    ax._dosemap_label_rows = 1
+    for layer in layers:
+        t = ax.text(0.5 * (layer["z0_um"] + layer["z1_um"]), 1.02, layer["material"], transform=ax.get_xaxis_transform(),
+                    ha="center", va="bottom", fontsize=8)
+        box = t.get_window_extent(renderer)
+        row = next((r for r, end in enumerate(row_ends) if box.x0 > end + 2), len(row_ends))
+        if row == len(row_ends):
+            row_ends.append(box.x1)
+        row_ends[row] = box.x1
+        if row:
+            t.set_position((t.get_position()[0], 1.02 + 0.06 * row))
+        ax._dosemap_label_rows = max(ax._dosemap_label_rows, row + 1)
+
+
+def label_rows(ax):
+    return getattr(ax, "_dosemap_label_rows", 1)
+
+
 def main():
-    if len(sys.argv) != 2:
-        fail("dosemap plot", "expects one argument, the run directory", "run: dosemap plot RUN_DIR")
-    run = sys.argv[1]
+    import argparse
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message):
+            fail("dosemap plot", message, "run: dosemap plot RUN_DIR [--material NAME]")
+
+    ap = Parser(prog="dosemap plot")
+    ap.add_argument("run_dir")
+    ap.add_argument("--material", default=None)
+    args = ap.parse_args()
+    run = args.run_dir
     for name in ("summary.json", "dose.vdb", "dose_history.json"):
         if not os.path.isfile(os.path.join(run, name)):
             fail(os.path.join(run, name), "not found",
@@ -60,7 +118,11 @@ def main():
     nx, ny, nz = grid["dims"]
     vx, vy, vz = grid["voxel_um"]
     ox, oy, oz = grid["origin_um"]
-    thresholds = sorted(summary["thresholds_Gy"].items(), key=lambda kv: kv[1])
+    chosen = choose_material(summary, args.material, run)
+    chosen_stats = summary["materials"][chosen]
+    # The chosen material's own thresholds (per-material scales: docs/scene-format.md).
+    thresholds = sorted(chosen_stats.get("thresholds_Gy", summary["thresholds_Gy"]).items(), key=lambda kv: kv[1])
+    print(f"dosemap plot: figures for {chosen} (--material to choose another)")
     vdb_path = os.path.join(run, "dose.vdb")
     # python3-openvdb cannot list a file with an Int32 grid: names come from the metadata.
     names = vdb.readMetadata(vdb_path)["grids"].split(",")
@@ -75,7 +137,7 @@ def main():
     components = {n[len("dose:"):]: dense(n) for n in names if n.startswith("dose:")}
     if "dose_max" not in summary:
         fail(run, "the run deposited no dose", "check that the beam hits the sample (dosemap check)")
-    i, j, k = summary["dose_max"]["voxel"]
+    i, j, k = chosen_stats.get("dose_max_voxel", summary["dose_max"]["voxel"])
     title = summary["title"]
     model = summary["dose_model"]
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -119,8 +181,7 @@ def main():
     hi = col.max() if col.max() > 0 else 10.0
     for n, layer in enumerate(summary["sample"]["layers"]):
         ax.axvspan(layer["z0_um"], layer["z1_um"], color="0.93" if n % 2 else "0.86", lw=0)
-        ax.text(0.5 * (layer["z0_um"] + layer["z1_um"]), 1.02, layer["material"], transform=ax.get_xaxis_transform(),
-                ha="center", va="bottom", fontsize=8, rotation=0)
+    layer_labels(fig, ax, summary["sample"]["layers"])
     ax.step(z, np.where(col > 0, col, np.nan), where="mid", color="k", lw=1.6, label="voxel dose")
     rows = {"z_um": z, "dose_Gy": col}
     for n, (name, arr) in enumerate(sorted(components.items())):
@@ -137,8 +198,8 @@ def main():
     ax.set_xlabel("depth along the beam z (µm)")
     ax.set_ylabel("dose (Gy)")
     thresholds_h(ax, lo / 2, hi * 3)
-    ax.set_title(f"Dose along the most dosed column, x = {ox + (i + 0.5) * vx:.4g} µm, y = {oy + (j + 0.5) * vy:.4g} µm",
-                 fontsize=10, pad=18)
+    ax.set_title(f"Dose along the most dosed column of {chosen}, x = {ox + (i + 0.5) * vx:.4g} µm, "
+                 f"y = {oy + (j + 0.5) * vy:.4g} µm", fontsize=10, pad=18 + 11 * label_rows(ax))
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
     fig.text(0.01, 0.01, f"{title} | model {model}", fontsize=7, color="0.4")
     fig.tight_layout()
@@ -153,13 +214,13 @@ def main():
     written.append("depth_profile.csv")
 
     # ---- lateral map through the most dosed voxel ----
-    layer_name = next((l["material"] for l in summary["sample"]["layers"] if l["z0_um"] <= z[k] < l["z1_um"]), "?")
     sl = dose[:, :, k].T.astype(float)  # rows: y, columns: x
     fig, ax = dose_map(sl, [ox, ox + nx * vx, oy, oy + ny * vy], ox + (np.arange(nx) + 0.5) * vx,
                        oy + (np.arange(ny) + 0.5) * vy, (9, 4.8), "auto", 1e-4)
     ax.set_xlabel("x (µm)")
     ax.set_ylabel("y (µm)")
-    ax.set_title(f"Dose at depth z = {z[k]:.4g} µm ({layer_name}, most dosed layer), contours: thresholds", fontsize=10)
+    ax.set_title(f"Dose at depth z = {z[k]:.4g} µm (the depth of {chosen}'s most dosed voxel), "
+                 f"contours: {chosen}'s thresholds", fontsize=10)
     fig.text(0.01, 0.01, f"{title} | model {model}", fontsize=7, color="0.4")
     fig.tight_layout()
     fig.savefig(os.path.join(run, "lateral_map.png"))

@@ -1,0 +1,139 @@
+#include "host/outputs/viewer_grids.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace dosemap {
+
+namespace {
+
+// Calls visit(preview voxel, full voxel) for every full voxel of the box, preview voxels in
+// parallel (each preview voxel is visited by one thread, its full voxels in index order).
+template <typename Visit>
+void for_each_covered_voxel(const GridGeometry& pg, const GridGeometry& g, const IndexBox& box, int f, Visit visit) {
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t pk = 0; pk < pg.dims[2]; ++pk)
+    for (int64_t pj = 0; pj < pg.dims[1]; ++pj)
+      for (int64_t pi = 0; pi < pg.dims[0]; ++pi) {
+        const int64_t pv = pg.index(pi, pj, pk);
+        const int64_t k0 = box.lo[2] + pk * f, j0 = box.lo[1] + pj * f, i0 = box.lo[0] + pi * f;
+        for (int64_t k = k0; k < std::min(k0 + f, box.hi[2]); ++k)
+          for (int64_t j = j0; j < std::min(j0 + f, box.hi[1]); ++j)
+            for (int64_t i = i0; i < std::min(i0 + f, box.hi[0]); ++i) visit(pv, g.index(i, j, k));
+      }
+}
+
+}  // namespace
+
+bool IndexBox::whole(const GridGeometry& g) const {
+  for (int a = 0; a < 3; ++a)
+    if (lo[a] != 0 || hi[a] != g.dims[a]) return false;
+  return true;
+}
+
+IndexBox whole_grid(const GridGeometry& g) {
+  IndexBox b;
+  b.hi = g.dims;
+  return b;
+}
+
+IndexBox dosed_region(const GridGeometry& g, const std::vector<MaterialId>& material, const float* dose_Gy,
+                      double dose_max_Gy) {
+  if (!(dose_max_Gy > 0)) return whole_grid(g);
+  const double floor_Gy = kDosedFraction * dose_max_Gy;
+  const int64_t nx = g.dims[0], ny = g.dims[1], nz = g.dims[2];
+  IndexBox b;
+  b.lo = g.dims;
+  b.hi = {0, 0, 0};
+#pragma omp parallel
+  {
+    IndexBox mine;
+    mine.lo = g.dims;
+    mine.hi = {0, 0, 0};
+#pragma omp for schedule(static)
+    for (int64_t k = 0; k < nz; ++k)
+      for (int64_t j = 0; j < ny; ++j)
+        for (int64_t i = 0; i < nx; ++i) {
+          const int64_t v = g.index(i, j, k);
+          if (material[v] == kVoidId || !(dose_Gy[v] >= floor_Gy)) continue;
+          const int64_t at[3] = {i, j, k};
+          for (int a = 0; a < 3; ++a) {
+            mine.lo[a] = std::min(mine.lo[a], at[a]);
+            mine.hi[a] = std::max(mine.hi[a], at[a] + 1);
+          }
+        }
+#pragma omp critical
+    for (int a = 0; a < 3; ++a) {
+      b.lo[a] = std::min(b.lo[a], mine.lo[a]);
+      b.hi[a] = std::max(b.hi[a], mine.hi[a]);
+    }
+  }
+  if (b.hi[0] <= b.lo[0]) return whole_grid(g);
+  for (int a = 0; a < 3; ++a) {
+    const int64_t margin = std::max<int64_t>(4, b.extent(a) / 10);
+    b.lo[a] = std::max<int64_t>(0, b.lo[a] - margin);
+    b.hi[a] = std::min(g.dims[a], b.hi[a] + margin);
+  }
+  return b;
+}
+
+int preview_factor(const IndexBox& box, int64_t limit) {
+  int f = 1;
+  auto voxels = [&](int64_t f) {
+    int64_t n = 1;
+    for (int a = 0; a < 3; ++a) n *= (box.extent(a) + f - 1) / f;
+    return n;
+  };
+  while (voxels(f) > limit) ++f;
+  return f;
+}
+
+PreviewGrid preview_grid(const GridGeometry& g, const std::vector<MaterialId>& material, const float* dose_Gy,
+                         const IndexBox& box, int factor) {
+  PreviewGrid p;
+  p.factor = factor;
+  GridGeometry& pg = p.grid.geometry;
+  for (int a = 0; a < 3; ++a) {
+    pg.dims[a] = (box.extent(a) + factor - 1) / factor;
+    pg.voxel_um[a] = g.voxel_um[a] * factor;
+    pg.origin_um[a] = g.origin_um[a] + box.lo[a] * g.voxel_um[a];
+  }
+  p.grid.material.assign(static_cast<size_t>(pg.voxels()), kVoidId);
+  p.hottest.assign(static_cast<size_t>(pg.voxels()), -1);
+  for_each_covered_voxel(pg, g, box, factor, [&](int64_t pv, int64_t v) {
+    if (material[v] == kVoidId) return;
+    const int64_t best = p.hottest[pv];
+    if (best < 0 || dose_Gy[v] > dose_Gy[best]) {  // the first of equal maxima, in index order
+      p.hottest[pv] = v;
+      p.grid.material[pv] = material[v];
+    }
+  });
+  return p;
+}
+
+std::vector<float> preview_max(const PreviewGrid& p, const GridGeometry& g, const std::vector<MaterialId>& material,
+                               const IndexBox& box, const float* values, float missing) {
+  const GridGeometry& pg = p.grid.geometry;
+  std::vector<float> out(static_cast<size_t>(pg.voxels()), -INFINITY);
+  for_each_covered_voxel(pg, g, box, p.factor, [&](int64_t pv, int64_t v) {
+    if (material[v] != kVoidId) out[pv] = std::max(out[pv], values[v]);
+  });
+  for (int64_t pv = 0; pv < pg.voxels(); ++pv)
+    if (p.hottest[pv] < 0) out[pv] = missing;
+  return out;
+}
+
+std::vector<float> preview_earliest(const PreviewGrid& p, const GridGeometry& g, const std::vector<MaterialId>& material,
+                                    const IndexBox& box, const float* times_s) {
+  const GridGeometry& pg = p.grid.geometry;
+  std::vector<float> out(static_cast<size_t>(pg.voxels()), -1.0f);
+  for_each_covered_voxel(pg, g, box, p.factor, [&](int64_t pv, int64_t v) {
+    if (material[v] == kVoidId || times_s[v] < 0) return;
+    if (out[pv] < 0 || times_s[v] < out[pv]) out[pv] = times_s[v];
+  });
+  return out;
+}
+
+}  // namespace dosemap
