@@ -18,7 +18,7 @@ SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1:det
                 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
                 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp:print_suppressions=0
 
-.PHONY: all setup configure build demo test sanitize fuzz bench bench-gpu bundle clean
+.PHONY: all setup configure build demo test sanitize fuzz bench bench-gpu bench-viewers bundle clean
 
 all: build
 
@@ -59,6 +59,11 @@ bench: build
 
 # On a machine with an NVIDIA GPU (H100/H200): copy bandwidth, GPU march and transport,
 # speed-up over the CPU backend. Figures go to benchmarks/RESULTS.md with the device name.
+# The viewers at real scale: the coin-cell map run, plotted, drawn by ParaView and Blender
+# (wall time and peak memory of each; figures in benchmarks/RESULTS.md).
+bench-viewers: build
+	benchmarks/viewers_at_scale.sh $(BUILD_DIR)
+
 bench-gpu: build
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target dosemap_gpu_bench
 	$(BUILD_DIR)/dosemap_gpu_bench

@@ -2,7 +2,7 @@
 
   blender -b --factory-startup --python tools/blender/import_dose.py -- RUN_DIR \\
       [--render out.png] [--samples 32] [--resolution 960 540] [--lod auto|full|preview]
-      [--crop auto|none] [--max-memory GB] [--project X,Y,Z ...]
+      [--crop auto|none] [--cut auto|none] [--max-memory GB] [--project X,Y,Z ...]
 
 Builds: the dose volume (dose.vdb, or the frames in RUN_DIR/frames as an animated
 sequence) with a material mapping dose to colour and brightness on a log scale (its
@@ -10,7 +10,8 @@ sequence) with a material mapping dose to colour and brightness on a log scale (
 the voxels that reached it, each voxel against its own material's thresholds (from the
 t_<label>_s grids; separate objects, distinct colours); the sample's layers as faint
 outlines; a legend of the thresholds and a scale bar; a camera and a light framing the
-dosed region (--crop auto, the default; none: the whole grid). Blender units are
+dosed region (--crop auto, the default; none: the whole grid), the volume opened at the
+plane y through the most dosed voxel (--cut auto, the default; none: whole). Blender units are
 millimetres, as in the VDB; z (the beam axis) is stretched so that thin samples stay
 visible, and the stretch is printed. With --render, Cycles renders a PNG (CPU, no
 denoiser); --project prints and stores (in <png>.json) where sample points (mm,
@@ -41,7 +42,7 @@ def parse_args():
     if not argv:
         fail("no run directory given", "call: blender -b --factory-startup --python import_dose.py -- RUN_DIR [--render out.png]")
     opts = {"run": argv[0], "render": None, "samples": 32, "resolution": (960, 540), "project": [], "lod": "auto",
-            "crop": "auto", "max_memory": None}
+            "crop": "auto", "max_memory": None, "cut": "auto"}
     i = 1
     while i < len(argv):
         a = argv[i]
@@ -54,7 +55,7 @@ def parse_args():
         elif a == "--resolution":
             opts["resolution"] = (int(argv[i + 1]), int(argv[i + 2]))
             i += 3
-        elif a in ("--lod", "--crop") and i + 1 < len(argv):
+        elif a in ("--lod", "--crop", "--cut") and i + 1 < len(argv):
             choices = ("auto", "full", "preview") if a == "--lod" else ("auto", "none")
             if argv[i + 1] not in choices:
                 fail(f"{a} {argv[i + 1]}", f"use one of {', '.join(choices)}")
@@ -67,7 +68,7 @@ def parse_args():
             opts["project"].append(tuple(float(x) for x in argv[i + 1].split(",")))
             i += 2
         else:
-            fail(f"unknown option '{a}'", "use --render, --samples, --resolution, --lod, --crop, --max-memory or --project")
+            fail(f"unknown option '{a}'", "use --render, --samples, --resolution, --lod, --crop, --cut, --max-memory or --project")
     return opts
 
 
@@ -107,8 +108,14 @@ def emission_material(name, color, strength, alpha, rim=False):
     return mat
 
 
-def dose_material():
-    """Colour and brightness from the `density` grid (log-scaled dose in [0, 1])."""
+def dose_material(extent_mm, cut_y_mm=None):
+    """Colour from the `density` grid (log-scaled dose in [0, 1]) through an inferno-like
+    ramp. The volume absorbs in proportion to that value and emits the ramp's colour at the
+    same rate, so that a line of sight converges to the colour of the first dosed matter it
+    meets instead of adding up to white: a large, evenly dosed cell reads as a coloured
+    solid, weakly dosed parts stay see-through. Opaque within about 1/40 of the framed
+    extent. With cut_y_mm, everything in front of that plane (y below it: the camera's side)
+    is left out, opening the volume at the most dosed voxel like the ParaView slice."""
     mat = bpy.data.materials.new("dose (log scale)")
     mat.use_nodes = True
     nodes, links = mat.node_tree.nodes, mat.node_tree.links
@@ -124,14 +131,21 @@ def dose_material():
         e = ramp.color_ramp.elements.new(pos)
         e.color = (*col, 1)
     links.new(attr.outputs["Fac"], ramp.inputs["Fac"])
-    # Brightness rises steeply with dose: emission ~ fac^3, so the most dosed region dominates.
-    cube = math_node(mat, "POWER", attr.outputs["Fac"], 3.0)
-    strength = math_node(mat, "MULTIPLY", cube.outputs[0], 16.0)
-    dens = math_node(mat, "MULTIPLY", attr.outputs["Fac"], 2.0)
+    dens = math_node(mat, "MULTIPLY", attr.outputs["Fac"], 40.0 / extent_mm)
+    if cut_y_mm is not None:
+        coords = nodes.new("ShaderNodeTexCoord")  # object space: the VDB's millimetres
+        xyz = nodes.new("ShaderNodeSeparateXYZ")
+        links.new(coords.outputs["Object"], xyz.inputs[0])
+        behind = math_node(mat, "GREATER_THAN", xyz.outputs["Y"], cut_y_mm)
+        kept = nodes.new("ShaderNodeMath")
+        kept.operation = "MULTIPLY"
+        links.new(dens.outputs[0], kept.inputs[0])
+        links.new(behind.outputs[0], kept.inputs[1])
+        dens = kept
     vol = nodes.new("ShaderNodeVolumePrincipled")
-    links.new(ramp.outputs["Color"], vol.inputs["Color"])
+    vol.inputs["Color"].default_value = (0, 0, 0, 1)  # absorbs, scatters nothing: the colour is the emission's
     links.new(ramp.outputs["Color"], vol.inputs["Emission Color"])
-    links.new(strength.outputs[0], vol.inputs["Emission Strength"])
+    links.new(dens.outputs[0], vol.inputs["Emission Strength"])
     links.new(dens.outputs[0], vol.inputs["Density"])
     vol.inputs["Density Attribute"].default_value = ""
     links.new(vol.outputs[0], out.inputs["Volume"])
@@ -261,7 +275,10 @@ def main():
     volume = bpy.context.active_object
     volume.name = "dose"
     volume.scale = (1.0, 1.0, stretch)
-    volume.data.materials.append(dose_material())
+    extent = max(fx1 - fx0, fy1 - fy0, (fz1 - fz0) * stretch)
+    hottest = summary.get("dose_max", {}).get("voxel")
+    cut_y = oy + hottest[1] * vy if opts["cut"] == "auto" and hottest else None
+    volume.data.materials.append(dose_material(extent, cut_y))
     volume.data.render.space = "OBJECT"
 
     # ---- threshold surfaces: around the voxels whose dose reached each threshold ----
@@ -312,13 +329,13 @@ def main():
 
     # ---- camera and light framing the dosed region (crop auto) or the grid ----
     centre = Vector(((fx0 + fx1) / 2, (fy0 + fy1) / 2, (fz0 + fz1) / 2 * stretch))
-    extent = max(fx1 - fx0, fy1 - fy0, (fz1 - fz0) * stretch)
     cam_data = bpy.data.cameras.new("camera")
     cam_data.lens = 50
     cam = bpy.data.objects.new("camera", cam_data)
     scene.collection.objects.link(cam)
     direction = Vector((0.45, -1.0, 0.9)).normalized()  # from the front, above, to the right
-    cam.location = centre + direction * extent * 2.1
+    diagonal = math.sqrt((fx1 - fx0) ** 2 + (fy1 - fy0) ** 2 + ((fz1 - fz0) * stretch) ** 2)
+    cam.location = centre + direction * diagonal * 2.0  # the whole framed box in view
     cam.rotation_euler = (centre - cam.location).to_track_quat("-Z", "Y").to_euler()
     scene.camera = cam
     sun = bpy.data.objects.new("light", bpy.data.lights.new("light", "SUN"))
