@@ -238,18 +238,7 @@ TEST(MaterialThresholds, ReportAndPerVisitTableNameEachMaterialsOwnThresholds) {
 
 TEST(MaterialThresholds, GivingEveryMaterialTheDefaultScaleWritesWhatTheDefaultWrites) {
   // The default scale, once implied and once written out for every material.
-  const std::string materials = R"(format = 1
-[materials.copper]
-formula = "Cu"
-[materials.NMC811]
-formula = "LiNi0.8Mn0.1Co0.1O2"
-density_g_cm3 = 4.8
-[materials.EC]
-formula = "C3H4O3"
-density_g_cm3 = 1.32
-[materials.cathode]
-components = [ { material = "NMC811", volume_fraction = 0.72 }, { material = "EC", volume_fraction = 0.28 } ]
-)";
+  const std::string materials = "format = 1\n[materials.copper]\nformula = \"Cu\"\n" + test::kCathodeMaterials;
   std::string spelt = materials;
   for (const char* m : {"copper]\n", "NMC811]\n", "EC]\n", "cathode]\n"})
     spelt.insert(spelt.find(m) + std::strlen(m), "thresholds_Gy = { low = 1.0e4, high = 3.0e6 }\n");

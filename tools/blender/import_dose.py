@@ -27,6 +27,9 @@ import math
 import os
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "viewers"))
+from run_summary import memory_budget, threshold_labels, threshold_text  # noqa: E402 (tools/viewers)
+
 import bpy
 from bpy_extras.object_utils import world_to_camera_view
 from mathutils import Vector
@@ -62,7 +65,7 @@ def parse_args():
             opts[a[2:]] = argv[i + 1]
             i += 2
         elif a == "--max-memory" and i + 1 < len(argv):
-            opts["max_memory"] = float(argv[i + 1]) * 1e9
+            opts["max_memory"] = float(argv[i + 1])
             i += 2
         elif a == "--project":
             opts["project"].append(tuple(float(x) for x in argv[i + 1].split(",")))
@@ -152,44 +155,11 @@ def dose_material(extent_mm, cut_y_mm=None):
     return mat
 
 
-def available_bytes():
-    """MemAvailable from /proc/meminfo (Linux), or None."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
-
-
 # Blender's memory per voxel of the dosed region: the density grid it renders (Cycles keeps
 # its own copy), the crossing grids the threshold surfaces are built from, and the surfaces.
 # Measured on this project's scenes (benchmarks/RESULTS.md), rounded up.
 BYTES_PER_VOXEL = 24
 BYTES_PER_VOXEL_PER_THRESHOLD = 8
-
-
-def threshold_labels(summary):
-    """Every label of the grids (t_<label>_s): the default scale's and the materials' own,
-    ordered by their lowest dose."""
-    lowest = dict(summary["thresholds_Gy"]) if any(
-        "thresholds_Gy" not in m for m in summary["materials"].values()) else {}
-    for m in summary["materials"].values():
-        for label, dose in m.get("thresholds_Gy", {}).items():
-            lowest[label] = min(dose, lowest.get(label, dose))
-    return [label for label, _ in sorted(lowest.items(), key=lambda kv: kv[1])]
-
-
-def threshold_text(summary, label):
-    """'1 MGy' when every material carrying the label gives it the same dose, else each."""
-    doses = {name: m["thresholds_Gy"][label] for name, m in summary["materials"].items()
-             if label in m.get("thresholds_Gy", {})}
-    values = set(doses.values())
-    if len(values) <= 1:
-        return f"{next(iter(values), summary['thresholds_Gy'].get(label, 0)):.3g} Gy"
-    return ", ".join(f"{name} {dose:.3g} Gy" for name, dose in doses.items())
 
 
 def text_object(scene, name, body, size, color, parent=None, location=(0, 0, 0)):
@@ -233,8 +203,7 @@ def main():
     # ---- level of detail: the full grids unless they would not fit ----
     need = math.prod(dosed[a][1] - dosed[a][0] for a in "ijk") * (
         BYTES_PER_VOXEL + BYTES_PER_VOXEL_PER_THRESHOLD * len(labels))
-    free = available_bytes()
-    budget = opts["max_memory"] if opts["max_memory"] is not None else (free / 2 if free is not None else None)
+    budget = memory_budget(opts["max_memory"])
     preview = viewers.get("preview")
     preview_vdb = os.path.join(run, "dose_preview.vdb")
     use_preview = opts["lod"] == "preview" or (opts["lod"] == "auto" and budget is not None and need > budget)

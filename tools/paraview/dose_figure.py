@@ -21,6 +21,9 @@ import math
 import os
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "viewers"))
+from run_summary import memory_budget, threshold_labels, threshold_text  # noqa: E402 (tools/viewers)
+
 from paraview import servermanager
 from paraview.simple import (CellDatatoPointData, ColorBy, Contour, GetActiveViewOrCreate, GetColorTransferFunction,
                              GetScalarBar, Show, Slice, SaveScreenshot, Text, Transform, XMLImageDataReader)
@@ -29,18 +32,6 @@ from paraview.simple import (CellDatatoPointData, ColorBy, Contour, GetActiveVie
 def fail(where, what, fix):
     print(f"{where}: error: {what}; {fix}", file=sys.stderr)
     sys.exit(2)
-
-
-def available_bytes():
-    """MemAvailable from /proc/meminfo (Linux), or None."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
 
 
 def region_voxels(region):
@@ -77,8 +68,7 @@ def main():
     # slicing and contouring add little: twice that, against the budget.
     masks = [f"dose_gt_{label}" for label in threshold_labels(summary)]
     need = 2 * region_voxels(region) * (4 + len(masks))
-    free = available_bytes()
-    budget = args.max_memory * 1e9 if args.max_memory is not None else (free / 2 if free is not None else None)
+    budget = memory_budget(args.max_memory)
     use_preview = args.lod == "preview" or (args.lod == "auto" and budget is not None and need > budget)
     if use_preview:
         if not (preview and os.path.isfile(preview_vti)):
@@ -213,27 +203,6 @@ def main():
     out = args.out or os.path.join(args.run_dir, "paraview_slice.png")
     SaveScreenshot(out, view, ImageResolution=[1600, 700])
     print(out)
-
-
-def threshold_labels(summary):
-    """Every label of the grids (t_<label>_s, dose_gt_<label>): the default scale's and the
-    materials' own, ordered by their lowest dose."""
-    lowest = dict(summary["thresholds_Gy"]) if any(
-        "thresholds_Gy" not in m for m in summary["materials"].values()) else {}
-    for m in summary["materials"].values():
-        for label, dose in m.get("thresholds_Gy", {}).items():
-            lowest[label] = min(dose, lowest.get(label, dose))
-    return [label for label, _ in sorted(lowest.items(), key=lambda kv: kv[1])]
-
-
-def threshold_text(summary, label):
-    """'1 MGy' when every material carrying the label gives it the same dose, else each."""
-    doses = {name: m["thresholds_Gy"][label] for name, m in summary["materials"].items()
-             if label in m.get("thresholds_Gy", {})}
-    values = set(doses.values())
-    if len(values) <= 1:
-        return f"{next(iter(values), summary['thresholds_Gy'].get(label, 0)):.3g} Gy"
-    return ", ".join(f"{name} {dose:.3g} Gy" for name, dose in doses.items())
 
 
 if __name__ == "__main__":
