@@ -72,6 +72,27 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
                     "also run the hottest region on voxels halved along every axis and report how far the peak dose "
                     "is from converged in the voxel size");
 
+  PlanOptions plan;
+  CLI::App* plan_cmd = app.add_subcommand(
+      "plan", "How far the scan's beam-on times (or its flux) may be scaled before a material reaches its limit; "
+              "writes plan.json and planned.toml");
+  plan_cmd->add_option("SCENE", plan.scene, "scene file (TOML, format 1)")->required();
+  // One value per occurrence (repeat the option for more), so that SCENE may follow it.
+  plan_cmd->add_option("--limit", plan.limits, "NAME=DOSE_Gy: a material (or material:component) and its dose limit")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->take_all();
+  plan_cmd->add_option("--rate-limit", plan.rate_limits, "NAME=GY_S: a material (or material:component) and its peak "
+                                                          "dose-rate limit (scales the flux: the attenuator)")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->take_all();
+  plan_cmd->add_option("-o,--output", plan.output_dir, "output directory (default: out/<scene name>_plan)");
+  plan_cmd->add_option("--threads", plan.threads, "CPU threads (default: every core)")->check(CLI::Range(1, 4096));
+  plan_cmd->add_option("--backend", plan.backend, "auto (GPU when usable), cpu or cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  plan_cmd->add_flag("--overwrite", plan.overwrite, "replace an earlier plan in the output directory");
+
   PlotOptions plot;
   CLI::App* plot_cmd = app.add_subcommand(
       "plot", "Draw a run's figures (PNG, into the run directory): depth profile, lateral map, dose against time");
@@ -97,6 +118,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     if (*check_cmd) return check_command(check, out);
     if (*run_cmd) return run_command(run, out);
     if (*info_cmd) return info_command(info, out);
+    if (*plan_cmd) return plan_command(plan, out);
     if (*plot_cmd) return plot_command(plot, out);
     if (*mat_cmd) {
       if (!mats.list_nist && (mats.specs.empty() || mats.energies_keV.empty()))

@@ -38,6 +38,17 @@ struct RunOptions {
 };
 int run_command(const RunOptions& o, std::ostream& out);
 
+struct PlanOptions {
+  std::string scene;
+  std::vector<std::string> limits;       // NAME=DOSE_Gy
+  std::vector<std::string> rate_limits;  // NAME=GY_S
+  std::string output_dir;                // default: out/<scene file stem>_plan
+  int threads = 0;
+  std::string backend = "auto";
+  bool overwrite = false;
+};
+int plan_command(const PlanOptions& o, std::ostream& out);
+
 struct PlotOptions {
   std::string run_dir;
   std::string material;  // the figures' material (default: the one most at risk)

@@ -1,0 +1,278 @@
+#include "host/plan/inverse_dose.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <utility>
+
+#include "host/common/errors.h"
+#include "host/common/text.h"
+#include "host/transport/exposure_plan.h"
+#include "host/transport/fluence_history.h"
+#include "host/transport/stage_poses.h"
+#include "host/transport/transport_tables.h"
+
+namespace dosemap {
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// The limited value of voxel v: its dose, or the dose to the limit's component.
+float limited_value(const DoseResults& r, const DoseLimit& l, int64_t v) {
+  return l.component_grid < 0 ? r.dose_Gy[v] : r.component_dose(l.component_grid)[v];
+}
+
+std::string threshold_label(size_t k) { return "limit" + std::to_string(k + 1); }
+
+}  // namespace
+
+DoseLimit parse_limit(const std::string& text, bool rate, const MaterialTable& materials,
+                      const TransportTables& tables) {
+  const std::string option = rate ? "--rate-limit" : "--limit";
+  const SourcePos where{option + " " + text, 0, 0};
+  const std::string unit = rate ? "Gy/s" : "Gy";
+  const std::string example = rate ? "NMC811=1e5" : "NMC811=1e6";
+  DoseLimit l;
+  l.text = text;
+  l.rate = rate;
+  const size_t eq = text.rfind('=');
+  if (eq == std::string::npos || eq == 0)
+    throw UserError(where, "is not NAME=" + std::string(rate ? "GY_S" : "DOSE_GY"),
+                    "write e.g. " + option + " " + example + " (a material, or material:component)");
+  l.name = text.substr(0, eq);
+  const std::string value = text.substr(eq + 1);
+  char* end = nullptr;
+  l.limit = std::strtod(value.c_str(), &end);
+  if (value.empty() || *end != '\0' || !std::isfinite(l.limit) || !(l.limit > 0))
+    throw UserError(where, "the limit '" + value + "' is not a positive number of " + unit,
+                    "write e.g. " + option + " " + example);
+  const size_t colon = l.name.find(':');
+  const std::string material = l.name.substr(0, colon);
+  l.material = materials.index(material);
+  std::vector<std::string> names;
+  for (const Material& m : materials.materials) names.push_back(m.name);
+  if (l.material < 0)
+    throw UserError(where, "'" + material + "' is not a material of the scene", "use one of: " + join_alternatives(names));
+  if (colon != std::string::npos) {
+    const std::string component = l.name.substr(colon + 1);
+    const Material& m = materials.materials[l.material];
+    std::vector<std::string> held;
+    for (const MaterialComponent& c : m.components)
+      if (c.material >= 0) held.push_back(c.name);
+    for (size_t g = 0; g < tables.component_grid_names.size(); ++g)
+      if (tables.component_grid_names[g] == component && std::find(held.begin(), held.end(), component) != held.end())
+        l.component_grid = static_cast<int>(g);
+    if (l.component_grid < 0)
+      throw UserError(where, "'" + material + "' holds no component '" + component + "'",
+                      held.empty() ? "limit the material itself: " + option + " " + material + "=" + value
+                                   : "use one of: " + join_alternatives(held));
+  }
+  return l;
+}
+
+Scene plan_thresholds(Scene scene, const std::vector<DoseLimit>& limits) {
+  scene.output.thresholds.clear();
+  for (MaterialSpec& m : scene.materials) {
+    m.has_thresholds = true;
+    m.thresholds.clear();
+  }
+  for (size_t k = 0; k < limits.size(); ++k) {
+    const DoseLimit& l = limits[k];
+    // A component's dose is judged against its own material's thresholds.
+    const std::string judged = l.component_grid < 0 ? scene.materials[l.material].name : l.name.substr(l.name.find(':') + 1);
+    MaterialSpec& m = scene.materials[scene.material_index(judged)];
+    m.thresholds.push_back({threshold_label(k), l.limit});
+    std::stable_sort(m.thresholds.begin(), m.thresholds.end(),
+                     [](const Threshold& a, const Threshold& b) { return a.dose_Gy < b.dose_Gy; });
+  }
+  return scene;
+}
+
+InverseDose inverse_dose(const Scene& scene, const VoxelGrid& grid,
+                         const Timeline& timeline, const DoseResults& r, const std::vector<DoseLimit>& limits,
+                         const std::vector<DoseLimit>& rate_limits, int threads) {
+  InverseDose out;
+  const GridGeometry& g = grid.geometry;
+  const TransportTables& tt = r.tables;
+
+  // The scene as written: each limit's largest value, where, and when it was first reached.
+  auto outcome = [&](const DoseLimit& l) {
+    LimitOutcome o;
+    o.limit = l;
+    for (int64_t v = 0; v < r.voxels; ++v) {
+      if (grid.material[v] != l.material) continue;
+      double value = limited_value(r, l, v);
+      if (l.rate) {
+        const double dose = r.dose_Gy[v];  // a component's rate scales like its dose (one history)
+        value = l.component_grid < 0 ? r.rate_peak_Gy_s[v] : (dose > 0 ? value * (r.rate_peak_Gy_s[v] / dose) : 0.0);
+      }
+      if (value > o.max_value) {
+        o.max_value = value;
+        o.max_voxel = v;
+      }
+    }
+    if (o.max_value > 0) o.scale = l.limit / o.max_value;
+    return o;
+  };
+  for (size_t k = 0; k < limits.size(); ++k) {
+    LimitOutcome o = outcome(limits[k]);
+    const auto& labels = tt.thresholds.labels;
+    const int t = static_cast<int>(std::find(labels.begin(), labels.end(), threshold_label(k)) - labels.begin());
+    DOSEMAP_BUG_CHECK(t < tt.thresholds.count(), "a dose limit without its threshold");
+    if (limits[k].component_grid < 0) {
+      const float* cross = r.crossing(t);
+      for (int64_t v = 0; v < r.voxels; ++v)
+        if (grid.material[v] == limits[k].material && cross[v] >= 0 &&
+            (o.first_reached_s < 0 || cross[v] < o.first_reached_s))
+          o.first_reached_s = cross[v];
+    } else {
+      for (int s = tt.component_begin[limits[k].material]; s < tt.component_begin[limits[k].material + 1]; ++s)
+        if (tt.slot_grid[s] == limits[k].component_grid) o.first_reached_s = r.slot_first_crossing(s, t);
+    }
+    out.uniform_scale = std::min(out.uniform_scale, o.scale);
+    out.limits.push_back(o);
+  }
+  for (const DoseLimit& l : rate_limits) {
+    out.rate_limits.push_back(outcome(l));
+    out.flux_scale = std::min(out.flux_scale, out.rate_limits.back().scale);
+  }
+  if (limits.empty()) return out;
+
+  // Per step and per point: one pose only (the per-ray form above).
+  for (const Exposure& e : timeline.exposures)
+    if (e.turning() || e.angle0_deg != timeline.exposures.front().angle0_deg) {
+      out.per_point_not_built =
+          "the scan turns the sample (several stage angles): per-point scales of such scans are not built yet";
+      return out;
+    }
+  const BeamProfile beam = make_beam_profile(scene.beam);
+  const std::vector<SubExposure> subs = plan_sub_exposures(timeline, beam, g, rotation_substep_deg(scene.sample.stage, beam, g));
+  if (subs.empty()) return out;
+
+  // Steps and points: a point is an exposure's place within its step, the same in every
+  // repetition (raster point n, fly segment n, point step 0).
+  const size_t rows = timeline.exposures.size();
+  std::vector<int32_t> point_of(rows), step_of(rows);
+  std::map<std::pair<int32_t, int32_t>, int32_t> point_id;
+  for (size_t e = 0, n = 0; e < rows; ++e) {
+    const Exposure& x = timeline.exposures[e];
+    const bool same = e > 0 && x.step == timeline.exposures[e - 1].step && x.repetition == timeline.exposures[e - 1].repetition;
+    n = same ? n + 1 : 0;
+    const auto [it, added] = point_id.try_emplace({x.step, static_cast<int32_t>(n)}, static_cast<int32_t>(out.points.size()));
+    if (added) {
+      ExposureScale p;
+      p.step = x.step;
+      p.point = static_cast<int32_t>(n);
+      p.x_um = x.x0_um;
+      p.y_um = x.y0_um;
+      out.points.push_back(p);
+    }
+    out.points[it->second].beam_on_s += x.duration_s;
+    point_of[e] = it->second;
+    step_of[e] = x.step;
+  }
+  for (size_t s = 0; s < scene.scan.steps.size(); ++s) {
+    ExposureScale st;
+    st.step = static_cast<int32_t>(s);
+    out.steps.push_back(st);
+  }
+  for (const Exposure& x : timeline.exposures) out.steps[x.step].beam_on_s += x.duration_s;
+
+  const RayLattice L = pose_lattice(stage_pose(scene.sample.stage, g, subs.front().angle_deg), g);
+  FluenceHistoryBuilder builder(threads);
+  const FluenceHistory& history =
+      builder.build(HistoryJob{subs.data(), static_cast<long long>(subs.size()), beam, L, 0, L.n2}, nullptr);
+  const HistoryView h = history.view();
+  const int64_t rays = ray_count(L);
+  const int K = static_cast<int>(limits.size());
+  const int nthreads = std::max(1, threads > 0 ? threads : omp_get_max_threads());
+  // Per thread: the smallest scale of each point and step found so far, with what binds it.
+  struct Best {
+    std::vector<ExposureScale> points, steps;
+  };
+  std::vector<Best> best(nthreads, Best{out.points, out.steps});
+#pragma omp parallel num_threads(nthreads)
+  {
+    Best& mine = best[omp_get_thread_num()];
+    std::vector<double> budget(K);            // per limit: fluence the ray may still take
+    std::vector<int64_t> binding_voxel(K);    // the voxel of largest G of the limit on the ray
+    std::vector<std::pair<int32_t, double>> by_point, by_step;
+#pragma omp for schedule(dynamic, 256)
+    for (int64_t ray = 0; ray < rays; ++ray) {
+      const int64_t begin = h.offset[ray], end = h.offset[ray + 1];
+      if (begin == end) continue;
+      const double total = h.cum_fluence_m2[end - 1];
+      if (!(total > 0)) continue;
+      // The largest dose per unit fluence of each limit's voxels on the ray, walked as the march walks it.
+      std::vector<double> g_max(K, 0.0);
+      long long m1, m2;
+      ray_lattice_indices(L, ray, &m1, &m2);
+      for (long long q = 0; q < L.n[L.dom]; ++q) {
+        const int64_t v = ray_voxel(L, m1, m2, q);
+        if (v < 0) continue;
+        for (int k = 0; k < K; ++k) {
+          if (grid.material[v] != limits[k].material) continue;
+          const double gv = limited_value(r, limits[k], v) / total;
+          if (gv > g_max[k]) {
+            g_max[k] = gv;
+            binding_voxel[k] = v;
+          }
+        }
+      }
+      bool limited = false;
+      for (int k = 0; k < K; ++k) {
+        budget[k] = g_max[k] > 0 ? limits[k].limit / g_max[k] - total : kInf;
+        limited = limited || g_max[k] > 0;
+      }
+      if (!limited) continue;
+      // Each point's and step's share of the ray's fluence.
+      by_point.clear();
+      by_step.clear();
+      for (int64_t ev = begin; ev < end; ++ev) {
+        const double f = h.cum_fluence_m2[ev] - (ev > begin ? h.cum_fluence_m2[ev - 1] : 0.0);
+        const size_t e = subs[h.sub_exposure[ev]].exposure;
+        by_point.push_back({point_of[e], f});
+        by_step.push_back({step_of[e], f});
+      }
+      auto apply = [&](std::vector<std::pair<int32_t, double>>& shares, std::vector<ExposureScale>& scales) {
+        std::sort(shares.begin(), shares.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+        for (size_t i = 0; i < shares.size();) {
+          const int32_t id = shares[i].first;
+          double share = 0;
+          for (; i < shares.size() && shares[i].first == id; ++i) share += shares[i].second;
+          if (!(share > 0)) continue;
+          for (int k = 0; k < K; ++k) {
+            if (budget[k] == kInf) continue;
+            const double s = std::max(0.0, 1.0 + budget[k] / share);
+            ExposureScale& x = scales[id];
+            if (s < x.scale || (s == x.scale && binding_voxel[k] < x.binding_voxel)) {
+              x.scale = s;
+              x.binding_limit = k;
+              x.binding_voxel = binding_voxel[k];
+            }
+          }
+        }
+      };
+      apply(by_point, mine.points);
+      apply(by_step, mine.steps);
+    }
+  }
+  // The smallest over threads (ties: the lowest voxel, so the result is the same for any count).
+  auto merge = [](std::vector<ExposureScale>& into, const std::vector<ExposureScale>& from) {
+    for (size_t i = 0; i < into.size(); ++i)
+      if (from[i].scale < into[i].scale ||
+          (from[i].scale == into[i].scale && from[i].binding_voxel >= 0 &&
+           (into[i].binding_voxel < 0 || from[i].binding_voxel < into[i].binding_voxel)))
+        into[i] = from[i];
+  };
+  for (const Best& b : best) {
+    merge(out.points, b.points);
+    merge(out.steps, b.steps);
+  }
+  return out;
+}
+
+}  // namespace dosemap
