@@ -198,27 +198,43 @@ DM_HD DM_INLINE void attenuate(const MarchParams& p, uint16_t m, const LineTrans
   for (int e = 0; e < p.n_lines; ++e) transmission[e] *= p.voxel_transmission[row + e];
 }
 
-// Dose per unit fluence G of voxel `target` on ray r (0 when the ray does not reach it):
-// the march's own arithmetic, for probes (dose curves) that need one voxel.
-DM_HD DM_INLINE double voxel_dose_per_fluence(const MarchParams& p, const RayLattice& L, const uint16_t* material,
-                                              long long r, int64_t target) {
+// Calls visit(v, G) for every voxel v holding material on ray r, in beam order, with its dose
+// per unit fluence G (Gy m^2): the march's own arithmetic, for the host's probes (dose
+// curves) and the linear dose operator (host/plan/dose_operator.h). visit returns false to stop.
+template <typename Visit>
+DM_HD DM_INLINE void for_each_dose_per_fluence(const MarchParams& p, const RayLattice& L, const uint16_t* material,
+                                               long long r, Visit visit) {
   long long m1, m2;
   ray_lattice_indices(L, r, &m1, &m2);
-  double line_t[kMaxSpectrumLines];  // host-side probes only: no GPU stack concern
+  double line_t[kMaxSpectrumLines];  // host-side only: no GPU stack concern
   const LineTransmission transmission{line_t, 1};
   for (int e = 0; e < p.n_lines; ++e) transmission[e] = 1.0;
+  bool entered = false;
   for (long long q = 0; q < L.n[L.dom]; ++q) {
     const int64_t v = ray_voxel(L, m1, m2, q);
-    if (v < 0) continue;
+    if (v < 0) {
+      if (entered) return;  // the in-grid slices of a ray are contiguous
+      continue;
+    }
+    entered = true;
     const uint16_t m = material[v];
     if (m == kVoidMaterialId) continue;
-    if (v == target) {
-      double other;
-      return segment_dose_per_fluence(p, m, transmission, &other);
-    }
+    double other;
+    if (!visit(v, segment_dose_per_fluence(p, m, transmission, &other))) return;
     attenuate(p, m, transmission);
   }
-  return 0;
+}
+
+// Dose per unit fluence G of voxel `target` on ray r (0 when the ray does not reach it).
+DM_HD DM_INLINE double voxel_dose_per_fluence(const MarchParams& p, const RayLattice& L, const uint16_t* material,
+                                              long long r, int64_t target) {
+  double g = 0;
+  for_each_dose_per_fluence(p, L, material, r, [&](int64_t v, double gv) {
+    if (v != target) return true;
+    g = gv;
+    return false;
+  });
+  return g;
 }
 
 // Adds ray r's share of the block (its fluence history in h) to the state of the voxels it

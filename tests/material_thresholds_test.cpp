@@ -193,8 +193,12 @@ TEST(MaterialThresholds, CrossingGridsMasksAndStatisticsJudgeEachVoxelByItsMater
   // The metadata: one dose where the materials agree, each material's where they do not.
   const VdbFileSummary info = read_vdb_summary(vdb);
   for (const auto& grid : info.grids) {
-    if (grid.name == "dose_gt_radiolysis") EXPECT_EQ(grid.metadata.at("threshold_Gy"), "20000");
-    if (grid.name == "t_low_s") EXPECT_EQ(grid.metadata.at("threshold_Gy_by_material"), "copper=10000,cathode=5000");
+    if (grid.name == "dose_gt_radiolysis") {
+      EXPECT_EQ(grid.metadata.at("threshold_Gy"), "20000");
+    }
+    if (grid.name == "t_low_s") {
+      EXPECT_EQ(grid.metadata.at("threshold_Gy_by_material"), "copper=10000,cathode=5000");
+    }
   }
 }
 
@@ -256,9 +260,12 @@ TEST(MaterialThresholds, GivingEveryMaterialTheDefaultScaleWritesWhatTheDefaultW
     EXPECT_EQ(ga.name, gb.name);
     EXPECT_EQ(ga.metadata, gb.metadata);
     EXPECT_EQ(ga.active_voxels, gb.active_voxels);
-    if (ga.type == "bool") EXPECT_TRUE(read_bool_grid(a, ga.name, implied->g) == read_bool_grid(b, gb.name, implied->g));
-    if (ga.type == "float")
+    if (ga.type == "bool") {
+      EXPECT_TRUE(read_bool_grid(a, ga.name, implied->g) == read_bool_grid(b, gb.name, implied->g));
+    }
+    if (ga.type == "float") {
       EXPECT_TRUE(read_float_grid(a, ga.name, implied->g, -7.0f) == read_float_grid(b, gb.name, implied->g, -7.0f));
+    }
   }
   // Byte for byte where the files hold no identifier (EXPECT_TRUE: no dump of binary files).
   EXPECT_TRUE(test::read_file(implied->dir / "out" / "dose.vti") == test::read_file(explicit_->dir / "out" / "dose.vti"));

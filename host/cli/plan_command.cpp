@@ -111,7 +111,7 @@ int plan_command(const PlanOptions& o, std::ostream& out) {
   options.progress = &progress;
   const DoseResults results = compute_dose(params, setup.timeline, options);
   const InverseDose inv =
-      inverse_dose(judged, *params.grid, setup.timeline, results, limits, rate_limits, o.threads);
+      inverse_dose(judged, materials, params.grid, setup.timeline, results, limits, rate_limits, o.threads);
   progress.clear();
 
   const GridGeometry& g = setup.geometry;

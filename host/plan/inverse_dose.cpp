@@ -9,9 +9,7 @@
 
 #include "host/common/errors.h"
 #include "host/common/text.h"
-#include "host/transport/exposure_plan.h"
-#include "host/transport/fluence_history.h"
-#include "host/transport/stage_poses.h"
+#include "host/plan/dose_operator.h"
 #include "host/transport/transport_tables.h"
 
 namespace dosemap {
@@ -91,11 +89,11 @@ Scene plan_thresholds(Scene scene, const std::vector<DoseLimit>& limits) {
   return scene;
 }
 
-InverseDose inverse_dose(const Scene& scene, const VoxelGrid& grid,
+InverseDose inverse_dose(const Scene& scene, const MaterialTable& materials, std::shared_ptr<const VoxelGrid> grid_ptr,
                          const Timeline& timeline, const DoseResults& r, const std::vector<DoseLimit>& limits,
                          const std::vector<DoseLimit>& rate_limits, int threads) {
   InverseDose out;
-  const GridGeometry& g = grid.geometry;
+  const VoxelGrid& grid = *grid_ptr;
   const TransportTables& tt = r.tables;
 
   // The scene as written: each limit's largest value, where, and when it was first reached.
@@ -142,15 +140,12 @@ InverseDose inverse_dose(const Scene& scene, const VoxelGrid& grid,
   if (limits.empty()) return out;
 
   // Per step and per point: one pose only (the per-ray form above).
-  for (const Exposure& e : timeline.exposures)
-    if (e.turning() || e.angle0_deg != timeline.exposures.front().angle0_deg) {
-      out.per_point_not_built =
-          "the scan turns the sample (several stage angles): per-point scales of such scans are not built yet";
-      return out;
-    }
-  const BeamProfile beam = make_beam_profile(scene.beam);
-  const std::vector<SubExposure> subs = plan_sub_exposures(timeline, beam, g, rotation_substep_deg(scene.sample.stage, beam, g));
-  if (subs.empty()) return out;
+  if (!DoseOperator::one_pose(timeline)) {
+    out.per_point_not_built =
+        "the scan turns the sample (several stage angles): per-point scales of such scans are not built yet";
+    return out;
+  }
+  if (timeline.exposures.empty()) return out;
 
   // Steps and points: a point is an exposure's place within its step, the same in every
   // repetition (raster point n, fly segment n, point step 0).
@@ -181,12 +176,12 @@ InverseDose inverse_dose(const Scene& scene, const VoxelGrid& grid,
   }
   for (const Exposure& x : timeline.exposures) out.steps[x.step].beam_on_s += x.duration_s;
 
-  const RayLattice L = pose_lattice(stage_pose(scene.sample.stage, g, subs.front().angle_deg), g);
-  FluenceHistoryBuilder builder(threads);
-  const FluenceHistory& history =
-      builder.build(HistoryJob{subs.data(), static_cast<long long>(subs.size()), beam, L, 0, L.n2}, nullptr);
-  const HistoryView h = history.view();
-  const int64_t rays = ray_count(L);
+  // Each ray's fluence per exposure (F_{r,e}, host/plan/dose_operator.h).
+  const DoseOperator A(scene, materials, grid_ptr, timeline, threads);
+  const std::vector<int64_t>& offset = A.ray_offset();
+  const std::vector<uint32_t>& event_exposure = A.event_exposure();
+  const std::vector<double>& event_fluence = A.event_fluence_m2();
+  const int64_t rays = static_cast<int64_t>(offset.size()) - 1;
   const int K = static_cast<int>(limits.size());
   const int nthreads = std::max(1, threads > 0 ? threads : omp_get_max_threads());
   // Per thread: the smallest scale of each point and step found so far, with what binds it.
@@ -202,17 +197,14 @@ InverseDose inverse_dose(const Scene& scene, const VoxelGrid& grid,
     std::vector<std::pair<int32_t, double>> by_point, by_step;
 #pragma omp for schedule(dynamic, 256)
     for (int64_t ray = 0; ray < rays; ++ray) {
-      const int64_t begin = h.offset[ray], end = h.offset[ray + 1];
+      const int64_t begin = offset[ray], end = offset[ray + 1];
       if (begin == end) continue;
-      const double total = h.cum_fluence_m2[end - 1];
+      double total = 0;  // in event order, as the march sums it
+      for (int64_t ev = begin; ev < end; ++ev) total += event_fluence[ev];
       if (!(total > 0)) continue;
-      // The largest dose per unit fluence of each limit's voxels on the ray, walked as the march walks it.
+      // The largest dose per unit fluence of each limit's voxels on the ray.
       std::vector<double> g_max(K, 0.0);
-      long long m1, m2;
-      ray_lattice_indices(L, ray, &m1, &m2);
-      for (long long q = 0; q < L.n[L.dom]; ++q) {
-        const int64_t v = ray_voxel(L, m1, m2, q);
-        if (v < 0) continue;
+      A.for_each_voxel(ray, [&](int64_t v) {
         for (int k = 0; k < K; ++k) {
           if (grid.material[v] != limits[k].material) continue;
           const double gv = limited_value(r, limits[k], v) / total;
@@ -221,7 +213,7 @@ InverseDose inverse_dose(const Scene& scene, const VoxelGrid& grid,
             binding_voxel[k] = v;
           }
         }
-      }
+      });
       bool limited = false;
       for (int k = 0; k < K; ++k) {
         budget[k] = g_max[k] > 0 ? limits[k].limit / g_max[k] - total : kInf;
@@ -232,10 +224,9 @@ InverseDose inverse_dose(const Scene& scene, const VoxelGrid& grid,
       by_point.clear();
       by_step.clear();
       for (int64_t ev = begin; ev < end; ++ev) {
-        const double f = h.cum_fluence_m2[ev] - (ev > begin ? h.cum_fluence_m2[ev - 1] : 0.0);
-        const size_t e = subs[h.sub_exposure[ev]].exposure;
-        by_point.push_back({point_of[e], f});
-        by_step.push_back({step_of[e], f});
+        const uint32_t e = event_exposure[ev];
+        by_point.push_back({point_of[e], event_fluence[ev]});
+        by_step.push_back({step_of[e], event_fluence[ev]});
       }
       auto apply = [&](std::vector<std::pair<int32_t, double>>& shares, std::vector<ExposureScale>& scales) {
         std::sort(shares.begin(), shares.end(), [](const auto& a, const auto& b) { return a.first < b.first; });

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -69,7 +70,7 @@ struct InverseDose {
 
 // `results` from a run of `scene` whose material thresholds hold one label per dose limit,
 // in order (plan_thresholds): their crossing grids give first_reached_s.
-InverseDose inverse_dose(const Scene& scene, const VoxelGrid& grid,
+InverseDose inverse_dose(const Scene& scene, const MaterialTable& materials, std::shared_ptr<const VoxelGrid> grid,
                          const Timeline& timeline, const DoseResults& results, const std::vector<DoseLimit>& limits,
                          const std::vector<DoseLimit>& rate_limits, int threads);
 
