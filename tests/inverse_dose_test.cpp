@@ -129,6 +129,33 @@ TEST(InverseDose, RateLimitsScaleTheFluxAndComponentLimitsTheirComponent) {
               std::min(p->json["uniform_scale"].get<double>(), p->json["flux_scale"].get<double>()), 1e-12);
 }
 
+TEST(InverseDose, WhereTheOtherExposuresAlonePassTheLimitNoScaleOfOneKeepsIt) {
+  // Two equal exposures at the same place: each alone gives half the scene's dose.
+  const std::string twice = test::make_scene(
+      "[materials.copper]\nformula = \"Cu\"\n", "voxel_um = [2.0, 2.0, 2.0]\nlateral_um = [40.0, 40.0]\n"
+      "[[sample.layers]]\nmaterial = \"copper\"\nthickness_um = 10.0\n",
+      "energy_keV = 27.0\nflux_ph_s = 1e10\nprofile = \"tophat\"\nsize_um = [10.0, 10.0]\n",
+      "[[scan.steps]]\nkind = \"point\"\nat_um = [0.0, 0.0]\nexposure_s = 1.0\n"
+      "[[scan.steps]]\nkind = \"point\"\nat_um = [0.0, 0.0]\nexposure_s = 1.0\n");
+  const double max = material_max(*test::run_engine(twice), "copper");
+  // Above half the dose: each step alone may grow to (limit - half) / half.
+  auto above = plan(twice, {"--limit", "copper=" + fmt_g(0.75 * max, 17)});
+  ASSERT_EQ(above->result.exit_code, 0) << above->result.err;
+  for (const Json& step : above->json["steps"]) {
+    EXPECT_NEAR(step["scale"].get<double>(), 0.5, 1e-6);
+    EXPECT_FALSE(step.contains("others_pass_limit"));
+  }
+  // Below half: the other step alone passes it, whatever this one does.
+  auto below = plan(twice, {"--limit", "copper=" + fmt_g(0.25 * max, 17)});
+  ASSERT_EQ(below->result.exit_code, 0) << below->result.err;
+  for (const Json& step : below->json["steps"]) {
+    EXPECT_EQ(step["scale"].get<double>(), 0.0);
+    EXPECT_TRUE(step["others_pass_limit"].get<bool>());
+  }
+  EXPECT_NE(below->result.out.find("none: the others pass the limit"), std::string::npos) << below->result.out;
+  EXPECT_NEAR(below->json["uniform_scale"].get<double>(), 0.25, 1e-9);
+}
+
 TEST(InverseDose, LimitsMayComeBeforeTheSceneAndRepeat) {
   test::ScratchDir dir;
   test::write_file(dir / "s.toml", scene_text());

@@ -44,6 +44,7 @@ std::string scale_text(double s) { return std::isfinite(s) ? fmt_g(s, 4) : "unli
 
 // The beam-on time the step or point may have, all repetitions together.
 std::string allowed_text(const ExposureScale& x) {
+  if (x.others_pass) return "none: the others pass the limit";
   return std::isfinite(x.scale) ? human_time(x.scale * x.beam_on_s) : "unlimited";
 }
 
@@ -157,6 +158,7 @@ int plan_command(const PlanOptions& o, std::ostream& out) {
       e["beam_on_s"] = x.beam_on_s;
       e["scale"] = finite_or_null(x.scale);
       e["beam_on_allowed_s"] = finite_or_null(x.scale * x.beam_on_s);
+      if (x.others_pass) e["others_pass_limit"] = true;
       e["binding"] = x.binding_limit < 0 ? Json(nullptr)
                                          : Json{{"limit", inv.limits[x.binding_limit].limit.name},
                                                 {"voxel", voxel_json(g, x.binding_voxel)}};

@@ -237,12 +237,14 @@ InverseDose inverse_dose(const Scene& scene, const MaterialTable& materials, std
           if (!(share > 0)) continue;
           for (int k = 0; k < K; ++k) {
             if (budget[k] == kInf) continue;
-            const double s = std::max(0.0, 1.0 + budget[k] / share);
+            const double raw = 1.0 + budget[k] / share;
+            const double s = std::max(0.0, raw);
             ExposureScale& x = scales[id];
             if (s < x.scale || (s == x.scale && binding_voxel[k] < x.binding_voxel)) {
               x.scale = s;
               x.binding_limit = k;
               x.binding_voxel = binding_voxel[k];
+              x.others_pass = raw <= 0;  // the others alone reach the limit: no room for this one
             }
           }
         }

@@ -58,6 +58,9 @@ struct ExposureScale {
   double scale = std::numeric_limits<double>::infinity();  // +inf: lights no limited voxel
   int binding_limit = -1;        // index into InverseDose::limits
   int64_t binding_voxel = -1;
+  // The other exposures alone already reach the binding limit on a ray this one lights: no
+  // scale of this one keeps it (scale 0); the whole scan must be scaled (uniform_scale).
+  bool others_pass = false;
 };
 
 struct InverseDose {
