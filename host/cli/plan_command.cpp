@@ -117,8 +117,9 @@ int plan_command(const PlanOptions& o, std::ostream& out) {
 
   const GridGeometry& g = setup.geometry;
   const double scale = std::min(inv.uniform_scale, inv.flux_scale);
-  const bool plannable = std::isfinite(scale);
   const double planned_flux = scene.beam.flux_ph_s * scale * (1 - kPlannedMargin);
+  // A scene run can read back: the flux within the range scenes allow (docs/scene-format.md).
+  const bool plannable = std::isfinite(scale) && planned_flux >= 1 && planned_flux <= 1e30;
 
   Json j;
   j["format"] = 1;
@@ -220,8 +221,11 @@ int plan_command(const PlanOptions& o, std::ostream& out) {
   if (plannable)
     out << ", " << dir << "/planned.toml (flux " << fmt_g(scene.beam.flux_ph_s, 4) << " -> " << fmt_g(planned_flux, 4)
         << " ph/s: dosemap run on it reaches the binding limit and passes none)";
-  else
+  else if (!std::isfinite(scale))
     out << " (no limited voxel receives dose: nothing to plan)";
+  else
+    out << " (no planned.toml: its flux, " << fmt_g(planned_flux, 4) << " ph/s, would lie outside the 1-1e30 ph/s a "
+        << "scene allows)";
   out << "\n";
   return 0;
 }
