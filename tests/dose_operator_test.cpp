@@ -31,7 +31,7 @@ std::string scene(const std::string& stage = "") {
 
 void expect_forward_is_the_run(const std::string& text) {
   auto run = test::run_engine(text);
-  ASSERT_TRUE(DoseOperator::one_pose(run->timeline));
+  ASSERT_TRUE(at_one_pose(run->timeline));
   const DoseOperator A(run->scene, run->materials, run->grid, run->timeline, 2);
   std::vector<double> dose;
   A.forward(std::vector<double>(A.exposures(), 1.0), dose);

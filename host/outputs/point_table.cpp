@@ -73,11 +73,10 @@ PointTable point_table(const Scene& scene, const MaterialTable& materials, const
                        const Timeline& timeline, const DoseResults& results, int threads) {
   PointTable t;
   // Decided from the exposures, before anything is planned: one stage angle throughout.
-  for (const Exposure& e : timeline.exposures)
-    if (e.turning() || e.angle0_deg != timeline.exposures.front().angle0_deg) {
-      t.not_built = "the scan turns the sample (several stage angles): the per-point table of such scans is not built yet";
-      return t;
-    }
+  if (!at_one_pose(timeline)) {
+    t.not_built = "the scan turns the sample (several stage angles): the per-point table of such scans is not built yet";
+    return t;
+  }
   const GridGeometry& g = grid.geometry;
   const BeamProfile beam = make_beam_profile(scene.beam);
   const std::vector<SubExposure> subs = plan_sub_exposures(timeline, beam, g, rotation_substep_deg(scene.sample.stage, beam, g));
@@ -126,16 +125,12 @@ PointTable point_table(const Scene& scene, const MaterialTable& materials, const
   std::vector<size_t> first_sub(rows + 1, subs.size());
   for (size_t s = subs.size(); s-- > 0;) first_sub[subs[s].exposure] = s;
   for (size_t e = rows; e-- > 0;) first_sub[e] = std::min(first_sub[e], first_sub[e + 1]);
-  // Exposures of one step in one repetition are consecutive: the point index counts them.
-  for (auto* v : {&t.step, &t.point, &t.repetition}) v->reserve(rows);
+  t.point = point_in_step(timeline);
+  for (auto* v : {&t.step, &t.repetition}) v->reserve(rows);
   for (auto* v : {&t.x_um, &t.y_um, &t.x_end_um, &t.y_end_um, &t.angle_deg, &t.t_start_s, &t.beam_on_s}) v->reserve(rows);
-  int32_t point = 0;
   for (size_t r = 0; r < rows; ++r) {
     const Exposure& e = timeline.exposures[r];
-    const bool same = r > 0 && e.step == timeline.exposures[r - 1].step && e.repetition == timeline.exposures[r - 1].repetition;
-    point = same ? point + 1 : 0;
     t.step.push_back(e.step);
-    t.point.push_back(point);
     t.repetition.push_back(e.repetition);
     t.x_um.push_back(e.x0_um);
     t.y_um.push_back(e.y0_um);

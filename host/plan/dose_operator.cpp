@@ -12,17 +12,11 @@
 
 namespace dosemap {
 
-bool DoseOperator::one_pose(const Timeline& timeline) {
-  for (const Exposure& e : timeline.exposures)
-    if (e.turning() || e.angle0_deg != timeline.exposures.front().angle0_deg) return false;
-  return true;
-}
-
 DoseOperator::DoseOperator(const Scene& scene, const MaterialTable& materials, std::shared_ptr<const VoxelGrid> grid,
                            const Timeline& timeline, int threads)
     : grid_(std::move(grid)), exposures_(timeline.exposures.size()),
       threads_(std::max(1, threads > 0 ? threads : omp_get_max_threads())) {
-  DOSEMAP_BUG_CHECK(one_pose(timeline), "the dose operator of a scan that turns the sample");
+  DOSEMAP_BUG_CHECK(at_one_pose(timeline), "the dose operator of a scan that turns the sample");
   const GridGeometry& g = grid_->geometry;
   const BeamProfile beam = make_beam_profile(scene.beam);
   const std::vector<SubExposure> subs =

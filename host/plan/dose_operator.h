@@ -23,12 +23,9 @@ namespace dosemap {
 
 class DoseOperator {
  public:
-  // The scan must keep one stage pose (DoseOperator::one_pose); the grid is shared.
+  // The scan must keep one stage pose (at_one_pose, host/timeline/timeline.h); the grid is shared.
   DoseOperator(const Scene& scene, const MaterialTable& materials, std::shared_ptr<const VoxelGrid> grid,
                const Timeline& timeline, int threads);
-
-  // A scan whose exposures all share one stage angle (no rotation): the per-ray form holds.
-  static bool one_pose(const Timeline& timeline);
 
   size_t exposures() const { return exposures_; }
   int64_t voxels() const { return grid_->geometry.voxels(); }

@@ -140,7 +140,7 @@ InverseDose inverse_dose(const Scene& scene, const MaterialTable& materials, std
   if (limits.empty()) return out;
 
   // Per step and per point: one pose only (the per-ray form above).
-  if (!DoseOperator::one_pose(timeline)) {
+  if (!at_one_pose(timeline)) {
     out.per_point_not_built =
         "the scan turns the sample (several stage angles): per-point scales of such scans are not built yet";
     return out;
@@ -148,19 +148,18 @@ InverseDose inverse_dose(const Scene& scene, const MaterialTable& materials, std
   if (timeline.exposures.empty()) return out;
 
   // Steps and points: a point is an exposure's place within its step, the same in every
-  // repetition (raster point n, fly segment n, point step 0).
+  // repetition.
   const size_t rows = timeline.exposures.size();
+  const std::vector<int32_t> place = point_in_step(timeline);
   std::vector<int32_t> point_of(rows), step_of(rows);
   std::map<std::pair<int32_t, int32_t>, int32_t> point_id;
-  for (size_t e = 0, n = 0; e < rows; ++e) {
+  for (size_t e = 0; e < rows; ++e) {
     const Exposure& x = timeline.exposures[e];
-    const bool same = e > 0 && x.step == timeline.exposures[e - 1].step && x.repetition == timeline.exposures[e - 1].repetition;
-    n = same ? n + 1 : 0;
-    const auto [it, added] = point_id.try_emplace({x.step, static_cast<int32_t>(n)}, static_cast<int32_t>(out.points.size()));
+    const auto [it, added] = point_id.try_emplace({x.step, place[e]}, static_cast<int32_t>(out.points.size()));
     if (added) {
       ExposureScale p;
       p.step = x.step;
-      p.point = static_cast<int32_t>(n);
+      p.point = place[e];
       p.x_um = x.x0_um;
       p.y_um = x.y0_um;
       out.points.push_back(p);

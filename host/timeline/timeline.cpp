@@ -239,4 +239,19 @@ std::vector<double> frame_times(const Scene& scene, const Timeline& tl) {
   return times;
 }
 
+bool at_one_pose(const Timeline& tl) {
+  for (const Exposure& e : tl.exposures)
+    if (e.turning() || e.angle0_deg != tl.exposures.front().angle0_deg) return false;
+  return true;
+}
+
+std::vector<int32_t> point_in_step(const Timeline& tl) {
+  std::vector<int32_t> point(tl.exposures.size(), 0);
+  for (size_t r = 1; r < tl.exposures.size(); ++r) {
+    const Exposure &e = tl.exposures[r], &prev = tl.exposures[r - 1];
+    if (e.step == prev.step && e.repetition == prev.repetition) point[r] = point[r - 1] + 1;
+  }
+  return point;
+}
+
 }  // namespace dosemap

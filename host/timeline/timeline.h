@@ -35,6 +35,15 @@ struct Timeline {
   double photons = 0;
 };
 
+// Every exposure at one fixed stage angle (no rotation, no second angle): the beam then
+// crosses the sample along one ray lattice, and a voxel's dose is its ray's fluence times a
+// constant (the per-visit table, the dose operator and the inverse dose rely on it).
+bool at_one_pose(const Timeline& tl);
+
+// Per exposure, its point within its step in that repetition (0-based: raster point n, fly
+// segment n, 0 for a point step), the same in every repetition.
+std::vector<int32_t> point_in_step(const Timeline& tl);
+
 // Exposures one step makes per repetition (a wait none, a fly step one per segment, a
 // continuous rotation one, an xrdct step one per point or fly line); saturates.
 int64_t count_step_exposures(const ScanStep& step);

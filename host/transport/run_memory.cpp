@@ -37,7 +37,8 @@ RunMemory estimate_run_memory(const Scene& scene, const MaterialTable& materials
   RunMemory m;
   const double voxels = static_cast<double>(g.voxels()), columns = static_cast<double>(g.columns());
   const double subs = static_cast<double>(plan.sub_exposures), events = static_cast<double>(plan.max_pose_events);
-  m.result_grids = 3 + threshold_scale(scene).count() + component_grid_count(scene);
+  const int labels = threshold_scale(scene).count();  // crossing-time grids, one per label
+  m.result_grids = 3 + labels + component_grid_count(scene);
   m.material_bytes = voxels * sizeof(MaterialId);
   // Coefficients per (material, line) in the material table and the transport tables.
   const double lines = static_cast<double>(materials.spectrum.size());
@@ -51,7 +52,7 @@ RunMemory estimate_run_memory(const Scene& scene, const MaterialTable& materials
   for (const auto& mat : scene.materials)
     for (const auto& c : mat.components) slots += c.material != kVoidMaterial;
   m.result_bytes = voxels * 4.0 * (m.result_grids + static_cast<double>(frames)) +
-                   columns * 4.0 * slots * static_cast<double>(threshold_scale(scene).count());
+                   columns * 4.0 * slots * static_cast<double>(labels);
   // host/transport/dose_engine.cpp and fluence_history.cpp: the sub-exposure list, and
   // while the histories are built (cuda/history_builder.h), each sub-exposure's arrays, one
   // event count per (thread slice, ray), the ray offsets, the events of the largest block
@@ -71,7 +72,7 @@ RunMemory estimate_run_memory(const Scene& scene, const MaterialTable& materials
   // The writer builds grids family by family and frees each family's dense arrays once
   // its grids exist (host/outputs/vdb_io.cpp); follow that sequence, every voxel active.
   const double grid = voxels * 4.0, vdb = grid * kVdbOverhead;
-  const double thresholds = static_cast<double>(threshold_scale(scene).count());
+  const double thresholds = static_cast<double>(labels);
   const double components = component_grid_count(scene);
   double dense = m.result_bytes, built = vdb;  // the material grid first
   double peak = dense + built;
