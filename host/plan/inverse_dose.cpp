@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <utility>
 
 #include "host/common/errors.h"
@@ -17,11 +16,6 @@ namespace dosemap {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-// The limited value of voxel v: its dose, or the dose to the limit's component.
-float limited_value(const DoseResults& r, const DoseLimit& l, int64_t v) {
-  return l.component_grid < 0 ? r.dose_Gy[v] : r.component_dose(l.component_grid)[v];
-}
 
 std::string threshold_label(size_t k) { return "limit" + std::to_string(k + 1); }
 
@@ -149,25 +143,19 @@ InverseDose inverse_dose(const Scene& scene, const MaterialTable& materials, std
 
   // Steps and points: a point is an exposure's place within its step, the same in every
   // repetition.
-  const size_t rows = timeline.exposures.size();
-  const std::vector<int32_t> place = point_in_step(timeline);
-  std::vector<int32_t> point_of(rows), step_of(rows);
-  std::map<std::pair<int32_t, int32_t>, int32_t> point_id;
-  for (size_t e = 0; e < rows; ++e) {
-    const Exposure& x = timeline.exposures[e];
-    const auto [it, added] = point_id.try_emplace({x.step, place[e]}, static_cast<int32_t>(out.points.size()));
-    if (added) {
-      ExposureScale p;
-      p.step = x.step;
-      p.point = place[e];
-      p.x_um = x.x0_um;
-      p.y_um = x.y0_um;
-      out.points.push_back(p);
-    }
-    out.points[it->second].beam_on_s += x.duration_s;
-    point_of[e] = it->second;
-    step_of[e] = x.step;
+  const ScanPoints scan = scan_points(timeline);
+  const std::vector<int32_t>& point_of = scan.point_of;
+  for (const ScanPoint& p : scan.points) {
+    ExposureScale x;
+    x.step = p.step;
+    x.point = p.point;
+    x.x_um = p.x_um;
+    x.y_um = p.y_um;
+    x.beam_on_s = p.beam_on_s;
+    out.points.push_back(x);
   }
+  std::vector<int32_t> step_of(timeline.exposures.size());
+  for (size_t e = 0; e < timeline.exposures.size(); ++e) step_of[e] = timeline.exposures[e].step;
   for (size_t s = 0; s < scene.scan.steps.size(); ++s) {
     ExposureScale st;
     st.step = static_cast<int32_t>(s);
@@ -191,34 +179,16 @@ InverseDose inverse_dose(const Scene& scene, const MaterialTable& materials, std
 #pragma omp parallel num_threads(nthreads)
   {
     Best& mine = best[omp_get_thread_num()];
-    std::vector<double> budget(K);            // per limit: fluence the ray may still take
-    std::vector<int64_t> binding_voxel(K);    // the voxel of largest G of the limit on the ray
+    std::vector<double> budget(K);  // per limit: fluence the ray may still take
+    std::vector<RayBinding> bind;
     std::vector<std::pair<int32_t, double>> by_point, by_step;
 #pragma omp for schedule(dynamic, 256)
     for (int64_t ray = 0; ray < rays; ++ray) {
       const int64_t begin = offset[ray], end = offset[ray + 1];
       if (begin == end) continue;
-      double total = 0;  // in event order, as the march sums it
-      for (int64_t ev = begin; ev < end; ++ev) total += event_fluence[ev];
-      if (!(total > 0)) continue;
-      // The largest dose per unit fluence of each limit's voxels on the ray.
-      std::vector<double> g_max(K, 0.0);
-      A.for_each_voxel(ray, [&](int64_t v) {
-        for (int k = 0; k < K; ++k) {
-          if (grid.material[v] != limits[k].material) continue;
-          const double gv = limited_value(r, limits[k], v) / total;
-          if (gv > g_max[k]) {
-            g_max[k] = gv;
-            binding_voxel[k] = v;
-          }
-        }
-      });
-      bool limited = false;
-      for (int k = 0; k < K; ++k) {
-        budget[k] = g_max[k] > 0 ? limits[k].limit / g_max[k] - total : kInf;
-        limited = limited || g_max[k] > 0;
-      }
-      if (!limited) continue;
+      const double total = ray_fluence_m2(A, ray);
+      if (!ray_bindings(A, r, limits, ray, total, bind)) continue;
+      for (int k = 0; k < K; ++k) budget[k] = bind[k].g_max > 0 ? limits[k].limit / bind[k].g_max - total : kInf;
       // Each point's and step's share of the ray's fluence.
       by_point.clear();
       by_step.clear();
@@ -239,10 +209,10 @@ InverseDose inverse_dose(const Scene& scene, const MaterialTable& materials, std
             const double raw = 1.0 + budget[k] / share;
             const double s = std::max(0.0, raw);
             ExposureScale& x = scales[id];
-            if (s < x.scale || (s == x.scale && binding_voxel[k] < x.binding_voxel)) {
+            if (s < x.scale || (s == x.scale && bind[k].voxel < x.binding_voxel)) {
               x.scale = s;
               x.binding_limit = k;
-              x.binding_voxel = binding_voxel[k];
+              x.binding_voxel = bind[k].voxel;
               x.others_pass = raw <= 0;  // the others alone reach the limit: no room for this one
             }
           }

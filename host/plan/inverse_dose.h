@@ -20,22 +20,12 @@
 
 #include "host/grid/voxel_grid.h"
 #include "host/materials/materials.h"
+#include "host/plan/limited_rays.h"
 #include "host/scene/scene.h"
 #include "host/timeline/timeline.h"
 #include "host/transport/dose_engine.h"
 
 namespace dosemap {
-
-// --limit NAME=DOSE_Gy or --rate-limit NAME=GY_S: NAME a material, or material:component
-// for the dose to a component of a composite.
-struct DoseLimit {
-  std::string text;         // as given on the command line
-  std::string name;         // NAME
-  int material = -1;        // the limited voxels: those of this material
-  int component_grid = -1;  // >= 0: the dose to this component grid in them
-  double limit = 0;         // Gy (dose) or Gy/s (rate)
-  bool rate = false;
-};
 
 // Parses and checks one limit against the scene's materials; throws UserError (the text as
 // the place, what is wrong, the names that would do) for an unknown name, a component the

@@ -1,0 +1,66 @@
+// What the planner's per-point work shares (host/plan/inverse_dose.h, dwell_plan.h):
+// - the scan's points: an exposure's place within its step, the same in every repetition,
+//   so that a point's beam-on time is summed over the repetitions;
+// - per ray of the one pose, the voxel of each limited material that reaches its limit first
+//   as the ray's fluence grows: on a ray every voxel's dose is D_v = G_v F_r (F_r the ray's
+//   fluence), so it is the voxel of largest G_v, taken from the run as D_v / F_r (which also
+//   covers the dose to a component).
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "host/grid/voxel_grid.h"
+#include "host/materials/materials.h"
+#include "host/plan/dose_operator.h"
+#include "host/timeline/timeline.h"
+#include "host/transport/dose_engine.h"
+#include "host/transport/transport_tables.h"
+
+namespace dosemap {
+
+// --limit NAME=DOSE_Gy or --rate-limit NAME=GY_S: NAME a material, or material:component
+// for the dose to a component of a composite.
+struct DoseLimit {
+  std::string text;         // as given on the command line
+  std::string name;         // NAME
+  int material = -1;        // the limited voxels: those of this material
+  int component_grid = -1;  // >= 0: the dose to this component grid in them
+  double limit = 0;         // Gy (dose) or Gy/s (rate)
+  bool rate = false;
+};
+
+// The limited value of voxel v in a run: its dose, or the dose to the limit's component.
+inline float limited_value(const DoseResults& r, const DoseLimit& l, int64_t v) {
+  return l.component_grid < 0 ? r.dose_Gy[v] : r.component_dose(l.component_grid)[v];
+}
+
+struct ScanPoint {
+  int32_t step = 0, point = 0;  // index into scan.steps; place within the step
+  double x_um = 0, y_um = 0;    // the beam centre at its first visit
+  double beam_on_s = 0;         // over every repetition
+};
+
+struct ScanPoints {
+  std::vector<ScanPoint> points;  // in order of first exposure
+  std::vector<int32_t> point_of;  // per exposure: index into points
+};
+ScanPoints scan_points(const Timeline& tl);
+
+// The first voxel of one limit on a ray.
+struct RayBinding {
+  double g_max = 0;    // its dose per unit fluence (Gy m^2); 0: the ray lights none of the limit's voxels
+  int64_t voxel = -1;
+};
+
+// Fills `out` (one per limit) for ray `ray` of A, whose fluence in the run was `fluence_m2`;
+// returns whether the ray lights any limited voxel. Ties go to the first voxel in beam order.
+bool ray_bindings(const DoseOperator& A, const DoseResults& run, const std::vector<DoseLimit>& limits, long long ray,
+                  double fluence_m2, std::vector<RayBinding>& out);
+
+// The ray's fluence in the run: its events summed in event order, as the march sums them.
+double ray_fluence_m2(const DoseOperator& A, long long ray);
+
+}  // namespace dosemap
