@@ -12,6 +12,7 @@
 #include "host/common/text.h"
 #include "host/plan/inverse_dose.h"
 #include "tests/engine_harness.h"
+#include "tests/plan_harness.h"
 #include "tests/test_support.h"
 
 namespace dosemap {
@@ -36,30 +37,10 @@ std::string scene_text(bool turned = false) {
                               (turned ? "angle_deg = 30.0\n" : ""));
 }
 
-double material_max(const test::EngineRun& run, const std::string& name, int component_grid = -1) {
-  const int m = run.scene.material_index(name);
-  double best = 0;
-  for (int64_t v = 0; v < run.g().voxels(); ++v)
-    if (run.grid->material[v] == m)
-      best = std::max(best, static_cast<double>(component_grid < 0 ? run.results.dose_Gy[v]
-                                                                   : run.results.component_dose(component_grid)[v]));
-  return best;
-}
+using test::material_max;
 
-struct Plan {
-  test::ScratchDir dir;
-  test::CommandResult result;
-  Json json;
-};
-
-std::unique_ptr<Plan> plan(const std::string& text, const std::vector<std::string>& args) {
-  auto p = std::make_unique<Plan>();
-  test::write_file(p->dir / "s.toml", text);
-  std::vector<std::string> cmd{"plan", (p->dir / "s.toml").string(), "-o", (p->dir / "plan").string(), "--threads", "2"};
-  cmd.insert(cmd.end(), args.begin(), args.end());
-  p->result = test::run_dosemap(cmd);
-  if (p->result.exit_code == 0) p->json = Json::parse(test::read_file(p->dir / "plan" / "plan.json"));
-  return p;
+std::unique_ptr<test::PlanRun> plan(const std::string& text, const std::vector<std::string>& args) {
+  return test::run_plan(text, args);
 }
 
 TEST(InverseDose, UniformScaleIsLimitOverMaxDoseAndThePlannedSceneReachesItWithoutPassing) {
@@ -184,6 +165,8 @@ TEST(InverseDose, BadLimitsAreErrorsWithExitCodeTwoAndNothingWritten) {
       {{"--limit", "copper:NMC811=1e6"}, "'copper' holds no component 'NMC811'"},
       {{"--limit", "cathode:Fe=1e6"}, "use one of: NMC811 or EC"},
       {{"--rate-limit", "cathode=0"}, "is not a positive number of Gy/s"},
+      {{"--limit", "NMC811=1e6"}, "'NMC811' fills no voxel of the sample (no layer or shape is made of it); it is a "
+                                  "component of a composite: limit cathode:NMC811"},
       {{}, "needs at least one limit"},
   };
   for (const auto& [args, message] : cases) {

@@ -92,6 +92,15 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   plan_cmd->add_option("--backend", plan.backend, "auto (GPU when usable), cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   plan_cmd->add_flag("--overwrite", plan.overwrite, "replace an earlier plan in the output directory");
+  CLI::Option* optimize = plan_cmd->add_option(
+      "--optimize", plan.optimize,
+      "dwell: a dwell time per raster and point position (a linear programme): first the largest common factor, then "
+      "the most beam-on time; planned.toml spells the raster as its points");
+  plan_cmd
+      ->add_option("--max-dwell-scale", plan.max_dwell_scale,
+                   "with --optimize dwell: the largest factor on any point's dwell (default 10; a point that lights no "
+                   "limited voxel takes it)")
+      ->needs(optimize);
 
   PlotOptions plot;
   CLI::App* plot_cmd = app.add_subcommand(

@@ -46,6 +46,8 @@ struct PlanOptions {
   int threads = 0;
   std::string backend = "auto";
   bool overwrite = false;
+  std::string optimize;          // "" or "dwell"
+  double max_dwell_scale = 10;   // --optimize dwell: the cap on any point's factor
 };
 int plan_command(const PlanOptions& o, std::ostream& out);
 

@@ -2,15 +2,14 @@
 // scene's beam-on times (or its flux) may be scaled before a limited material reaches its
 // limit (host/plan/inverse_dose.h), from one run. Writes DIR/plan.json and DIR/planned.toml
 // (the scene at the largest scale that stays within every limit) and prints a report.
-// Optimising dwell times and scan patterns (issue 12, parts 2 and 3) is not built yet.
+// With --optimize dwell, a dwell time per raster and point position (host/plan/dwell_plan.h)
+// and planned.toml spells the raster as its points. Pattern search (issue 12, part 3) is not
+// built yet.
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <regex>
-#include <sstream>
 
 #include "host/cli/commands.h"
 #include "host/cli/scene_setup.h"
@@ -19,7 +18,9 @@
 #include "host/common/text.h"
 #include "host/outputs/checked_file.h"
 #include "host/outputs/output_files.h"
+#include "host/plan/dwell_plan.h"
 #include "host/plan/inverse_dose.h"
+#include "host/plan/planned_scene.h"
 #include "host/scene/scene_limits.h"
 #include "host/transport/dose_engine.h"
 
@@ -48,33 +49,67 @@ std::string allowed_text(const ExposureScale& x) {
   return std::isfinite(x.scale) ? human_time(x.scale * x.beam_on_s) : "unlimited";
 }
 
-// The scene's text with [beam] flux_ph_s multiplied by `scale` (and a beam image's path made
-// absolute, planned.toml living elsewhere): everything else exactly as the user wrote it.
-std::string planned_scene(const Scene& scene, double scale, double planned_flux) {
-  std::string text;
-  read_small_file(scene.path, "scene file", kMaxSceneFileBytes, text);
-  std::istringstream in(text);
-  std::ostringstream out;
-  out << "# Planned by dosemap plan from " << scene.path << ": flux_ph_s x" << fmt_g(scale, 9)
-      << " (every beam-on time scaled alike), the largest that keeps every limit.\n";
-  int line_no = 0;
-  for (std::string line; std::getline(in, line);) {
-    ++line_no;
-    if (line_no == scene.beam.flux_where.line) {
-      const size_t start = static_cast<size_t>(scene.beam.flux_where.column - 1);
-      size_t end = start;
-      while (end < line.size() && line[end] != ' ' && line[end] != '\t' && line[end] != '#') ++end;
-      char value[64];
-      std::snprintf(value, sizeof value, "%.17g", planned_flux);
-      line = line.substr(0, start) + value + line.substr(end) + "  # was " + line.substr(start, end - start);
-    }
-    static const std::regex image_key(R"(^(\s*)image\s*=)");
-    std::smatch m;
-    if (scene.beam.profile == ProfileKind::kImage && std::regex_search(line, m, image_key))
-      line = m[1].str() + "image = \"" + std::filesystem::absolute(scene.beam.image.path).string() + "\"";
-    out << line << "\n";
+Json dwell_json(const DwellPlan& dp, const InverseDose& inv, const GridGeometry& g) {
+  Json d;
+  d["flux_factor"] = dp.flux_factor;
+  d["max_scale"] = dp.max_scale;
+  if (!dp.not_plannable.empty()) {
+    d["not_plannable"] = dp.not_plannable;
+    return d;
   }
-  return out.str();
+  d["min_scale"] = dp.min_scale;
+  d["beam_on_s"] = dp.beam_on_s;
+  d["scene_beam_on_s"] = dp.scene_beam_on_s;
+  d["uniform_beam_on_s"] = finite_or_null(inv.uniform_scale * dp.scene_beam_on_s);
+  d["fixed_beam_on_s"] = dp.fixed_beam_on_s;
+  d["lp"] = {{"solver", dp.lp.solver},     {"rows", dp.lp.rows},       {"columns", dp.lp.columns},
+             {"nonzeros", dp.lp.nonzeros}, {"rows_as_bounds", dp.lp.rows_as_bounds},
+             {"build_s", dp.lp.build_s},   {"solve_s", dp.lp.solve_s}};
+  Json points = Json::array();
+  for (const DwellPoint& p : dp.points) {
+    Json e;
+    e["step"] = p.at.step;
+    e["point"] = p.at.point;
+    e["at_um"] = {p.at.x_um, p.at.y_um};
+    e["scale"] = p.scale;
+    e["beam_on_s"] = p.scale * p.at.beam_on_s;
+    e["bound_by"] = p.bound_by;
+    if (p.binding_limit >= 0)
+      e["binding"] = {{"limit", inv.limits[p.binding_limit].limit.name}, {"voxel", voxel_json(g, p.binding_voxel)}};
+    points.push_back(e);
+  }
+  d["points"] = points;
+  return d;
+}
+
+void print_dwell(const DwellPlan& dp, const InverseDose& inv, std::ostream& out) {
+  out << "\nDwell optimisation (" << dp.lp.solver << ": " << dp.lp.columns << " points, " << dp.lp.rows << " rows, "
+      << dp.lp.nonzeros << " nonzeros, " << dp.lp.rows_as_bounds << " rows as bounds; built in "
+      << fmt_g(dp.lp.build_s, 3) << " s, solved in " << fmt_g(dp.lp.solve_s, 3) << " s)\n";
+  if (!dp.not_plannable.empty()) {
+    out << "no plan: " << dp.not_plannable << "\n";
+    return;
+  }
+  if (dp.flux_factor < 1) out << "flux x" << fmt_g(dp.flux_factor, 6) << " (the rate limit), then\n";
+  out << "every point at least x" << fmt_g(dp.min_scale, 4) << " its dwell, at most x" << fmt_g(dp.max_scale, 4)
+      << " (--max-dwell-scale)\n"
+      << "beam on at the points: " << human_time(dp.beam_on_s) << " (as written " << human_time(dp.scene_beam_on_s)
+      << ", uniform scale " << (std::isfinite(inv.uniform_scale) ? human_time(inv.uniform_scale * dp.scene_beam_on_s) : "unlimited")
+      << ")\n";
+  std::vector<const DwellPoint*> low;
+  for (const DwellPoint& p : dp.points) low.push_back(&p);
+  std::stable_sort(low.begin(), low.end(), [](const auto* a, const auto* b) { return a->scale < b->scale; });
+  constexpr size_t kShown = 8;
+  out << "The " << std::min(kShown, low.size()) << " shortest dwells of " << low.size() << " (all in plan.json)\n";
+  TextTable t({"step", "point", "at", "scale", "beam on", "held by"});
+  for (size_t n = 0; n < low.size() && n < kShown; ++n) {
+    const DwellPoint& p = *low[n];
+    t.add_row({std::to_string(p.at.step), std::to_string(p.at.point),
+               "(" + fmt_g(p.at.x_um, 6) + ", " + fmt_g(p.at.y_um, 6) + ") um", fmt_g(p.scale, 4),
+               human_time(p.scale * p.at.beam_on_s),
+               p.binding_limit >= 0 ? inv.limits[p.binding_limit].limit.name : p.bound_by});
+  }
+  t.print(out);
 }
 
 }  // namespace
@@ -93,8 +128,22 @@ int plan_command(const PlanOptions& o, std::ostream& out) {
                     "keep the limits that matter");
   const TransportTables names = build_transport_tables(materials, setup.geometry, threshold_scale(scene));
   std::vector<DoseLimit> limits, rate_limits;
-  for (const std::string& t : o.limits) limits.push_back(parse_limit(t, false, materials, names));
-  for (const std::string& t : o.rate_limits) rate_limits.push_back(parse_limit(t, true, materials, names));
+  for (const std::string& t : o.limits) limits.push_back(parse_limit(t, false, scene, materials, names));
+  for (const std::string& t : o.rate_limits) rate_limits.push_back(parse_limit(t, true, scene, materials, names));
+  const bool dwell = o.optimize == "dwell";
+  if (!o.optimize.empty() && !dwell)
+    throw UserError(SourcePos{"--optimize " + o.optimize, 0, 0},
+                    o.optimize == "pattern" ? "pattern search is not built yet" : "is not something plan optimises",
+                    "use --optimize dwell (a dwell time per raster and point position), or no --optimize");
+  if (dwell) {
+    if (limits.empty())
+      throw UserError(SourcePos{"--optimize dwell", 0, 0}, "needs a dose limit",
+                      "give e.g. --limit NMC811=1e6 (Gy); a rate limit alone does not depend on the dwell");
+    if (!std::isfinite(o.max_dwell_scale) || !(o.max_dwell_scale > 0) || o.max_dwell_scale > 1e9)
+      throw UserError(SourcePos{"--max-dwell-scale " + fmt_g(o.max_dwell_scale, 6), 0, 0},
+                      "is not a positive factor of at most 1e9", "write e.g. --max-dwell-scale 10");
+    check_dwell_optimizable(scene, setup.timeline);
+  }
 
   const std::string dir = o.output_dir.empty()
                               ? (std::filesystem::path("out") / (std::filesystem::path(scene.path).stem().string() + "_plan")).string()
@@ -113,13 +162,35 @@ int plan_command(const PlanOptions& o, std::ostream& out) {
   const DoseResults results = compute_dose(params, setup.timeline, options);
   const InverseDose inv =
       inverse_dose(judged, materials, params.grid, setup.timeline, results, limits, rate_limits, o.threads);
+  // The dwell plan keeps the flux unless a rate limit lowers it (the dwell times do the rest).
+  const double flux_factor = std::min(1.0, inv.flux_scale * (1 - kPlannedMargin));
+  DwellPlan dp;
+  if (dwell)
+    dp = plan_dwell(judged, materials, params.grid, setup.timeline, results, limits, flux_factor, o.max_dwell_scale,
+                    o.threads);
   progress.clear();
 
   const GridGeometry& g = setup.geometry;
   const double scale = std::min(inv.uniform_scale, inv.flux_scale);
-  const double planned_flux = scene.beam.flux_ph_s * scale * (1 - kPlannedMargin);
+  const double planned_flux = dwell ? scene.beam.flux_ph_s * flux_factor : scene.beam.flux_ph_s * scale * (1 - kPlannedMargin);
   // A scene run can read back: the flux within the range scenes allow (docs/scene-format.md).
-  const bool plannable = std::isfinite(scale) && planned_flux >= 1 && planned_flux <= 1e30;
+  std::string not_planned;
+  if (!std::isfinite(scale) && !dwell)
+    not_planned = "no limited voxel receives dose: nothing to plan";
+  else if (!(planned_flux >= 1 && planned_flux <= 1e30))
+    not_planned = "its flux, " + fmt_g(planned_flux, 4) + " ph/s, would lie outside the 1-1e30 ph/s a scene allows";
+  else if (dwell && !dp.not_plannable.empty())
+    not_planned = dp.not_plannable;
+  PlannedText planned;
+  if (not_planned.empty()) {
+    if (dwell) {
+      planned = planned_scene_dwell(scene, dp, 1 - kPlannedMargin, planned_flux);
+      not_planned = planned.why_not;
+    } else {
+      planned.text = planned_scene_scaled(scene, scale, planned_flux);
+    }
+  }
+  const bool plannable = not_planned.empty();
 
   Json j;
   j["format"] = 1;
@@ -143,8 +214,12 @@ int plan_command(const PlanOptions& o, std::ostream& out) {
   j["rate_limits"] = limits_json(inv.rate_limits, "Gy_s");
   j["uniform_scale"] = finite_or_null(inv.uniform_scale);
   j["flux_scale"] = finite_or_null(inv.flux_scale);
-  j["planned"] = plannable ? Json{{"file", "planned.toml"}, {"flux_ph_s", planned_flux}, {"scale", scale}}
-                           : Json(nullptr);
+  if (!plannable)
+    j["planned"] = Json{{"file", nullptr}, {"why_not", not_planned}};
+  else if (dwell)
+    j["planned"] = Json{{"file", "planned.toml"}, {"flux_ph_s", planned_flux}, {"dwell_margin", 1 - kPlannedMargin}};
+  else
+    j["planned"] = Json{{"file", "planned.toml"}, {"flux_ph_s", planned_flux}, {"scale", scale}};
   auto scales_json = [&](const std::vector<ExposureScale>& list, bool points) {
     Json a = Json::array();
     for (const ExposureScale& x : list) {
@@ -174,11 +249,11 @@ int plan_command(const PlanOptions& o, std::ostream& out) {
     j["steps"] = j["points"] = nullptr;
     j["per_point_not_built"] = inv.per_point_not_built;
   }
+  if (dwell) j["dwell"] = dwell_json(dp, inv, g);
   out_dir.write_file("plan.json", [&](CheckedFile& f) {
     f.stream() << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   });
-  if (plannable)
-    out_dir.write_file("planned.toml", [&](CheckedFile& f) { f.stream() << planned_scene(scene, scale, planned_flux); });
+  if (plannable) out_dir.write_file("planned.toml", [&](CheckedFile& f) { f.stream() << planned.text; });
   out_dir.commit();
 
   // ---- the report ----
@@ -217,15 +292,17 @@ int plan_command(const PlanOptions& o, std::ostream& out) {
   } else if (!inv.per_point_not_built.empty()) {
     out << "\nPer step and per point: not built: " << inv.per_point_not_built << "\n";
   }
+  if (dwell) print_dwell(dp, inv, out);
   out << "\n" << dir << "/plan.json";
-  if (plannable)
+  if (!plannable)
+    out << " (no planned.toml: " << not_planned << ")";
+  else if (dwell)
+    out << ", " << dir << "/planned.toml (" << dp.points.size() << " points with their planned dwell"
+        << (planned_flux != scene.beam.flux_ph_s ? ", flux " + fmt_g(scene.beam.flux_ph_s, 4) + " -> " + fmt_g(planned_flux, 4) + " ph/s" : "")
+        << (planned.note.empty() ? "" : "; " + planned.note) << ")";
+  else
     out << ", " << dir << "/planned.toml (flux " << fmt_g(scene.beam.flux_ph_s, 4) << " -> " << fmt_g(planned_flux, 4)
         << " ph/s: dosemap run on it reaches the binding limit and passes none)";
-  else if (!std::isfinite(scale))
-    out << " (no limited voxel receives dose: nothing to plan)";
-  else
-    out << " (no planned.toml: its flux, " << fmt_g(planned_flux, 4) << " ph/s, would lie outside the 1-1e30 ph/s a "
-        << "scene allows)";
   out << "\n";
   return 0;
 }

@@ -21,7 +21,7 @@ std::string threshold_label(size_t k) { return "limit" + std::to_string(k + 1); 
 
 }  // namespace
 
-DoseLimit parse_limit(const std::string& text, bool rate, const MaterialTable& materials,
+DoseLimit parse_limit(const std::string& text, bool rate, const Scene& scene, const MaterialTable& materials,
                       const TransportTables& tables) {
   const std::string option = rate ? "--rate-limit" : "--limit";
   const SourcePos where{option + " " + text, 0, 0};
@@ -48,6 +48,18 @@ DoseLimit parse_limit(const std::string& text, bool rate, const MaterialTable& m
   for (const Material& m : materials.materials) names.push_back(m.name);
   if (l.material < 0)
     throw UserError(where, "'" + material + "' is not a material of the scene", "use one of: " + join_alternatives(names));
+  bool placed = false;
+  for (const LayerSpec& layer : scene.sample.layers) placed = placed || layer.material == material;
+  for (const ShapeSpec& shape : scene.sample.shapes) placed = placed || shape.material == material;
+  if (!placed) {
+    std::vector<std::string> holders;
+    for (const Material& m : materials.materials)
+      for (const MaterialComponent& c : m.components)
+        if (c.name == material) holders.push_back(m.name + ":" + material);
+    throw UserError(where, "'" + material + "' fills no voxel of the sample (no layer or shape is made of it)",
+                    holders.empty() ? "limit a material the sample holds"
+                                    : "it is a component of a composite: limit " + join_alternatives(holders));
+  }
   if (colon != std::string::npos) {
     const std::string component = l.name.substr(colon + 1);
     const Material& m = materials.materials[l.material];

@@ -30,7 +30,9 @@ namespace dosemap {
 // Parses and checks one limit against the scene's materials; throws UserError (the text as
 // the place, what is wrong, the names that would do) for an unknown name, a component the
 // material does not hold, a non-positive or non-finite value.
-DoseLimit parse_limit(const std::string& text, bool rate, const MaterialTable& materials,
+// A material that fills no voxel (named by no layer or shape) is an error too: one that is
+// only a component of composites says which limit was meant (cathode:NMC811).
+DoseLimit parse_limit(const std::string& text, bool rate, const Scene& scene, const MaterialTable& materials,
                       const TransportTables& tables);
 
 struct LimitOutcome {
