@@ -198,12 +198,13 @@ DM_HD DM_INLINE void attenuate(const MarchParams& p, uint16_t m, const LineTrans
   for (int e = 0; e < p.n_lines; ++e) transmission[e] *= p.voxel_transmission[row + e];
 }
 
-// Calls visit(v, G) for every voxel v holding material on ray r, in beam order, with its dose
-// per unit fluence G (Gy m^2): the march's own arithmetic, for the host's probes (dose
-// curves) and the linear dose operator (host/plan/dose_operator.h). visit returns false to stop.
+// Calls visit(v, m, transmission) for every voxel v holding material m on ray r, in beam
+// order, with the transmission of each spectrum line up to the voxel's entry: the march's own
+// attenuation, for the host's probes (dose curves) and the linear dose operator
+// (host/plan/dose_operator.h). visit returns false to stop.
 template <typename Visit>
-DM_HD DM_INLINE void for_each_dose_per_fluence(const MarchParams& p, const RayLattice& L, const uint16_t* material,
-                                               long long r, Visit visit) {
+DM_HD DM_INLINE void for_each_ray_segment(const MarchParams& p, const RayLattice& L, const uint16_t* material, long long r,
+                                          Visit visit) {
   long long m1, m2;
   ray_lattice_indices(L, r, &m1, &m2);
   double line_t[kMaxSpectrumLines];  // host-side only: no GPU stack concern
@@ -219,10 +220,30 @@ DM_HD DM_INLINE void for_each_dose_per_fluence(const MarchParams& p, const RayLa
     entered = true;
     const uint16_t m = material[v];
     if (m == kVoidMaterialId) continue;
-    double other;
-    if (!visit(v, segment_dose_per_fluence(p, m, transmission, &other))) return;
+    if (!visit(v, m, transmission)) return;
     attenuate(p, m, transmission);
   }
+}
+
+// The same with the voxel's dose per unit fluence G (Gy m^2): visit(v, G).
+template <typename Visit>
+DM_HD DM_INLINE void for_each_dose_per_fluence(const MarchParams& p, const RayLattice& L, const uint16_t* material,
+                                               long long r, Visit visit) {
+  for_each_ray_segment(p, L, material, r, [&](int64_t v, uint16_t m, const LineTransmission& transmission) {
+    double other;
+    return visit(v, segment_dose_per_fluence(p, m, transmission, &other));
+  });
+}
+
+// The dose per unit fluence to the component of slot s (of material m) in a voxel the ray
+// enters with `transmission` (Gy m^2).
+DM_HD DM_INLINE double slot_dose_per_fluence(const MarchParams& p, uint16_t m, int s, const LineTransmission& transmission) {
+  const int64_t row = (int64_t)m * p.n_lines;
+  double gc = 0;
+  for (int e = 0; e < p.n_lines; ++e)
+    gc += p.line_energy_J[e] * transmission[e] * p.voxel_mean_fluence[row + e] *
+          p.slot_deposition_m2_kg[(int64_t)s * p.n_lines + e];
+  return gc;
 }
 
 // Dose per unit fluence G of voxel `target` on ray r (0 when the ray does not reach it).
@@ -308,11 +329,7 @@ DM_HD DM_INLINE void march_ray(const MarchParams& p, const RayLattice& L, const 
         st.crossing_s[t * voxels + v] = (float)crossing_time_s(h, begin, end, (threshold - before) / g);
     }
     for (int s = p.component_begin[m]; s < p.component_begin[m + 1]; ++s) {
-      const int64_t row = (int64_t)m * p.n_lines;
-      double gc = 0;
-      for (int e = 0; e < p.n_lines; ++e)
-        gc += p.line_energy_J[e] * transmission[e] * p.voxel_mean_fluence[row + e] *
-              p.slot_deposition_m2_kg[(int64_t)s * p.n_lines + e];
+      const double gc = slot_dose_per_fluence(p, m, s, transmission);
       float* component = st.component_dose_Gy + p.slot_grid[s] * voxels + v;
       const float component_before = *component;
       const double component_after = (double)component_before + gc * total;

@@ -185,7 +185,6 @@ TEST(DwellPlan, WhatCannotBeOptimisedIsAnErrorWithExitCodeTwoAndNothingWritten) 
       "energy_keV = 27.0\nflux_ph_s = 1e11\nprofile = \"gaussian\"\nfwhm_um = [6.0, 6.0]\n",
       "[[scan.steps]]\nkind = \"fly\"\npath_um = [[-10.0, 0.0], [10.0, 0.0]]\nspeed_um_s = 10.0\n");
   const std::vector<std::tuple<std::string, std::vector<std::string>, std::string>> cases = {
-      {hot_spot_scene(false), {"--limit", "cathode=1e6", "--optimize", "pattern"}, "pattern search is not built yet"},
       {hot_spot_scene(false), {"--limit", "cathode=1e6", "--optimize", "time"}, "is not something plan optimises"},
       {hot_spot_scene(false), {"--rate-limit", "cathode=1e3", "--optimize", "dwell"}, "--optimize dwell: error: needs a dose limit"},
       {hot_spot_scene(false), {"--limit", "cathode=1e6", "--optimize", "dwell", "--max-dwell-scale", "0"},

@@ -95,17 +95,24 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   CLI::Option* optimize = plan_cmd->add_option(
       "--optimize", plan.optimize,
       "dwell: a dwell time per raster and point position (a linear programme): first the largest common factor, then "
-      "the most beam-on time; planned.toml spells the raster as its points");
+      "the most beam-on time; planned.toml spells the raster as its points. pattern: raster families (step, dwell, "
+      "order, shifts between repetitions, pauses) on the Pareto front of beam-on time against max dose and dose rate; "
+      "planned.toml is the best, pareto.png the front");
   plan_cmd
       ->add_option("--max-dwell-scale", plan.max_dwell_scale,
                    "with --optimize dwell: the largest factor on any point's dwell (default 10; a point that lights no "
                    "limited voxel takes it)")
       ->needs(optimize);
+  plan_cmd
+      ->add_option("--rate-window-s", plan.rate_window_s,
+                   "with --optimize pattern: the dose-rate objective is the largest dose a voxel takes in any window of "
+                   "this many seconds, divided by it (default 60)")
+      ->needs(optimize);
 
   PlotOptions plot;
   CLI::App* plot_cmd = app.add_subcommand(
       "plot", "Draw a run's figures (PNG, into the run directory): depth profile, lateral map, dose against time");
-  plot_cmd->add_option("RUN_DIR", plot.run_dir, "output directory of dosemap run")->required();
+  plot_cmd->add_option("RUN_DIR", plot.run_dir, "output directory of dosemap run (or of dosemap plan --optimize pattern: pareto.png)")->required();
   plot_cmd->add_option("--material", plot.material,
                        "the material whose most dosed voxel, column and thresholds the figures show (default: the "
                        "material most at risk: largest peak dose over its lowest threshold)");

@@ -46,8 +46,9 @@ struct PlanOptions {
   int threads = 0;
   std::string backend = "auto";
   bool overwrite = false;
-  std::string optimize;          // "" or "dwell"
+  std::string optimize;          // "", "dwell" or "pattern"
   double max_dwell_scale = 10;   // --optimize dwell: the cap on any point's factor
+  double rate_window_s = 60;     // --optimize pattern: the window of the dose-rate objective
 };
 int plan_command(const PlanOptions& o, std::ostream& out);
 
@@ -56,6 +57,9 @@ struct PlotOptions {
   std::string material;  // the figures' material (default: the one most at risk)
 };
 int plot_command(const PlotOptions& o, std::ostream& out);
+// Runs tools/plot/dosemap_plot.py on DIR (a run or a plan directory) with `args` after it;
+// returns its exit code (0 drawn, 2 it said why on stderr).
+int run_plot_script(const std::string& dir, const std::vector<std::string>& args, std::ostream& out);
 
 struct InfoOptions {
   std::string file;

@@ -20,6 +20,7 @@
 #include "host/outputs/output_files.h"
 #include "host/plan/dwell_plan.h"
 #include "host/plan/inverse_dose.h"
+#include "host/plan/pattern_search.h"
 #include "host/plan/planned_scene.h"
 #include "host/scene/scene_limits.h"
 #include "host/transport/dose_engine.h"
@@ -112,6 +113,73 @@ void print_dwell(const DwellPlan& dp, const InverseDose& inv, std::ostream& out)
   t.print(out);
 }
 
+std::string percent_text(double fraction) {
+  const double p = 100 * fraction;
+  return (p < 100 ? fmt_g(p, 3) : fmt_f(p, 0)) + " %";
+}
+
+Json pattern_json(const PatternScore& c, const std::vector<DoseLimit>& limits, long long repeat) {
+  const RasterPattern& p = c.pattern;
+  return Json{{"description", p.describe(repeat)},
+              {"step_factor", p.step_factor},
+              {"dwell_factor", p.dwell_factor},
+              {"order", pattern_order_name(p.order)},
+              {"shift", p.shift_x && p.shift_y ? "xy" : p.shift_x ? "x" : p.shift_y ? "y" : "none"},
+              {"pause_factor", p.pause_factor},
+              {"positions", c.positions},
+              {"exposures", c.exposures},
+              {"beam_on_s", c.beam_on_s},
+              {"duration_s", c.duration_s},
+              {"dose_fraction", c.dose_fraction},
+              {"binding_limit", c.binding_limit >= 0 ? Json(limits[c.binding_limit].name) : Json(nullptr)},
+              {"max_dose_Gy", c.max_dose_Gy},
+              {"window_rate_Gy_s", c.window_rate_Gy_s},
+              {"within_limits", c.within_limits},
+              {"on_front", c.on_front}};
+}
+
+Json patterns_json(const PatternSearch& ps, const std::vector<DoseLimit>& limits, long long repeat) {
+  Json a = Json::array();
+  for (const PatternScore& c : ps.candidates) a.push_back(pattern_json(c, limits, repeat));
+  return Json{{"rate_window_s", ps.window_s},
+              {"evaluated", ps.candidates.size()},
+              {"seconds", ps.seconds},
+              {"candidates_per_s", ps.seconds > 0 ? Json(static_cast<double>(ps.candidates.size()) / ps.seconds) : Json(nullptr)},
+              {"chosen", ps.chosen >= 0 ? Json(ps.chosen) : Json(nullptr)},
+              {"planned", ps.has_planned ? pattern_json(ps.planned, limits, repeat) : Json(nullptr)},
+              {"candidates", a}};
+}
+
+void print_patterns(const PatternSearch& ps, const std::vector<DoseLimit>& limits, const Scene& scene, std::ostream& out) {
+  const long long repeat = scene.scan.repeat;
+  out << "\nPattern search: " << ps.candidates.size() << " rasters over the scene's region, each evaluated with the "
+      << "engine, in " << fmt_g(ps.seconds, 3) << " s (" << fmt_g(ps.candidates.size() / std::max(ps.seconds, 1e-9), 3)
+      << " per second); dose rate over any " << human_time(ps.window_s) << "\n";
+  std::vector<const PatternScore*> front;
+  for (const PatternScore& c : ps.candidates)
+    if (c.on_front) front.push_back(&c);
+  std::stable_sort(front.begin(), front.end(), [](const auto* a, const auto* b) { return a->beam_on_s > b->beam_on_s; });
+  constexpr size_t kShown = 12;
+  out << "The Pareto front (" << front.size() << " of " << ps.candidates.size() << "; the " << std::min(kShown, front.size())
+      << " with the most beam on here, all in plan.json)\n";
+  const std::vector<std::string> columns{"pattern", "beam on", "max dose", "of limit", "rate over window"};
+  auto row = [&](TextTable& t, const PatternScore& c, const std::string& mark) {
+    t.add_row({mark + c.pattern.describe(repeat), human_time(c.beam_on_s),
+               c.binding_limit >= 0 ? limits[c.binding_limit].name + " " + human_dose(c.max_dose_Gy) : "-",
+               percent_text(c.dose_fraction), human_rate(c.window_rate_Gy_s)});
+  };
+  TextTable t(columns);
+  for (size_t n = 0; n < front.size() && n < kShown; ++n) row(t, *front[n], "");
+  t.print(out);
+  if (ps.has_planned) {
+    out << "Chosen (the most beam on once each pattern's dwell reaches the limit):\n";
+    TextTable c(columns);
+    row(c, ps.candidates[ps.chosen], "as searched: ");
+    row(c, ps.planned, "planned:     ");
+    c.print(out);
+  }
+}
+
 }  // namespace
 
 int plan_command(const PlanOptions& o, std::ostream& out) {
@@ -130,15 +198,21 @@ int plan_command(const PlanOptions& o, std::ostream& out) {
   std::vector<DoseLimit> limits, rate_limits;
   for (const std::string& t : o.limits) limits.push_back(parse_limit(t, false, scene, materials, names));
   for (const std::string& t : o.rate_limits) rate_limits.push_back(parse_limit(t, true, scene, materials, names));
-  const bool dwell = o.optimize == "dwell";
-  if (!o.optimize.empty() && !dwell)
-    throw UserError(SourcePos{"--optimize " + o.optimize, 0, 0},
-                    o.optimize == "pattern" ? "pattern search is not built yet" : "is not something plan optimises",
-                    "use --optimize dwell (a dwell time per raster and point position), or no --optimize");
+  const bool dwell = o.optimize == "dwell", pattern = o.optimize == "pattern";
+  if (!o.optimize.empty() && !dwell && !pattern)
+    throw UserError(SourcePos{"--optimize " + o.optimize, 0, 0}, "is not something plan optimises",
+                    "use --optimize dwell (a dwell time per raster and point position), --optimize pattern (raster "
+                    "families and their Pareto front), or no --optimize");
+  if ((dwell || pattern) && limits.empty())
+    throw UserError(SourcePos{"--optimize " + o.optimize, 0, 0}, "needs a dose limit",
+                    "give e.g. --limit NMC811=1e6 (Gy); a rate limit alone scales the flux");
+  if (pattern) {
+    if (!std::isfinite(o.rate_window_s) || !(o.rate_window_s >= 1e-9 && o.rate_window_s <= kMaxTime_s))
+      throw UserError(SourcePos{"--rate-window-s " + fmt_g(o.rate_window_s, 6), 0, 0},
+                      "is not a time between 1e-9 and 1e9 s", "write e.g. --rate-window-s 60");
+    check_pattern_searchable(scene, setup.timeline);
+  }
   if (dwell) {
-    if (limits.empty())
-      throw UserError(SourcePos{"--optimize dwell", 0, 0}, "needs a dose limit",
-                      "give e.g. --limit NMC811=1e6 (Gy); a rate limit alone does not depend on the dwell");
     if (!std::isfinite(o.max_dwell_scale) || !(o.max_dwell_scale > 0) || o.max_dwell_scale > 1e9)
       throw UserError(SourcePos{"--max-dwell-scale " + fmt_g(o.max_dwell_scale, 6), 0, 0},
                       "is not a positive factor of at most 1e9", "write e.g. --max-dwell-scale 10");
@@ -162,20 +236,25 @@ int plan_command(const PlanOptions& o, std::ostream& out) {
   const DoseResults results = compute_dose(params, setup.timeline, options);
   const InverseDose inv =
       inverse_dose(judged, materials, params.grid, setup.timeline, results, limits, rate_limits, o.threads);
-  // The dwell plan keeps the flux unless a rate limit lowers it (the dwell times do the rest).
+  // An optimised plan keeps the flux unless a rate limit lowers it (the dwell times do the rest).
   const double flux_factor = std::min(1.0, inv.flux_scale * (1 - kPlannedMargin));
   DwellPlan dp;
   if (dwell)
     dp = plan_dwell(judged, materials, params.grid, setup.timeline, results, limits, flux_factor, o.max_dwell_scale,
                     o.threads);
+  PatternSearch ps;
+  if (pattern)
+    ps = search_patterns(judged, materials, params.grid, setup.timeline, limits, flux_factor, o.rate_window_s,
+                         1 - kPlannedMargin, o.threads);
   progress.clear();
 
   const GridGeometry& g = setup.geometry;
   const double scale = std::min(inv.uniform_scale, inv.flux_scale);
-  const double planned_flux = dwell ? scene.beam.flux_ph_s * flux_factor : scene.beam.flux_ph_s * scale * (1 - kPlannedMargin);
+  const double planned_flux = dwell || pattern ? scene.beam.flux_ph_s * flux_factor
+                                              : scene.beam.flux_ph_s * scale * (1 - kPlannedMargin);
   // A scene run can read back: the flux within the range scenes allow (docs/scene-format.md).
   std::string not_planned;
-  if (!std::isfinite(scale) && !dwell)
+  if ((!std::isfinite(scale) && !dwell) || (pattern && !ps.has_planned))
     not_planned = "no limited voxel receives dose: nothing to plan";
   else if (!(planned_flux >= 1 && planned_flux <= 1e30))
     not_planned = "its flux, " + fmt_g(planned_flux, 4) + " ph/s, would lie outside the 1-1e30 ph/s a scene allows";
@@ -185,6 +264,11 @@ int plan_command(const PlanOptions& o, std::ostream& out) {
   if (not_planned.empty()) {
     if (dwell) {
       planned = planned_scene_dwell(scene, dp, 1 - kPlannedMargin, planned_flux);
+      not_planned = planned.why_not;
+    } else if (pattern) {
+      Scene chosen = pattern_scene(scene, ps.planned.pattern);
+      chosen.beam.flux_ph_s = planned_flux;
+      planned = planned_scene_pattern(scene, chosen, ps.planned.pattern.describe(scene.scan.repeat));
       not_planned = planned.why_not;
     } else {
       planned.text = planned_scene_scaled(scene, scale, planned_flux);
@@ -216,7 +300,7 @@ int plan_command(const PlanOptions& o, std::ostream& out) {
   j["flux_scale"] = finite_or_null(inv.flux_scale);
   if (!plannable)
     j["planned"] = Json{{"file", nullptr}, {"why_not", not_planned}};
-  else if (dwell)
+  else if (dwell || pattern)
     j["planned"] = Json{{"file", "planned.toml"}, {"flux_ph_s", planned_flux}, {"dwell_margin", 1 - kPlannedMargin}};
   else
     j["planned"] = Json{{"file", "planned.toml"}, {"flux_ph_s", planned_flux}, {"scale", scale}};
@@ -250,6 +334,7 @@ int plan_command(const PlanOptions& o, std::ostream& out) {
     j["per_point_not_built"] = inv.per_point_not_built;
   }
   if (dwell) j["dwell"] = dwell_json(dp, inv, g);
+  if (pattern) j["patterns"] = patterns_json(ps, limits, scene.scan.repeat);
   out_dir.write_file("plan.json", [&](CheckedFile& f) {
     f.stream() << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   });
@@ -293,6 +378,7 @@ int plan_command(const PlanOptions& o, std::ostream& out) {
     out << "\nPer step and per point: not built: " << inv.per_point_not_built << "\n";
   }
   if (dwell) print_dwell(dp, inv, out);
+  if (pattern) print_patterns(ps, limits, scene, out);
   out << "\n" << dir << "/plan.json";
   if (!plannable)
     out << " (no planned.toml: " << not_planned << ")";
@@ -300,10 +386,22 @@ int plan_command(const PlanOptions& o, std::ostream& out) {
     out << ", " << dir << "/planned.toml (" << dp.points.size() << " points with their planned dwell"
         << (planned_flux != scene.beam.flux_ph_s ? ", flux " + fmt_g(scene.beam.flux_ph_s, 4) + " -> " + fmt_g(planned_flux, 4) + " ph/s" : "")
         << (planned.note.empty() ? "" : "; " + planned.note) << ")";
+  else if (pattern)
+    out << ", " << dir << "/planned.toml (" << ps.planned.pattern.describe(scene.scan.repeat)
+        << (planned_flux != scene.beam.flux_ph_s ? ", flux " + fmt_g(scene.beam.flux_ph_s, 4) + " -> " + fmt_g(planned_flux, 4) + " ph/s" : "")
+        << (planned.note.empty() ? "" : "; " + planned.note) << ")";
   else
     out << ", " << dir << "/planned.toml (flux " << fmt_g(scene.beam.flux_ph_s, 4) << " -> " << fmt_g(planned_flux, 4)
         << " ph/s: dosemap run on it reaches the binding limit and passes none)";
   out << "\n";
+  if (pattern) {
+    // The figure, drawn from plan.json by the plotting script; the plan stands without it.
+    try {
+      run_plot_script(dir, {}, out);  // prints DIR/pareto.png
+    } catch (const std::exception& e) {
+      std::cerr << "dosemap plan: warning: pareto.png not drawn: " << e.what() << "\n";
+    }
+  }
   return 0;
 }
 

@@ -136,8 +136,10 @@ std::string with_si_prefix(double v, const std::string& unit) {
   struct P { double scale; const char* prefix; };
   const P prefixes[] = {{1e9, "G"}, {1e6, "M"}, {1e3, "k"}, {1, ""}, {1e-3, "m"}, {1e-6, "u"}, {1e-9, "n"}};
   if (v == 0) return "0 " + unit;
+  // The prefix of the value as shown (3 digits): 999 999.8 Gy is "1 MGy", not "1e+03 kGy".
+  const double shown = std::strtod(fmt_g(v, 3).c_str(), nullptr);
   for (const P& p : prefixes)
-    if (std::fabs(v) >= p.scale) return fmt_g(v / p.scale, 3) + " " + p.prefix + unit;
+    if (std::fabs(shown) >= p.scale) return fmt_g(v / p.scale, 3) + " " + p.prefix + unit;
   return fmt_g(v, 3) + " " + unit;
 }
 }  // namespace

@@ -60,6 +60,12 @@ struct RayBinding {
 bool ray_bindings(const DoseOperator& A, const DoseResults& run, const std::vector<DoseLimit>& limits, long long ray,
                   double fluence_m2, std::vector<RayBinding>& out);
 
+// Per ray of the pose (every ray, lit in the run or not) and limit: the largest dose per unit
+// fluence among the limit's voxels by the march's own arithmetic (cuda/ray_march.h), at
+// [ray * limits + k] (Gy m^2; 0 where the ray crosses none). For scans the run did not make
+// (pattern search), where D_v / F_r from a run is not available.
+std::vector<double> ray_limit_dose_per_fluence(const DoseOperator& A, const std::vector<DoseLimit>& limits, int threads);
+
 // The ray's fluence in the run: its events summed in event order, as the march sums them.
 double ray_fluence_m2(const DoseOperator& A, long long ray);
 

@@ -51,13 +51,48 @@ std::string format_toml(const toml::table& t) {
   return s.str();
 }
 
+// The user's scene as toml++ read it (it was read before: valid).
+toml::table original_table(const Scene& scene) {
+  std::string original;
+  read_small_file(scene.path, "scene file", kMaxSceneFileBytes, original);
+  return toml::parse(original, scene.path);
+}
+
+// The beam image's path made absolute, then the text read back: a plan only counts if
+// `dosemap run` accepts it. Fixed frame times past a planned (shorter) scan are dropped.
+PlannedText finish_planned(toml::table& root, const Scene& scene, const std::string& header) {
+  if (scene.beam.profile == ProfileKind::kImage)
+    root["beam"].as_table()->insert_or_assign("image", std::filesystem::absolute(scene.beam.image.path).string());
+  PlannedText out;
+  std::string text = header + format_toml(root);
+  try {
+    const Scene planned = read_scene_text(text, scene.path);
+    const Timeline tl = expand_scan(planned);
+    if (!planned.output.frames_s.empty() && planned.output.frames_s.back() > tl.duration_s) {
+      toml::array kept;
+      for (double f : planned.output.frames_s)
+        if (f <= tl.duration_s) kept.push_back(f);
+      out.note = "frames_s after the planned end of the scan (" + human_time(tl.duration_s) + ") dropped";
+      if (kept.empty())
+        root["output"].as_table()->erase("frames_s");
+      else
+        root["output"].as_table()->insert_or_assign("frames_s", std::move(kept));
+      text = header + format_toml(root);
+    }
+    frame_times(read_scene_text(text, scene.path), tl);
+  } catch (const UserError& e) {
+    out.why_not = std::string("a scene cannot carry it: ") + e.what();
+    return out;
+  }
+  out.text = std::move(text);
+  return out;
+}
+
 }  // namespace
 
 PlannedText planned_scene_dwell(const Scene& scene, const DwellPlan& plan,
                                 double dwell_factor, double planned_flux) {
-  std::string original;
-  read_small_file(scene.path, "scene file", kMaxSceneFileBytes, original);
-  toml::table root = toml::parse(original, scene.path);  // read before: valid
+  toml::table root = original_table(scene);
 
   // Each optimised step's points in the order a repetition visits them.
   std::vector<std::vector<const DwellPoint*>> points_of_step(scene.scan.steps.size());
@@ -88,37 +123,36 @@ PlannedText planned_scene_dwell(const Scene& scene, const DwellPlan& plan,
   }
   root["scan"].as_table()->insert_or_assign("steps", std::move(steps));
   if (planned_flux != scene.beam.flux_ph_s) root["beam"].as_table()->insert_or_assign("flux_ph_s", planned_flux);
-  if (scene.beam.profile == ProfileKind::kImage)
-    root["beam"].as_table()->insert_or_assign("image", std::filesystem::absolute(scene.beam.image.path).string());
 
-  PlannedText out;
-  const std::string header = "# Planned by dosemap plan --optimize dwell from " + scene.path +
-                             ": every raster and point step spelt as its points, each with its planned dwell\n"
-                             "# (exposure_s), the raster moves as waits; the rest as written (comments not kept).\n";
-  std::string text = header + format_toml(root);
-  // Read back: a plan only counts if `dosemap run` accepts it.
-  try {
-    const Scene planned = read_scene_text(text, scene.path);
-    const Timeline tl = expand_scan(planned);
-    if (!planned.output.frames_s.empty() && planned.output.frames_s.back() > tl.duration_s) {
-      // Fixed frame times past the planned (shorter) scan: keep those within it.
-      toml::array kept;
-      for (double f : planned.output.frames_s)
-        if (f <= tl.duration_s) kept.push_back(f);
-      out.note = "frames_s after the planned end of the scan (" + human_time(tl.duration_s) + ") dropped";
-      if (kept.empty())
-        root["output"].as_table()->erase("frames_s");
-      else
-        root["output"].as_table()->insert_or_assign("frames_s", std::move(kept));
-      text = header + format_toml(root);
+  return finish_planned(root, scene,
+                        "# Planned by dosemap plan --optimize dwell from " + scene.path +
+                            ": every raster and point step spelt as its points, each with its planned dwell\n"
+                            "# (exposure_s), the raster moves as waits; the rest as written (comments not kept).\n");
+}
+
+PlannedText planned_scene_pattern(const Scene& scene, const Scene& pattern, const std::string& description) {
+  toml::table root = original_table(scene);
+  toml::array steps;
+  for (const ScanStep& s : pattern.scan.steps) {
+    if (s.kind == StepKind::kWait) {
+      steps.push_back(toml::table{{"kind", "wait"}, {"duration_s", s.duration_s}});
+      continue;
     }
-    frame_times(read_scene_text(text, scene.path), tl);
-  } catch (const UserError& e) {
-    out.why_not = std::string("a scene cannot carry it: ") + e.what();
-    return out;
+    DOSEMAP_BUG_CHECK(s.kind == StepKind::kRaster, "a pattern of raster and wait steps");
+    toml::table r{{"kind", "raster"},
+                  {"from_um", toml::array{s.from_um[0], s.from_um[1]}},
+                  {"to_um", toml::array{s.to_um[0], s.to_um[1]}},
+                  {"step_um", toml::array{s.step_um[0], s.step_um[1]}},
+                  {"dwell_s", s.dwell_s},
+                  {"order", s.order == RasterOrder::kSnake ? "snake" : "lines"}};
+    if (s.move_s > 0) r.insert("move_s", s.move_s);
+    if (s.angle_deg != 0) r.insert("angle_deg", s.angle_deg);
+    steps.push_back(std::move(r));
   }
-  out.text = std::move(text);
-  return out;
+  root.insert_or_assign("scan", toml::table{{"repeat", 1}, {"steps", std::move(steps)}});
+  return finish_planned(root, scene,
+                        "# Planned by dosemap plan --optimize pattern from " + scene.path + ": " + description +
+                            ",\n# its dwell scaled to reach the binding limit; the repetitions spelt out (comments not kept).\n");
 }
 
 }  // namespace dosemap

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "host/plan/dwell_plan.h"
+#include "host/plan/pattern_search.h"
 #include "host/scene/scene.h"
 #include "host/timeline/timeline.h"
 
@@ -27,5 +28,9 @@ struct PlannedText {
 // by the scene reader before it is returned.
 PlannedText planned_scene_dwell(const Scene& scene, const DwellPlan& plan,
                                 double dwell_factor, double planned_flux);
+
+// The scene with its scan replaced by `pattern`'s (host/plan/pattern_search.h: raster and
+// wait steps, repeat = 1), written and read back as above.
+PlannedText planned_scene_pattern(const Scene& scene, const Scene& pattern, const std::string& description);
 
 }  // namespace dosemap

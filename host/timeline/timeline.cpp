@@ -7,13 +7,11 @@
 
 namespace dosemap {
 
-namespace {
-
-// Raster points along one axis: from, from + step, ... up to `to` inclusive when
-// (to - from) is a whole number of steps (to 1e-9 of a step).
 int64_t raster_count(double from, double to, double step) {
   return static_cast<int64_t>(std::floor(std::fabs(to - from) / step + 1e-9)) + 1;
 }
+
+namespace {
 
 double raster_coord(double from, double to, double step, int64_t n) {
   return from + (to >= from ? 1.0 : -1.0) * step * static_cast<double>(n);

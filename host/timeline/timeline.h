@@ -44,6 +44,10 @@ bool at_one_pose(const Timeline& tl);
 // segment n, 0 for a point step), the same in every repetition.
 std::vector<int32_t> point_in_step(const Timeline& tl);
 
+// Raster points along one axis: from, from +/- step, ... towards `to`, inclusive when
+// (to - from) is a whole number of steps (to 1e-9 of a step).
+int64_t raster_count(double from, double to, double step);
+
 // Exposures one step makes per repetition (a wait none, a fly step one per segment, a
 // continuous rotation one, an xrdct step one per point or fly line); saturates.
 int64_t count_step_exposures(const ScanStep& step);

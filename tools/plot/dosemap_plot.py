@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Figures of a dosemap run (called by `dosemap plot RUN_DIR`; Debian's /usr/bin/python3,
-which has python3-openvdb and python3-matplotlib).
+which has python3-openvdb and python3-matplotlib). Given a plan directory of `dosemap plan
+--optimize pattern` instead, draws its pareto.png (plan_figures.py).
 
 Writes into RUN_DIR:
   depth_profile.png  dose against depth along the chosen material's most dosed column, per
@@ -93,6 +94,13 @@ def main():
     ap.add_argument("--material", default=None)
     args = ap.parse_args()
     run = args.run_dir
+    if os.path.isfile(os.path.join(run, "plan.json")) and not os.path.isfile(os.path.join(run, "summary.json")):
+        if args.material is not None:
+            fail("--material", "applies to a run's figures, not to a plan's", "leave it out for a plan directory")
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import plan_figures
+        plan_figures.draw_pareto(run, fail)
+        return
     for name in ("summary.json", "dose.vdb", "dose_history.json"):
         if not os.path.isfile(os.path.join(run, name)):
             fail(os.path.join(run, name), "not found",
