@@ -89,7 +89,7 @@ TEST(PatternSearch, ACandidatesLargestDoseIsThatOfAWholeEngineRunOfItsScan) {
   for (const RasterPattern& p : {RasterPattern{0.5, 2, PatternOrder::kInterleaved, true, true, 1},
                                  RasterPattern{1, 1, PatternOrder::kLines, false, true, 0},
                                  RasterPattern{2, 0.25, PatternOrder::kSnake, true, false, 3}}) {
-    SCOPED_TRACE(p.describe(2));
+    SCOPED_TRACE(p.describe(s->run->scene.scan));
     const PatternScore& c = find(s->result, p.step_factor, p.dwell_factor, p.order, p.shift_x, p.shift_y, p.pause_factor);
     auto run = test::run_engine(pattern_scene(s->run->scene, p));
     const double max = test::material_max(*run, "NMC811");
@@ -116,6 +116,28 @@ TEST(PatternSearch, APauseLongerThanTheWindowHalvesTheRateOverIt) {
   EXPECT_EQ(paused.beam_on_s, together.beam_on_s);
   EXPECT_FALSE(together.on_front);  // the pause gives the same with less rate
   EXPECT_NEAR(paused.duration_s, together.duration_s + 4.0, 1e-12);
+}
+
+TEST(PatternSearch, AScenesPeriodIsKeptAndBoundsThePlannedDwell) {
+  // Twice, 100 s apart: 49 points x 1 s + 48 moves of 0.2 s = 58.6 s per map. Dwells x2 no
+  // longer fit (107.2 s); the planned dwell fills the period when the limit allows more.
+  std::string text = half_covering_raster();
+  text.replace(text.find("repeat = 2\n"), 11, "repeat = 2\nperiod_s = 100.0\n");
+  auto s = search(text, 1e9, 60);
+  const PatternSearch& ps = s->result;
+  ASSERT_FALSE(ps.candidates.empty());
+  for (const PatternScore& c : ps.candidates) {
+    SCOPED_TRACE(c.pattern.describe(s->run->scene.scan));
+    EXPECT_TRUE(c.pattern.keep_period);
+    const RepetitionTime rt = pattern_repetition(s->run->scene, c.pattern);
+    const double repetition_s = rt.moves_s + static_cast<double>(rt.points) * c.pattern.dwell_factor;
+    EXPECT_NEAR(c.duration_s, 100.0 + repetition_s, 1e-9);
+    EXPECT_LE(repetition_s, 100.0);
+  }
+  ASSERT_TRUE(ps.has_planned);
+  const RepetitionTime rt = pattern_repetition(s->run->scene, ps.planned.pattern);
+  EXPECT_NEAR(rt.moves_s + static_cast<double>(rt.points) * ps.planned.pattern.dwell_factor, 100.0, 1e-9);
+  EXPECT_LT(ps.planned.dose_fraction, 1.0);
 }
 
 TEST(PatternSearch, ThePlannedRasterReachesTheLimitWithoutPassingItAndTheFrontIsDrawn) {

@@ -118,14 +118,15 @@ std::string percent_text(double fraction) {
   return (p < 100 ? fmt_g(p, 3) : fmt_f(p, 0)) + " %";
 }
 
-Json pattern_json(const PatternScore& c, const std::vector<DoseLimit>& limits, long long repeat) {
+Json pattern_json(const PatternScore& c, const std::vector<DoseLimit>& limits, const ScanSpec& scan) {
   const RasterPattern& p = c.pattern;
-  return Json{{"description", p.describe(repeat)},
+  return Json{{"description", p.describe(scan)},
               {"step_factor", p.step_factor},
               {"dwell_factor", p.dwell_factor},
               {"order", pattern_order_name(p.order)},
               {"shift", p.shift_x && p.shift_y ? "xy" : p.shift_x ? "x" : p.shift_y ? "y" : "none"},
-              {"pause_factor", p.pause_factor},
+              {"pause_factor", p.keep_period ? Json(nullptr) : Json(p.pause_factor)},
+              {"period_s", p.keep_period ? Json(scan.period_s) : Json(nullptr)},
               {"positions", c.positions},
               {"exposures", c.exposures},
               {"beam_on_s", c.beam_on_s},
@@ -138,20 +139,20 @@ Json pattern_json(const PatternScore& c, const std::vector<DoseLimit>& limits, l
               {"on_front", c.on_front}};
 }
 
-Json patterns_json(const PatternSearch& ps, const std::vector<DoseLimit>& limits, long long repeat) {
+Json patterns_json(const PatternSearch& ps, const std::vector<DoseLimit>& limits, const ScanSpec& scan) {
   Json a = Json::array();
-  for (const PatternScore& c : ps.candidates) a.push_back(pattern_json(c, limits, repeat));
+  for (const PatternScore& c : ps.candidates) a.push_back(pattern_json(c, limits, scan));
   return Json{{"rate_window_s", ps.window_s},
               {"evaluated", ps.candidates.size()},
               {"seconds", ps.seconds},
               {"candidates_per_s", ps.seconds > 0 ? Json(static_cast<double>(ps.candidates.size()) / ps.seconds) : Json(nullptr)},
               {"chosen", ps.chosen >= 0 ? Json(ps.chosen) : Json(nullptr)},
-              {"planned", ps.has_planned ? pattern_json(ps.planned, limits, repeat) : Json(nullptr)},
+              {"as_written", ps.as_written >= 0 ? Json(ps.as_written) : Json(nullptr)},
+              {"planned", ps.has_planned ? pattern_json(ps.planned, limits, scan) : Json(nullptr)},
               {"candidates", a}};
 }
 
 void print_patterns(const PatternSearch& ps, const std::vector<DoseLimit>& limits, const Scene& scene, std::ostream& out) {
-  const long long repeat = scene.scan.repeat;
   out << "\nPattern search: " << ps.candidates.size() << " rasters over the scene's region, each evaluated with the "
       << "engine, in " << fmt_g(ps.seconds, 3) << " s (" << fmt_g(ps.candidates.size() / std::max(ps.seconds, 1e-9), 3)
       << " per second); dose rate over any " << human_time(ps.window_s) << "\n";
@@ -164,7 +165,7 @@ void print_patterns(const PatternSearch& ps, const std::vector<DoseLimit>& limit
       << " with the most beam on here, all in plan.json)\n";
   const std::vector<std::string> columns{"pattern", "beam on", "max dose", "of limit", "rate over window"};
   auto row = [&](TextTable& t, const PatternScore& c, const std::string& mark) {
-    t.add_row({mark + c.pattern.describe(repeat), human_time(c.beam_on_s),
+    t.add_row({mark + c.pattern.describe(scene.scan), human_time(c.beam_on_s),
                c.binding_limit >= 0 ? limits[c.binding_limit].name + " " + human_dose(c.max_dose_Gy) : "-",
                percent_text(c.dose_fraction), human_rate(c.window_rate_Gy_s)});
   };
@@ -268,7 +269,7 @@ int plan_command(const PlanOptions& o, std::ostream& out) {
     } else if (pattern) {
       Scene chosen = pattern_scene(scene, ps.planned.pattern);
       chosen.beam.flux_ph_s = planned_flux;
-      planned = planned_scene_pattern(scene, chosen, ps.planned.pattern.describe(scene.scan.repeat));
+      planned = planned_scene_pattern(scene, chosen, ps.planned.pattern.describe(scene.scan));
       not_planned = planned.why_not;
     } else {
       planned.text = planned_scene_scaled(scene, scale, planned_flux);
@@ -334,7 +335,7 @@ int plan_command(const PlanOptions& o, std::ostream& out) {
     j["per_point_not_built"] = inv.per_point_not_built;
   }
   if (dwell) j["dwell"] = dwell_json(dp, inv, g);
-  if (pattern) j["patterns"] = patterns_json(ps, limits, scene.scan.repeat);
+  if (pattern) j["patterns"] = patterns_json(ps, limits, scene.scan);
   out_dir.write_file("plan.json", [&](CheckedFile& f) {
     f.stream() << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   });
@@ -387,7 +388,7 @@ int plan_command(const PlanOptions& o, std::ostream& out) {
         << (planned_flux != scene.beam.flux_ph_s ? ", flux " + fmt_g(scene.beam.flux_ph_s, 4) + " -> " + fmt_g(planned_flux, 4) + " ph/s" : "")
         << (planned.note.empty() ? "" : "; " + planned.note) << ")";
   else if (pattern)
-    out << ", " << dir << "/planned.toml (" << ps.planned.pattern.describe(scene.scan.repeat)
+    out << ", " << dir << "/planned.toml (" << ps.planned.pattern.describe(scene.scan)
         << (planned_flux != scene.beam.flux_ph_s ? ", flux " + fmt_g(scene.beam.flux_ph_s, 4) + " -> " + fmt_g(planned_flux, 4) + " ph/s" : "")
         << (planned.note.empty() ? "" : "; " + planned.note) << ")";
   else

@@ -27,12 +27,6 @@ ScanStep wait_step(const ScanStep& like, double duration_s) {
   return w;
 }
 
-double step_duration_s(const ScanStep& s) {
-  if (s.kind == StepKind::kWait) return s.duration_s;
-  const int64_t n = raster_count(s.from_um[0], s.to_um[0], s.step_um[0]) * raster_count(s.from_um[1], s.to_um[1], s.step_um[1]);
-  return static_cast<double>(n) * s.dwell_s + static_cast<double>(n - 1) * s.move_s;
-}
-
 // The largest fluence ray [begin, end) of h takes in any `window_s`: each event spreads its
 // fluence evenly over its sub-exposure, events in time order and disjoint, so the best
 // window starts where an event starts or ends where one ends.
@@ -64,11 +58,14 @@ const char* pattern_order_name(PatternOrder o) {
   return o == PatternOrder::kSnake ? "snake" : o == PatternOrder::kLines ? "lines" : "interleaved";
 }
 
-std::string RasterPattern::describe(long long repeat) const {
+std::string RasterPattern::describe(const ScanSpec& scan) const {
   std::string s = "step x" + fmt_g(step_factor, 3) + ", dwell x" + fmt_g(dwell_factor, 3) + ", " + pattern_order_name(order);
   if (shift_x || shift_y)
-    s += std::string(", shift ") + (shift_x && shift_y ? "xy" : shift_x ? "x" : "y") + " 1/" + std::to_string(repeat);
-  if (repeat > 1) s += ", pause x" + fmt_g(pause_factor, 3);
+    s += std::string(", shift ") + (shift_x && shift_y ? "xy" : shift_x ? "x" : "y") + " 1/" + std::to_string(scan.repeat);
+  if (keep_period)
+    s += ", every " + human_time(scan.period_s);
+  else if (scan.repeat > 1)
+    s += ", pause x" + fmt_g(pause_factor, 3);
   return s;
 }
 
@@ -83,6 +80,41 @@ void check_pattern_searchable(const Scene& scene, const Timeline& timeline) {
                     "plan the scan without --optimize");
 }
 
+namespace {
+
+// One repetition of the pattern, unshifted: one raster, or two (even lines, then odd ones)
+// with a move between them.
+std::vector<ScanStep> one_repetition(const Scene& scene, const RasterPattern& p) {
+  const ScanStep& base = scene.scan.steps.front();
+  ScanStep a = base;
+  a.step_um = {base.step_um[0] * p.step_factor, base.step_um[1] * p.step_factor};
+  a.dwell_s = base.dwell_s * p.dwell_factor;
+  a.order = p.order == PatternOrder::kLines ? RasterOrder::kLines : RasterOrder::kSnake;
+  if (p.order != PatternOrder::kInterleaved) return {a};
+  const double dir_y = base.to_um[1] >= base.from_um[1] ? 1.0 : -1.0;
+  ScanStep even = a, odd = a;
+  even.step_um[1] = odd.step_um[1] = 2 * a.step_um[1];
+  odd.from_um[1] = a.from_um[1] + dir_y * a.step_um[1];
+  if (a.move_s > 0) return {even, wait_step(base, a.move_s), odd};
+  return {even, odd};
+}
+
+}  // namespace
+
+RepetitionTime pattern_repetition(const Scene& scene, const RasterPattern& p) {
+  RepetitionTime t;
+  for (const ScanStep& s : one_repetition(scene, p)) {
+    if (s.kind == StepKind::kWait) {
+      t.moves_s += s.duration_s;
+      continue;
+    }
+    const int64_t n = raster_count(s.from_um[0], s.to_um[0], s.step_um[0]) * raster_count(s.from_um[1], s.to_um[1], s.step_um[1]);
+    t.points += n;
+    t.moves_s += static_cast<double>(n - 1) * s.move_s;
+  }
+  return t;
+}
+
 Scene pattern_scene(const Scene& scene, const RasterPattern& p) {
   const ScanStep& base = scene.scan.steps.front();
   const long long R = scene.scan.repeat;
@@ -90,30 +122,18 @@ Scene pattern_scene(const Scene& scene, const RasterPattern& p) {
   out.scan.repeat = 1;
   out.scan.period_s = 0;
   out.scan.steps.clear();
-  ScanStep a = base;
-  a.step_um = {base.step_um[0] * p.step_factor, base.step_um[1] * p.step_factor};
-  a.dwell_s = base.dwell_s * p.dwell_factor;
-  a.order = p.order == PatternOrder::kLines ? RasterOrder::kLines : RasterOrder::kSnake;
+  const std::vector<ScanStep> one = one_repetition(scene, p);
+  const RepetitionTime rt = pattern_repetition(scene, p);
+  const double repetition_s = rt.moves_s + static_cast<double>(rt.points) * base.dwell_s * p.dwell_factor;
+  const double pause_s = p.keep_period ? scene.scan.period_s - repetition_s : p.pause_factor * repetition_s;
+  DOSEMAP_BUG_CHECK(pause_s >= 0, "a pattern longer than the period it keeps");
+  const double step_x = base.step_um[0] * p.step_factor, step_y = base.step_um[1] * p.step_factor;
   const double dir_x = base.to_um[0] >= base.from_um[0] ? 1.0 : -1.0;
   const double dir_y = base.to_um[1] >= base.from_um[1] ? 1.0 : -1.0;
-  // One repetition, unshifted.
-  std::vector<ScanStep> one;
-  if (p.order == PatternOrder::kInterleaved) {
-    ScanStep even = a, odd = a;
-    even.step_um[1] = odd.step_um[1] = 2 * a.step_um[1];
-    odd.from_um[1] = a.from_um[1] + dir_y * a.step_um[1];
-    one.push_back(even);
-    if (a.move_s > 0) one.push_back(wait_step(base, a.move_s));
-    one.push_back(odd);
-  } else {
-    one.push_back(a);
-  }
-  double repetition_s = 0;
-  for (const ScanStep& s : one) repetition_s += step_duration_s(s);
   for (long long r = 0; r < R; ++r) {
     const double f = static_cast<double>(r) / static_cast<double>(R);
-    const double ox = p.shift_x ? f * a.step_um[0] * dir_x : 0.0;
-    const double oy = p.shift_y ? f * a.step_um[1] * dir_y : 0.0;
+    const double ox = p.shift_x ? f * step_x * dir_x : 0.0;
+    const double oy = p.shift_y ? f * step_y * dir_y : 0.0;
     for (ScanStep s : one) {
       if (s.kind == StepKind::kRaster) {
         s.from_um = {s.from_um[0] + ox, s.from_um[1] + oy};
@@ -121,7 +141,7 @@ Scene pattern_scene(const Scene& scene, const RasterPattern& p) {
       }
       out.scan.steps.push_back(s);
     }
-    if (r + 1 < R && p.pause_factor > 0) out.scan.steps.push_back(wait_step(base, p.pause_factor * repetition_s));
+    if (r + 1 < R && pause_s > 0) out.scan.steps.push_back(wait_step(base, pause_s));
   }
   return out;
 }
@@ -201,20 +221,26 @@ PatternSearch search_patterns(const Scene& scene, const MaterialTable& materials
   // The family.
   const ScanStep& base = scene.scan.steps.front();
   const long long R = scene.scan.repeat;
+  const bool period = R > 1 && scene.scan.period_s > 0;
   for (double step : {0.5, 1.0, 2.0})
     for (double dwell : {0.25, 0.5, 1.0, 2.0})
       for (PatternOrder order : {PatternOrder::kSnake, PatternOrder::kLines, PatternOrder::kInterleaved})
         for (int shift = 0; shift < (R > 1 ? 4 : 1); ++shift)
-          for (double pause : R > 1 ? std::vector<double>{0.0, 1.0, 3.0} : std::vector<double>{0.0}) {
-            RasterPattern p{step, dwell, order, (shift & 1) != 0, (shift & 2) != 0, pause};
+          for (double pause : R > 1 && !period ? std::vector<double>{0.0, 1.0, 3.0} : std::vector<double>{0.0}) {
+            const RasterPattern p{step, dwell, order, (shift & 1) != 0, (shift & 2) != 0, pause, period};
             // Every raster of the pattern must keep at least 2 points (a scene's rule), and
             // interleaving needs 2 lines.
             const int64_t nx = raster_count(base.from_um[0], base.to_um[0], base.step_um[0] * step);
             const int64_t ny = raster_count(base.from_um[1], base.to_um[1], base.step_um[1] * step);
             if (order == PatternOrder::kInterleaved && (ny < 2 || nx * (ny / 2) < 2)) continue;
             if (nx * ny < 2) continue;
+            const RepetitionTime rt = pattern_repetition(scene, p);
+            if (period && rt.moves_s + static_cast<double>(rt.points) * base.dwell_s * dwell > scene.scan.period_s) continue;
             PatternScore s;
             evaluate(p, s);
+            const PatternOrder own = base.order == RasterOrder::kSnake ? PatternOrder::kSnake : PatternOrder::kLines;
+            if (step == 1 && dwell == 1 && order == own && shift == 0 && pause == 0)
+              out.as_written = static_cast<int>(out.candidates.size());
             out.candidates.push_back(s);
           }
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -252,6 +278,10 @@ PatternSearch search_patterns(const Scene& scene, const MaterialTable& materials
   if (out.chosen >= 0) {
     RasterPattern p = out.candidates[out.chosen].pattern;
     p.dwell_factor *= margin / out.candidates[out.chosen].dose_fraction;
+    if (period) {  // no longer than the period allows
+      const RepetitionTime rt = pattern_repetition(scene, p);
+      p.dwell_factor = std::min(p.dwell_factor, (scene.scan.period_s - rt.moves_s) / (static_cast<double>(rt.points) * base.dwell_s));
+    }
     evaluate(p, out.planned);
     out.has_planned = true;
   }

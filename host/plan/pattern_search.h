@@ -10,7 +10,9 @@
 //   whose beams overlap, come half a repetition apart, which spreads the dose rate in time);
 // - shift (R > 1): repetition r moved by r/R of a step along x, y or both, so that the
 //   repetitions light different places (the paper: move the cell between scans);
-// - pause between repetitions: 0, 1 or 3 times a repetition's duration (beam off).
+// - pause between repetitions: 0, 1 or 3 times a repetition's duration (beam off); a scene
+//   with a period keeps it instead (a repetition every period_s, as in an operando charge),
+//   and patterns whose repetition is longer than the period are left out.
 // The rate over a window: at one pose a voxel's dose is G_v F_r(t), so the largest dose it
 // takes in any `window_s` is G_v times the largest fluence its ray takes in any window
 // (exposures spread their fluence evenly over their duration). The instantaneous peak rate
@@ -38,7 +40,9 @@ struct RasterPattern {
   PatternOrder order = PatternOrder::kSnake;
   bool shift_x = false, shift_y = false;  // repetition r moved by r/R of a step
   double pause_factor = 0;                // beam off between repetitions, x a repetition's duration
-  std::string describe(long long repeat) const;  // "step x1, dwell x0.5, interleaved, shift y 1/2, pause x1"
+  bool keep_period = false;               // instead: a repetition every scan.period_s
+  // "step x1, dwell x0.5, interleaved, shift y 1/2, pause x1"
+  std::string describe(const ScanSpec& scan) const;
 };
 
 struct PatternScore {
@@ -57,6 +61,7 @@ struct PatternScore {
 struct PatternSearch {
   double window_s = 0;
   std::vector<PatternScore> candidates;
+  int as_written = -1;  // the scene's own raster (step x1, dwell x1, its order, no shift, no pause)
   // The most beam on once each candidate's dwell is scaled to bring it to its binding limit
   // (beam on / dose fraction; ties: the lower rate per dose, then the first); -1: none doses a
   // limited voxel.
@@ -80,5 +85,13 @@ PatternSearch search_patterns(const Scene& scene, const MaterialTable& materials
 // The scene with its scan replaced by the pattern: the repetitions spelt out (repeat = 1),
 // each one raster step (two for interleaved, with a move between them), pauses as waits.
 Scene pattern_scene(const Scene& scene, const RasterPattern& pattern);
+
+// One repetition of the pattern: its beam-off time (moves) and its number of points, so that
+// it lasts moves_s + points * dwell_s.
+struct RepetitionTime {
+  double moves_s = 0;
+  int64_t points = 0;
+};
+RepetitionTime pattern_repetition(const Scene& scene, const RasterPattern& pattern);
 
 }  // namespace dosemap

@@ -27,8 +27,7 @@ def draw_pareto(plan_dir, fail):
     front = sorted((c for c in cands if c["on_front"]), key=lambda c: c["beam_on_s"])
     chosen = cands[search["chosen"]] if search.get("chosen") is not None else None
     planned = search.get("planned")
-    written = next((c for c in cands if c["step_factor"] == 1 and c["dwell_factor"] == 1 and c["shift"] == "none"
-                    and c["pause_factor"] == 0 and c["order"] != "interleaved"), None)
+    written = cands[search["as_written"]] if search.get("as_written") is not None else None
     window = search["rate_window_s"]
     rate_label = f"largest dose rate over {window:g} s (Gy/s)"
 
@@ -60,7 +59,7 @@ def draw_pareto(plan_dir, fail):
         ax.set_xlabel("beam on: points measured x dwell (s)")
         ax.set_ylabel(ylabel)
         ax.grid(True, which="both", lw=0.3, color="0.9")
-    axes[0].legend(fontsize=7, loc="upper left")
+    axes[0].legend(fontsize=7, loc="lower right")
     fig.suptitle(f"{plan.get('title', '')}: {search['evaluated']} rasters, {len(front)} on the Pareto front",
                  fontsize=10)
     fig.tight_layout()
