@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench: the micro-benchmarks, then whole `dosemap run`s of the benchmark scene with
-# wall time and peak memory (bench_pouch, bench_xrdct). Prints the machine so figures can go
+# wall time and peak memory (bench_pouch, bench_xrdct), then the planner (dosemap plan: inverse
+# dose, the dwell programme, pattern search). Prints the machine so figures can go
 # to RESULTS.md with it.
 set -euo pipefail
 build=${1:-build}
@@ -35,3 +36,22 @@ print(f\"  {r['voxel_updates']:.3g} voxel-pose updates over {s['stage']['poses']
       f\"{r['voxel_updates'] / r['seconds']:.3g} per second of the whole run\")"
 done
 "$build/dosemap" check scenes/bench_xrdct.toml | grep memory
+echo
+echo "== dosemap plan (issue 12): inverse dose on bench_pouch (target: within 2x one run), the dwell"
+echo "   programme of a 100 x 100 raster over the 2 x 2 mm pouch (target: < 30 s), pattern search"
+echo "   throughput in candidates per second (bench_pouch, 432 rasters)"
+/usr/bin/time -f "inverse dose: %e s wall, %M kB peak RSS" "$build/dosemap" plan scenes/bench_pouch.toml \
+  --limit cathode:NMC811=1e6 -o "$out/plan" > /dev/null
+/usr/bin/time -f "dwell programme: %e s wall, %M kB peak RSS" "$build/dosemap" plan scenes/bench_plan_dwell.toml \
+  --limit cathode:NMC811=1e6 --optimize dwell -o "$out/dwell" > /dev/null
+python3 -c "
+import json
+d = json.load(open('$out/dwell/plan.json'))['dwell']; lp = d['lp']
+print(f\"  {lp['solver']}: {lp['columns']} points, {lp['rows']} rows, {lp['nonzeros']} nonzeros; \"
+      f\"built in {lp['build_s']:.2f} s, solved in {lp['solve_s']:.2f} s\")"
+/usr/bin/time -f "pattern search: %e s wall, %M kB peak RSS" "$build/dosemap" plan scenes/bench_pouch.toml \
+  --limit cathode:NMC811=1e6 --optimize pattern -o "$out/pattern" > /dev/null
+python3 -c "
+import json
+p = json.load(open('$out/pattern/plan.json'))['patterns']
+print(f\"  {p['evaluated']} candidates in {p['seconds']:.1f} s: {p['candidates_per_s']:.3g} per second\")"
