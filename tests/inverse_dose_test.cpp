@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "host/common/text.h"
@@ -148,12 +149,61 @@ TEST(InverseDose, LimitsMayComeBeforeTheSceneAndRepeat) {
   EXPECT_EQ(j["limits"][1]["name"], "copper");
 }
 
-TEST(InverseDose, TurnedScansGetTheirUniformScaleAndSayThePerPointScalesAreNotBuilt) {
-  auto p = plan(scene_text(true), {"--limit", "copper=1e6"});
+// The largest cathode dose of `run`'s scene with the exposures `scaled` picks multiplied by s.
+double cathode_max_with(const test::EngineRun& run, double s, const std::function<bool(size_t)>& scaled) {
+  Timeline tl = run.timeline;
+  for (size_t e = 0; e < tl.exposures.size(); ++e)
+    if (scaled(e)) {
+      tl.exposures[e].duration_s *= s;
+      tl.exposures[e].photons *= s;
+    }
+  EngineOptions cpu;
+  cpu.backend = Backend::kCpu;
+  cpu.threads = 2;
+  const DoseResults r = compute_dose(run.params, tl, cpu);
+  const int m = run.scene.material_index("cathode");
+  double best = 0;
+  for (int64_t v = 0; v < r.voxels; ++v)
+    if (run.grid->material[v] == m) best = std::max(best, static_cast<double>(r.dose_Gy[v]));
+  return best;
+}
+
+TEST(InverseDose, TurnedScansEachStepAndEachPointAtItsOwnScaleBringsTheLimitedMaterialToItsLimit) {
+  // The sample turned: the three point steps (the last at 30 degrees), then a rotation in
+  // three angles and a continuous half turn, all on the cathode.
+  std::string text = scene_text(true);
+  text += "[[scan.steps]]\nkind = \"rotate\"\nat_um = [10.0, 0.0]\nfrom_deg = 0.0\nto_deg = 90.0\nstep_deg = 45.0\n"
+          "dwell_s = 1.0\n[[scan.steps]]\nkind = \"rotate\"\nat_um = [-10.0, 0.0]\nfrom_deg = 0.0\nto_deg = 180.0\n"
+          "speed_deg_s = 90.0\n";
+  const auto base = test::run_engine(text);
+  const double limit = 1.5 * material_max(*base, "cathode");
+  auto p = plan(text, {"--limit", "cathode=" + fmt_g(limit, 17)});
   ASSERT_EQ(p->result.exit_code, 0) << p->result.err;
-  EXPECT_TRUE(p->json["uniform_scale"].is_number());
-  EXPECT_TRUE(p->json["points"].is_null());
-  EXPECT_NE(p->json["per_point_not_built"].get<std::string>().find("not built yet"), std::string::npos);
+  const Json& steps = p->json["steps"];
+  ASSERT_EQ(steps.size(), 5u);
+  for (size_t k = 0; k < steps.size(); ++k) {
+    SCOPED_TRACE("step " + std::to_string(k));
+    const double s = steps[k]["scale"].get<double>();
+    EXPECT_GT(s, 1.0);
+    const double max = cathode_max_with(*base, s, [&](size_t e) { return base->timeline.exposures[e].step == static_cast<int>(k); });
+    EXPECT_LE(max, limit * (1 + 1e-6));
+    EXPECT_GE(max, limit * (1 - 1e-6));
+  }
+  // Points: the three point steps, the rotation's three angles (each at one angle), the half
+  // turn (one point that turns).
+  const Json& points = p->json["points"];
+  ASSERT_EQ(points.size(), 7u);
+  const std::vector<int32_t> place = point_in_step(base->timeline);
+  for (const Json& pt : points) {
+    SCOPED_TRACE(pt.dump());
+    const int step = pt["step"].get<int>(), point = pt["point"].get<int>();
+    const double s = pt["scale"].get<double>();
+    const double max = cathode_max_with(*base, s, [&](size_t e) {
+      return base->timeline.exposures[e].step == step && place[e] == point;
+    });
+    EXPECT_LE(max, limit * (1 + 1e-6));
+    EXPECT_GE(max, limit * (1 - 1e-6));
+  }
 }
 
 TEST(InverseDose, BadLimitsAreErrorsWithExitCodeTwoAndNothingWritten) {

@@ -327,13 +327,9 @@ int plan_command(const PlanOptions& o, std::ostream& out) {
     }
     return a;
   };
-  if (inv.per_point_not_built.empty()) {
-    j["steps"] = scales_json(inv.steps, false);
-    j["points"] = scales_json(inv.points, true);
-  } else {
-    j["steps"] = j["points"] = nullptr;
-    j["per_point_not_built"] = inv.per_point_not_built;
-  }
+  j["steps"] = scales_json(inv.steps, false);
+  j["points"] = scales_json(inv.points, true);
+
   if (dwell) j["dwell"] = dwell_json(dp, inv, g);
   if (pattern) j["patterns"] = patterns_json(ps, limits, scene.scan);
   out_dir.write_file("plan.json", [&](CheckedFile& f) {
@@ -356,7 +352,7 @@ int plan_command(const PlanOptions& o, std::ostream& out) {
         << ": every beam-on time (dwell, exposure; fly and rotation speeds divided) may be multiplied by it\n";
   if (!inv.rate_limits.empty())
     out << "flux scale " << scale_text(inv.flux_scale) << ": the attenuator's transmission that keeps the peak rates\n";
-  if (inv.per_point_not_built.empty() && !inv.steps.empty()) {
+  if (!inv.steps.empty()) {
     out << "\nPer step: the factor on its beam-on time alone (the others unchanged)\n";
     TextTable st({"step", "kind", "beam on", "scale", "may be on", "binding"});
     for (const ExposureScale& x : inv.steps)
@@ -375,8 +371,6 @@ int plan_command(const PlanOptions& o, std::ostream& out) {
                   "(" + fmt_g(low[n]->x_um, 6) + ", " + fmt_g(low[n]->y_um, 6) + ") um", human_time(low[n]->beam_on_s),
                   scale_text(low[n]->scale), allowed_text(*low[n]), low[n]->binding_limit < 0 ? "-" : inv.limits[low[n]->binding_limit].limit.name});
     pt.print(out);
-  } else if (!inv.per_point_not_built.empty()) {
-    out << "\nPer step and per point: not built: " << inv.per_point_not_built << "\n";
   }
   if (dwell) print_dwell(dp, inv, out);
   if (pattern) print_patterns(ps, limits, scene, out);

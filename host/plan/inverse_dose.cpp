@@ -9,6 +9,7 @@
 #include "host/common/errors.h"
 #include "host/common/text.h"
 #include "host/plan/dose_operator.h"
+#include "host/plan/turned_inverse_dose.h"
 #include "host/transport/transport_tables.h"
 
 namespace dosemap {
@@ -20,6 +21,21 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 std::string threshold_label(size_t k) { return "limit" + std::to_string(k + 1); }
 
 }  // namespace
+
+void tighten_scale(ExposureScale& x, double raw, int limit, int64_t voxel) {
+  const double s = std::max(0.0, raw);
+  if (s < x.scale || (s == x.scale && voxel >= 0 && (x.binding_voxel < 0 || voxel < x.binding_voxel))) {
+    x.scale = s;
+    x.binding_limit = limit;
+    x.binding_voxel = voxel;
+    x.others_pass = raw <= 0;  // the others alone reach the limit: no room for this one
+  }
+}
+
+void merge_scales(std::vector<ExposureScale>& into, const std::vector<ExposureScale>& from) {
+  for (size_t i = 0; i < into.size(); ++i)
+    if (from[i].binding_limit >= 0) tighten_scale(into[i], from[i].others_pass ? 0.0 : from[i].scale, from[i].binding_limit, from[i].binding_voxel);
+}
 
 DoseLimit parse_limit(const std::string& text, bool rate, const Scene& scene, const MaterialTable& materials,
                       const TransportTables& tables) {
@@ -143,15 +159,7 @@ InverseDose inverse_dose(const Scene& scene, const MaterialTable& materials, std
     out.rate_limits.push_back(outcome(l));
     out.flux_scale = std::min(out.flux_scale, out.rate_limits.back().scale);
   }
-  if (limits.empty()) return out;
-
-  // Per step and per point: one pose only (the per-ray form above).
-  if (!at_one_pose(timeline)) {
-    out.per_point_not_built =
-        "the scan turns the sample (several stage angles): per-point scales of such scans are not built yet";
-    return out;
-  }
-  if (timeline.exposures.empty()) return out;
+  if (limits.empty() || timeline.exposures.empty()) return out;
 
   // Steps and points: a point is an exposure's place within its step, the same in every
   // repetition.
@@ -166,14 +174,21 @@ InverseDose inverse_dose(const Scene& scene, const MaterialTable& materials, std
     x.beam_on_s = p.beam_on_s;
     out.points.push_back(x);
   }
-  std::vector<int32_t> step_of(timeline.exposures.size());
-  for (size_t e = 0; e < timeline.exposures.size(); ++e) step_of[e] = timeline.exposures[e].step;
   for (size_t s = 0; s < scene.scan.steps.size(); ++s) {
     ExposureScale st;
     st.step = static_cast<int32_t>(s);
     out.steps.push_back(st);
   }
   for (const Exposure& x : timeline.exposures) out.steps[x.step].beam_on_s += x.duration_s;
+
+  // A scan that turns the sample has no one-pose ray form (host/plan/turned_inverse_dose.h).
+  if (!at_one_pose(timeline)) {
+    turned_scan_scales(scene, materials, grid_ptr, timeline, r, limits, point_of, threads, out.steps, out.points);
+    return out;
+  }
+
+  std::vector<int32_t> step_of(timeline.exposures.size());
+  for (size_t e = 0; e < timeline.exposures.size(); ++e) step_of[e] = timeline.exposures[e].step;
 
   // Each ray's fluence per exposure (F_{r,e}, host/plan/dose_operator.h).
   const DoseOperator A(scene, materials, grid_ptr, timeline, threads);
@@ -216,35 +231,18 @@ InverseDose inverse_dose(const Scene& scene, const MaterialTable& materials, std
           double share = 0;
           for (; i < shares.size() && shares[i].first == id; ++i) share += shares[i].second;
           if (!(share > 0)) continue;
-          for (int k = 0; k < K; ++k) {
-            if (budget[k] == kInf) continue;
-            const double raw = 1.0 + budget[k] / share;
-            const double s = std::max(0.0, raw);
-            ExposureScale& x = scales[id];
-            if (s < x.scale || (s == x.scale && bind[k].voxel < x.binding_voxel)) {
-              x.scale = s;
-              x.binding_limit = k;
-              x.binding_voxel = bind[k].voxel;
-              x.others_pass = raw <= 0;  // the others alone reach the limit: no room for this one
-            }
-          }
+          for (int k = 0; k < K; ++k)
+            if (budget[k] != kInf) tighten_scale(scales[id], 1.0 + budget[k] / share, k, bind[k].voxel);
         }
       };
       apply(by_point, mine.points);
       apply(by_step, mine.steps);
     }
   }
-  // The smallest over threads (ties: the lowest voxel, so the result is the same for any count).
-  auto merge = [](std::vector<ExposureScale>& into, const std::vector<ExposureScale>& from) {
-    for (size_t i = 0; i < into.size(); ++i)
-      if (from[i].scale < into[i].scale ||
-          (from[i].scale == into[i].scale && from[i].binding_voxel >= 0 &&
-           (into[i].binding_voxel < 0 || from[i].binding_voxel < into[i].binding_voxel)))
-        into[i] = from[i];
-  };
+  // The smallest over threads.
   for (const Best& b : best) {
-    merge(out.points, b.points);
-    merge(out.steps, b.steps);
+    merge_scales(out.points, b.points);
+    merge_scales(out.steps, b.steps);
   }
   return out;
 }

@@ -9,8 +9,7 @@
 //   s <= 1 + (limit / max_v G_v - F_r) / F_r^p on every ray it lights, the most dosed voxel
 //   of the limited material on each ray binding;
 // - a rate limit scales the flux (the attenuator): flux_scale = min of limit / peak rate.
-// Turned scans (several poses) have no such per-ray form: their uniform and flux scales are
-// exact, their per-point scales are not built yet (said in per_point_not_built).
+// Turned scans (several poses) have no such per-ray form: host/plan/turned_inverse_dose.h.
 #pragma once
 
 #include <limits>
@@ -55,11 +54,18 @@ struct ExposureScale {
   bool others_pass = false;
 };
 
+// Lowers x.scale to max(0, raw) when that is smaller (ties: the lower voxel, so that the
+// result is the same for any thread count), with what binds it; raw <= 0 means the other
+// exposures alone already reach the limit (others_pass).
+void tighten_scale(ExposureScale& x, double raw, int limit, int64_t voxel);
+
+// The smallest scale of each entry over per-thread copies (ties: the lower voxel).
+void merge_scales(std::vector<ExposureScale>& into, const std::vector<ExposureScale>& from);
+
 struct InverseDose {
   std::vector<LimitOutcome> limits, rate_limits;
   double uniform_scale = std::numeric_limits<double>::infinity();  // min over dose limits
   double flux_scale = std::numeric_limits<double>::infinity();     // min over rate limits
-  std::string per_point_not_built;  // empty when steps and points were computed
   std::vector<ExposureScale> steps, points;
 };
 
