@@ -219,13 +219,8 @@ TEST(InverseDose, BadLimitsAreErrorsWithExitCodeTwoAndNothingWritten) {
                                   "component of a composite: limit cathode:NMC811"},
       {{}, "needs at least one limit"},
   };
-  for (const auto& [args, message] : cases) {
-    SCOPED_TRACE(message);
-    auto p = plan(scene_text(), args);
-    EXPECT_EQ(p->result.exit_code, 2) << p->result.err;
-    EXPECT_NE(p->result.err.find(message), std::string::npos) << p->result.err;
-    EXPECT_FALSE(std::filesystem::exists(p->dir / "plan"));
-  }
+  for (const auto& [args, message] : cases) test::expect_plan_refused(scene_text(), args, message);
+
 }
 
 }  // namespace

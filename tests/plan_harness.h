@@ -2,7 +2,10 @@
 // read back, and a material's largest dose in a run.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -40,6 +43,15 @@ inline std::unique_ptr<PlanRun> run_plan(const std::string& text, const std::vec
   p->result = run_dosemap(cmd);
   if (p->result.exit_code == 0) p->json = nlohmann::json::parse(read_file(p->dir / "plan" / "plan.json"));
   return p;
+}
+
+// `dosemap plan` refuses: exit code 2, `message` on stderr, no plan directory written.
+inline void expect_plan_refused(const std::string& text, const std::vector<std::string>& args, const std::string& message) {
+  SCOPED_TRACE(message);
+  auto p = run_plan(text, args);
+  EXPECT_EQ(p->result.exit_code, 2) << p->result.err;
+  EXPECT_NE(p->result.err.find(message), std::string::npos) << p->result.err;
+  EXPECT_FALSE(std::filesystem::exists(p->dir / "plan"));
 }
 
 }  // namespace dosemap::test

@@ -102,7 +102,7 @@ DwellPlan plan_dwell(const Scene& scene, const MaterialTable& materials, std::sh
   {
     RowBlock& b = blocks[omp_get_thread_num()];
     std::vector<RayBinding> bind;
-    std::vector<std::pair<int, double>> share;
+    std::vector<std::pair<int32_t, double>> share;
     // Contiguous blocks of rays in thread order: concatenated, the rows are in ray order for
     // any thread count.
 #pragma omp for schedule(static)
@@ -136,17 +136,11 @@ DwellPlan plan_dwell(const Scene& scene, const MaterialTable& materials, std::sh
         }
         continue;
       }
-      std::sort(share.begin(), share.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
       const size_t row_begin = b.column.size();
-      for (size_t i = 0; i < share.size();) {
-        const int c = share[i].first;
-        double f = 0;
-        for (; i < share.size() && share[i].first == c; ++i) f += share[i].second;
-        if (f > 0) {
-          b.column.push_back(c);
-          b.coef.push_back(f / budget);
-        }
-      }
+      for_each_share(share, [&](int32_t c, double f) {
+        b.column.push_back(c);
+        b.coef.push_back(f / budget);
+      });
       const size_t n = b.column.size() - row_begin;
       if (n == 0) continue;
       if (n == 1) {  // one point: its bound

@@ -225,15 +225,10 @@ InverseDose inverse_dose(const Scene& scene, const MaterialTable& materials, std
         by_step.push_back({step_of[e], event_fluence[ev]});
       }
       auto apply = [&](std::vector<std::pair<int32_t, double>>& shares, std::vector<ExposureScale>& scales) {
-        std::sort(shares.begin(), shares.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-        for (size_t i = 0; i < shares.size();) {
-          const int32_t id = shares[i].first;
-          double share = 0;
-          for (; i < shares.size() && shares[i].first == id; ++i) share += shares[i].second;
-          if (!(share > 0)) continue;
+        for_each_share(shares, [&](int32_t id, double share) {
           for (int k = 0; k < K; ++k)
             if (budget[k] != kInf) tighten_scale(scales[id], 1.0 + budget[k] / share, k, bind[k].voxel);
-        }
+        });
       };
       apply(by_point, mine.points);
       apply(by_step, mine.steps);

@@ -7,9 +7,11 @@
 //   covers the dose to a component).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "host/grid/voxel_grid.h"
@@ -65,6 +67,19 @@ bool ray_bindings(const DoseOperator& A, const DoseResults& run, const std::vect
 // [ray * limits + k] (Gy m^2; 0 where the ray crosses none). For scans the run did not make
 // (pattern search), where D_v / F_r from a run is not available.
 std::vector<double> ray_limit_dose_per_fluence(const DoseOperator& A, const std::vector<DoseLimit>& limits, int threads);
+
+// Sorts (id, fluence) shares by id and calls visit(id, summed fluence) for each id whose sum
+// is positive: a ray's events grouped by point or step.
+template <typename Visit>
+void for_each_share(std::vector<std::pair<int32_t, double>>& shares, Visit visit) {
+  std::sort(shares.begin(), shares.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (size_t i = 0; i < shares.size();) {
+    const int32_t id = shares[i].first;
+    double sum = 0;
+    for (; i < shares.size() && shares[i].first == id; ++i) sum += shares[i].second;
+    if (sum > 0) visit(id, sum);
+  }
+}
 
 // The ray's fluence in the run: its events summed in event order, as the march sums them.
 double ray_fluence_m2(const DoseOperator& A, long long ray);

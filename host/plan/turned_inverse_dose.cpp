@@ -133,16 +133,11 @@ void turned_scan_scales(const Scene& scene, const MaterialTable& materials, std:
         for (int64_t e = begin; e < end; ++e)
           share.push_back({point_of[list[h.sub_exposure[e]].exposure],
                            h.cum_fluence_m2[e] - (e > begin ? h.cum_fluence_m2[e - 1] : 0.0)});
-        std::sort(share.begin(), share.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-        for (size_t i = 0; i < share.size();) {
-          const int32_t id = share[i].first;
-          double f = 0;
-          for (; i < share.size() && share[i].first == id; ++i) f += share[i].second;
-          if (!(f > 0)) continue;
+        for_each_share(share, [&](int32_t id, double f) {
           for (size_t k = 0; k < K; ++k)
             if (budget[k] != std::numeric_limits<double>::infinity())
               tighten_scale(mine[id], 1.0 + budget[k] / f, static_cast<int>(k), voxel[k]);
-        }
+        });
       }
     }
     for (const std::vector<ExposureScale>& b : best) merge_scales(points, b);
