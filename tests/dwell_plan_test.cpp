@@ -151,6 +151,24 @@ TEST(DwellPlan, TheSameForAnyThreadCountAndAtLeastTheUniformScaleEverywhere) {
     EXPECT_NEAR(half.points[n].scale, 2 * one.points[n].scale, 1e-6 * one.points[n].scale) << n;
 }
 
+TEST(DwellPlan, ARateLimitLowersTheFluxAndTheDwellsMakeUpForIt) {
+  const auto base = test::run_engine(hot_spot_scene(false));
+  const double limit = 4 * material_max(*base, "cathode");
+  const int m = base->scene.material_index("cathode");
+  double peak = 0;
+  for (int64_t v = 0; v < base->g().voxels(); ++v)
+    if (base->grid->material[v] == m) peak = std::max(peak, static_cast<double>(base->results.rate_peak_Gy_s[v]));
+  const double rate_limit = 0.5 * peak;
+  auto p = test::run_plan(hot_spot_scene(false), {"--limit", "cathode=" + fmt_g(limit, 17), "--rate-limit",
+                                                  "cathode=" + fmt_g(rate_limit, 17), "--optimize", "dwell"});
+  ASSERT_EQ(p->result.exit_code, 0) << p->result.err;
+  EXPECT_NEAR(p->json["dwell"]["flux_factor"].get<double>(), 0.5, 1e-6);
+  const Json s = summary_of(*p, "planned");
+  EXPECT_LE(summary_max(s, "cathode"), limit * (1 + 1e-6));
+  EXPECT_GE(summary_max(s, "cathode"), limit * (1 - 1e-6));
+  EXPECT_LE(s["materials"]["cathode"]["dose_rate_peak_max_Gy_s"].get<double>(), rate_limit * (1 + 1e-6));
+}
+
 TEST(DwellPlan, APeriodHoldsTheRepetitionsWithinIt) {
   // Three repetitions every 20 s: the 9 dwells plus 8 moves of 0.5 s must fit in 20 s, far
   // below what the limits alone would allow.
@@ -191,6 +209,8 @@ TEST(DwellPlan, WhatCannotBeOptimisedIsAnErrorWithExitCodeTwoAndNothingWritten) 
        "is not a positive factor"},
       {hot_spot_scene(false), {"--limit", "cathode=1e6", "--max-dwell-scale", "5"}, "--optimize"},
       {turned, {"--limit", "cathode=1e6", "--optimize", "dwell"}, "dwell optimisation of such scans is not built yet"},
+      {hot_spot_scene(false), {"--limit", "cathode=1e6", "--optimize", "pattern", "--max-dwell-scale", "5"},
+       "--max-dwell-scale: error: applies to --optimize dwell only"},
       {fly_only, {"--limit", "cathode=1e6", "--optimize", "dwell"}, "the scan has no raster or point step"},
   };
   for (const auto& [text, args, message] : cases) test::expect_plan_refused(text, args, message);

@@ -163,6 +163,26 @@ TEST(PatternSearch, ThePlannedRasterReachesTheLimitWithoutPassingItAndTheFrontIs
   EXPECT_NE(p->result.out.find("The Pareto front"), std::string::npos);
 }
 
+TEST(PatternSearch, ARateLimitLowersTheFluxAndThePlannedDwellMakesUpForIt) {
+  const auto base = test::run_engine(half_covering_raster());
+  const int m = base->scene.material_index("NMC811");
+  double peak = 0;
+  for (int64_t v = 0; v < base->g().voxels(); ++v)
+    if (base->grid->material[v] == m) peak = std::max(peak, static_cast<double>(base->results.rate_peak_Gy_s[v]));
+  const double rate_limit = 0.25 * peak;
+  auto p = test::run_plan(half_covering_raster(), {"--limit", "NMC811=1e6", "--rate-limit", "NMC811=" + fmt_g(rate_limit, 17),
+                                                   "--optimize", "pattern"});
+  ASSERT_EQ(p->result.exit_code, 0) << p->result.err;
+  const Scene planned = read_scene(p->planned().string());
+  EXPECT_NEAR(planned.beam.flux_ph_s, 0.25 * 1e11, 1e-6 * 1e11);
+  auto r = test::run_dosemap({"run", p->planned().string(), "-o", (p->dir / "planned").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Json s = Json::parse(test::read_file(p->dir / "planned" / "summary.json"))["materials"]["NMC811"];
+  EXPECT_LE(s["dose_max_Gy"].get<double>(), 1e6 * (1 + 1e-6));
+  EXPECT_GE(s["dose_max_Gy"].get<double>(), 1e6 * (1 - 1e-6));
+  EXPECT_LE(s["dose_rate_peak_max_Gy_s"].get<double>(), rate_limit * (1 + 1e-6));
+}
+
 TEST(PatternSearch, ScansTheFamilyCannotVaryAreErrorsWithExitCodeTwoAndNothingWritten) {
   const std::string two_steps =
       half_covering_raster() + "[[scan.steps]]\nkind = \"point\"\nat_um = [0.0, 0.0]\nexposure_s = 1.0\n";
@@ -172,6 +192,8 @@ TEST(PatternSearch, ScansTheFamilyCannotVaryAreErrorsWithExitCodeTwoAndNothingWr
        "is not a time between 1e-9 and 1e9 s"},
       {half_covering_raster(), {"--limit", "NMC811=1e6", "--rate-window-s", "5"}, "--optimize"},
       {half_covering_raster(), {"--rate-limit", "NMC811=1e3", "--optimize", "pattern"}, "needs a dose limit"},
+      {half_covering_raster(), {"--limit", "NMC811=1e6", "--optimize", "dwell", "--rate-window-s", "5"},
+       "--rate-window-s: error: applies to --optimize pattern only"},
   };
   for (const auto& [text, args, message] : cases) test::expect_plan_refused(text, args, message);
 }

@@ -134,7 +134,11 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     if (*check_cmd) return check_command(check, out);
     if (*run_cmd) return run_command(run, out);
     if (*info_cmd) return info_command(info, out);
-    if (*plan_cmd) return plan_command(plan, out);
+    if (*plan_cmd) {
+      plan.max_dwell_scale_given = plan_cmd->count("--max-dwell-scale") > 0;
+      plan.rate_window_given = plan_cmd->count("--rate-window-s") > 0;
+      return plan_command(plan, out);
+    }
     if (*plot_cmd) return plot_command(plot, out);
     if (*mat_cmd) {
       if (!mats.list_nist && (mats.specs.empty() || mats.energies_keV.empty()))

@@ -49,6 +49,7 @@ struct PlanOptions {
   std::string optimize;          // "", "dwell" or "pattern"
   double max_dwell_scale = 10;   // --optimize dwell: the cap on any point's factor
   double rate_window_s = 60;     // --optimize pattern: the window of the dose-rate objective
+  bool max_dwell_scale_given = false, rate_window_given = false;  // on the command line
 };
 int plan_command(const PlanOptions& o, std::ostream& out);
 

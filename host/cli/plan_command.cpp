@@ -144,6 +144,7 @@ Json patterns_json(const PatternSearch& ps, const std::vector<DoseLimit>& limits
   for (const PatternScore& c : ps.candidates) a.push_back(pattern_json(c, limits, scan));
   return Json{{"rate_window_s", ps.window_s},
               {"evaluated", ps.candidates.size()},
+              {"left_out", ps.left_out},
               {"seconds", ps.seconds},
               {"candidates_per_s", ps.seconds > 0 ? Json(static_cast<double>(ps.candidates.size()) / ps.seconds) : Json(nullptr)},
               {"chosen", ps.chosen >= 0 ? Json(ps.chosen) : Json(nullptr)},
@@ -156,6 +157,8 @@ void print_patterns(const PatternSearch& ps, const std::vector<DoseLimit>& limit
   out << "\nPattern search: " << ps.candidates.size() << " rasters over the scene's region, each evaluated with the "
       << "engine, in " << fmt_g(ps.seconds, 3) << " s (" << fmt_g(ps.candidates.size() / std::max(ps.seconds, 1e-9), 3)
       << " per second); dose rate over any " << human_time(ps.window_s) << "\n";
+  if (ps.left_out > 0)
+    out << ps.left_out << " more left out: they would have more exposures than a run may have\n";
   std::vector<const PatternScore*> front;
   for (const PatternScore& c : ps.candidates)
     if (c.on_front) front.push_back(&c);
@@ -207,6 +210,12 @@ int plan_command(const PlanOptions& o, std::ostream& out) {
   if ((dwell || pattern) && limits.empty())
     throw UserError(SourcePos{"--optimize " + o.optimize, 0, 0}, "needs a dose limit",
                     "give e.g. --limit NMC811=1e6 (Gy); a rate limit alone scales the flux");
+  if (o.max_dwell_scale_given && !dwell)
+    throw UserError(SourcePos{"--max-dwell-scale", 0, 0}, "applies to --optimize dwell only",
+                    "leave it out, or plan with --optimize dwell");
+  if (o.rate_window_given && !pattern)
+    throw UserError(SourcePos{"--rate-window-s", 0, 0}, "applies to --optimize pattern only",
+                    "leave it out, or plan with --optimize pattern");
   if (pattern) {
     if (!std::isfinite(o.rate_window_s) || !(o.rate_window_s >= 1e-9 && o.rate_window_s <= kMaxTime_s))
       throw UserError(SourcePos{"--rate-window-s " + fmt_g(o.rate_window_s, 6), 0, 0},

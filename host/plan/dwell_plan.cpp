@@ -190,8 +190,8 @@ DwellPlan plan_dwell(const Scene& scene, const MaterialTable& materials, std::sh
   }
   blocks.clear();
   if (all.over_ray >= 0) {
-    out.not_plannable = "the steps not optimised (fly lines) alone take " + limits[all.over_limit].name + " to " +
-                        human_dose(limits[all.over_limit].limit) + " at voxel " +
+    out.not_plannable = "the steps not optimised (fly lines) alone give " + limits[all.over_limit].name + " its limit (" +
+                        human_dose(limits[all.over_limit].limit) + ") or more at voxel " +
                         voxel_text(grid_ptr->geometry, all.over_voxel);
     return out;
   }

@@ -237,6 +237,12 @@ PatternSearch search_patterns(const Scene& scene, const MaterialTable& materials
             const RepetitionTime rt = pattern_repetition(scene, p);
             if (period && rt.moves_s + static_cast<double>(rt.points) * base.dwell_s * dwell > scene.scan.period_s) continue;
             PatternScore s;
+            try {
+              check_exposure_count(pattern_scene(scene, p).scan, WorkLimits{});
+            } catch (const UserError&) {
+              ++out.left_out;  // more exposures than a run may have (a fine step on a large map)
+              continue;
+            }
             evaluate(p, s);
             const PatternOrder own = base.order == RasterOrder::kSnake ? PatternOrder::kSnake : PatternOrder::kLines;
             if (step == 1 && dwell == 1 && order == own && shift == 0 && pause == 0)

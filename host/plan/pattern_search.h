@@ -61,6 +61,7 @@ struct PatternScore {
 struct PatternSearch {
   double window_s = 0;
   std::vector<PatternScore> candidates;
+  int64_t left_out = 0;  // candidates with more exposures than a run may have (scene_limits.h)
   int as_written = -1;  // the scene's own raster (step x1, dwell x1, its order, no shift, no pause)
   // The most beam on once each candidate's dwell is scaled to bring it to its binding limit
   // (beam on / dose fraction; ties: the lower rate per dose, then the first); -1: none doses a

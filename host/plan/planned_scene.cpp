@@ -150,6 +150,8 @@ PlannedText planned_scene_pattern(const Scene& scene, const Scene& pattern, cons
     steps.push_back(std::move(r));
   }
   root.insert_or_assign("scan", toml::table{{"repeat", 1}, {"steps", std::move(steps)}});
+  if (pattern.beam.flux_ph_s != scene.beam.flux_ph_s)
+    root["beam"].as_table()->insert_or_assign("flux_ph_s", pattern.beam.flux_ph_s);
   return finish_planned(root, scene,
                         "# Planned by dosemap plan --optimize pattern from " + scene.path + ": " + description +
                             ",\n# its dwell scaled to reach the binding limit; the repetitions spelt out (comments not kept).\n");

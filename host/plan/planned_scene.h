@@ -30,7 +30,7 @@ PlannedText planned_scene_dwell(const Scene& scene, const DwellPlan& plan,
                                 double dwell_factor, double planned_flux);
 
 // The scene with its scan replaced by `pattern`'s (host/plan/pattern_search.h: raster and
-// wait steps, repeat = 1), written and read back as above.
+// wait steps, repeat = 1) and its flux, written and read back as above.
 PlannedText planned_scene_pattern(const Scene& scene, const Scene& pattern, const std::string& description);
 
 }  // namespace dosemap
