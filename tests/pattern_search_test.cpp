@@ -183,6 +183,23 @@ TEST(PatternSearch, ARateLimitLowersTheFluxAndThePlannedDwellMakesUpForIt) {
   EXPECT_LE(s["dose_rate_peak_max_Gy_s"].get<double>(), rate_limit * (1 + 1e-6));
 }
 
+TEST(PatternSearch, APlanReplacesAnEarlierOneOnlyWithOverwriteAndLeavesNoStaleFigure) {
+  auto p = test::run_plan(half_covering_raster(), {"--limit", "NMC811=1e6", "--optimize", "pattern"});
+  ASSERT_EQ(p->result.exit_code, 0) << p->result.err;
+  ASSERT_TRUE(std::filesystem::exists(p->dir / "plan" / "pareto.png"));
+  const std::vector<std::string> again{"plan", (p->dir / "s.toml").string(), "-o", (p->dir / "plan").string(),
+                                       "--limit", "NMC811=1e6"};
+  auto refused = test::run_dosemap(again);
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find("already holds the results of a dosemap run"), std::string::npos) << refused.err;
+  std::vector<std::string> overwrite = again;
+  overwrite.push_back("--overwrite");
+  auto replaced = test::run_dosemap(overwrite);
+  ASSERT_EQ(replaced.exit_code, 0) << replaced.err;
+  EXPECT_FALSE(std::filesystem::exists(p->dir / "plan" / "pareto.png"));
+  EXPECT_FALSE(Json::parse(test::read_file(p->dir / "plan" / "plan.json")).contains("patterns"));
+}
+
 TEST(PatternSearch, ScansTheFamilyCannotVaryAreErrorsWithExitCodeTwoAndNothingWritten) {
   const std::string two_steps =
       half_covering_raster() + "[[scan.steps]]\nkind = \"point\"\nat_um = [0.0, 0.0]\nexposure_s = 1.0\n";

@@ -75,7 +75,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   PlanOptions plan;
   CLI::App* plan_cmd = app.add_subcommand(
       "plan", "How far the scan's beam-on times (or its flux) may be scaled before a material reaches its limit; "
-              "writes plan.json and planned.toml");
+              "with --optimize, a dwell per point or the best raster pattern; writes plan.json and planned.toml");
   plan_cmd->add_option("SCENE", plan.scene, "scene file (TOML, format 1)")->required();
   // One value per occurrence (repeat the option for more), so that SCENE may follow it.
   plan_cmd->add_option("--limit", plan.limits, "NAME=DOSE_Gy: a material (or material:component) and its dose limit")

@@ -28,12 +28,14 @@ namespace {
 
 constexpr const char* kLockName = ".dosemap.lock";
 constexpr const char* kStagingPrefix = ".dosemap-staging-";
-// What a run writes under fixed names, and what is drawn into its directory from it (the
-// outputs of tools/plot/dosemap_plot.py and tools/paraview/dose_figure.py; keep in step
-// with them): all stale once the run is replaced.
-const char* const kRunNames[] = {"summary.json", "dose.vdb", "dose.vti", "dose.pvd", "dose_history.json", "points.csv", "points.h5"};
-const char* const kDrawnNames[] = {"depth_profile.png", "depth_profile.csv", "lateral_map.png", "dose_vs_time.png",
-                                   "point_positions.png", "rotation_slice.png", "paraview_slice.png", "points_map.png"};
+// What a run (or a plan) writes under fixed names, and what is drawn into its directory from
+// it (the outputs of tools/plot/dosemap_plot.py, plan_figures.py and
+// tools/paraview/dose_figure.py; keep in step with them): all stale once it is replaced.
+const char* const kRunNames[] = {"summary.json", "dose.vdb",   "dose.vti",    "dose.pvd", "dose_history.json",
+                                 "points.csv",   "points.h5", "plan.json", "planned.toml"};
+const char* const kDrawnNames[] = {"depth_profile.png",   "depth_profile.csv",  "lateral_map.png",
+                                   "dose_vs_time.png",    "point_positions.png", "rotation_slice.png",
+                                   "paraview_slice.png",  "points_map.png",      "pareto.png"};
 
 bool exists_no_follow(const fs::path& p) {
   struct stat st {};
