@@ -8,6 +8,7 @@
 #include "host/cli/scene_setup.h"
 #include "host/cli/scene_warnings.h"
 #include "host/common/text.h"
+#include "host/scene/beam_image.h"
 #include "host/scene/threshold_scale.h"
 #include "host/transport/stage_poses.h"
 
@@ -139,6 +140,14 @@ void print_check_report(const SceneSetup& setup, std::ostream& out) {
   overview.push_back({"title", scene.title});
   overview.push_back({"dose model", std::string(dose_model_name(scene.dose_model)) + " (" + model_meaning(scene.dose_model) + ")"});
   overview.push_back({"beam", beam_text(scene.beam)});
+  if (scene.beam.profile == ProfileKind::kImage) {
+    // Measured from the image as read (background off, rows turned): a beam read the wrong
+    // way round shows at once.
+    const BeamImageShape shape = measure_beam_image(scene.beam.image);
+    overview.push_back({"beam image", "FWHM " + fmt_g(shape.fwhm_um[0], 4) + " x " + fmt_g(shape.fwhm_um[1], 4) +
+                                          " um, centroid (" + fmt_g(shape.centroid_um[0], 4) + ", " +
+                                          fmt_g(shape.centroid_um[1], 4) + ") um from the beam position"});
+  }
   overview.push_back({"grid", std::to_string(g.dims[0]) + " x " + std::to_string(g.dims[1]) + " x " +
                                 std::to_string(g.dims[2]) + " = " + group_digits(g.voxels()) + " voxels of " +
                                 fmt_g(g.voxel_um[0]) + " x " + fmt_g(g.voxel_um[1]) + " x " + fmt_g(g.voxel_um[2]) +

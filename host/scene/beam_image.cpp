@@ -1,6 +1,8 @@
 #include "host/scene/beam_image.h"
 
+#include <cctype>
 #include <cmath>
+#include <filesystem>
 #include <cstdlib>
 #include <cstring>
 #include <algorithm>
@@ -8,19 +10,22 @@
 #include <vector>
 
 #include "host/common/input_file.h"
+#include "host/scene/array_files.h"
 #include "host/common/text.h"
 #include "host/scene/scene_limits.h"
 
 namespace dosemap {
 
-void read_beam_image_csv(const std::string& file_path, const std::string& shown_path, BeamImage& image,
-                         Diagnostics& diag) {
+namespace {
+
+// The CSV's values, the file's first row first; false (with diagnostics) on a problem.
+bool read_csv_image(const std::string& file_path, const std::string& shown_path, ImageArray& out, Diagnostics& diag) {
   std::string text;
   try {
     read_small_file(file_path, "beam image", kMaxBeamImageFileBytes, text);
   } catch (const UserError& e) {
     for (const Diagnostic& d : e.diagnostics()) diag.error({shown_path, 0, 0}, d.what, d.fix);
-    return;
+    return false;
   }
   // One pass over the text into one flat array (no per-row vectors): the image in memory
   // is the file plus 8 bytes a pixel, as the memory estimate counts it.
@@ -54,19 +59,19 @@ void read_beam_image_csv(const std::string& file_path, const std::string& shown_
         diag.error({shown_path, line_no, static_cast<int>(i + 1)},
                    "beam image value '" + std::string(line.substr(i, std::min<size_t>(stop - i, 40))) + "' is not a number",
                    "the CSV must hold relative intensities only (comment lines start with '#')");
-        return;
+        return false;
       }
       if (!std::isfinite(v) || v < 0) {
         diag.error({shown_path, line_no, static_cast<int>(i + 1)},
                    "beam image intensity must be a finite non-negative number, got " + std::string(line.substr(i, length)),
                    "replace it with 0 or a positive value");
-        return;
+        return false;
       }
       if (static_cast<int64_t>(values.size()) >= kMaxBeamImagePixels) {
         diag.error({shown_path, line_no, static_cast<int>(i + 1)},
                    "beam image has more than " + group_digits(kMaxBeamImagePixels) + " pixels",
                    "bin the image (and scale pixel_um to match)");
-        return;
+        return false;
       }
       values.push_back(v);
       ++row;
@@ -80,28 +85,112 @@ void read_beam_image_csv(const std::string& file_path, const std::string& shown_
                  "beam image row has " + std::to_string(row) + " values but the first row (line " +
                      std::to_string(first_row_line) + ") has " + std::to_string(nx),
                  "every row must have the same number of pixels");
-      return;
+      return false;
     }
     ++ny;
     line_begin = next;
   }
   if (values.empty()) {
     diag.error({shown_path, 0, 0}, "beam image has no pixels", "write one row of intensities per y");
+    return false;
+  }
+  if (diag.size() != errors_before) return false;
+  out.rows = ny;
+  out.columns = nx;
+  out.values = std::move(values);
+  return true;
+}
+
+}  // namespace
+
+BeamImageFormat beam_image_format(const std::string& path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (ext == ".tif" || ext == ".tiff") return BeamImageFormat::kTiff;
+  if (ext == ".h5" || ext == ".hdf5" || ext == ".nxs") return BeamImageFormat::kHdf5;
+  if (ext == ".npy") return BeamImageFormat::kNpy;
+  return BeamImageFormat::kCsv;
+}
+
+void read_beam_image(const std::string& file_path, const std::string& shown_path, const BeamImageOptions& options,
+                     BeamImage& image, Diagnostics& diag) {
+  ImageArray a;
+  try {
+    switch (beam_image_format(file_path)) {
+      case BeamImageFormat::kCsv:
+        if (!read_csv_image(file_path, shown_path, a, diag)) return;
+        break;
+      case BeamImageFormat::kTiff: a = read_tiff_image(file_path, shown_path, kMaxBeamImagePixels); break;
+      case BeamImageFormat::kHdf5: a = read_hdf5_image(file_path, shown_path, options.dataset, kMaxBeamImagePixels); break;
+      case BeamImageFormat::kNpy: a = read_npy_image(file_path, shown_path, kMaxBeamImagePixels); break;
+    }
+  } catch (const UserError& e) {
+    for (const Diagnostic& d : e.diagnostics()) diag.error({shown_path, 0, 0}, d.what, d.fix);
     return;
   }
+  // The camera's offset off; the rows turned so that row 0 is the lowest y.
+  std::vector<double> values(a.values.size());
+  for (int64_t r = 0; r < a.rows; ++r)
+    for (int64_t c = 0; c < a.columns; ++c) {
+      const double v = a.values[r * a.columns + c];
+      if (!std::isfinite(v)) {
+        diag.error({shown_path, 0, 0},
+                   "beam image pixel at row " + std::to_string(r) + ", column " + std::to_string(c) + " is not finite",
+                   "replace NaN and infinite pixels (0 for none)");
+        return;
+      }
+      const int64_t row = options.first_row_highest_y ? a.rows - 1 - r : r;
+      values[row * a.columns + c] = std::max(0.0, v - options.background);
+    }
   // Relative intensities: scaled by the largest first, so that the sum stays finite.
   const double largest = *std::max_element(values.begin(), values.end());
   if (!(largest > 0)) {
-    diag.error({shown_path, 0, 0}, "beam image is all zero", "at least one pixel must have positive intensity");
+    diag.error({shown_path, 0, 0},
+               options.background != 0 ? "beam image is all zero once image_background (" + fmt_g(options.background, 6) +
+                                             ") is subtracted"
+                                       : "beam image is all zero",
+               options.background != 0 ? "check image_background (the camera's dark level)"
+                                       : "at least one pixel must have positive intensity");
     return;
   }
-  if (diag.size() != errors_before) return;
   double sum = 0;
   for (double& v : values) sum += (v /= largest);
   for (double& v : values) v /= sum;
-  image.nx = static_cast<int>(nx);
-  image.ny = static_cast<int>(ny);
+  image.nx = static_cast<int>(a.columns);
+  image.ny = static_cast<int>(a.rows);
   image.intensity = std::make_shared<const std::vector<double>>(std::move(values));
+}
+
+BeamImageShape measure_beam_image(const BeamImage& image) {
+  BeamImageShape s;
+  const std::vector<double>& I = *image.intensity;
+  for (int a = 0; a < 2; ++a) {
+    const int n = a == 0 ? image.nx : image.ny;
+    std::vector<double> profile(static_cast<size_t>(n), 0.0);
+    for (int j = 0; j < image.ny; ++j)
+      for (int i = 0; i < image.nx; ++i) profile[a == 0 ? i : j] += I[static_cast<size_t>(j) * image.nx + i];
+    // Pixel k's centre, relative to the image centre (the beam position).
+    auto at = [&](double k) { return (k + 0.5 - 0.5 * n) * image.pixel_um[a]; };
+    double total = 0, moment = 0;
+    for (int k = 0; k < n; ++k) {
+      total += profile[k];
+      moment += profile[k] * at(k);
+    }
+    s.centroid_um[a] = moment / total;
+    // Half maximum: the outermost crossings, interpolated between pixel centres.
+    const int peak = static_cast<int>(std::max_element(profile.begin(), profile.end()) - profile.begin());
+    const double half = 0.5 * profile[peak];
+    int lo = peak, hi = peak;
+    for (int k = 0; k < n; ++k)
+      if (profile[k] >= half) {
+        lo = std::min(lo, k);
+        hi = std::max(hi, k);
+      }
+    const double left = lo > 0 ? lo - (profile[lo] - half) / (profile[lo] - profile[lo - 1]) : lo - 0.5;
+    const double right = hi + 1 < n ? hi + (profile[hi] - half) / (profile[hi] - profile[hi + 1]) : hi + 0.5;
+    s.fwhm_um[a] = (right - left) * image.pixel_um[a];
+  }
+  return s;
 }
 
 }  // namespace dosemap

@@ -448,7 +448,8 @@ class SceneReader {
 
   void read_beam(const toml::table& t, Scene& s) {
     TableView v(t, "[beam]", file_, diag_,
-                {"energy_keV", "spectrum", "flux_ph_s", "profile", "fwhm_um", "size_um", "image", "pixel_um"});
+                {"energy_keV", "spectrum", "flux_ph_s", "profile", "fwhm_um", "size_um", "image", "pixel_um",
+                 "image_dataset", "image_background", "image_first_row"});
     BeamSpec& b = s.beam;
     b.where = v.pos();
     const NumberRule energy_rule = in_range(kMinEnergy_keV, kMaxEnergy_keV);
@@ -467,13 +468,13 @@ class SceneReader {
       b.profile = ProfileKind::kGaussian;
       if (auto f = v.numbers<2>("fwhm_um", length_rule(), true, "[20.0, 5.0]")) b.fwhm_um = *f;
       b.profile_where = v.pos("fwhm_um");
-      for (const char* k : {"size_um", "image", "pixel_um"})
+      for (const char* k : {"size_um", "image", "pixel_um", "image_dataset", "image_background", "image_first_row"})
         v.reject(k, "does not apply to profile = \"gaussian\" (which takes fwhm_um); remove it");
     } else if (profile && *profile == "tophat") {
       b.profile = ProfileKind::kTopHat;
       if (auto f = v.numbers<2>("size_um", length_rule(), true, "[630.0, 110.0]")) b.size_um = *f;
       b.profile_where = v.pos("size_um");
-      for (const char* k : {"fwhm_um", "image", "pixel_um"})
+      for (const char* k : {"fwhm_um", "image", "pixel_um", "image_dataset", "image_background", "image_first_row"})
         v.reject(k, "does not apply to profile = \"tophat\" (which takes size_um); remove it");
     } else if (profile && *profile == "image") {
       b.profile = ProfileKind::kImage;
@@ -483,16 +484,36 @@ class SceneReader {
       for (const char* k : {"fwhm_um", "size_um"})
         v.reject(k, "does not apply to profile = \"image\" (which takes image and pixel_um); remove it");
       if (px) b.image.pixel_um = *px;
-      if (img) {
+      BeamImageOptions options;
+      bool options_ok = true;
+      if (auto bg = v.number("image_background", any_number(), false, "100.0")) options.background = *bg;
+      if (auto row = v.choice("image_first_row", {"lowest_y", "highest_y"}, false))
+        options.first_row_highest_y = *row == "highest_y";
+      if (auto ds = v.string("image_dataset", false, "\"/entry/data/data\"")) options.dataset = *ds;
+      if (img && !img->empty()) {
+        const bool hdf5 = beam_image_format(*img) == BeamImageFormat::kHdf5;
+        if (hdf5 && !v.has("image_dataset")) {
+          v.error("image", "is an HDF5 file: image_dataset must say which dataset holds the image",
+                  "add e.g. image_dataset = \"/entry/data/data\"");
+          options_ok = false;
+        } else if (!hdf5 && v.has("image_dataset")) {
+          v.error("image_dataset", "applies to HDF5 images (.h5, .hdf5, .nxs) only", "remove it");
+          options_ok = false;
+        } else if (hdf5 && options.dataset.empty()) {
+          v.error("image_dataset", "is empty", "give the dataset's path in the file, e.g. \"/entry/data/data\"");
+          options_ok = false;
+        }
+      }
+      if (img && options_ok) {
         if (img->empty()) {
-          v.error("image", "is empty", "name a CSV file of relative intensities, e.g. image = \"beam.csv\"");
+          v.error("image", "is empty", "name an image file (CSV, TIFF, HDF5 or .npy), e.g. image = \"beam.csv\"");
         } else {
           const std::filesystem::path p = std::filesystem::path(*img).is_absolute()
                                               ? std::filesystem::path(*img)
                                               : std::filesystem::path(s.directory) / *img;
           b.image.path = p.string();
           Diagnostics local;
-          read_beam_image_csv(p.string(), p.string(), b.image, local);
+          read_beam_image(p.string(), p.string(), options, b.image, local);
           for (const auto& d : local.list()) {
             if (d.where.line == 0) {
               // File-level problem: point at the scene's image key.
