@@ -31,7 +31,7 @@ def draw_pareto(plan_dir, fail):
     window = search["rate_window_s"]
     rate_label = f"largest dose rate over {window:g} s (Gy/s)"
 
-    fig, axes = plt.subplots(1, 2, figsize=(12, 5))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5.6))
     panels = [("dose_fraction", lambda c: 100 * c["dose_fraction"], "largest dose (% of its limit)", "window_rate_Gy_s"),
               ("window_rate_Gy_s", lambda c: c["window_rate_Gy_s"], rate_label, "dose_fraction")]
     for ax, (key, y, ylabel, colour_key) in zip(axes, panels):
@@ -59,10 +59,12 @@ def draw_pareto(plan_dir, fail):
         ax.set_xlabel("beam on: points measured x dwell (s)")
         ax.set_ylabel(ylabel)
         ax.grid(True, which="both", lw=0.3, color="0.9")
-    axes[0].legend(fontsize=7, loc="lower right")
+    # Below the panels, where it hides no point.
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=3, frameon=False)
     fig.suptitle(f"{plan.get('title', '')}: {search['evaluated']} rasters, {len(front)} on the Pareto front",
                  fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     out = os.path.join(plan_dir, "pareto.png")
     fig.savefig(out, dpi=110)
     plt.close(fig)
