@@ -140,27 +140,11 @@ TEST(ViewerGrids, ACroppedVtiKeepsEveryVoxelsIndexAndPosition) {
 
 TEST(ViewerGrids, RunCropsDoseVtiToTheDosedRegionUnlessAskedNotTo) {
   // A narrow beam in the middle of a wide foil: most of the grid is never dosed.
-  const std::string scene = R"(format = 1
-[materials.copper]
-formula = "Cu"
-[sample]
-voxel_um = [2.0, 2.0, 2.0]
-lateral_um = [400.0, 200.0]
-[[sample.layers]]
-material = "copper"
-thickness_um = 10.0
-[beam]
-energy_keV = 27.0
-flux_ph_s = 1e10
-profile = "tophat"
-size_um = [10.0, 10.0]
-[[scan.steps]]
-kind = "point"
-at_um = [0.0, 0.0]
-exposure_s = 1.0
-[output]
-formats = ["vti"]
-)";
+  const std::string scene = test::make_scene(
+      "[materials.copper]\nformula = \"Cu\"\n",
+      "voxel_um = [2.0, 2.0, 2.0]\nlateral_um = [400.0, 200.0]\n[[sample.layers]]\nmaterial = \"copper\"\nthickness_um = 10.0\n",
+      "energy_keV = 27.0\nflux_ph_s = 1e10\nprofile = \"tophat\"\nsize_um = [10.0, 10.0]\n",
+      "[[scan.steps]]\nkind = \"point\"\nat_um = [0.0, 0.0]\nexposure_s = 1.0\n", "[output]\nformats = [\"vti\"]\n");
   test::ScratchDir dir;
   test::write_file(dir / "s.toml", scene);
   for (const char* crop : {"auto", "none"}) {

@@ -45,9 +45,9 @@ DoseOperator::DoseOperator(const Scene& scene, const MaterialTable& materials, s
   }
 
   // G_v with the pose's segment tables, as the engine marches it.
-  tables_ = build_transport_tables(materials, g, threshold_scale(scene));
-  tables_.set_segment(lattice_.segment_um * 1e-6, lattice_.cell_area_m2);
-  const MarchParams p = tables_.params();
+  TransportTables tables = build_transport_tables(materials, g, threshold_scale(scene));
+  tables.set_segment(lattice_.segment_um * 1e-6, lattice_.cell_area_m2);
+  const MarchParams p = tables.params();
   g_.assign(static_cast<size_t>(g.voxels()), 0.0);
   const uint16_t* material = grid_->material.data();
 #pragma omp parallel for num_threads(threads_) schedule(dynamic, 256)

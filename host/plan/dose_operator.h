@@ -18,7 +18,6 @@
 #include "host/scene/scene.h"
 #include "host/timeline/timeline.h"
 #include "host/transport/transport_params.h"
-#include "host/transport/transport_tables.h"
 
 namespace dosemap {
 
@@ -43,9 +42,6 @@ class DoseOperator {
   const std::vector<double>& event_fluence_m2() const { return fluence_; }
   // Dose per unit fluence per voxel (Gy m^2; 0 in void and where no ray passes).
   const std::vector<double>& dose_per_fluence() const { return g_; }
-  // The pose's ray lattice and the march's tables on it (cuda/ray_march.h walkers).
-  const RayLattice& lattice() const { return lattice_; }
-  MarchParams march_params() const { return tables_.params(); }
   // The voxels of ray r, in beam order, that hold material.
   template <typename Visit>
   void for_each_voxel(long long r, Visit visit) const;
@@ -53,7 +49,6 @@ class DoseOperator {
  private:
   std::shared_ptr<const VoxelGrid> grid_;
   RayLattice lattice_{};
-  TransportTables tables_;
   size_t exposures_ = 0;
   int threads_ = 1;
   std::vector<int64_t> offset_;

@@ -1,7 +1,5 @@
 #include "host/plan/limited_rays.h"
 
-#include "cuda/ray_march.h"
-
 #include <omp.h>
 
 #include <algorithm>
@@ -44,29 +42,27 @@ bool ray_bindings(const DoseOperator& A, const DoseResults& run, const std::vect
   return any;
 }
 
-std::vector<double> ray_limit_dose_per_fluence(const DoseOperator& A, const std::vector<DoseLimit>& limits, int threads) {
-  const long long rays = ray_count(A.lattice());
-  const size_t K = limits.size();
-  std::vector<double> out(static_cast<size_t>(rays) * K, 0.0);
-  const MarchParams p = A.march_params();
-  // Per limit: the component slot of its material (-1: the material's own dose).
-  std::vector<int> slot(K, -1);
-  for (size_t k = 0; k < K; ++k)
+std::vector<int> limit_slots(const MarchParams& p, const std::vector<DoseLimit>& limits) {
+  std::vector<int> slot(limits.size(), -1);
+  for (size_t k = 0; k < limits.size(); ++k)
     if (limits[k].component_grid >= 0)
       for (int s = p.component_begin[limits[k].material]; s < p.component_begin[limits[k].material + 1]; ++s)
         if (p.slot_grid[s] == limits[k].component_grid) slot[k] = s;
-  const uint16_t* material = A.grid().material.data();
+  return slot;
+}
+
+std::vector<double> ray_limit_dose_per_fluence(const RayLattice& L, const MarchParams& p, const VoxelGrid& grid,
+                                               const std::vector<DoseLimit>& limits, int threads) {
+  const long long rays = ray_count(L);
+  const size_t K = limits.size();
+  std::vector<double> out(static_cast<size_t>(rays) * K, 0.0);
+  const std::vector<int> slot = limit_slots(p, limits);
 #pragma omp parallel for num_threads(std::max(1, threads > 0 ? threads : omp_get_max_threads())) schedule(dynamic, 256)
   for (long long r = 0; r < rays; ++r) {
     double* g_max = out.data() + static_cast<size_t>(r) * K;
-    for_each_ray_segment(p, A.lattice(), material, r, [&](int64_t, uint16_t m, const LineTransmission& transmission) {
-      for (size_t k = 0; k < K; ++k) {
-        if (m != limits[k].material) continue;
-        double other;
-        const double g = slot[k] < 0 ? segment_dose_per_fluence(p, m, transmission, &other)
-                                     : slot_dose_per_fluence(p, m, slot[k], transmission);
-        g_max[k] = std::max(g_max[k], g);
-      }
+    for_each_ray_segment(p, L, grid.material.data(), r, [&](int64_t, uint16_t m, const LineTransmission& transmission) {
+      for (size_t k = 0; k < K; ++k)
+        if (m == limits[k].material) g_max[k] = std::max(g_max[k], limit_dose_per_fluence(p, m, slot[k], transmission));
       return true;
     });
   }

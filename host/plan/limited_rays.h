@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "cuda/ray_march.h"
 #include "host/grid/voxel_grid.h"
 #include "host/materials/materials.h"
 #include "host/plan/dose_operator.h"
@@ -62,11 +63,23 @@ struct RayBinding {
 bool ray_bindings(const DoseOperator& A, const DoseResults& run, const std::vector<DoseLimit>& limits, long long ray,
                   double fluence_m2, std::vector<RayBinding>& out);
 
-// Per ray of the pose (every ray, lit in the run or not) and limit: the largest dose per unit
-// fluence among the limit's voxels by the march's own arithmetic (cuda/ray_march.h), at
-// [ray * limits + k] (Gy m^2; 0 where the ray crosses none). For scans the run did not make
-// (pattern search), where D_v / F_r from a run is not available.
-std::vector<double> ray_limit_dose_per_fluence(const DoseOperator& A, const std::vector<DoseLimit>& limits, int threads);
+// Per limit: the component slot of its material in the march's tables (-1: the limit is on
+// the material's own dose).
+std::vector<int> limit_slots(const MarchParams& p, const std::vector<DoseLimit>& limits);
+
+// The dose per unit fluence (Gy m^2) a limit counts in a voxel of material m that the ray
+// enters with `transmission`: the material's dose, or its component's (`slot`).
+inline double limit_dose_per_fluence(const MarchParams& p, uint16_t m, int slot, const LineTransmission& transmission) {
+  double other;
+  return slot < 0 ? segment_dose_per_fluence(p, m, transmission, &other) : slot_dose_per_fluence(p, m, slot, transmission);
+}
+
+// Per ray of lattice L (every ray, lit or not) and limit: the largest dose per unit fluence
+// among the limit's voxels by the march's own arithmetic (cuda/ray_march.h), at
+// [ray * limits + k] (Gy m^2; 0 where the ray crosses none). For scans no run made (pattern
+// search), where D_v / F_r from a run is not available. `p` holds L's segment tables.
+std::vector<double> ray_limit_dose_per_fluence(const RayLattice& L, const MarchParams& p, const VoxelGrid& grid,
+                                               const std::vector<DoseLimit>& limits, int threads);
 
 // Sorts (id, fluence) shares by id and calls visit(id, summed fluence) for each id whose sum
 // is positive: a ray's events grouped by point or step.

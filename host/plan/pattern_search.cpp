@@ -9,10 +9,11 @@
 #include "cuda/history_builder.h"
 #include "host/common/errors.h"
 #include "host/common/text.h"
-#include "host/plan/dose_operator.h"
+#include "host/scene/threshold_scale.h"
 #include "host/transport/exposure_plan.h"
 #include "host/transport/fluence_history.h"
 #include "host/transport/stage_poses.h"
+#include "host/transport/transport_tables.h"
 
 namespace dosemap {
 
@@ -158,17 +159,20 @@ PatternSearch search_patterns(const Scene& scene, const MaterialTable& materials
   const int nthreads = std::max(1, threads > 0 ? threads : omp_get_max_threads());
   const size_t K = limits.size();
 
-  // What every candidate shares: the pose's rays and each limit's largest G on each ray.
-  const DoseOperator A(scene, materials, grid, timeline, nthreads);
-  std::vector<double> g = ray_limit_dose_per_fluence(A, limits, nthreads);
-  for (double& x : g) x *= flux_factor;
+  // What every candidate shares: the pose's rays (every pattern keeps the scan's one stage
+  // angle) and each limit's largest G on each ray.
   const GridGeometry& geometry = grid->geometry;
+  const RayLattice L = pose_lattice(stage_pose(scene.sample.stage, geometry, timeline.exposures.front().angle0_deg), geometry);
+  TransportTables tables = build_transport_tables(materials, geometry, threshold_scale(scene));
+  tables.set_segment(L.segment_um * 1e-6, L.cell_area_m2);
+  std::vector<double> g = ray_limit_dose_per_fluence(L, tables.params(), *grid, limits, nthreads);
+  for (double& x : g) x *= flux_factor;
   const BeamProfile beam = make_beam_profile(scene.beam);
   const double substep = rotation_substep_deg(scene.sample.stage, beam, geometry);
   FluenceHistoryBuilder builder(nthreads);
 
-  auto evaluate = [&](const RasterPattern& pattern, PatternScore& score) {
-    const Scene cs = pattern_scene(scene, pattern);
+  // Scores the pattern, whose scan is `cs` (pattern_scene).
+  auto evaluate = [&](const RasterPattern& pattern, const Scene& cs, PatternScore& score) {
     const Timeline tl = expand_scan(cs);
     const std::vector<SubExposure> subs = plan_sub_exposures(tl, beam, geometry, substep);
     score.pattern = pattern;
@@ -178,10 +182,9 @@ PatternSearch search_patterns(const Scene& scene, const MaterialTable& materials
     const int64_t per_repetition = static_cast<int64_t>(tl.exposures.size()) / scene.scan.repeat;
     score.positions = pattern.shift_x || pattern.shift_y ? static_cast<int64_t>(tl.exposures.size()) : per_repetition;
     const FluenceHistory& history =
-        builder.build(HistoryJob{subs.data(), static_cast<long long>(subs.size()), beam, A.lattice(), 0, A.lattice().n2},
-                      nullptr);
+        builder.build(HistoryJob{subs.data(), static_cast<long long>(subs.size()), beam, L, 0, L.n2}, nullptr);
     const HistoryView h = history.view();
-    const long long rays = ray_count(A.lattice());
+    const long long rays = ray_count(L);
     std::vector<std::vector<double>> best_dose(nthreads, std::vector<double>(K, 0.0));
     std::vector<double> best_rate(nthreads, 0.0);
 #pragma omp parallel num_threads(nthreads)
@@ -236,14 +239,15 @@ PatternSearch search_patterns(const Scene& scene, const MaterialTable& materials
             if (nx * ny < 2) continue;
             const RepetitionTime rt = pattern_repetition(scene, p);
             if (period && rt.moves_s + static_cast<double>(rt.points) * base.dwell_s * dwell > scene.scan.period_s) continue;
-            PatternScore s;
+            const Scene cs = pattern_scene(scene, p);
             try {
-              check_exposure_count(pattern_scene(scene, p).scan, WorkLimits{});
+              check_exposure_count(cs.scan, WorkLimits{});
             } catch (const UserError&) {
               ++out.left_out;  // more exposures than a run may have (a fine step on a large map)
               continue;
             }
-            evaluate(p, s);
+            PatternScore s;
+            evaluate(p, cs, s);
             const PatternOrder own = base.order == RasterOrder::kSnake ? PatternOrder::kSnake : PatternOrder::kLines;
             if (step == 1 && dwell == 1 && order == own && shift == 0 && pause == 0)
               out.as_written = static_cast<int>(out.candidates.size());
@@ -288,7 +292,7 @@ PatternSearch search_patterns(const Scene& scene, const MaterialTable& materials
       const RepetitionTime rt = pattern_repetition(scene, p);
       p.dwell_factor = std::min(p.dwell_factor, (scene.scan.period_s - rt.moves_s) / (static_cast<double>(rt.points) * base.dwell_s));
     }
-    evaluate(p, out.planned);
+    evaluate(p, pattern_scene(scene, p), out.planned);
     out.has_planned = true;
   }
   return out;

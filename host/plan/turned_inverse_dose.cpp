@@ -7,7 +7,6 @@
 #include <utility>
 
 #include "cuda/history_builder.h"
-#include "cuda/ray_march.h"
 #include "host/common/errors.h"
 #include "host/scene/threshold_scale.h"
 #include "host/transport/exposure_plan.h"
@@ -91,11 +90,7 @@ void turned_scan_scales(const Scene& scene, const MaterialTable& materials, std:
     const RayLattice L = pose_lattice(stage_pose(scene.sample.stage, g, angle), g);
     tables.set_segment(L.segment_um * 1e-6, L.cell_area_m2);
     const MarchParams p = tables.params();
-    std::vector<int> slot(K, -1);  // a component limit's slot in its material
-    for (size_t k = 0; k < K; ++k)
-      if (limits[k].component_grid >= 0)
-        for (int s = p.component_begin[limits[k].material]; s < p.component_begin[limits[k].material + 1]; ++s)
-          if (p.slot_grid[s] == limits[k].component_grid) slot[k] = s;
+    const std::vector<int> slot = limit_slots(p, limits);
     const FluenceHistory& history =
         builder.build(HistoryJob{list.data(), static_cast<long long>(list.size()), beam, L, 0, L.n2}, nullptr);
     const HistoryView h = history.view();
@@ -116,8 +111,7 @@ void turned_scan_scales(const Scene& scene, const MaterialTable& materials, std:
         for_each_ray_segment(p, L, grid->material.data(), r, [&](int64_t v, uint16_t m, const LineTransmission& t) {
           for (size_t k = 0; k < K; ++k) {
             if (m != limits[k].material) continue;
-            double other;
-            const double gv = slot[k] < 0 ? segment_dose_per_fluence(p, m, t, &other) : slot_dose_per_fluence(p, m, slot[k], t);
+            const double gv = limit_dose_per_fluence(p, m, slot[k], t);
             if (!(gv > 0)) continue;
             const double b = (limits[k].limit - limited_value(run, limits[k], v)) / gv;
             if (b < budget[k]) {
