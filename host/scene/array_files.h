@@ -1,9 +1,14 @@
-// Numeric arrays from the files beamlines write: TIFF (libtiff), HDF5 datasets (libhdf5) and
-// NumPy .npy. Every integer and float sample type is read as double. Used for measured beam
-// images (host/scene/beam_image.h).
+// Numeric arrays from the files beamlines write: TIFF (libtiff, multi-page stacks), HDF5
+// datasets (libhdf5), NumPy .npy and headerless raw files. Every integer and float sample
+// type is read as double. A 3-D array is read one slice (along its slowest axis) at a time,
+// so that a segmented tomogram larger than memory's spare room never needs a second full
+// copy. Used for measured beam images (host/scene/beam_image.h) and label volumes
+// (host/scene/label_volume.h).
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,5 +32,43 @@ ImageArray read_hdf5_image(const std::string& path, const std::string& shown_pat
 // .npy (format versions 1 to 3): little- or big-endian integers (8 to 64 bits), floats (32 or
 // 64 bits) or booleans, C or Fortran order, rank 2 or rank 3 with one page.
 ImageArray read_npy_image(const std::string& path, const std::string& shown_path, int64_t max_values);
+
+// A 3-D array in a file, as its header describes it (nothing of the data read yet).
+struct ArrayStack {
+  enum class Source { kTiff, kHdf5, kNpy, kRaw };
+  Source source = Source::kTiff;
+  std::string path, shown, dataset;
+  // The extents as the data lies in the file, slowest first (a 2-D array is one slice). A
+  // Fortran-order .npy lies with its axes reversed: `reversed` says so, and dims are the
+  // reversed shape.
+  std::array<int64_t, 3> dims{};
+  bool reversed = false;
+  int rank = 3;  // as stored: 2 for an image (dims[0] = 1)
+  char kind = 'u';  // 'u' unsigned, 'i' signed, 'f' float
+  int bits = 8;
+  bool swap_bytes = false;  // big-endian .npy data on this little-endian machine
+  int64_t data_offset = 0;  // .npy and raw: where the values begin
+  int64_t slices_per_read = 1;  // HDF5: a chunk's depth along the slowest axis (bounded)
+
+  int64_t slice_values() const { return dims[1] * dims[2]; }
+  // Bytes held while reading: the slices of one read as stored and as doubles.
+  double read_buffer_bytes() const { return static_cast<double>(slices_per_read) * slice_values() * (8 + bits / 8); }
+};
+
+// Headers only; throw UserError naming the file for one that cannot be read, a rank other
+// than 2 or 3, a sample type other than integers or floats, or (.npy, raw) fewer bytes than
+// the header or shape says.
+ArrayStack tiff_stack(const std::string& path, const std::string& shown);
+ArrayStack hdf5_stack(const std::string& path, const std::string& shown, const std::string& dataset);
+ArrayStack npy_stack(const std::string& path, const std::string& shown);
+// raw: `shape` slowest first, `bytes` 1, 2 or 4 per value, `kind` 'u' or 'i', little-endian.
+ArrayStack raw_stack(const std::string& path, const std::string& shown, const std::array<int64_t, 3>& shape,
+                     int bytes, char kind);
+
+// Calls f(slice, values) for the first `slices` slices in file order, values row-major
+// (dims[1] rows of dims[2]); throws UserError for data that cannot be read (truncated,
+// damaged, a TIFF page of another size or type than the first).
+using SliceVisitor = std::function<void(int64_t slice, const double* values)>;
+void read_stack_slices(const ArrayStack& stack, int64_t slices, const SliceVisitor& f);
 
 }  // namespace dosemap

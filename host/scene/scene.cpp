@@ -32,6 +32,12 @@ const char* profile_name(ProfileKind p) {
   return "?";
 }
 
+int64_t VolumeSpec::sample_dims(int a) const {
+  for (int n = 0; n < 3; ++n)
+    if (file_axis_to_sample[n] == a) return file_dims[n];
+  return 0;
+}
+
 double BeamSpec::mean_energy_keV() const {
   double e = 0;
   for (const auto& l : spectrum) e += l.weight * l.energy_keV;

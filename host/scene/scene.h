@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -82,9 +83,41 @@ struct StageSpec {
   SourcePos where;
 };
 
+// A segmented tomogram as the sample ([sample.volume], docs/scene-format.md "Imported label
+// volumes"): every voxel's material named by the integer label the file holds there.
+enum class VolumeFormat { kTiff, kHdf5, kNpy, kRaw };
+
+struct VolumeLabel {
+  int64_t value = 0;
+  std::string material;  // a material of the scene or "void"
+  SourcePos where;
+};
+
+struct VolumeSpec {
+  bool present = false;  // without it the sample is built from layers
+  VolumeFormat format = VolumeFormat::kTiff;
+  std::string path;      // as resolved (relative to the scene file)
+  std::string dataset;   // HDF5
+  std::array<int64_t, 3> raw_shape{};  // raw: the file's axes, slowest first
+  int raw_bytes = 1;     // raw: 1 (uint8), 2 (uint16) or 4 (int32), little-endian
+  char raw_kind = 'u';   // raw: 'u' or 'i'
+  // The sample axis (0 x, 1 y, 2 z) of each of the file's axes, slowest first, as read (a
+  // Fortran-order .npy reverses its axes here): default pages = z, rows = y, columns = x.
+  std::array<int, 3> file_axis_to_sample{2, 1, 0};
+  std::array<int64_t, 3> file_dims{};  // the file's axes, slowest first, as read
+  int64_t slices_per_read = 1;         // how many slowest-axis slices one read takes (HDF5 chunks)
+  std::vector<VolumeLabel> labels;     // ascending value
+  SourcePos where;
+  SourcePos file_where;
+  SourcePos labels_where;
+  // The voxel count along sample axis a.
+  int64_t sample_dims(int a) const;
+};
+
 struct SampleSpec {
   std::array<double, 3> voxel_um{};
-  std::array<double, 2> lateral_um{};
+  std::array<double, 2> lateral_um{};  // layers; a volume sets its own
+  VolumeSpec volume;              // a label volume instead of layers
   std::vector<LayerSpec> layers;  // beam order
   std::vector<ShapeSpec> shapes;  // drawn in order
   StageSpec stage;
