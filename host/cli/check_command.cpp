@@ -2,6 +2,8 @@
 // compute on a scene, without running transport.
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <optional>
 #include <set>
 
 #include "host/cli/commands.h"
@@ -75,15 +77,15 @@ double transmission(const MaterialTable& t, int m, double thickness_um) {
   });
 }
 
-// With shapes, columns differ: the whole-stack transmission per column (materials laid out
-// as voxelize() does, one row of columns at a time), its smallest and largest, over the
-// columns the shapes reach (every n-th row beyond 2e7 voxels).
-void print_shape_transmission(const Scene& scene, const MaterialTable& table, const GridGeometry& g,
-                              double layers_only, std::ostream& out) {
-  const auto r = shape_columns(scene, g);
-  const int64_t w = r[1] - r[0], h = r[3] - r[2], nz = g.dims[2];
-  if (w <= 0 || h <= 0) return;
-  const double voxels = static_cast<double>(g.dims[0]) * h * nz;
+// The whole-sample transmission of columns [i0, i1) x [j0, j1), the materials of row j read
+// by row(j, out) as out[i * nz + k], as voxelize() lays them out: its smallest and largest
+// (every n-th row beyond 2e7 voxels). `what` says which columns, `elsewhere` is appended.
+using RowMaterials = std::function<void(int64_t j, std::vector<MaterialId>& out)>;
+void print_column_transmission(const MaterialTable& table, const GridGeometry& g, const std::array<int64_t, 4>& r,
+                               const RowMaterials& row_of, const std::string& lead, const std::string& what,
+                               const std::string& elsewhere, std::ostream& out) {
+  const int64_t nz = g.dims[2];
+  const double voxels = static_cast<double>(g.dims[0]) * (r[3] - r[2]) * nz;
   const int64_t stride = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(voxels / 2e7)));
   const size_t lines = table.spectrum.size();
   std::vector<double> mu(table.materials.size() * lines);  // [material * lines + line], 1/um
@@ -95,7 +97,7 @@ void print_shape_transmission(const Scene& scene, const MaterialTable& table, co
   std::vector<double> tau(lines);
   int64_t columns = 0;
   for (int64_t j = r[2]; j < r[3]; j += stride) {
-    row_materials(scene, g, j, row);
+    row_of(j, row);
     for (int64_t i = r[0]; i < r[1]; ++i) {
       std::fill(tau.begin(), tau.end(), 0.0);
       for (int64_t k = 0; k < nz; ++k)
@@ -108,12 +110,56 @@ void print_shape_transmission(const Scene& scene, const MaterialTable& table, co
       ++columns;
     }
   }
-  out << "  with the shapes, per column: whole stack " << fmt_f(lo, 4) << " (column " << lo_at[0] << ", " << lo_at[1]
-      << ") to " << fmt_f(hi, 4) << " (column " << hi_at[0] << ", " << hi_at[1] << ") transmitted, over the "
-      << group_digits(columns) << " columns the shapes reach"
-      << (stride > 1 ? " (every " + std::to_string(stride) + "th row)" : std::string())
-      << (w * h < g.columns() ? "; elsewhere " + fmt_f(layers_only, 4) : std::string())
-      << (scene.sample.stage.present ? " (along z: the stage at 0 deg)" : "") << "\n";
+  out << lead << fmt_f(lo, 4) << " (column " << lo_at[0] << ", " << lo_at[1] << ") to " << fmt_f(hi, 4) << " (column "
+      << hi_at[0] << ", " << hi_at[1] << ") transmitted, over the " << group_digits(columns) << " columns " << what
+      << (stride > 1 ? " (every " + std::to_string(stride) + "th row)" : std::string()) << elsewhere << "\n";
+}
+
+// With shapes, columns differ: the whole-stack transmission over the columns they reach.
+void print_shape_transmission(const Scene& scene, const MaterialTable& table, const GridGeometry& g,
+                              double layers_only, std::ostream& out) {
+  const auto r = shape_columns(scene, g);
+  if (r[1] <= r[0] || r[3] <= r[2]) return;
+  const bool all = (r[1] - r[0]) * (r[3] - r[2]) == g.columns();
+  print_column_transmission(
+      table, g, r, [&](int64_t j, std::vector<MaterialId>& row) { row_materials(scene, g, j, row); },
+      "  with the shapes, per column: whole stack ", "the shapes reach",
+      (all ? std::string() : "; elsewhere " + fmt_f(layers_only, 4)) +
+          (scene.sample.stage.present ? " (along z: the stage at 0 deg)" : ""),
+      out);
+}
+
+// A label volume: what each material fills, and the transmission of its columns.
+void print_volume_report(const Scene& scene, const MaterialTable& table, const VoxelGrid& grid, std::ostream& out) {
+  const GridGeometry& g = grid.geometry;
+  const VolumeSpec& vol = scene.sample.volume;
+  std::vector<int64_t> count(table.materials.size() + 1, 0);  // the last: void
+  for (const MaterialId m : grid.material) ++count[m == kVoidId ? table.materials.size() : m];
+  out << "\nSample: label volume " << vol.path << " (" << vol.file_dims[0] << " x " << vol.file_dims[1] << " x "
+      << vol.file_dims[2] << " as stored, axes ";
+  for (int n = 0; n < 3; ++n) out << char('x' + vol.file_axis_to_sample[n]);
+  out << " slowest first" << (scene.sample.shapes.empty() ? "" : "; shapes drawn over it") << ")\n";
+  TextTable lt({"material", "labels", "voxels", "volume %"});
+  for (size_t m = 0; m <= table.materials.size(); ++m) {
+    const std::string name = m < table.materials.size() ? table.materials[m].name : std::string(kVoidMaterial);
+    std::string labels;
+    for (const VolumeLabel& l : vol.labels)
+      if (l.material == name) labels += (labels.empty() ? "" : ", ") + std::to_string(l.value);
+    if (count[m] == 0 && labels.empty()) continue;
+    lt.add_row({name, labels.empty() ? "-" : labels, group_digits(count[m]),
+                fmt_f(100.0 * static_cast<double>(count[m]) / static_cast<double>(g.voxels()), 2)});
+  }
+  lt.print(out, "  ");
+  out << "\nTransmission along the beam (photon fraction)\n";
+  print_column_transmission(
+      table, g, {0, g.dims[0], 0, g.dims[1]},
+      [&](int64_t j, std::vector<MaterialId>& row) {
+        row.resize(static_cast<size_t>(g.dims[0] * g.dims[2]));
+        for (int64_t k = 0; k < g.dims[2]; ++k)
+          for (int64_t i = 0; i < g.dims[0]; ++i) row[i * g.dims[2] + k] = grid.material[g.index(i, j, k)];
+      },
+      "  per column, whole sample: ", "of the volume",
+      scene.sample.stage.present ? " (along z: the stage at 0 deg)" : "", out);
 }
 
 }  // namespace
@@ -134,6 +180,10 @@ void print_check_report(const SceneSetup& setup, std::ostream& out) {
   const PlanSize& plan = setup.plan;
   const RunMemory& mem = setup.memory;
   const BeamProfile& profile = setup.beam;
+  // A label volume is read whole before anything is printed: a label without a name is an
+  // error for check exactly as for run.
+  const std::optional<VoxelGrid> volume_grid =
+      scene.sample.volume.present ? std::optional<VoxelGrid>(voxelize(scene)) : std::nullopt;
 
   out << "dosemap check: " << scene.path << " is valid\n\n";
   std::vector<std::pair<std::string, std::string>> overview;
@@ -216,32 +266,36 @@ void print_check_report(const SceneSetup& setup, std::ostream& out) {
   }
   mt.print(out, "  ");
 
-  // Transmission through the stack.
-  out << "\nTransmission along the beam through the layers (photon fraction"
-      << (scene.sample.shapes.empty() ? "" : "; the layers alone, the shapes below") << ")\n";
-  TextTable tt({"layer", "material", "thickness um", "z um", "transmission", "cumulative"});
-  double cumulative = 1.0;
-  const auto extents = layer_extents(scene, g);
-  // Cumulative transmission of a spectrum is not a product of per-layer means: keep the
-  // optical depth of each line through the layers so far.
-  std::vector<double> tau(table.spectrum.size(), 0.0);
-  for (size_t i = 0; i < scene.sample.layers.size(); ++i) {
-    const LayerSpec& l = scene.sample.layers[i];
-    const int m = extents[i].material;
-    const double t = transmission(table, m, l.thickness_um);
-    double cum = 0;
-    for (size_t e = 0; e < table.spectrum.size(); ++e) {
-      if (m >= 0) tau[e] += mu_per_um(table, m, e) * l.thickness_um;
-      cum += table.spectrum[e].weight * std::exp(-tau[e]);
+  if (volume_grid) {
+    print_volume_report(scene, table, *volume_grid, out);
+  } else {
+    // Transmission through the stack.
+    out << "\nTransmission along the beam through the layers (photon fraction"
+        << (scene.sample.shapes.empty() ? "" : "; the layers alone, the shapes below") << ")\n";
+    TextTable tt({"layer", "material", "thickness um", "z um", "transmission", "cumulative"});
+    double cumulative = 1.0;
+    const auto extents = layer_extents(scene, g);
+    // Cumulative transmission of a spectrum is not a product of per-layer means: keep the
+    // optical depth of each line through the layers so far.
+    std::vector<double> tau(table.spectrum.size(), 0.0);
+    for (size_t i = 0; i < scene.sample.layers.size(); ++i) {
+      const LayerSpec& l = scene.sample.layers[i];
+      const int m = extents[i].material;
+      const double t = transmission(table, m, l.thickness_um);
+      double cum = 0;
+      for (size_t e = 0; e < table.spectrum.size(); ++e) {
+        if (m >= 0) tau[e] += mu_per_um(table, m, e) * l.thickness_um;
+        cum += table.spectrum[e].weight * std::exp(-tau[e]);
+      }
+      cumulative = cum;
+      tt.add_row({std::to_string(i + 1), l.material, fmt_g(l.thickness_um, 6),
+                  fmt_g(extents[i].z0_um, 6) + "-" + fmt_g(extents[i].z1_um, 6), fmt_f(t, 4), fmt_f(cumulative, 4)});
     }
-    cumulative = cum;
-    tt.add_row({std::to_string(i + 1), l.material, fmt_g(l.thickness_um, 6),
-                fmt_g(extents[i].z0_um, 6) + "-" + fmt_g(extents[i].z1_um, 6), fmt_f(t, 4), fmt_f(cumulative, 4)});
+    tt.print(out, "  ");
+    out << "  whole stack: " << fmt_f(cumulative, 4) << " transmitted, " << fmt_f(1 - cumulative, 4)
+        << " attenuated (absorbed or scattered)\n";
+    if (!scene.sample.shapes.empty()) print_shape_transmission(scene, table, g, cumulative, out);
   }
-  tt.print(out, "  ");
-  out << "  whole stack: " << fmt_f(cumulative, 4) << " transmitted, " << fmt_f(1 - cumulative, 4)
-      << " attenuated (absorbed or scattered)\n";
-  if (!scene.sample.shapes.empty()) print_shape_transmission(scene, table, g, cumulative, out);
 
   // Warnings a user wants before beamtime.
   std::vector<std::string> warnings;

@@ -232,12 +232,14 @@ int plan_command(const PlanOptions& o, std::ostream& out) {
   const std::string dir = o.output_dir.empty()
                               ? (std::filesystem::path("out") / (std::filesystem::path(scene.path).stem().string() + "_plan")).string()
                               : o.output_dir;
+  // One run of the scene as written, with each dose limit as its material's threshold; a
+  // label volume read (every label checked) before the output directory exists.
+  const Scene judged = plan_thresholds(scene, limits);
+  auto grid_built = std::make_shared<const VoxelGrid>(voxelize(judged));
   RunDirectory out_dir(dir, o.overwrite);
 
-  // One run of the scene as written, with each dose limit as its material's threshold.
-  const Scene judged = plan_thresholds(scene, limits);
-  const TransportParams params = make_transport_params(materials, std::make_shared<const VoxelGrid>(voxelize(judged)),
-                                                       judged.beam, judged.sample.stage, threshold_scale(judged));
+  const TransportParams params = make_transport_params(materials, std::move(grid_built), judged.beam,
+                                                       judged.sample.stage, threshold_scale(judged));
   Progress progress(stderr_is_terminal());
   EngineOptions options;
   options.threads = o.threads;

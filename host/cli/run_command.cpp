@@ -63,12 +63,14 @@ int run_command(const RunOptions& o, std::ostream& out) {
   }
   const std::string dir =
       o.output_dir.empty() ? (std::filesystem::path("out") / std::filesystem::path(scene.path).stem()).string() : o.output_dir;
+  // A label volume is read (and every label checked) before the output directory exists.
+  auto grid_built = std::make_shared<const VoxelGrid>(voxelize(scene));
   // Locked, writable and free of an earlier run (or --overwrite) before anything is
   // computed; results are staged in it and committed at the end, all or nothing.
   RunDirectory out_dir(dir, o.overwrite);
 
-  const TransportParams params = make_transport_params(materials, std::make_shared<const VoxelGrid>(voxelize(scene)),
-                                                       scene.beam, scene.sample.stage, threshold_scale(scene), frames);
+  const TransportParams params = make_transport_params(materials, std::move(grid_built), scene.beam, scene.sample.stage,
+                                                       threshold_scale(scene), frames);
   const VoxelGrid& grid = *params.grid;
   stage_done("setup");
   Progress progress(stderr_is_terminal());

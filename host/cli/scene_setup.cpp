@@ -44,6 +44,12 @@ std::optional<MemoryShortfall> memory_shortfall(const SceneSetup& s) {
   MemoryShortfall m;
   m.what = "the run needs about " + human_bytes(peak) + " of memory (" + group_digits(g.voxels()) + " voxels x " +
            std::to_string(s.memory.result_grids) + " grids) but only " + human_bytes(available) + " is available";
+  if (s.scene.sample.volume.present) {
+    // A volume's voxels are its file's: the user bins the file.
+    m.fix = "bin the label volume about " + std::to_string(n_min) + " times in x and y (and scale voxel_um to match), "
+            "or crop it to the region the beam reaches";
+    return m;
+  }
   m.fix = "use voxels about " + std::to_string(n_min) + " times larger in x and y, or a smaller lateral_um";
   for (int64_t n = std::max<int64_t>(2, n_min); n <= std::min(g.dims[0], g.dims[1]); ++n) {
     if (g.dims[0] % n || g.dims[1] % n) continue;

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "host/common/text.h"
+#include "host/grid/label_grid.h"
 
 namespace dosemap {
 
@@ -105,6 +106,11 @@ GridGeometry grid_geometry(const Scene& scene) {
   GridGeometry g;
   const SampleSpec& s = scene.sample;
   g.voxel_um = s.voxel_um;
+  if (s.volume.present) {
+    for (int a = 0; a < 3; ++a) g.dims[a] = s.volume.sample_dims(a);
+    g.origin_um = {-0.5 * g.dims[0] * s.voxel_um[0], -0.5 * g.dims[1] * s.voxel_um[1], 0.0};
+    return g;
+  }
   double thickness = 0;
   for (const auto& l : s.layers) thickness += l.thickness_um;
   const double extent[3] = {s.lateral_um[0], s.lateral_um[1], thickness};
@@ -171,6 +177,7 @@ VoxelGrid voxelize(const Scene& scene, const GridGeometry& g) {
   VoxelGrid grid;
   grid.geometry = g;
   grid.material.assign(static_cast<size_t>(g.voxels()), kVoidId);
+  if (scene.sample.volume.present) paint_label_volume(scene, g, grid.material);
   const int64_t layer_size = g.columns();
   for (const LayerExtent& e : layer_extents(scene, g)) {
     const MaterialId id = e.material < 0 ? kVoidId : static_cast<MaterialId>(e.material);
@@ -200,6 +207,7 @@ std::array<int64_t, 4> shape_columns(const Scene& scene, const GridGeometry& g) 
 }
 
 void row_materials(const Scene& scene, const GridGeometry& g, int64_t j, std::vector<MaterialId>& out) {
+  DOSEMAP_BUG_CHECK(!scene.sample.volume.present, "a label volume's rows are read from its grid");
   const int64_t nx = g.dims[0], nz = g.dims[2];
   out.assign(static_cast<size_t>(nx * nz), kVoidId);
   for (const LayerExtent& e : layer_extents(scene, g)) {

@@ -1,6 +1,6 @@
-// The voxel grid: layers stacked along the beam (+z) from z = 0, shapes drawn over them
-// (a voxel takes a shape's material when its centre is inside). Lateral extent is centred
-// on x = y = 0. Voxel (i, j, k) is stored at ((k * ny) + j) * nx + i: x fastest, as in
+// The voxel grid: layers stacked along the beam (+z) from z = 0, or a label volume read from
+// its file (host/grid/label_grid.h), shapes drawn over them (a voxel takes a shape's
+// material when its centre is inside). Lateral extent is centred on x = y = 0. Voxel (i, j, k) is stored at ((k * ny) + j) * nx + i: x fastest, as in
 // VTK image data, and so that neighbouring GPU threads (columns) touch neighbouring words.
 #pragma once
 
@@ -56,7 +56,8 @@ VoxelGrid voxelize(const Scene& scene, const GridGeometry& g);
 // The columns shapes reach: [i0, i1) x [j0, j1) as {i0, i1, j0, j1} (all zero without shapes).
 std::array<int64_t, 4> shape_columns(const Scene& scene, const GridGeometry& g);
 // The materials of row j, column after column: out[i * nz + k], exactly as voxelize() lays
-// them out (layers, then the shapes in order), without building the grid.
+// them out (layers, then the shapes in order), without building the grid. Layered samples
+// only (a label volume is only known once read).
 void row_materials(const Scene& scene, const GridGeometry& g, int64_t j, std::vector<MaterialId>& out);
 
 }  // namespace dosemap

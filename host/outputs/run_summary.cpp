@@ -238,6 +238,14 @@ std::string summary_json(const RunRecord& run) {
   else
     j["points"] = {{"file", nullptr}, {"hdf5", nullptr}, {"not_built", run.points_not_built}};
   j["sample"] = {{"layers", layers}, {"shapes", scene.sample.shapes.size()}};
+  if (const VolumeSpec& vol = scene.sample.volume; vol.present) {
+    Json labels = Json::object();
+    for (const VolumeLabel& l : vol.labels) labels[std::to_string(l.value)] = l.material;
+    std::string axes;
+    for (int n = 0; n < 3; ++n) axes += char('x' + vol.file_axis_to_sample[n]);
+    j["sample"]["volume"] = {{"file", vol.path}, {"dims_as_stored", {vol.file_dims[0], vol.file_dims[1], vol.file_dims[2]}},
+                             {"axes_as_stored", axes}, {"labels", labels}};
+  }
   j["grids"] = {{"component_doses", run.component_grids}};
   Json frames = Json::array();
   for (size_t f = 0; f < run.frame_times_s.size(); ++f) frames.push_back({{"frame", f + 1}, {"time_s", run.frame_times_s[f]}});

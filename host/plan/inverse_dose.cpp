@@ -67,12 +67,13 @@ DoseLimit parse_limit(const std::string& text, bool rate, const Scene& scene, co
   bool placed = false;
   for (const LayerSpec& layer : scene.sample.layers) placed = placed || layer.material == material;
   for (const ShapeSpec& shape : scene.sample.shapes) placed = placed || shape.material == material;
+  for (const VolumeLabel& label : scene.sample.volume.labels) placed = placed || label.material == material;
   if (!placed) {
     std::vector<std::string> holders;
     for (const Material& m : materials.materials)
       for (const MaterialComponent& c : m.components)
         if (c.name == material) holders.push_back(m.name + ":" + material);
-    throw UserError(where, "'" + material + "' fills no voxel of the sample (no layer or shape is made of it)",
+    throw UserError(where, "'" + material + "' fills no voxel of the sample (no layer, label or shape is made of it)",
                     holders.empty() ? "limit a material the sample holds"
                                     : "it is a component of a composite: limit " + join_alternatives(holders));
   }

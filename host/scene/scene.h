@@ -106,6 +106,7 @@ struct VolumeSpec {
   std::array<int, 3> file_axis_to_sample{2, 1, 0};
   std::array<int64_t, 3> file_dims{};  // the file's axes, slowest first, as read
   int64_t slices_per_read = 1;         // how many slowest-axis slices one read takes (HDF5 chunks)
+  double read_buffer_bytes = 0;        // held while the grid is built from it
   std::vector<VolumeLabel> labels;     // ascending value
   SourcePos where;
   SourcePos file_where;

@@ -15,6 +15,7 @@
 #include "host/common/input_file.h"
 #include "host/common/text.h"
 #include "host/scene/beam_image.h"
+#include "host/scene/label_volume.h"
 #include "host/scene/scene_limits.h"
 #include "host/scene/threshold_scale.h"
 #include "host/scene/toml_reader.h"
@@ -265,17 +266,44 @@ class SceneReader {
   }
 
   void read_sample(const toml::table& t, Scene& s) {
-    TableView v(t, "[sample]", file_, diag_, {"voxel_um", "lateral_um", "layers", "shapes", "stage"});
+    TableView v(t, "[sample]", file_, diag_, {"voxel_um", "lateral_um", "layers", "volume", "shapes", "stage"});
     SampleSpec& smp = s.sample;
     smp.where = v.pos();
     auto voxel = v.numbers<3>("voxel_um", in_range(1e-3, 1e5), true, "[5.0, 5.0, 1.0]");
-    auto lateral = v.numbers<2>("lateral_um", extent_rule(), true, "[2000.0, 1000.0]");
     smp.voxel_where = v.pos("voxel_um");
-    smp.lateral_where = v.pos("lateral_um");
     if (voxel) smp.voxel_um = *voxel;
+    if (v.has("volume")) {
+      // A segmented tomogram: the volume sets the grid's extent, no layers.
+      if (v.has("layers"))
+        v.reject("layers", "and [sample.volume] both describe the sample: keep one (shapes may be drawn over either)");
+      if (v.has("lateral_um"))
+        v.reject("lateral_um", "does not apply to a [sample.volume], whose voxels set the extent; remove it");
+      if (const toml::table* vt = v.table("volume", true)) read_volume(*vt, s, voxel.has_value());
+    } else {
+      read_layers(v, smp, voxel.has_value());
+    }
+    if (const toml::array* shapes = v.array("shapes", false, "[ { kind = \"box\", ... } ]")) {
+      for (size_t i = 0; i < shapes->size(); ++i) {
+        const toml::table* st = (*shapes)[i].as_table();
+        if (!st) {
+          diag_.error(pos_of((*shapes)[i].source(), file_), ordinal_name("sample.shapes", i) + " must be a table",
+                      "write [[sample.shapes]] with kind, material and the shape's size");
+          continue;
+        }
+        read_shape(*st, i, smp);
+      }
+    }
+    if (const toml::table* st = v.table("stage", false)) read_stage(*st, smp);
+    v.check_unknown_keys();
+  }
+
+  // [[sample.layers]] and the lateral extent they fill.
+  void read_layers(TableView& v, SampleSpec& smp, bool voxel_ok) {
+    auto lateral = v.numbers<2>("lateral_um", extent_rule(), true, "[2000.0, 1000.0]");
+    smp.lateral_where = v.pos("lateral_um");
     if (lateral) smp.lateral_um = *lateral;
-    bool lateral_fits = voxel && lateral;
-    if (voxel && lateral) {
+    bool lateral_fits = voxel_ok && lateral;
+    if (voxel_ok && lateral) {
       for (int a = 0; a < 2; ++a) {
         const double n = smp.lateral_um[a] / smp.voxel_um[a];
         if (n > static_cast<double>(kMaxAxisVoxels)) {
@@ -317,22 +345,131 @@ class SceneReader {
         if (th) layer.thickness_um = *th;
         if (mat && th) smp.layers.push_back(layer);
       }
-      if (voxel && check_layers_fit_voxels(smp) && lateral_fits && smp.layers.size() == layers->size())
+      if (voxel_ok && check_layers_fit_voxels(smp) && lateral_fits && smp.layers.size() == layers->size())
         check_grid_size(v, smp);
     }
-    if (const toml::array* shapes = v.array("shapes", false, "[ { kind = \"box\", ... } ]")) {
-      for (size_t i = 0; i < shapes->size(); ++i) {
-        const toml::table* st = (*shapes)[i].as_table();
-        if (!st) {
-          diag_.error(pos_of((*shapes)[i].source(), file_), ordinal_name("sample.shapes", i) + " must be a table",
-                      "write [[sample.shapes]] with kind, material and the shape's size");
-          continue;
-        }
-        read_shape(*st, i, smp);
+  }
+
+  // [sample.volume]: the file's header is read here (the grid's size comes from it); its
+  // labels are checked when the grid is built (host/grid/label_grid.h), by check and run alike.
+  void read_volume(const toml::table& t, Scene& s, bool voxel_ok) {
+    TableView v(t, "[sample.volume]", file_, diag_, {"file", "dataset", "shape", "dtype", "axes", "labels"});
+    VolumeSpec& vol = s.sample.volume;
+    vol.present = true;
+    vol.where = v.pos();
+    vol.file_where = v.pos("file");
+    vol.labels_where = v.pos("labels");
+    const size_t errors_before = diag_.size();
+    const auto file = v.string("file", true, "\"electrode_labels.tif\"");
+    std::optional<VolumeFormat> format;
+    if (file) {
+      format = volume_format(*file);
+      if (!format)
+        v.error("file", "'" + *file + "' is not a volume file dosemap reads",
+                "give a .tif/.tiff stack, an .h5/.hdf5/.nxs file (with dataset), a .npy or a .raw file (with shape "
+                "and dtype)");
+    }
+    const bool hdf5 = format == VolumeFormat::kHdf5, raw = format == VolumeFormat::kRaw;
+    if (format && !hdf5 && v.has("dataset")) v.reject("dataset", "applies to HDF5 volumes (.h5, .hdf5, .nxs) only; remove it");
+    if (format && !raw)
+      for (const char* k : {"shape", "dtype"})
+        if (v.has(k)) v.reject(k, "applies to .raw volumes only (the other formats say it themselves); remove it");
+    if (hdf5) {
+      if (auto ds = v.string("dataset", true, "\"/exchange/data\"")) {
+        vol.dataset = *ds;
+        if (ds->empty()) v.error("dataset", "is empty", "give the dataset's path in the file, e.g. \"/exchange/data\"");
       }
     }
-    if (const toml::table* st = v.table("stage", false)) read_stage(*st, smp);
+    if (raw) {
+      if (auto shape = v.numbers<3>("shape", in_range(1, static_cast<double>(kMaxAxisVoxels)), true, "[200, 300, 400]")) {
+        for (int a = 0; a < 3; ++a) {
+          if ((*shape)[a] != std::floor((*shape)[a]))
+            v.error("shape", "must be whole numbers of voxels", "write e.g. shape = [200, 300, 400]");
+          vol.raw_shape[a] = static_cast<int64_t>((*shape)[a]);
+        }
+      }
+      if (auto dtype = v.choice("dtype", {"uint8", "uint16", "int32"}, true)) {
+        vol.raw_bytes = *dtype == "uint8" ? 1 : *dtype == "uint16" ? 2 : 4;
+        vol.raw_kind = *dtype == "int32" ? 'i' : 'u';
+      }
+    }
+    std::array<int, 3> axes{2, 1, 0};
+    if (auto a = v.string("axes", false, "\"zyx\"")) {
+      const bool ok = a->size() == 3 && std::is_permutation(a->begin(), a->end(), std::string("xyz").begin());
+      if (!ok)
+        v.error("axes", "'" + *a + "' does not name the file's three axes",
+                "write the sample axis of each of the file's axes, slowest first: a permutation of x, y and z, e.g. "
+                "\"zyx\" (pages = z, rows = y, columns = x)");
+      else
+        for (int n = 0; n < 3; ++n) axes[n] = (*a)[n] - 'x';
+    }
+    read_volume_labels(v, vol);
     v.check_unknown_keys();
+    if (!file || !format || diag_.size() != errors_before) return;
+
+    vol.format = *format;
+    const std::filesystem::path p =
+        std::filesystem::path(*file).is_absolute() ? std::filesystem::path(*file) : std::filesystem::path(s.directory) / *file;
+    vol.path = p.string();
+    ArrayStack stack;
+    try {
+      stack = open_label_volume(vol);
+    } catch (const UserError& e) {
+      for (const Diagnostic& d : e.diagnostics()) v.error("file", "'" + *file + "' " + d.what, d.fix);
+      return;
+    }
+    vol.file_dims = stack.dims;
+    vol.slices_per_read = stack.slices_per_read;
+    // One read as stored and as doubles, one slice of material ids, the label table.
+    vol.read_buffer_bytes = stack.read_buffer_bytes() + 2.0 * stack.slice_values() + 4.0 * (1 << 20);
+    // Fortran order lies with the array's axes reversed.
+    for (int n = 0; n < 3; ++n) vol.file_axis_to_sample[n] = stack.reversed ? axes[2 - n] : axes[n];
+    if (!voxel_ok) return;
+    std::array<double, 3> n{};
+    for (int a = 0; a < 3; ++a) {
+      n[a] = static_cast<double>(vol.sample_dims(a));
+      if (n[a] * s.sample.voxel_um[a] > kMaxLength_um)
+        v.error("file", "'" + *file + "' is " + fmt_g(n[a] * s.sample.voxel_um[a], 4) + " um long along " +
+                            std::string(1, char('x' + a)) + " (" + fmt_g(n[a], 10) + " voxels of " +
+                            fmt_g(s.sample.voxel_um[a], 6) + " um); at most " + fmt_g(kMaxLength_um, 4),
+                "check voxel_um (micrometres)");
+    }
+    check_grid_dims(v, "file", n, "'" + *file + "' holds", "bin the volume (and scale voxel_um to match)");
+  }
+
+  // labels = { 0 = "void", 1 = "NMC811" }: integer keys, each a material of the scene or void.
+  void read_volume_labels(TableView& v, VolumeSpec& vol) {
+    const toml::table* labels = v.table("labels", true);
+    if (!labels) return;
+    if (labels->empty()) {
+      v.error("labels", "is empty", "name every label the volume holds, e.g. labels = { 0 = \"void\", 1 = \"NMC811\" }");
+      return;
+    }
+    static const std::regex integer_re(R"([+-]?[0-9]{1,16})");
+    std::map<int64_t, std::string> seen;
+    for (const auto& [key, node] : *labels) {
+      const SourcePos where = pos_of(node.source(), file_);
+      const std::string k(key.str());
+      const std::string who = "[sample.volume] labels key '" + k + "'";
+      if (!std::regex_match(k, integer_re) || std::fabs(std::stod(k)) > 9007199254740992.0) {
+        diag_.error(where, who + " is not an integer label", "write the label value as the key, e.g. 3 = \"CBD\"");
+        continue;
+      }
+      const std::optional<std::string> material = node.value<std::string>();
+      if (!material) {
+        diag_.error(where, who + " must name a material (a string), got " + toml_text(node), "write e.g. 3 = \"CBD\"");
+        continue;
+      }
+      const int64_t value = std::stoll(k);
+      if (const auto [it, fresh] = seen.emplace(value, k); !fresh) {
+        diag_.error(where, who + " is label " + std::to_string(value) + " again (as '" + it->second + "')",
+                    "name each label once");
+        continue;
+      }
+      vol.labels.push_back({value, *material, where});
+    }
+    std::sort(vol.labels.begin(), vol.labels.end(),
+              [](const VolumeLabel& a, const VolumeLabel& b) { return a.value < b.value; });
   }
 
   void read_stage(const toml::table& t, SampleSpec& smp) {
@@ -383,25 +520,32 @@ class SceneReader {
   // what indices and byte counts can hold (scene_limits.h). The memory a run needs is
   // compared with the machine later; this refuses sizes no machine could hold.
   void check_grid_size(TableView& v, const SampleSpec& smp) {
-    const double nx = std::round(smp.lateral_um[0] / smp.voxel_um[0]);
-    const double ny = std::round(smp.lateral_um[1] / smp.voxel_um[1]);
-    double nz = 0;
-    for (const auto& l : smp.layers) nz += std::round(l.thickness_um / smp.voxel_um[2]);
-    const std::string dims = fmt_g(nx, 10) + " x " + fmt_g(ny, 10) + " x " + fmt_g(nz, 10);
-    const std::string fix = "use larger voxels, a smaller lateral_um or thinner layers (all in micrometres)";
-    if (nz > static_cast<double>(kMaxAxisVoxels))
-      v.error("voxel_um", "gives " + fmt_g(nz, 4) + " voxels along z (through the layers); at most " +
-                              group_digits(kMaxAxisVoxels) + " fit along an axis",
+    std::array<double, 3> n{std::round(smp.lateral_um[0] / smp.voxel_um[0]), std::round(smp.lateral_um[1] / smp.voxel_um[1]), 0};
+    for (const auto& l : smp.layers) n[2] += std::round(l.thickness_um / smp.voxel_um[2]);
+    check_grid_dims(v, "voxel_um", n, "gives", "use larger voxels, a smaller lateral_um or thinner layers (all in micrometres)");
+  }
+
+  // nx x ny x nz within kMaxAxisVoxels, kMaxColumns and kMaxVoxels; `says`: how the message
+  // begins after the key ("gives", "'labels.tif' holds").
+  void check_grid_dims(TableView& v, std::string_view key, const std::array<double, 3>& n, const std::string& says,
+                       const std::string& fix) {
+    const std::string dims = fmt_g(n[0], 10) + " x " + fmt_g(n[1], 10) + " x " + fmt_g(n[2], 10);
+    const double largest = std::max({n[0], n[1], n[2]});
+    if (largest > static_cast<double>(kMaxAxisVoxels))
+      v.error(key, says + " " + fmt_g(largest, 4) + " voxels along " +
+                       std::string(1, char('x' + (largest == n[0] ? 0 : largest == n[1] ? 1 : 2))) + "; at most " +
+                       group_digits(kMaxAxisVoxels) + " fit along an axis",
               fix);
-    else if (nx * ny > static_cast<double>(kMaxColumns))
-      v.error("voxel_um", "gives a grid of " + dims + " voxels, " + fmt_g(nx * ny, 4) + " columns; at most " +
-                              group_digits(kMaxColumns) + " are supported",
+    else if (n[0] * n[1] > static_cast<double>(kMaxColumns))
+      v.error(key, says + " a grid of " + dims + " voxels, " + fmt_g(n[0] * n[1], 4) + " columns; at most " +
+                       group_digits(kMaxColumns) + " are supported",
               fix);
-    else if (nx * ny * nz > static_cast<double>(kMaxVoxels))
-      v.error("voxel_um", "gives a grid of " + dims + " = " + fmt_g(nx * ny * nz, 4) + " voxels; at most " +
-                              group_digits(kMaxVoxels) + " are supported",
+    else if (n[0] * n[1] * n[2] > static_cast<double>(kMaxVoxels))
+      v.error(key, says + " a grid of " + dims + " = " + fmt_g(n[0] * n[1] * n[2], 4) + " voxels; at most " +
+                       group_digits(kMaxVoxels) + " are supported",
               fix);
   }
+
 
   void read_shape(const toml::table& t, size_t index, SampleSpec& smp) {
     const std::string shown = ordinal_name("sample.shapes", index);
@@ -958,6 +1102,8 @@ class SceneReader {
     };
     for (size_t i = 0; i < s.sample.layers.size(); ++i)
       check(s.sample.layers[i].material, s.sample.layers[i].material_where, ordinal_name("sample.layers", i));
+    for (const VolumeLabel& l : s.sample.volume.labels)
+      check(l.material, l.where, "[sample.volume] label " + std::to_string(l.value));
     for (size_t i = 0; i < s.sample.shapes.size(); ++i)
       check(s.sample.shapes[i].material, s.sample.shapes[i].material_where, ordinal_name("sample.shapes", i));
     for (const auto& m : s.materials) {
@@ -977,10 +1123,11 @@ class SceneReader {
     check_component_counts(s);
     bool any_matter = false;
     for (const auto& l : s.sample.layers) any_matter = any_matter || l.material != kVoidMaterial;
+    for (const auto& l : s.sample.volume.labels) any_matter = any_matter || l.material != kVoidMaterial;
     for (const auto& sh : s.sample.shapes) any_matter = any_matter || sh.material != kVoidMaterial;
-    if (!s.sample.layers.empty() && !any_matter)
+    if ((!s.sample.layers.empty() || !s.sample.volume.labels.empty()) && !any_matter)
       diag_.error(s.sample.where, "[sample] contains only void: nothing absorbs dose",
-                  "give at least one layer or shape a material");
+                  "give at least one layer, label or shape a material");
   }
 
   // Without [sample.stage] the sample never turns: a step that turns it is a mistake the

@@ -46,6 +46,7 @@ std::vector<bool> materials_in_use(const Scene& scene) {
     }
   };
   for (const LayerSpec& l : scene.sample.layers) use(l.material);
+  for (const VolumeLabel& l : scene.sample.volume.labels) use(l.material);
   for (const ShapeSpec& s : scene.sample.shapes) use(s.material);
   return used;
 }

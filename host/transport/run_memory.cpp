@@ -40,6 +40,7 @@ RunMemory estimate_run_memory(const Scene& scene, const MaterialTable& materials
   const int labels = threshold_scale(scene).count();  // crossing-time grids, one per label
   m.result_grids = 3 + labels + component_grid_count(scene);
   m.material_bytes = voxels * sizeof(MaterialId);
+  if (scene.sample.volume.present) m.volume_read_bytes = scene.sample.volume.read_buffer_bytes;
   // Coefficients per (material, line) in the material table and the transport tables.
   const double lines = static_cast<double>(materials.spectrum.size());
   const double material_count = static_cast<double>(materials.materials.size());

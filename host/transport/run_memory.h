@@ -27,6 +27,7 @@ struct RunMemory {
                               // held while the grids are written, then written itself
                               // (points.h5's image in memory, and its copy)
   double writing_bytes = 0;   // peak while writing: dense results not yet freed + grids built
+  double volume_read_bytes = 0;  // a label volume's read buffers, while the material grid is built
   // The process itself: code, xraylib's tables, OpenVDB, TBB and the CUDA runtime
   // (measured 2026-11-28: 59 MB peak for the quickstart scene, whose results are 1.4 MB).
   static constexpr double kBaseBytes = 62e6;
@@ -35,6 +36,7 @@ struct RunMemory {
     double phase = transport_bytes();
     if (writing_bytes + points_bytes > phase) phase = writing_bytes + points_bytes;
     if (3.2 * points_bytes > phase) phase = 3.2 * points_bytes;
+    if (volume_read_bytes > phase) phase = volume_read_bytes;
     return kBaseBytes + material_bytes + scan_bytes + phase;
   }
 };

@@ -1,0 +1,34 @@
+#include "host/scene/label_volume.h"
+
+#include <cctype>
+#include <filesystem>
+
+#include "host/common/errors.h"
+
+namespace dosemap {
+
+std::optional<VolumeFormat> volume_format(const std::string& path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (ext == ".tif" || ext == ".tiff") return VolumeFormat::kTiff;
+  if (ext == ".h5" || ext == ".hdf5" || ext == ".nxs") return VolumeFormat::kHdf5;
+  if (ext == ".npy") return VolumeFormat::kNpy;
+  if (ext == ".raw") return VolumeFormat::kRaw;
+  return std::nullopt;
+}
+
+ArrayStack open_label_volume(const VolumeSpec& v) {
+  ArrayStack s;
+  switch (v.format) {
+    case VolumeFormat::kTiff: s = tiff_stack(v.path, v.path); break;
+    case VolumeFormat::kHdf5: s = hdf5_stack(v.path, v.path, v.dataset); break;
+    case VolumeFormat::kNpy: s = npy_stack(v.path, v.path); break;
+    case VolumeFormat::kRaw: s = raw_stack(v.path, v.path, v.raw_shape, v.raw_bytes, v.raw_kind); break;
+  }
+  if (s.rank != 3)
+    throw UserError(SourcePos{v.path, 0, 0}, "holds a 2-D array, not a volume",
+                    "save the labels as a 3-D array (one slice: shape (1, rows, columns))");
+  return s;
+}
+
+}  // namespace dosemap
