@@ -14,6 +14,7 @@
 #include <regex>
 
 #include "host/scene/beam_image.h"
+#include "tests/array_writers.h"
 #include "tests/engine_harness.h"
 #include "tests/test_support.h"
 
@@ -82,20 +83,7 @@ void write_hdf5(const std::filesystem::path& path, const std::vector<uint16_t>& 
   H5Fclose(f);
 }
 
-// A .npy file of `descr` values (raw bytes), shape as written ("(96, 128)").
-void write_npy(const std::filesystem::path& path, const std::string& descr, const std::string& shape,
-               const void* data, size_t bytes, bool fortran = false) {
-  std::string header = "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") +
-                       ", 'shape': " + shape + ", }";
-  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
-  header += '\n';
-  std::string file = std::string("\x93NUMPY\x01\x00", 8);
-  file += static_cast<char>(header.size() & 0xff);
-  file += static_cast<char>(header.size() >> 8);
-  file += header;
-  file.append(static_cast<const char*>(data), bytes);
-  test::write_file(path, file);
-}
+using test::write_npy;
 
 std::string scene(const std::string& beam, const std::string& at_um = "[0.0, 0.0]") {
   return test::make_scene("[materials.NMC811]\nformula = \"LiNi0.8Mn0.1Co0.1O2\"\ndensity_g_cm3 = 4.8\n",
