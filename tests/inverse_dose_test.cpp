@@ -215,7 +215,7 @@ TEST(InverseDose, BadLimitsAreErrorsWithExitCodeTwoAndNothingWritten) {
       {{"--limit", "copper:NMC811=1e6"}, "'copper' holds no component 'NMC811'"},
       {{"--limit", "cathode:Fe=1e6"}, "use one of: NMC811 or EC"},
       {{"--rate-limit", "cathode=0"}, "is not a positive number of Gy/s"},
-      {{"--limit", "NMC811=1e6"}, "'NMC811' fills no voxel of the sample (no layer or shape is made of it); it is a "
+      {{"--limit", "NMC811=1e6"}, "'NMC811' fills no voxel of the sample (no layer, label or shape is made of it); it is a "
                                   "component of a composite: limit cathode:NMC811"},
       {{}, "needs at least one limit"},
   };
