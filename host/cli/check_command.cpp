@@ -50,8 +50,8 @@ std::string beam_text(const BeamSpec& b) {
 }
 
 std::string scan_steps_text(const ScanSpec& scan) {
-  constexpr StepKind kinds[] = {StepKind::kPoint, StepKind::kRaster, StepKind::kFly,
-                                StepKind::kRotate, StepKind::kXrdct, StepKind::kWait};
+  constexpr StepKind kinds[] = {StepKind::kPoint, StepKind::kRaster, StepKind::kFly, StepKind::kRotate,
+                                StepKind::kXrdct, StepKind::kLog, StepKind::kWait};
   std::vector<std::string> parts;
   for (StepKind k : kinds) {
     const auto n = std::count_if(scan.steps.begin(), scan.steps.end(), [&](const ScanStep& s) { return s.kind == k; });
@@ -210,6 +210,32 @@ void print_check_report(const SceneSetup& setup, std::ostream& out) {
                                   ", scan and materials " + human_bytes(mem.scan_bytes) + ", while writing " +
                                   human_bytes(mem.material_bytes + mem.writing_bytes) + ")"});
   overview.push_back({"scan", scan_steps_text(scene.scan)});
+  for (size_t i = 0; i < scene.scan.steps.size(); ++i) {
+    // A replayed log: what was read, so that a wrong column or unit shows before the run.
+    const ScanStep& st = scene.scan.steps[i];
+    if (st.kind != StepKind::kLog) continue;
+    const ScanLogRows& log = *st.log;
+    double lo[2] = {1e300, 1e300}, hi[2] = {-1e300, -1e300};
+    for (int64_t r = 0; r < log.rows(); ++r) {
+      lo[0] = std::min(lo[0], log.x_um[r]), hi[0] = std::max(hi[0], log.x_um[r]);
+      lo[1] = std::min(lo[1], log.y_um[r]), hi[1] = std::max(hi[1], log.y_um[r]);
+    }
+    int64_t open = 0;
+    for (int64_t r = 0; r < log.rows(); ++r) open += log.is_open(r) ? 1 : 0;
+    std::string text = "'" + log.file + "': " + group_digits(log.rows()) + (log.fly ? " rows over " : " points over ") +
+                       human_duration(step_duration_s(st)) + (log.fly ? " (fly)" : "") + ", beam x " + fmt_g(lo[0], 6) +
+                       ".." + fmt_g(hi[0], 6) + ", y " + fmt_g(lo[1], 6) + ".." + fmt_g(hi[1], 6) + " um";
+    if (!log.angle_deg.empty()) {
+      const auto [a0, a1] = std::minmax_element(log.angle_deg.begin(), log.angle_deg.end());
+      text += ", angle " + fmt_g(*a0, 6) + ".." + fmt_g(*a1, 6) + " deg";
+    }
+    if (!log.open.empty()) text += ", shutter open " + group_digits(open) + " of " + group_digits(log.rows());
+    if (!log.flux_factor.empty()) {
+      const auto [f0, f1] = std::minmax_element(log.flux_factor.begin(), log.flux_factor.end());
+      text += ", flux x" + fmt_g(*f0, 4) + "..x" + fmt_g(*f1, 4) + " (monitor)";
+    }
+    overview.push_back({"  log #" + std::to_string(i + 1), text});
+  }
   overview.push_back({"exposures", group_digits(static_cast<long long>(tl.exposures.size())) +
                                      (plan.sub_exposures != static_cast<int64_t>(tl.exposures.size())
                                           ? " (" + group_digits(plan.sub_exposures) + " with fly and rotation sub-steps)"

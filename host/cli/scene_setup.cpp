@@ -22,6 +22,7 @@ SceneSetup set_up_scene(Scene scene, const WorkLimits& limits, int threads) {
   validate_shapes(s.scene, s.geometry);
   s.beam = make_beam_profile(s.scene.beam);
   check_poses(s.scene, s.geometry);
+  check_log_positions(s.scene, s.beam, s.geometry);
   s.turn_substep_deg = rotation_substep_deg(s.scene.sample.stage, s.beam, s.geometry);
   // Counted from the scene before anything is expanded: exposures, then sub-steps.
   check_exposure_count(s.scene.scan, limits);

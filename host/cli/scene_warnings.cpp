@@ -145,6 +145,9 @@ void scan_warnings(const SceneSetup& s, std::vector<Diagnostic>& out) {
                      "the XRD-CT's x_step_um = " + fmt_g(st.x_step_um, 6) + " is finer than any scanning stage moves (" +
                          fmt_g(1000 * kFinestStep_um, 3) + " nm)",
                      "if you meant mm, write x_step_um = " + fmt_g(1000 * st.x_step_um, 6)});
+    if (st.kind == StepKind::kLog)
+      for (const std::string& note : st.log->notes)
+        out.push_back({st.log_file_where, note, "check that this is the scan you meant to replay"});
   }
 }
 

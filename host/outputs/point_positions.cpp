@@ -30,7 +30,9 @@ std::vector<PointPosition> point_positions(const Scene& scene, const MaterialTab
   // Scripted scans may have thousands of points: (x, y, stage angle) -> position.
   std::map<std::array<double, 3>, size_t> index_of;
   for (const Exposure& e : tl.exposures) {
-    if (scene.scan.steps[e.step].kind != StepKind::kPoint) continue;
+    // Points written by hand, and the points of a replayed step scan.
+    const ScanStep& step = scene.scan.steps[e.step];
+    if (step.kind != StepKind::kPoint && !(step.kind == StepKind::kLog && !step.log->fly)) continue;
     const auto [it, added] = index_of.try_emplace({e.x0_um, e.y0_um, e.angle0_deg}, positions.size());
     if (added) {
       positions.emplace_back();

@@ -19,6 +19,7 @@ const char* step_kind_name(StepKind k) {
     case StepKind::kWait: return "wait";
     case StepKind::kRotate: return "rotate";
     case StepKind::kXrdct: return "xrdct";
+    case StepKind::kLog: return "log";
   }
   return "?";
 }

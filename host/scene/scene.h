@@ -161,7 +161,28 @@ struct BeamSpec {
 };
 
 // ---- scan ----
-enum class StepKind { kPoint, kRaster, kFly, kWait, kRotate, kXrdct };
+enum class StepKind { kPoint, kRaster, kFly, kWait, kRotate, kXrdct, kLog };
+
+// A scan log replayed ([[scan.steps]] kind = "log", docs/scene-format.md "Scan-log replay"):
+// its rows as dosemap uses them, converted to the lab frame, micrometres, degrees and seconds
+// when the scene is read (host/scene/scan_log.h). Per-row arrays are empty where the log has
+// no such column.
+struct ScanLogRows {
+  bool fly = false;                 // positions over time, beam on between rows
+  std::vector<double> t_s;          // each row's time from the first row's (the start of its exposure)
+  std::vector<double> x_um, y_um;   // the beam on the sample, lab frame
+  std::vector<double> angle_deg;    // empty: the step's angle_deg
+  std::vector<double> exposure_s;   // points mode
+  std::vector<double> flux_factor;  // monitor / reference
+  std::vector<uint8_t> open;        // the shutter: 0 closed
+  std::vector<std::string> notes;   // what a user should know (an interrupted scan), as warnings
+  std::string file;                 // as the scene names it
+  std::vector<int64_t> line;        // CSV: the file's line of each row (0 for HDF5), for messages
+  int64_t rows() const { return static_cast<int64_t>(x_um.size()); }
+  bool is_open(int64_t r) const { return open.empty() || open[r] != 0; }
+  double factor(int64_t r) const { return flux_factor.empty() ? 1.0 : flux_factor[r]; }
+  double angle(int64_t r, double fixed_deg) const { return angle_deg.empty() ? fixed_deg : angle_deg[r]; }
+};
 const char* step_kind_name(StepKind k);
 enum class RasterOrder { kSnake, kLines };
 
@@ -190,6 +211,11 @@ struct ScanStep {
   double x_from_um = 0, x_to_um = 0, x_step_um = 0;  // xrdct
   std::vector<double> y_um;                           // xrdct heights (lab y)
   double line_move_s = 0;                             // xrdct: between lines
+  // log: the rows replayed (shared: a log may hold millions); move_s between rows in points
+  // mode without a time column; rows whose beam misses the grid skipped rather than refused
+  std::shared_ptr<const ScanLogRows> log;
+  bool log_skip_off_grid = false;
+  SourcePos log_file_where;
 };
 
 struct ScanSpec {

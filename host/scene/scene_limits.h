@@ -51,6 +51,9 @@ inline constexpr int64_t kMaxBeamImagePixels = int64_t(1) << 24;  // 4096 x 4096
 inline constexpr int64_t kMaxBeamImageFileBytes = int64_t(512) << 20;
 
 // ---- scan ----
+// A scan log (kind = "log"): a CSV read whole, HDF5 counters read one by one.
+inline constexpr int64_t kMaxScanLogFileBytes = int64_t(1) << 30;
+inline constexpr int64_t kMaxScanLogRows = 50'000'000;  // as many exposures as dosemap handles
 inline constexpr int64_t kMaxRepeat = 1000000;
 inline constexpr double kMaxRasterPointsPerAxis = 1e7;
 

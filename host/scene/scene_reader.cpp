@@ -16,6 +16,7 @@
 #include "host/common/text.h"
 #include "host/scene/beam_image.h"
 #include "host/scene/label_volume.h"
+#include "host/scene/scan_log.h"
 #include "host/scene/scene_limits.h"
 #include "host/scene/threshold_scale.h"
 #include "host/scene/toml_reader.h"
@@ -726,6 +727,147 @@ class SceneReader {
     b.spectrum = lines;
   }
 
+  // One quantity of a log: { column = "samx", unit = "mm", sign = -1, zero = 0.0 }. `units`:
+  // the allowed units and their factor to the quantity's own (um, deg, s); `signed_axis`:
+  // sign required and zero allowed (positions and angles).
+  std::optional<LogColumn> read_log_column(TableView& v, std::string_view key, bool required,
+                                           const std::vector<std::pair<std::string, double>>& units, bool signed_axis,
+                                           std::string_view example) {
+    if (!v.has(key)) {
+      if (required) v.error(key, "is required", "add e.g. " + std::string(key) + " = " + std::string(example));
+      return std::nullopt;
+    }
+    const toml::table* t = v.table(key, true);
+    if (!t) return std::nullopt;
+    std::vector<std::string> allowed = {"column"};
+    if (!units.empty()) allowed.push_back("unit");
+    if (signed_axis) allowed.insert(allowed.end(), {"sign", "zero"});
+    if (key == "monitor") allowed.push_back("reference");
+    TableView c(*t, v.name() + " " + std::string(key), file_, diag_, allowed);
+    LogColumn col;
+    col.present = true;
+    col.where = v.pos(key);
+    const auto name = c.string("column", true, "\"samx\"");
+    if (name) col.column = *name;
+    if (name && name->empty()) c.error("column", "is empty", "name the column (CSV header) or counter (HDF5)");
+    bool ok = name && !name->empty();
+    if (!units.empty()) {
+      std::vector<std::string> names;
+      for (const auto& u : units) names.push_back(u.first);
+      const auto unit = c.choice("unit", names, true);
+      ok = ok && unit;
+      for (const auto& u : units)
+        if (unit && *unit == u.first) col.unit = u.second;
+    }
+    if (signed_axis) {
+      // No default: a wrong sign mirrors the whole map without any other sign of trouble.
+      const auto sign = c.number("sign", in_range(-1, 1), true, "-1");
+      if (sign && *sign != 1 && *sign != -1)
+        c.error("sign", "must be 1 or -1",
+                "-1 for a sample motor (moving the sample +d moves the beam -d across it), 1 for a beam motor");
+      ok = ok && sign && (*sign == 1 || *sign == -1);
+      if (sign) col.sign = *sign;
+      const auto zero = c.number("zero", any_number(), false, "12.5");
+      col.zero = zero.value_or(0.0);
+      ok = ok && !(c.has("zero") && !zero);
+    }
+    if (key == "monitor") {
+      const auto ref = c.number("reference", positive(), true, "1.0e5");
+      ok = ok && ref;
+      if (ref) col.zero = *ref;  // carried to the spec by the caller
+    }
+    c.check_unknown_keys();
+    if (!ok) return std::nullopt;
+    return col;
+  }
+
+  // kind = "log": the file's rows read and converted now (host/scene/scan_log.h).
+  bool read_log_step(TableView& v, ScanStep& st) {
+    static const std::vector<std::pair<std::string, double>> lengths = {{"nm", 1e-3}, {"um", 1.0}, {"mm", 1e3}};
+    static const std::vector<std::pair<std::string, double>> angles = {
+        {"deg", 1.0}, {"mrad", 0.057295779513082321}, {"rad", 57.295779513082321}};
+    static const std::vector<std::pair<std::string, double>> times = {{"s", 1.0}, {"ms", 1e-3}, {"us", 1e-6}};
+    ScanLogSpec spec;
+    spec.where = v.pos();
+    spec.file_where = v.pos("file");
+    st.log_file_where = spec.file_where;
+    const size_t errors_before = diag_.size();
+    const auto file = v.string("file", true, "\"scan_0042.h5\"");
+    const auto mode = v.choice("mode", {"points", "fly"}, true);
+    spec.fly = mode && *mode == "fly";
+    if (file) {
+      spec.shown = *file;
+      const std::filesystem::path p = std::filesystem::path(*file).is_absolute()
+                                          ? std::filesystem::path(*file)
+                                          : std::filesystem::path(file_).parent_path() / *file;
+      spec.path = p.string();
+      std::string ext = p.extension().string();
+      for (char& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      spec.hdf5 = ext == ".h5" || ext == ".hdf5" || ext == ".nxs";
+      if (!spec.hdf5 && ext != ".csv")
+        v.error("file", "'" + *file + "' is not a scan log dosemap reads", "give a .csv file or an .h5/.hdf5/.nxs (BLISS) file");
+    }
+    if (spec.hdf5) {
+      if (auto entry = v.string("entry", true, "\"42.1\"")) spec.entry = *entry;
+      if (auto g = v.string("columns", false, "\"measurement\"")) spec.columns_group = *g;
+      if (auto g = v.string("constants", false, "\"instrument/positioners_start\"")) spec.constants_group = *g;
+    } else if (file) {
+      for (const char* k : {"entry", "columns", "constants"})
+        if (v.has(k)) v.reject(k, "applies to HDF5 logs (.h5, .hdf5, .nxs) only; remove it");
+    }
+    spec.x = read_log_column(v, "x", false, lengths, true, "{ column = \"samx\", unit = \"mm\", sign = -1 }")
+                 .value_or(LogColumn{});
+    spec.y = read_log_column(v, "y", false, lengths, true, "{ column = \"samy\", unit = \"mm\", sign = -1 }")
+                 .value_or(LogColumn{});
+    if (!v.has("x") || !v.has("y")) {
+      if (auto at = v.numbers<2>("at_um", position_rule(), false, "[0.0, 0.0]")) spec.at_um = *at;
+      else if (!v.has("at_um"))
+        v.error_here(std::string("has no ") + (v.has("x") ? "y" : v.has("y") ? "x" : "x or y") +
+                         " column: say where the beam stays along that axis",
+                     "add at_um = [x, y] (the fixed position; the columns' axes ignore it), or a column for it");
+    } else if (v.has("at_um")) {
+      v.reject("at_um", "does not apply when both x and y come from columns; remove it");
+    }
+    if (v.has("angle")) {
+      spec.angle = read_log_column(v, "angle", false, angles, true, "{ column = \"srot\", unit = \"deg\", sign = 1 }")
+                       .value_or(LogColumn{});
+      v.reject("angle_deg", "does not apply when the angle column gives the stage angle; remove it");
+    }
+    spec.time = read_log_column(v, "time", spec.fly, times, false, "{ column = \"epoch\", unit = \"s\" }")
+                    .value_or(LogColumn{});
+    if (spec.fly) {
+      for (const char* k : {"exposure", "exposure_s", "move_s"})
+        if (v.has(k)) v.reject(k, "does not apply to mode = \"fly\" (the beam is on from row to row); remove it");
+    } else {
+      if (v.has("exposure") && v.has("exposure_s"))
+        v.reject("exposure_s", "and exposure both give the exposure time: keep one");
+      if (v.has("exposure")) {
+        spec.exposure = read_log_column(v, "exposure", true, times, false, "").value_or(LogColumn{});
+      } else if (auto e = v.number("exposure_s", time_rule(), false, "0.1")) {
+        spec.exposure_s = *e;
+      } else if (!v.has("exposure_s")) {
+        v.error_here("needs each row's exposure time",
+                     "add exposure_s = 0.1 (the count time of every point: a BLISS scan's title ends in it), or "
+                     "exposure = { column = \"count_time\", unit = \"s\" }");
+      }
+      if (spec.time.present && v.has("move_s"))
+        v.reject("move_s", "does not apply when the time column says when each row begins; remove it");
+      auto move = v.number("move_s", in_range(0.0, kMaxTime_s), false, "0.2");
+      st.move_s = move.value_or(0.0);
+    }
+    if (v.has("monitor")) {
+      spec.monitor = read_log_column(v, "monitor", false, {}, false, "").value_or(LogColumn{});
+      spec.monitor_reference = spec.monitor.zero;
+      spec.monitor.zero = 0;
+    }
+    if (v.has("shutter")) spec.shutter = read_log_column(v, "shutter", false, {}, false, "").value_or(LogColumn{});
+    const auto off = v.choice("off_grid", {"error", "skip"}, false);
+    st.log_skip_off_grid = off && *off == "skip";
+    if (!file || !mode || diag_.size() != errors_before) return false;
+    st.log = read_scan_log(spec, diag_);
+    return st.log != nullptr;
+  }
+
   void read_scan(const toml::table& t, Scene& s) {
     TableView v(t, "[scan]", file_, diag_, {"repeat", "period_s", "steps"});
     ScanSpec& sc = s.scan;
@@ -765,10 +907,12 @@ class SceneReader {
         {"rotate", {"at_um", "from_deg", "to_deg", "step_deg", "dwell_s", "move_s", "speed_deg_s"}},
         {"xrdct", {"from_deg", "to_deg", "step_deg", "x_from_um", "x_to_um", "x_step_um", "dwell_s", "move_s",
                    "speed_um_s", "y_um", "line_move_s", "order"}},
+        {"log", {"file", "entry", "columns", "constants", "mode", "x", "y", "angle", "time", "exposure", "exposure_s",
+                 "at_um", "move_s", "monitor", "shutter", "off_grid"}},
     };
     const std::string shown = ordinal_name("scan.steps", index);
     TableView probe(t, shown, file_, diag_, {});
-    auto kind = probe.choice("kind", {"point", "raster", "fly", "wait", "rotate", "xrdct"}, true);
+    auto kind = probe.choice("kind", {"point", "raster", "fly", "wait", "rotate", "xrdct", "log"}, true);
     if (!kind) return;
     std::vector<std::string> allowed = keys.at(*kind);
     allowed.push_back("kind");
@@ -898,6 +1042,9 @@ class SceneReader {
         if (dwell) st.dwell_s = *dwell;
         st.move_s = move.value_or(0.0);
       }
+    } else if (*kind == "log") {
+      st.kind = StepKind::kLog;
+      ok = read_log_step(v, st) && ok;
     } else {
       st.kind = StepKind::kXrdct;
       ok = read_angle_range(v, st, "xrdct") && ok;
@@ -1136,12 +1283,15 @@ class SceneReader {
     if (s.sample.stage.present) return;
     for (size_t i = 0; i < s.scan.steps.size(); ++i) {
       const ScanStep& st = s.scan.steps[i];
-      const bool turns = st.kind == StepKind::kRotate || st.kind == StepKind::kXrdct;
+      const bool logged_turn =
+          st.log && std::any_of(st.log->angle_deg.begin(), st.log->angle_deg.end(), [](double a) { return a != 0; });
+      const bool turns = st.kind == StepKind::kRotate || st.kind == StepKind::kXrdct || logged_turn;
       if (!turns && st.angle_deg == 0) continue;
       diag_.error(turns ? st.where : st.angle_where,
                   ordinal_name("scan.steps", i) + " " +
-                      (turns ? std::string("kind = \"") + step_kind_name(st.kind) + "\" turns the stage"
-                             : "angle_deg = " + fmt_g(st.angle_deg, 8) + " turns the stage") +
+                      (logged_turn ? std::string("replays a log whose angle column turns the stage")
+                       : turns     ? std::string("kind = \"") + step_kind_name(st.kind) + "\" turns the stage"
+                                   : "angle_deg = " + fmt_g(st.angle_deg, 8) + " turns the stage") +
                       ", but the scene has no [sample.stage]",
                   "add [sample.stage] with axis = \"y\" (vertical; or \"x\", \"z\") and, if the axis is not at "
                   "x = y = 0 and mid-depth, center_um");

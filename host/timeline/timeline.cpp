@@ -31,7 +31,13 @@ int64_t count_step_exposures(const ScanStep& s) {
     case StepKind::kXrdct:
       return saturating_mul(saturating_mul(raster_count(s.from_deg, s.to_deg, s.step_deg),
                                            static_cast<int64_t>(s.y_um.size())),
-                            s.continuous ? 1 : raster_count(s.x_from_um, s.x_to_um, s.x_step_um));
+                            s.continuous ? 1 : raster_count(s.x_from_um, s.x_to_um, s.x_step_um));    case StepKind::kLog: {
+      // Points: one per row with the shutter open; fly: one per open segment between rows.
+      const ScanLogRows& log = *s.log;
+      int64_t n = 0;
+      for (int64_t r = 0; r < log.rows() - (log.fly ? 1 : 0); ++r) n += log.is_open(r) ? 1 : 0;
+      return n;
+    }
   }
   return 0;
 }
@@ -42,7 +48,9 @@ double segment_length(const std::array<double, 2>& a, const std::array<double, 2
   return std::hypot(b[0] - a[0], b[1] - a[1]);
 }
 
-double step_duration(const ScanStep& s) {
+}  // namespace
+
+double step_duration_s(const ScanStep& s) {
   switch (s.kind) {
     case StepKind::kPoint: return s.exposure_s;
     case StepKind::kRaster: {
@@ -69,11 +77,18 @@ double step_duration(const ScanStep& s) {
       }
       return lines * line_s + (lines - 1) * s.line_move_s;
     }
+    case StepKind::kLog: {
+      const ScanLogRows& log = *s.log;
+      const int64_t last = log.rows() - 1;
+      if (log.fly) return log.t_s[last];
+      if (!log.t_s.empty()) return log.t_s[last] + log.exposure_s[last];
+      double sum = 0;
+      for (double e : log.exposure_s) sum += e;
+      return sum + static_cast<double>(last) * s.move_s;
+    }
   }
   return 0;
 }
-
-}  // namespace
 
 int64_t count_exposures(const ScanSpec& scan) {
   int64_t per_rep = 0;
@@ -95,7 +110,7 @@ Timeline expand_scan(const Scene& scene, const WorkLimits& limits) {
   const ScanSpec& scan = scene.scan;
   const double flux = scene.beam.flux_ph_s;
   Timeline tl;
-  for (const auto& s : scan.steps) tl.repetition_s += step_duration(s);
+  for (const auto& s : scan.steps) tl.repetition_s += step_duration_s(s);
 
   if (scan.period_s > 0 && tl.repetition_s > scan.period_s * (1 + 1e-12)) {
     throw UserError(scan.period_where,
@@ -111,7 +126,8 @@ Timeline expand_scan(const Scene& scene, const WorkLimits& limits) {
     double t = r * (scan.period_s > 0 ? scan.period_s : tl.repetition_s);
     for (size_t si = 0; si < scan.steps.size(); ++si) {
       const ScanStep& s = scan.steps[si];
-      auto emit = [&](double dur, double x0, double y0, double x1, double y1, double a0, double a1) {
+      auto emit = [&](double dur, double x0, double y0, double x1, double y1, double a0, double a1,
+                      double flux_factor = 1.0) {
         Exposure e;
         e.t_start_s = t;
         e.duration_s = dur;
@@ -121,7 +137,7 @@ Timeline expand_scan(const Scene& scene, const WorkLimits& limits) {
         e.y1_um = y1;
         e.angle0_deg = a0;
         e.angle1_deg = a1;
-        e.photons = flux * dur;
+        e.photons = flux * dur * flux_factor;
         e.step = static_cast<int32_t>(si);
         e.repetition = static_cast<int32_t>(r);
         tl.exposures.push_back(e);
@@ -202,6 +218,31 @@ Timeline expand_scan(const Scene& scene, const WorkLimits& limits) {
               }
               if (++line != lines) t += s.line_move_s;
             }
+          }
+          break;
+        }
+        case StepKind::kLog: {
+          // As the control system recorded it: points at their times (or one after another),
+          // fly segments from row to row; closed-shutter rows pass time without beam.
+          const ScanLogRows& log = *s.log;
+          const double t0 = t;
+          const int64_t n = log.rows();
+          if (log.fly) {
+            for (int64_t r = 0; r + 1 < n; ++r) {
+              if (!log.is_open(r)) continue;
+              t = t0 + log.t_s[r];
+              emit(log.t_s[r + 1] - log.t_s[r], log.x_um[r], log.y_um[r], log.x_um[r + 1], log.y_um[r + 1],
+                   log.angle(r, s.angle_deg), log.angle(r + 1, s.angle_deg), log.factor(r));
+            }
+            t = t0 + log.t_s[n - 1];
+            break;
+          }
+          for (int64_t r = 0; r < n; ++r) {
+            if (!log.t_s.empty()) t = t0 + log.t_s[r];
+            const double a = log.angle(r, s.angle_deg);
+            if (log.is_open(r)) emit(log.exposure_s[r], log.x_um[r], log.y_um[r], log.x_um[r], log.y_um[r], a, a, log.factor(r));
+            t += log.exposure_s[r];
+            if (log.t_s.empty() && r + 1 != n) t += s.move_s;
           }
           break;
         }

@@ -52,6 +52,9 @@ int64_t raster_count(double from, double to, double step);
 // continuous rotation one, an xrdct step one per point or fly line); saturates.
 int64_t count_step_exposures(const ScanStep& step);
 
+// How long one repetition of a step lasts, beam on and off (s).
+double step_duration_s(const ScanStep& step);
+
 // Counts the exposures without expanding (for messages and memory estimates); saturates
 // at INT64_MAX rather than wrapping.
 int64_t count_exposures(const ScanSpec& scan);

@@ -109,10 +109,18 @@ double turn_substeps(double a0, double a1, double turn_substep_deg) {
 }
 }  // namespace
 
+namespace {
+// A segment that may both move the beam and turn the stage (a replayed log): fine enough for
+// each.
+double segment_substeps(double x0, double y0, double x1, double y1, double a0, double a1, const BeamProfile& beam,
+                        const GridGeometry& g, double turn_substep_deg) {
+  return std::max(turn_substeps(a0, a1, turn_substep_deg), substeps_along(x0, y0, x1, y1, beam, g));
+}
+}  // namespace
+
 int64_t substeps_of(const Exposure& e, const BeamProfile& beam, const GridGeometry& g, double turn_substep_deg) {
-  if (e.turning()) return saturating_count(turn_substeps(e.angle0_deg, e.angle1_deg, turn_substep_deg));
-  if (!e.moving()) return 1;
-  return saturating_count(substeps_along(e.x0_um, e.y0_um, e.x1_um, e.y1_um, beam, g));
+  return saturating_count(
+      segment_substeps(e.x0_um, e.y0_um, e.x1_um, e.y1_um, e.angle0_deg, e.angle1_deg, beam, g, turn_substep_deg));
 }
 
 namespace {
@@ -122,6 +130,15 @@ double step_substeps(const ScanStep& s, const BeamProfile& beam, const GridGeome
   if (s.kind == StepKind::kXrdct && s.continuous) {
     const double per_line = substeps_along(s.x_from_um, 0, s.x_to_um, 0, beam, g);
     return per_line * static_cast<double>(count_step_exposures(s));  // one fly line per exposure
+  }
+  if (s.kind == StepKind::kLog && s.log->fly) {
+    const ScanLogRows& log = *s.log;
+    double sub = 0;
+    for (int64_t r = 0; r + 1 < log.rows(); ++r)
+      if (log.is_open(r))
+        sub += segment_substeps(log.x_um[r], log.y_um[r], log.x_um[r + 1], log.y_um[r + 1], log.angle(r, s.angle_deg),
+                                log.angle(r + 1, s.angle_deg), beam, g, turn_substep_deg);
+    return sub;
   }
   if (s.kind != StepKind::kFly) return static_cast<double>(count_step_exposures(s));  // static: one each
   double sub = 0;
@@ -147,7 +164,8 @@ void check_sub_exposures(const Scene& scene, const BeamProfile& beam, const Grid
   const ScanStep* worst = nullptr;
   double most = 0;
   for (const ScanStep& s : scene.scan.steps) {
-    if (s.kind != StepKind::kFly && !s.continuous) continue;  // one sub-exposure per exposure
+    const bool cut = s.kind == StepKind::kFly || s.continuous || (s.kind == StepKind::kLog && s.log->fly);
+    if (!cut) continue;  // one sub-exposure per exposure
     const double sub = step_substeps(s, beam, g, turn_substep_deg);
     if (sub > most) most = sub, worst = &s;
   }

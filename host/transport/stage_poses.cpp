@@ -46,6 +46,16 @@ namespace {
 
 // The angles a step holds the stage at (a sample of them for continuous and very long runs).
 std::vector<double> step_angles(const ScanStep& s) {
+  if (s.kind == StepKind::kLog && !s.log->angle_deg.empty()) {
+    // Every row's angle, and in fly mode a sample of those between (as for continuous turns).
+    const std::vector<double>& a = s.log->angle_deg;
+    std::vector<double> angles;
+    const size_t stride = a.size() > 100000 ? a.size() / 100000 + 1 : 1;
+    for (size_t r = 0; r < a.size(); r += stride) angles.push_back(a[r]);
+    if (s.log->fly)
+      for (size_t r = 0; r + 1 < a.size(); r += stride) angles.push_back(a[r] + 0.37 * (a[r + 1] - a[r]));
+    return angles;
+  }
   if (s.kind != StepKind::kRotate && s.kind != StepKind::kXrdct) return {s.angle_deg};
   std::vector<double> angles;
   const double span = s.to_deg - s.from_deg;
@@ -81,6 +91,39 @@ void check_poses(const Scene& scene, const GridGeometry& g) {
                       stage.axis == 2 ? "use equal x and y voxel edges (voxel_um) for rotations about z"
                                       : "untilt the axis (tilt_deg = 0), or turn it only by whole multiples of 90 "
                                         "degrees while tilted");
+    }
+  }
+}
+
+void check_log_positions(const Scene& scene, const BeamProfile& beam, const GridGeometry& g) {
+  for (size_t i = 0; i < scene.scan.steps.size(); ++i) {
+    const ScanStep& s = scene.scan.steps[i];
+    if (s.kind != StepKind::kLog || s.log_skip_off_grid) continue;
+    const ScanLogRows& log = *s.log;
+    double lattice_angle = log.angle(0, s.angle_deg);
+    RayLattice L = pose_lattice(stage_pose(scene.sample.stage, g, lattice_angle), g);
+    const int64_t n = log.rows() - (log.fly ? 1 : 0);
+    for (int64_t r = 0; r < n; ++r) {
+      if (!log.is_open(r)) continue;
+      const int64_t r1 = log.fly ? r + 1 : r;
+      if (log.angle(r, s.angle_deg) != lattice_angle) {
+        lattice_angle = log.angle(r, s.angle_deg);
+        L = pose_lattice(stage_pose(scene.sample.stage, g, lattice_angle), g);
+      }
+      SubExposure e;
+      e.x0_um = log.x_um[r], e.y0_um = log.y_um[r], e.x1_um = log.x_um[r1], e.y1_um = log.y_um[r1];
+      if (footprint(beam, L, e).count() > 0) continue;
+      const bool csv = !log.line.empty();
+      throw UserError(csv ? SourcePos{log.file, static_cast<int>(log.line[r]), 1} : s.log_file_where,
+                      "[[scan.steps]] #" + std::to_string(i + 1) + " log '" + log.file + "' row " +
+                          std::to_string(r + 1) + " puts the beam at (" +
+                          fmt_g(log.x_um[r], 6) + ", " + fmt_g(log.y_um[r], 6) + ") um" +
+                          (log.fly ? " to (" + fmt_g(log.x_um[r1], 6) + ", " + fmt_g(log.y_um[r1], 6) + ") um" : "") +
+                          ", where it misses the sample grid (x " + fmt_g(g.origin_um[0], 6) + ".." +
+                          fmt_g(g.origin_um[0] + g.dims[0] * g.voxel_um[0], 6) + ", y " + fmt_g(g.origin_um[1], 6) +
+                          ".." + fmt_g(g.origin_um[1] + g.dims[1] * g.voxel_um[1], 6) + " um at stage angle 0)",
+                      "check the x and y columns' unit, sign and zero; if the scan really left the sample, set "
+                      "off_grid = \"skip\" (those rows deposit nothing in the grid)");
     }
   }
 }

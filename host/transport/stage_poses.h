@@ -32,4 +32,8 @@ double rotation_substep_deg(const StageSpec& stage, const BeamProfile& beam, con
 // tilted axis turned to an angle where the voxel's shadow is not a lab-aligned rectangle).
 void check_poses(const Scene& scene, const GridGeometry& g);
 
+// Throws UserError at the first row of a replayed log (kind = "log", unless off_grid =
+// "skip") whose beam misses the sample grid entirely: a unit, sign or zero set wrong.
+void check_log_positions(const Scene& scene, const BeamProfile& beam, const GridGeometry& g);
+
 }  // namespace dosemap
