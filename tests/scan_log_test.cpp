@@ -130,7 +130,10 @@ TEST_F(ScanLog, AnInterruptedScanReplaysThePointsEveryCounterHoldsAndSaysSo) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("hold different numbers of points (epoch 7, py 8, pz 8)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("the scan was interrupted; the 7 points every counter holds are replayed"), std::string::npos);
-  EXPECT_NE(r.out.find("'" + file("interrupted_bliss.h5").string() + "': 7 points over 4.1 s"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("'" + file("interrupted_bliss.h5").string() +
+                       "' scan 12.1 \"amesh pz -8 8 2 py -6 6 2 0.5\": 7 points over 4.1 s"),
+            std::string::npos)
+      << r.out;
 }
 
 TEST_F(ScanLog, AnAngleColumnTurnsTheStageAsAngleDegDoes) {

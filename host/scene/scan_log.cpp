@@ -28,7 +28,38 @@ struct LogTable {
   std::function<std::pair<SourcePos, std::string>(const std::string& column, int64_t row)> place;
   std::vector<std::string> notes;
   std::vector<int64_t> lines;  // CSV: each row's line in the file
+  std::string title;           // HDF5: the scan's title ("amesh pz -8 8 2 py -6 6 2 0.5")
 };
+
+// A scalar string dataset (fixed or variable length), or "" when it is not one.
+std::string read_hdf5_string(hid_t file, const std::string& path) {
+  const hid_t set = H5Dopen2(file, path.c_str(), H5P_DEFAULT);
+  if (set < 0) return "";
+  const hid_t type = H5Dget_type(set), space = H5Dget_space(set);
+  std::string out;
+  if (H5Tget_class(type) == H5T_STRING && H5Sget_simple_extent_npoints(space) == 1) {
+    const hid_t memory = H5Tcopy(H5T_C_S1);
+    H5Tset_cset(memory, H5Tget_cset(type));
+    if (H5Tis_variable_str(type) > 0) {
+      H5Tset_size(memory, H5T_VARIABLE);
+      char* text = nullptr;
+      if (H5Dread(set, memory, H5S_ALL, H5S_ALL, H5P_DEFAULT, &text) >= 0 && text) {
+        out = text;
+        H5Dvlen_reclaim(memory, space, H5P_DEFAULT, &text);
+      }
+    } else {
+      const size_t n = H5Tget_size(type);
+      std::string buffer(n + 1, '\0');
+      H5Tset_size(memory, n + 1);
+      if (H5Dread(set, memory, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()) >= 0) out = buffer.c_str();
+    }
+    H5Tclose(memory);
+  }
+  H5Sclose(space);
+  H5Tclose(type);
+  H5Dclose(set);
+  return out.substr(0, 200);
+}
 
 // The quantities of a spec that name a column.
 std::vector<const LogColumn*> used_columns(const ScanLogSpec& s) {
@@ -195,6 +226,7 @@ std::optional<LogTable> read_hdf5_log(const ScanLogSpec& spec, Diagnostics& diag
   auto group_path = [&](const std::string& g) { return g.empty() || g[0] != '/' ? entry + "/" + g : g; };
   const std::string arrays = group_path(spec.columns_group), constants = group_path(spec.constants_group);
   LogTable t;
+  if (exists(entry + "/title")) t.title = read_hdf5_string(file, entry + "/title");
   std::map<std::string, std::string> dataset_of;
   std::map<std::string, std::vector<double>> raw;
   std::map<std::string, bool> is_constant;
@@ -300,6 +332,7 @@ std::shared_ptr<const ScanLogRows> read_scan_log(const ScanLogSpec& spec, Diagno
   r.file = spec.shown;
   r.notes = t.notes;
   r.line = t.lines;
+  if (spec.hdf5) r.scan = spec.entry + (t.title.empty() ? "" : " \"" + t.title + "\"");
   auto bad = [&](const LogColumn& c, int64_t row, const std::string& what, const std::string& fix) {
     const auto [at, where] = t.place(c.column, row);
     diag.error(at, where + " " + what, fix);

@@ -177,6 +177,7 @@ struct ScanLogRows {
   std::vector<uint8_t> open;        // the shutter: 0 closed
   std::vector<std::string> notes;   // what a user should know (an interrupted scan), as warnings
   std::string file;                 // as the scene names it
+  std::string scan;                 // HDF5: the entry and its title, as check shows them
   std::vector<int64_t> line;        // CSV: the file's line of each row (0 for HDF5), for messages
   int64_t rows() const { return static_cast<int64_t>(x_um.size()); }
   bool is_open(int64_t r) const { return open.empty() || open[r] != 0; }

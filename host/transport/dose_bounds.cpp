@@ -25,8 +25,13 @@ DoseBounds dose_bounds(const Scene& scene, const MaterialTable& mt, const GridGe
   }
   DoseBounds b;
   b.dose_Gy = tl.photons / ray_area_m2 * per_fluence_Gy_m2;
-  // A sub-exposure of duration dt puts at most flux dt photons on a ray.
-  b.rate_Gy_s = scene.beam.flux_ph_s / ray_area_m2 * per_fluence_Gy_m2;
+  // A sub-exposure of duration dt puts at most flux dt photons on a ray (times a replayed
+  // log's monitor factor, which may exceed 1).
+  double most_flux = 1;
+  for (const ScanStep& s : scene.scan.steps)
+    if (s.kind == StepKind::kLog && !s.log->flux_factor.empty())
+      most_flux = std::max(most_flux, *std::max_element(s.log->flux_factor.begin(), s.log->flux_factor.end()));
+  b.rate_Gy_s = scene.beam.flux_ph_s * most_flux / ray_area_m2 * per_fluence_Gy_m2;
   return b;
 }
 
