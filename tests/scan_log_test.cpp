@@ -11,6 +11,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <numeric>
+
+#include <nlohmann/json.hpp>
 
 #include "tests/engine_harness.h"
 #include "tests/test_support.h"
@@ -170,6 +173,32 @@ TEST_F(ScanLog, RowsThatLeaveTheGridAreSkippedOnlyWhenTheSceneSaysSo) {
             std::string::npos)
       << refused.err;
   EXPECT_FALSE(std::filesystem::exists(dir / "out"));
+}
+
+// The example a user starts from: the demo cell's map replayed from a BLISS session file
+// (tools/logs/make_example_log.py, made by the build). The three points counted with a 50 %
+// attenuator (i0 at half its reference) take half the dose of the others, the point whose
+// shutter stayed closed none.
+TEST(ScanLogExample, TheReplayedPouchMapDosesWhatTheLogRecorded) {
+  test::ScratchDir dir;
+  const auto r = test::run_dosemap(
+      {"run", test::source_path("scenes/operando_pouch_replay.toml").string(), "-o", (dir / "out").string(), "--format", "vdb"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto summary = nlohmann::json::parse(test::read_file(dir / "out" / "summary.json"));
+  const auto& points = summary.at("point_positions");
+  ASSERT_EQ(points.size(), 19u);  // 20 rows, one with the shutter closed
+  std::vector<double> full, attenuated;
+  for (const auto& p : points) {
+    const double d = p.at("materials").at("cathode").at("components").at("NMC811").at("dose_max_Gy");
+    const double x = p.at("at_um")[0], y = p.at("at_um")[1];
+    const bool in = (std::fabs(y + 220) < 1e-6 && x > 0) || (std::fabs(y) < 1e-6 && x < -900);
+    (in ? attenuated : full).push_back(d);
+    EXPECT_FALSE(std::fabs(y - 220) < 1e-6 && std::fabs(x + 945) < 1e-6) << "the shutter was closed there";
+  }
+  ASSERT_EQ(attenuated.size(), 3u);
+  const double mean_full = std::accumulate(full.begin(), full.end(), 0.0) / full.size();
+  for (double d : full) EXPECT_NEAR(d, mean_full, 0.01 * mean_full);  // i0 within 0.2 %, edges within 1 %
+  for (double d : attenuated) EXPECT_NEAR(d, 0.5 * mean_full, 0.01 * mean_full);
 }
 
 TEST_F(ScanLog, BrokenLogsAreErrorsNamingFileColumnAndRowWithExitCodeTwoAndNothingWritten) {

@@ -306,7 +306,7 @@ std::optional<LogTable> read_hdf5_log(const ScanLogSpec& spec, Diagnostics& diag
   const std::string shown = spec.shown;
   t.place = [dataset_of, shown](const std::string& column, int64_t row) {
     return std::make_pair(SourcePos{shown, 0, 0},
-                          "scan log '" + dataset_of.at(column) + "' point " + std::to_string(row + 1));
+                          "'" + dataset_of.at(column) + "' point " + std::to_string(row + 1));
   };
   return t;
 }
@@ -335,7 +335,8 @@ std::shared_ptr<const ScanLogRows> read_scan_log(const ScanLogSpec& spec, Diagno
   if (spec.hdf5) r.scan = spec.entry + (t.title.empty() ? "" : " \"" + t.title + "\"");
   auto bad = [&](const LogColumn& c, int64_t row, const std::string& what, const std::string& fix) {
     const auto [at, where] = t.place(c.column, row);
-    diag.error(at, where + " " + what, fix);
+    if (at.line > 0) diag.error(at, where + " " + what, fix);  // the CSV's own line and column
+    else diag.error(c.where, "[[scan.steps]] log '" + spec.shown + "': " + where + " " + what, fix);
   };
   // Converts column c into out, each value finite and within [lo, hi] once converted.
   auto convert = [&](const LogColumn& c, std::vector<double>& out, double lo, double hi, const std::string& what,
@@ -347,7 +348,7 @@ std::shared_ptr<const ScanLogRows> read_scan_log(const ScanLogSpec& spec, Diagno
         bad(c, n, "is " + fmt_g(in[n]) + ", not a number", "replace or remove the row (a dropped reading?)");
         return false;
       }
-      out[n] = c.convert(in[n]);
+      out[n] = c.convert(in[n]) + 0.0;  // + 0.0: a motor at its zero gives +0, as a position written by hand
       if (!(out[n] >= lo && out[n] <= hi)) {
         bad(c, n, "holds " + fmt_g(in[n], 8) + ", " + what, fix);
         return false;
@@ -394,9 +395,10 @@ std::shared_ptr<const ScanLogRows> read_scan_log(const ScanLogSpec& spec, Diagno
       r.exposure_s.assign(static_cast<size_t>(t.rows), spec.exposure_s);
   }
   if (ok && spec.monitor.present) {
-    ok = convert(spec.monitor, r.flux_factor, 0, 1e6, "a negative monitor or more than 1e6 times the reference",
+    LogColumn monitor = spec.monitor;
+    monitor.unit = 1 / spec.monitor_reference;  // value -> flux factor
+    ok = convert(monitor, r.flux_factor, 0, 1e6, "a negative monitor, or more than 1e6 times the reference",
                  "check the monitor column and reference");
-    for (double& f : r.flux_factor) f /= spec.monitor_reference;
   }
   if (ok && spec.shutter.present) {
     std::vector<double> shutter;
