@@ -323,7 +323,11 @@ class SceneReader {
         }
       }
     }
-    const toml::array* layers = v.array("layers", true, "[ { material = \"copper\", thickness_um = 10.0 } ]");
+    if (!v.has("layers"))
+      v.error_here("has neither [[sample.layers]] nor a [sample.volume]",
+                   "describe the sample as [[sample.layers]] (material, thickness_um) in beam order, or as a "
+                   "[sample.volume] (a segmented tomogram)");
+    const toml::array* layers = v.array("layers", false, "[ { material = \"copper\", thickness_um = 10.0 } ]");
     if (layers && layers->empty())
       v.error("layers", "is empty", "add at least one [[sample.layers]] with material and thickness_um");
     if (layers) {
