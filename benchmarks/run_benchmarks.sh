@@ -55,3 +55,13 @@ python3 -c "
 import json
 p = json.load(open('$out/pattern/plan.json'))['patterns']
 print(f\"  {p['evaluated']} candidates in {p['seconds']:.1f} s: {p['candidates_per_s']:.3g} per second\")"
+echo
+echo "== label volume (issue 13): the example electrode tiled 10 x 10 (960 x 960 x 80 = 73.7 M voxels,"
+echo "   a TIFF stack): dosemap check reads every slice into the material grid (2 bytes a voxel);"
+echo "   peak memory should be the grid plus a slice, not a second copy of the volume"
+/usr/bin/python3 tools/volumes/make_electrode_volume.py "$out/big_labels.tif" --repeat 10 > /dev/null
+sed "s|\"electrode_labels.tif\"|\"$out/big_labels.tif\"|" scenes/electrode_microstructure.toml > "$out/big_volume.toml"
+ls -l "$out/big_labels.tif" | awk '{printf "  file: %.1f MB\n", $5 / 1e6}'
+for i in 1 2; do
+  /usr/bin/time -f "check $i: %e s wall, %M kB peak RSS" "$build/dosemap" check "$out/big_volume.toml" > /dev/null
+done

@@ -109,7 +109,8 @@ TEST_F(ScanLog, AFlyLogFollowsTheHandWrittenFlyPath) {
   const auto replay = test::run_engine(scene(log_step(
       "fly_bliss.h5", "entry = \"7.1\"\nmode = \"fly\"\nx = { column = \"samx\", unit = \"mm\", sign = -1 }\n"
                       "y = { column = \"samy\", unit = \"mm\", sign = -1 }\n"  // samy from positioners_start
-                      "time = { column = \"elapsed_time\", unit = \"s\" }\n")));
+                      "time = { column = \"elapsed_time\", unit = \"s\" }\n"
+                      "monitor = { column = \"mon\", reference = 2.0e5 }\n")));  // at its reference throughout
   ASSERT_EQ(replay->timeline.exposures.size(), 8u);  // one fly segment between each two rows
   EXPECT_NEAR(replay->timeline.duration_s, 2.0, 1e-12);
   EXPECT_NEAR(replay->timeline.photons, by_hand->timeline.photons, 1e-6 * by_hand->timeline.photons);

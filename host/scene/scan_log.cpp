@@ -396,7 +396,7 @@ std::shared_ptr<const ScanLogRows> read_scan_log(const ScanLogSpec& spec, Diagno
   }
   if (ok && spec.monitor.present) {
     LogColumn monitor = spec.monitor;
-    monitor.unit = 1 / spec.monitor_reference;  // value -> flux factor
+    monitor.unit = 1 / spec.monitor.reference;  // value -> flux factor
     ok = convert(monitor, r.flux_factor, 0, 1e6, "a negative monitor, or more than 1e6 times the reference",
                  "check the monitor column and reference");
   }

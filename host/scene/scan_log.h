@@ -21,6 +21,7 @@ struct LogColumn {
   double unit = 1;     // to um, deg or s
   double sign = 1;
   double zero = 0;     // in the column's own unit
+  double reference = 0;  // a monitor: its reading at the full flux_ph_s
   SourcePos where;     // the scene's key
   double convert(double value) const { return sign * (value - zero) * unit; }
 };
@@ -34,7 +35,6 @@ struct ScanLogSpec {
   std::string constants_group = "instrument/positioners_start";
   bool fly = false;
   LogColumn x, y, angle, time, exposure, monitor, shutter;
-  double monitor_reference = 1;  // the monitor's value at which flux_ph_s holds
   std::array<double, 2> at_um{};  // the beam for an axis without a column
   double exposure_s = 0;         // points: every row's, without an exposure column
   SourcePos where;               // the step

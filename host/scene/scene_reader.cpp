@@ -551,7 +551,6 @@ class SceneReader {
               fix);
   }
 
-
   void read_shape(const toml::table& t, size_t index, SampleSpec& smp) {
     const std::string shown = ordinal_name("sample.shapes", index);
     TableView v(t, shown, file_, diag_,
@@ -778,7 +777,7 @@ class SceneReader {
     if (key == "monitor") {
       const auto ref = c.number("reference", positive(), true, "1.0e5");
       ok = ok && ref;
-      if (ref) col.zero = *ref;  // carried to the spec by the caller
+      if (ref) col.reference = *ref;
     }
     c.check_unknown_keys();
     if (!ok) return std::nullopt;
@@ -861,8 +860,6 @@ class SceneReader {
     }
     if (v.has("monitor")) {
       spec.monitor = read_log_column(v, "monitor", false, {}, false, "").value_or(LogColumn{});
-      spec.monitor_reference = spec.monitor.zero;
-      spec.monitor.zero = 0;
     }
     if (v.has("shutter")) spec.shutter = read_log_column(v, "shutter", false, {}, false, "").value_or(LogColumn{});
     const auto off = v.choice("off_grid", {"error", "skip"}, false);

@@ -11,7 +11,10 @@ collector, as a beamline user gets it from a segmentation tool: a multi-page TIF
 Deterministic (a fixed seed): the same file on every machine. The build makes it beside
 scenes/electrode_microstructure.toml (about 740 k voxels; not committed).
 
-  tools/volumes/make_electrode_volume.py OUT.tif [--npy OUT.npy]
+  tools/volumes/make_electrode_volume.py OUT.tif [--npy OUT.npy] [--repeat N]
+
+--repeat N tiles the volume N x N times laterally (benchmarks/run_benchmarks.sh reads a large
+one).
 """
 import argparse
 
@@ -68,11 +71,15 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("out", help="the TIFF stack to write (.tif)")
     p.add_argument("--npy", help="also write the labels as a NumPy .npy (same axes)")
+    p.add_argument("--repeat", type=int, default=1, help="tile the volume N x N times laterally")
     a = p.parse_args()
     labels = make_labels()
+    if a.repeat > 1:
+        labels = np.tile(labels, (1, a.repeat, a.repeat))
     import tifffile  # python3-tifffile (tools/setup)
 
-    tifffile.imwrite(a.out, labels, photometric="minisblack", compression="zlib")
+    # Big stacks as BigTIFF (past 4 GB), as segmentation tools write them.
+    tifffile.imwrite(a.out, labels, photometric="minisblack", compression="zlib", bigtiff=labels.nbytes > 2**31)
     if a.npy:
         np.save(a.npy, labels)
     counts = np.bincount(labels.ravel(), minlength=4) / labels.size
