@@ -222,7 +222,8 @@ void print_check_report(const SceneSetup& setup, std::ostream& out) {
     }
     int64_t open = 0;
     for (int64_t r = 0; r < log.rows(); ++r) open += log.is_open(r) ? 1 : 0;
-    std::string text = "'" + log.file + "'" + (log.scan.empty() ? "" : " scan " + log.scan) + ": " + group_digits(log.rows()) + (log.fly ? " rows over " : " points over ") +
+    std::string text = "'" + log.file + "'" + (log.scan.empty() ? "" : " scan " + log.scan) + ": " +
+                       group_digits(log.rows()) + (log.fly ? " rows over " : " points over ") +
                        human_duration(step_duration_s(st)) + (log.fly ? " (fly)" : "") + ", beam x " + fmt_g(lo[0], 6) +
                        ".." + fmt_g(hi[0], 6) + ", y " + fmt_g(lo[1], 6) + ".." + fmt_g(hi[1], 6) + " um";
     if (!log.angle_deg.empty()) {

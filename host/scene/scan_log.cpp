@@ -185,6 +185,7 @@ std::optional<LogTable> read_hdf5_log(const ScanLogSpec& spec, Diagnostics& diag
   auto file_error = [&](const SourcePos& at, const std::string& what, const std::string& fix) {
     diag.error(at, "[[scan.steps]] log '" + spec.shown + "' " + what, fix);
   };
+  const size_t errors_before = diag.size();
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   const hid_t access = H5Pcreate(H5P_FILE_ACCESS);
   H5Pset_file_locking(access, false, true);  // BLISS may still hold the file open
@@ -253,7 +254,6 @@ std::optional<LogTable> read_hdf5_log(const ScanLogSpec& spec, Diagnostics& diag
     const H5T_class_t cls = H5Tget_class(type);
     hsize_t n = 1;
     if (rank == 1) H5Sget_simple_extent_dims(space, &n, nullptr);
-    std::vector<double> values(static_cast<size_t>(rank <= 1 ? n : 0));
     if (n > static_cast<hsize_t>(kMaxScanLogRows)) {
       file_error(c->where, "'" + path + "' holds " + group_digits(static_cast<int64_t>(n)) + " points; at most " +
                                group_digits(kMaxScanLogRows) + " are replayed",
@@ -263,6 +263,7 @@ std::optional<LogTable> read_hdf5_log(const ScanLogSpec& spec, Diagnostics& diag
       H5Dclose(set);
       continue;
     }
+    std::vector<double> values(static_cast<size_t>(rank <= 1 ? n : 0));
     bool ok = (cls == H5T_INTEGER || cls == H5T_FLOAT) && rank <= 1 && (!constant || n == 1);
     if (ok && !values.empty()) ok = H5Dread(set, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) >= 0;
     H5Tclose(type);
@@ -277,7 +278,7 @@ std::optional<LogTable> read_hdf5_log(const ScanLogSpec& spec, Diagnostics& diag
     is_constant[c->column] = constant || rank == 0;
     raw[c->column] = std::move(values);
   }
-  if (!diag.empty()) return std::nullopt;
+  if (diag.size() != errors_before) return std::nullopt;
   // Rows: what every array holds; BLISS leaves counters of an interrupted scan uneven.
   int64_t rows = -1, longest = 0;
   std::string lengths;

@@ -811,7 +811,10 @@ class SceneReader {
         v.error("file", "'" + *file + "' is not a scan log dosemap reads", "give a .csv file or an .h5/.hdf5/.nxs (BLISS) file");
     }
     if (spec.hdf5) {
-      if (auto entry = v.string("entry", true, "\"42.1\"")) spec.entry = *entry;
+      if (auto entry = v.string("entry", true, "\"42.1\"")) {
+        spec.entry = *entry;
+        if (entry->empty()) v.error("entry", "is empty", "give the scan's entry in the file, e.g. \"42.1\"");
+      }
       if (auto g = v.string("columns", false, "\"measurement\"")) spec.columns_group = *g;
       if (auto g = v.string("constants", false, "\"instrument/positioners_start\"")) spec.constants_group = *g;
     } else if (file) {

@@ -31,7 +31,8 @@ int64_t count_step_exposures(const ScanStep& s) {
     case StepKind::kXrdct:
       return saturating_mul(saturating_mul(raster_count(s.from_deg, s.to_deg, s.step_deg),
                                            static_cast<int64_t>(s.y_um.size())),
-                            s.continuous ? 1 : raster_count(s.x_from_um, s.x_to_um, s.x_step_um));    case StepKind::kLog: {
+                            s.continuous ? 1 : raster_count(s.x_from_um, s.x_to_um, s.x_step_um));
+    case StepKind::kLog: {
       // Points: one per row with the shutter open; fly: one per open segment between rows.
       const ScanLogRows& log = *s.log;
       int64_t n = 0;
@@ -240,7 +241,8 @@ Timeline expand_scan(const Scene& scene, const WorkLimits& limits) {
           for (int64_t r = 0; r < n; ++r) {
             if (!log.t_s.empty()) t = t0 + log.t_s[r];
             const double a = log.angle(r, s.angle_deg);
-            if (log.is_open(r)) emit(log.exposure_s[r], log.x_um[r], log.y_um[r], log.x_um[r], log.y_um[r], a, a, log.factor(r));
+            if (log.is_open(r))
+              emit(log.exposure_s[r], log.x_um[r], log.y_um[r], log.x_um[r], log.y_um[r], a, a, log.factor(r));
             t += log.exposure_s[r];
             if (log.t_s.empty() && r + 1 != n) t += s.move_s;
           }
