@@ -172,6 +172,9 @@ TEST_F(LabelVolume, BrokenVolumesAreErrorsWithExitCodeTwoInCheckAndRunAndNothing
   halves[5] = 1.5f;
   test::write_npy(dir_ / "halves.npy", "<f4", "(11, 8, 10)", halves.data(), halves.size() * 4);
   test::write_file(dir_ / "short.raw", std::string(100, '\0'));
+  // A stack cut short (a copy that stopped half way).
+  const std::string whole = test::read_file(dir_ / "labels.tif");
+  test::write_file(dir_ / "cut.tif", whole.substr(0, whole.size() * 6 / 10));
   const std::string one = "labels = { 7 = \"copper\" }\n";
   const std::vector<std::pair<std::string, std::string>> cases = {
       {volume(dir_ / "labels.tif", "", "labels = { 0 = \"void\", 7 = \"copper\", 20 = \"cathode\" }\n"),
@@ -180,6 +183,7 @@ TEST_F(LabelVolume, BrokenVolumesAreErrorsWithExitCodeTwoInCheckAndRunAndNothing
        "holds 1.5 at index [0, 0, 5], which is not an integer label"},
       {volume(dir_ / "ragged.tif", "", one),
        "page 2 of 2 holds 2 x 2 pixels of 16-bit unsigned samples, the first page 10 x 8 pixels of 16-bit unsigned"},
+      {volume(dir_ / "cut.tif", "", one), "is truncated or damaged"},
       {volume(dir_ / "short.npy", "", one), "is truncated: 880 bytes of data for 880 values of 2 bytes"},
       {volume(dir_ / "flat.npy", "", one), "holds a 2-D array, not a volume"},
       {volume(dir_ / "short.raw", "shape = [11, 8, 10]\ndtype = \"uint16\"\n", one),

@@ -326,7 +326,14 @@ ArrayStack tiff_stack(const std::string& path, const std::string& shown) {
   s.source = ArrayStack::Source::kTiff;
   s.path = path;
   s.shown = shown;
+  // A stack cut short loses its last pages' directories: the chain then points past the end
+  // of the file, which libtiff reports while counting (a silently thinner volume otherwise).
+  tiff_error.clear();
   s.dims = {static_cast<int64_t>(TIFFNumberOfDirectories(tif.get())), first.height, first.width};
+  if (!tiff_error.empty())
+    fail(shown, "is truncated or damaged: its chain of pages breaks after page " + std::to_string(s.dims[0]) + " (" +
+                    tiff_error + ")",
+         "write the stack again");
   s.kind = first.kind;
   s.bits = first.bits;
   if (s.dims[0] < 1) fail(shown, "holds no page", "write the stack again");
