@@ -56,6 +56,9 @@ class LabelVolume : public ::testing::Test {
     std::vector<std::vector<uint16_t>> pages(kNz, std::vector<uint16_t>(kNx * kNy));
     for (int k = 0; k < kNz; ++k) std::fill(pages[k].begin(), pages[k].end(), static_cast<uint16_t>(label_at(k)));
     test::write_tiff_stack(dir_ / "labels.tif", pages, kNy, kNx);
+    // The same stored downstream face first: axes "-zyx".
+    std::reverse(pages.begin(), pages.end());
+    test::write_tiff_stack(dir_ / "flipped.tif", pages, kNy, kNx);
     // HDF5, axes "xzy": [i][k][j], int32, chunked 3 x 4 x 4 (slices read a chunk deep).
     std::vector<int32_t> xzy(kNx * kNz * kNy);
     for (int i = 0; i < kNx; ++i)
@@ -84,6 +87,7 @@ TEST_F(LabelVolume, EveryFormatAndAxisOrderGivesTheLayeredSamplesDoseBitForBit) 
   const auto layered = test::run_engine(scene_with(kLayers));
   const std::vector<std::pair<std::string, std::string>> volumes = {
       {"TIFF stack", volume(dir_ / "labels.tif")},
+      {"TIFF stack, z flipped", volume(dir_ / "flipped.tif", "axes = \"-zyx\"\n")},
       {"HDF5 xzy, chunked", volume(dir_ / "labels.h5", "dataset = \"/exchange/data\"\naxes = \"xzy\"\n")},
       {".npy yxz, Fortran order", volume(dir_ / "labels.npy", "axes = \"yxz\"\n")},
       {"raw", volume(dir_ / "labels.raw", "shape = [11, 8, 10]\ndtype = \"uint16\"\n")},
@@ -118,6 +122,29 @@ TEST_F(LabelVolume, AFinerGridOverPartOfTheVolumeSamplesItVoxelByVoxel) {
   const VoxelGrid expected = voxelize(layered, h);
   EXPECT_EQ(voxelize(tiff, h).material, expected.material);
   EXPECT_EQ(voxelize(h5, h).material, expected.material);
+}
+
+TEST_F(LabelVolume, AnAxisStoredFromItsHighEndIsFlippedByAMinusSign) {
+  // A volume with no symmetry: label (i + 3 j + 5 k) mod 4, stored as is and with every axis
+  // reversed (pages downstream first, rows from the highest y, columns from the highest x).
+  std::vector<std::vector<uint16_t>> pages(kNz, std::vector<uint16_t>(kNx * kNy)), reversed = pages;
+  const int labels[4] = {kVoid, kCopper, kCathode, kNmc};
+  for (int k = 0; k < kNz; ++k)
+    for (int j = 0; j < kNy; ++j)
+      for (int i = 0; i < kNx; ++i) {
+        const uint16_t l = static_cast<uint16_t>(labels[(i + 3 * j + 5 * k) % 4]);
+        pages[k][j * kNx + i] = l;
+        reversed[kNz - 1 - k][(kNy - 1 - j) * kNx + (kNx - 1 - i)] = l;
+      }
+  test::write_tiff_stack(dir_ / "mixed.tif", pages, kNy, kNx);
+  test::write_tiff_stack(dir_ / "mixed_reversed.tif", reversed, kNy, kNx);
+  const Scene as_is = read_scene_text(scene_with(volume(dir_ / "mixed.tif")), "a.toml");
+  const Scene flipped = read_scene_text(scene_with(volume(dir_ / "mixed_reversed.tif", "axes = \"-z-y-x\"\n")), "b.toml");
+  const VoxelGrid a = voxelize(as_is), b = voxelize(flipped);
+  EXPECT_EQ(a.material, b.material);
+  // And without the signs the two differ.
+  const Scene unflipped = read_scene_text(scene_with(volume(dir_ / "mixed_reversed.tif")), "c.toml");
+  EXPECT_NE(voxelize(unflipped).material, a.material);
 }
 
 TEST_F(LabelVolume, CheckShowsWhatEachMaterialFills) {
@@ -193,6 +220,7 @@ TEST_F(LabelVolume, BrokenVolumesAreErrorsWithExitCodeTwoInCheckAndRunAndNothing
       {volume(dir_ / "labels.h5", "dataset = \"/exchange/nothing\"\n", one), "has no dataset '/exchange/nothing'"},
       {volume(dir_ / "labels.tif", "dataset = \"/x\"\n", one), "applies to HDF5 volumes (.h5, .hdf5, .nxs) only"},
       {volume(dir_ / "labels.tif", "axes = \"zyz\"\n", one), "'zyz' does not name the file's three axes"},
+      {volume(dir_ / "labels.tif", "axes = \"z+yx\"\n", one), "'z+yx' does not name the file's three axes"},
       {volume(dir_ / "labels.vol", "", one), "'" + (dir_ / "labels.vol").string() + "' is not a volume file dosemap reads"},
       {volume(dir_ / "labels.tif", "", "labels = { one = \"copper\" }\n"), "labels key 'one' is not an integer label"},
       {volume(dir_ / "labels.tif", "", "labels = { 7 = \"copper\", 07 = \"void\" }\n"), "is label 7 again"},

@@ -136,9 +136,8 @@ void print_volume_report(const Scene& scene, const MaterialTable& table, const V
   std::vector<int64_t> count(table.materials.size() + 1, 0);  // the last: void
   for (const MaterialId m : grid.material) ++count[m == kVoidId ? table.materials.size() : m];
   out << "\nSample: label volume " << vol.path << " (" << vol.file_dims[0] << " x " << vol.file_dims[1] << " x "
-      << vol.file_dims[2] << " as stored, axes ";
-  for (int n = 0; n < 3; ++n) out << char('x' + vol.file_axis_to_sample[n]);
-  out << " slowest first" << (scene.sample.shapes.empty() ? "" : "; shapes drawn over it") << ")\n";
+      << vol.file_dims[2] << " as stored, axes " << vol.axes_text() << " slowest first"
+      << (scene.sample.shapes.empty() ? "" : "; shapes drawn over it") << ")\n";
   TextTable lt({"material", "labels", "voxels", "volume %"});
   for (size_t m = 0; m <= table.materials.size(); ++m) {
     const std::string name = m < table.materials.size() ? table.materials[m].name : std::string(kVoidMaterial);

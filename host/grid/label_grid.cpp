@@ -93,12 +93,16 @@ void paint_label_volume(const Scene& scene, const GridGeometry& g, std::vector<M
   const std::array<int, 3>& axis = spec.file_axis_to_sample;
   const int64_t stride_of[3] = {1, g.dims[0], g.dims[0] * g.dims[1]};
   std::array<std::vector<int64_t>, 3> at;  // per file axis: g's index -> the volume's
-  for (int f = 0; f < 3; ++f) at[f] = volume_index(g, volume, axis[f]);
+  for (int f = 0; f < 3; ++f) {
+    at[f] = volume_index(g, volume, axis[f]);
+    if (spec.file_axis_flipped[f])  // the file's index 0 is the axis' highest voxel
+      for (int64_t& v : at[f]) v = v < 0 ? v : stack.dims[f] - 1 - v;
+  }
   // The indices of g along the slice axis that each slice reaches (ascending: a range).
   std::vector<std::pair<int64_t, int64_t>> reach(static_cast<size_t>(stack.dims[0]), {0, 0});
   for (int64_t n = 0; n < g.dims[axis[0]]; ++n)
     if (const int64_t s = at[0][n]; s >= 0) {
-      if (reach[s].second == reach[s].first) reach[s].first = n;
+      if (reach[s].second == reach[s].first) reach[s].first = n;  // ascending n: the first seen
       reach[s].second = n + 1;
     }
 

@@ -241,8 +241,7 @@ std::string summary_json(const RunRecord& run) {
   if (const VolumeSpec& vol = scene.sample.volume; vol.present) {
     Json labels = Json::object();
     for (const VolumeLabel& l : vol.labels) labels[std::to_string(l.value)] = l.material;
-    std::string axes;
-    for (int n = 0; n < 3; ++n) axes += char('x' + vol.file_axis_to_sample[n]);
+    const std::string axes = vol.axes_text();
     j["sample"]["volume"] = {{"file", vol.path}, {"dims_as_stored", {vol.file_dims[0], vol.file_dims[1], vol.file_dims[2]}},
                              {"axes_as_stored", axes}, {"labels", labels}};
   }

@@ -39,6 +39,12 @@ int64_t VolumeSpec::sample_dims(int a) const {
   return 0;
 }
 
+std::string VolumeSpec::axes_text() const {
+  std::string out;
+  for (int n = 0; n < 3; ++n) out += std::string(file_axis_flipped[n] ? "-" : "") + char('x' + file_axis_to_sample[n]);
+  return out;
+}
+
 double BeamSpec::mean_energy_keV() const {
   double e = 0;
   for (const auto& l : spectrum) e += l.weight * l.energy_keV;

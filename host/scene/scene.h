@@ -104,6 +104,9 @@ struct VolumeSpec {
   // The sample axis (0 x, 1 y, 2 z) of each of the file's axes, slowest first, as read (a
   // Fortran-order .npy reverses its axes here): default pages = z, rows = y, columns = x.
   std::array<int, 3> file_axis_to_sample{2, 1, 0};
+  // Whether index 0 along each of the file's axes is the highest coordinate of its sample
+  // axis ("-z" in axes: a stack stored downstream face first) rather than the lowest.
+  std::array<bool, 3> file_axis_flipped{false, false, false};
   std::array<int64_t, 3> file_dims{};  // the file's axes, slowest first, as read
   int64_t slices_per_read = 1;         // how many slowest-axis slices one read takes (HDF5 chunks)
   double read_buffer_bytes = 0;        // held while the grid is built from it
@@ -113,6 +116,8 @@ struct VolumeSpec {
   SourcePos labels_where;
   // The voxel count along sample axis a.
   int64_t sample_dims(int a) const;
+  // The file's axes as the scene names them, slowest first ("zyx", "-zyx").
+  std::string axes_text() const;
 };
 
 struct SampleSpec {

@@ -399,14 +399,21 @@ class SceneReader {
       }
     }
     std::array<int, 3> axes{2, 1, 0};
+    std::array<bool, 3> flipped{false, false, false};
     if (auto a = v.string("axes", false, "\"zyx\"")) {
-      const bool ok = a->size() == 3 && std::is_permutation(a->begin(), a->end(), std::string("xyz").begin());
+      // Three sample axes, each optionally preceded by '-' (index 0 at its highest coordinate).
+      static const std::regex axes_re(R"((-?)([xyz])(-?)([xyz])(-?)([xyz]))");
+      std::smatch m;
+      bool ok = std::regex_match(*a, m, axes_re);
+      for (int n = 0; ok && n < 3; ++n) {
+        axes[n] = m[2 + 2 * n].str()[0] - 'x';
+        flipped[n] = !m[1 + 2 * n].str().empty();
+      }
+      ok = ok && axes[0] != axes[1] && axes[1] != axes[2] && axes[0] != axes[2];
       if (!ok)
         v.error("axes", "'" + *a + "' does not name the file's three axes",
-                "write the sample axis of each of the file's axes, slowest first: a permutation of x, y and z, e.g. "
-                "\"zyx\" (pages = z, rows = y, columns = x)");
-      else
-        for (int n = 0; n < 3; ++n) axes[n] = (*a)[n] - 'x';
+                "write the sample axis of each of the file's axes, slowest first: x, y and z in some order, e.g. "
+                "\"zyx\" (pages = z, rows = y, columns = x); \"-z\" for an axis stored from its high end");
     }
     read_volume_labels(v, vol);
     v.check_unknown_keys();
@@ -428,7 +435,10 @@ class SceneReader {
     // One read as stored and as doubles, one slice of material ids, the label table.
     vol.read_buffer_bytes = stack.read_buffer_bytes() + 2.0 * stack.slice_values() + 4.0 * (1 << 20);
     // Fortran order lies with the array's axes reversed.
-    for (int n = 0; n < 3; ++n) vol.file_axis_to_sample[n] = stack.reversed ? axes[2 - n] : axes[n];
+    for (int n = 0; n < 3; ++n) {
+      vol.file_axis_to_sample[n] = stack.reversed ? axes[2 - n] : axes[n];
+      vol.file_axis_flipped[n] = stack.reversed ? flipped[2 - n] : flipped[n];
+    }
     if (!voxel_ok) return;
     std::array<double, 3> n{};
     for (int a = 0; a < 3; ++a) {
