@@ -199,6 +199,7 @@ TEST_F(LabelVolume, BrokenVolumesAreErrorsWithExitCodeTwoInCheckAndRunAndNothing
   halves[5] = 1.5f;
   test::write_npy(dir_ / "halves.npy", "<f4", "(11, 8, 10)", halves.data(), halves.size() * 4);
   test::write_file(dir_ / "short.raw", std::string(100, '\0'));
+  test::write_file(dir_ / "text.tif", "not a TIFF");
   // A stack cut short (a copy that stopped half way).
   const std::string whole = test::read_file(dir_ / "labels.tif");
   test::write_file(dir_ / "cut.tif", whole.substr(0, whole.size() * 6 / 10));
@@ -226,7 +227,8 @@ TEST_F(LabelVolume, BrokenVolumesAreErrorsWithExitCodeTwoInCheckAndRunAndNothing
       {volume(dir_ / "labels.tif", "", "labels = { 7 = \"copper\", 07 = \"void\" }\n"), "is label 7 again"},
       {volume(dir_ / "labels.tif", "", "labels = { 7 = \"kapton\" }\n"), "label 7 uses material 'kapton', which is not defined"},
       {volume(dir_ / "labels.tif", "", "labels = {}\n"), "labels is empty"},
-      {volume(dir_ / "missing.tif", "", one), "cannot be read as TIFF"},
+      {volume(dir_ / "missing.tif", "", one), "missing.tif' does not exist; check the path (relative to the scene file)"},
+      {volume(dir_ / "text.tif", "", one), "cannot be read as TIFF"},
       {kLayers + volume(dir_ / "labels.tif"), "[sample.volume] both describe the sample"},
       {"lateral_um = [40.0, 32.0]\n" + volume(dir_ / "labels.tif"), "does not apply to a [sample.volume]"},
   };

@@ -18,6 +18,11 @@ std::optional<VolumeFormat> volume_format(const std::string& path) {
 }
 
 ArrayStack open_label_volume(const VolumeSpec& v) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(v.path, ec))
+    throw UserError(SourcePos{v.path, 0, 0},
+                    std::filesystem::exists(v.path, ec) ? "is not a regular file" : "does not exist",
+                    "check the path (relative to the scene file)");
   ArrayStack s;
   switch (v.format) {
     case VolumeFormat::kTiff: s = tiff_stack(v.path, v.path); break;

@@ -275,11 +275,12 @@ class SceneReader {
     if (voxel) smp.voxel_um = *voxel;
     if (v.has("volume")) {
       // A segmented tomogram: the volume sets the grid's extent, no layers.
-      if (v.has("layers"))
-        v.reject("layers", "and [sample.volume] both describe the sample: keep one (shapes may be drawn over either)");
       if (v.has("lateral_um"))
         v.reject("lateral_um", "does not apply to a [sample.volume], whose voxels set the extent; remove it");
-      if (const toml::table* vt = v.table("volume", true)) read_volume(*vt, s, voxel.has_value());
+      if (v.has("layers"))  // the volume is not read: which of the two is meant is the question
+        v.reject("layers", "and [sample.volume] both describe the sample: keep one (shapes may be drawn over either)");
+      else if (const toml::table* vt = v.table("volume", true))
+        read_volume(*vt, s, voxel.has_value());
     } else {
       read_layers(v, smp, voxel.has_value());
     }
