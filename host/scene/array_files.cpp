@@ -4,6 +4,7 @@
 #include <tiffio.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
@@ -16,6 +17,7 @@
 #include "host/common/errors.h"
 #include "host/common/input_file.h"
 #include "host/common/text.h"
+#include "host/scene/hdf5_files.h"
 
 namespace dosemap {
 
@@ -151,11 +153,7 @@ void read_tiff_page(TIFF* tif, const std::string& shown, const TiffPage& p, cons
 struct Hdf5Dataset {
   hid_t file = -1, set = -1, space = -1, type = -1;
   Hdf5Dataset(const std::string& path, const std::string& shown, const std::string& dataset, size_t cache_bytes = 0) {
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // failures are reported below
-    const hid_t access = H5Pcreate(H5P_FILE_ACCESS);
-    H5Pset_file_locking(access, false, true);  // a file the beamline may still hold open
-    file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, access);
-    H5Pclose(access);
+    file = open_hdf5_read_only(path);
     if (file < 0) fail(shown, "cannot be read as HDF5", "check the file (an .h5/.hdf5/.nxs must be HDF5)");
     hid_t dapl = H5P_DEFAULT;
     if (cache_bytes > 0) {
@@ -318,6 +316,26 @@ ImageArray one_slice_image(const ArrayStack& s, int64_t max_values) {
 }
 
 }  // namespace
+
+ArrayFileKind array_file_kind(const std::string& path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (ext == ".tif" || ext == ".tiff") return ArrayFileKind::kTiff;
+  if (ext == ".h5" || ext == ".hdf5" || ext == ".nxs") return ArrayFileKind::kHdf5;
+  if (ext == ".npy") return ArrayFileKind::kNpy;
+  if (ext == ".raw") return ArrayFileKind::kRaw;
+  if (ext == ".csv") return ArrayFileKind::kCsv;
+  return ArrayFileKind::kOther;
+}
+
+hid_t open_hdf5_read_only(const std::string& path) {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // failures are reported by the callers
+  const hid_t access = H5Pcreate(H5P_FILE_ACCESS);
+  H5Pset_file_locking(access, false, true);  // a file the beamline may still hold open
+  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, access);
+  H5Pclose(access);
+  return file;
+}
 
 ArrayStack tiff_stack(const std::string& path, const std::string& shown) {
   TiffHandle tif = open_tiff(path, shown);

@@ -14,6 +14,10 @@
 
 namespace dosemap {
 
+// What a file holds, by its extension (any case): .tif/.tiff, .h5/.hdf5/.nxs, .npy, .raw, .csv.
+enum class ArrayFileKind { kTiff, kHdf5, kNpy, kRaw, kCsv, kOther };
+ArrayFileKind array_file_kind(const std::string& path);
+
 // A 2-D array: rows x columns, row-major, the file's first row first.
 struct ImageArray {
   int64_t rows = 0, columns = 0;

@@ -104,12 +104,12 @@ bool read_csv_image(const std::string& file_path, const std::string& shown_path,
 }  // namespace
 
 BeamImageFormat beam_image_format(const std::string& path) {
-  std::string ext = std::filesystem::path(path).extension().string();
-  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (ext == ".tif" || ext == ".tiff") return BeamImageFormat::kTiff;
-  if (ext == ".h5" || ext == ".hdf5" || ext == ".nxs") return BeamImageFormat::kHdf5;
-  if (ext == ".npy") return BeamImageFormat::kNpy;
-  return BeamImageFormat::kCsv;
+  switch (array_file_kind(path)) {
+    case ArrayFileKind::kTiff: return BeamImageFormat::kTiff;
+    case ArrayFileKind::kHdf5: return BeamImageFormat::kHdf5;
+    case ArrayFileKind::kNpy: return BeamImageFormat::kNpy;
+    default: return BeamImageFormat::kCsv;  // any other name is read as CSV
+  }
 }
 
 void read_beam_image(const std::string& file_path, const std::string& shown_path, const BeamImageOptions& options,

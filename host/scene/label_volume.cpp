@@ -1,6 +1,5 @@
 #include "host/scene/label_volume.h"
 
-#include <cctype>
 #include <filesystem>
 
 #include "host/common/errors.h"
@@ -8,13 +7,13 @@
 namespace dosemap {
 
 std::optional<VolumeFormat> volume_format(const std::string& path) {
-  std::string ext = std::filesystem::path(path).extension().string();
-  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (ext == ".tif" || ext == ".tiff") return VolumeFormat::kTiff;
-  if (ext == ".h5" || ext == ".hdf5" || ext == ".nxs") return VolumeFormat::kHdf5;
-  if (ext == ".npy") return VolumeFormat::kNpy;
-  if (ext == ".raw") return VolumeFormat::kRaw;
-  return std::nullopt;
+  switch (array_file_kind(path)) {
+    case ArrayFileKind::kTiff: return VolumeFormat::kTiff;
+    case ArrayFileKind::kHdf5: return VolumeFormat::kHdf5;
+    case ArrayFileKind::kNpy: return VolumeFormat::kNpy;
+    case ArrayFileKind::kRaw: return VolumeFormat::kRaw;
+    default: return std::nullopt;
+  }
 }
 
 ArrayStack open_label_volume(const VolumeSpec& v) {

@@ -1,7 +1,5 @@
 #include "host/scene/scan_log.h"
 
-#include <hdf5.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -12,6 +10,7 @@
 
 #include "host/common/input_file.h"
 #include "host/common/text.h"
+#include "host/scene/hdf5_files.h"
 #include "host/scene/scene_limits.h"
 
 namespace dosemap {
@@ -186,11 +185,7 @@ std::optional<LogTable> read_hdf5_log(const ScanLogSpec& spec, Diagnostics& diag
     diag.error(at, "[[scan.steps]] log '" + spec.shown + "' " + what, fix);
   };
   const size_t errors_before = diag.size();
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  const hid_t access = H5Pcreate(H5P_FILE_ACCESS);
-  H5Pset_file_locking(access, false, true);  // BLISS may still hold the file open
-  const hid_t file = H5Fopen(spec.path.c_str(), H5F_ACC_RDONLY, access);
-  H5Pclose(access);
+  const hid_t file = open_hdf5_read_only(spec.path);  // BLISS may still hold it open
   if (file < 0) {
     file_error(spec.file_where, "cannot be read as HDF5", "check the path (relative to the scene file)");
     return std::nullopt;

@@ -14,6 +14,7 @@
 
 #include "host/common/input_file.h"
 #include "host/common/text.h"
+#include "host/scene/array_files.h"
 #include "host/scene/beam_image.h"
 #include "host/scene/label_volume.h"
 #include "host/scene/scan_log.h"
@@ -266,6 +267,12 @@ class SceneReader {
     }
   }
 
+  // A file a scene names, relative to the scene's own directory unless absolute.
+  std::string scene_relative(const std::string& file) const {
+    const std::filesystem::path p(file);
+    return p.is_absolute() ? p.string() : (std::filesystem::path(file_).parent_path() / p).string();
+  }
+
   void read_sample(const toml::table& t, Scene& s) {
     TableView v(t, "[sample]", file_, diag_, {"voxel_um", "lateral_um", "layers", "volume", "shapes", "stage"});
     SampleSpec& smp = s.sample;
@@ -421,9 +428,7 @@ class SceneReader {
     if (!file || !format || diag_.size() != errors_before) return;
 
     vol.format = *format;
-    const std::filesystem::path p =
-        std::filesystem::path(*file).is_absolute() ? std::filesystem::path(*file) : std::filesystem::path(s.directory) / *file;
-    vol.path = p.string();
+    vol.path = scene_relative(*file);
     ArrayStack stack;
     try {
       stack = open_label_volume(vol);
@@ -650,7 +655,7 @@ class SceneReader {
         options.first_row_highest_y = *row == "highest_y";
       if (auto ds = v.string("image_dataset", false, "\"/entry/data/data\"")) options.dataset = *ds;
       if (img && !img->empty()) {
-        const bool hdf5 = beam_image_format(*img) == BeamImageFormat::kHdf5;
+        const bool hdf5 = array_file_kind(*img) == ArrayFileKind::kHdf5;
         if (hdf5 && !v.has("image_dataset")) {
           v.error("image", "is an HDF5 file: image_dataset must say which dataset holds the image",
                   "add e.g. image_dataset = \"/entry/data/data\"");
@@ -667,12 +672,9 @@ class SceneReader {
         if (img->empty()) {
           v.error("image", "is empty", "name an image file (CSV, TIFF, HDF5 or .npy), e.g. image = \"beam.csv\"");
         } else {
-          const std::filesystem::path p = std::filesystem::path(*img).is_absolute()
-                                              ? std::filesystem::path(*img)
-                                              : std::filesystem::path(s.directory) / *img;
-          b.image.path = p.string();
+          b.image.path = scene_relative(*img);
           Diagnostics local;
-          read_beam_image(p.string(), p.string(), options, b.image, local);
+          read_beam_image(b.image.path, b.image.path, options, b.image, local);
           for (const auto& d : local.list()) {
             if (d.where.line == 0) {
               // File-level problem: point at the scene's image key.
@@ -811,14 +813,10 @@ class SceneReader {
     spec.fly = mode && *mode == "fly";
     if (file) {
       spec.shown = *file;
-      const std::filesystem::path p = std::filesystem::path(*file).is_absolute()
-                                          ? std::filesystem::path(*file)
-                                          : std::filesystem::path(file_).parent_path() / *file;
-      spec.path = p.string();
-      std::string ext = p.extension().string();
-      for (char& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      spec.hdf5 = ext == ".h5" || ext == ".hdf5" || ext == ".nxs";
-      if (!spec.hdf5 && ext != ".csv")
+      spec.path = scene_relative(*file);
+      const ArrayFileKind kind = array_file_kind(*file);
+      spec.hdf5 = kind == ArrayFileKind::kHdf5;
+      if (!spec.hdf5 && kind != ArrayFileKind::kCsv)
         v.error("file", "'" + *file + "' is not a scan log dosemap reads", "give a .csv file or an .h5/.hdf5/.nxs (BLISS) file");
     }
     if (spec.hdf5) {
