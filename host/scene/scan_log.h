@@ -37,7 +37,6 @@ struct ScanLogSpec {
   LogColumn x, y, angle, time, exposure, monitor, shutter;
   std::array<double, 2> at_um{};  // the beam for an axis without a column
   double exposure_s = 0;         // points: every row's, without an exposure column
-  SourcePos where;               // the step
   SourcePos file_where;          // the file key
 };
 

@@ -108,12 +108,9 @@ struct VolumeSpec {
   // axis ("-z" in axes: a stack stored downstream face first) rather than the lowest.
   std::array<bool, 3> file_axis_flipped{false, false, false};
   std::array<int64_t, 3> file_dims{};  // the file's axes, slowest first, as read
-  int64_t slices_per_read = 1;         // how many slowest-axis slices one read takes (HDF5 chunks)
   double read_buffer_bytes = 0;        // held while the grid is built from it
   std::vector<VolumeLabel> labels;     // ascending value
-  SourcePos where;
-  SourcePos file_where;
-  SourcePos labels_where;
+  SourcePos file_where;  // where volume errors found while reading the file point
   // The voxel count along sample axis a.
   int64_t sample_dims(int a) const;
   // The file's axes as the scene names them, slowest first ("zyx", "-zyx").

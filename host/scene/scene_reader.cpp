@@ -369,9 +369,7 @@ class SceneReader {
     TableView v(t, "[sample.volume]", file_, diag_, {"file", "dataset", "shape", "dtype", "axes", "labels"});
     VolumeSpec& vol = s.sample.volume;
     vol.present = true;
-    vol.where = v.pos();
     vol.file_where = v.pos("file");
-    vol.labels_where = v.pos("labels");
     const size_t errors_before = diag_.size();
     const auto file = v.string("file", true, "\"electrode_labels.tif\"");
     std::optional<VolumeFormat> format;
@@ -437,7 +435,6 @@ class SceneReader {
       return;
     }
     vol.file_dims = stack.dims;
-    vol.slices_per_read = stack.slices_per_read;
     // One read as stored and as doubles, one slice of material ids, the label table.
     vol.read_buffer_bytes = stack.read_buffer_bytes() + 2.0 * stack.slice_values() + 4.0 * (1 << 20);
     // Fortran order lies with the array's axes reversed.
@@ -804,7 +801,6 @@ class SceneReader {
         {"deg", 1.0}, {"mrad", 0.057295779513082321}, {"rad", 57.295779513082321}};
     static const std::vector<std::pair<std::string, double>> times = {{"s", 1.0}, {"ms", 1e-3}, {"us", 1e-6}};
     ScanLogSpec spec;
-    spec.where = v.pos();
     spec.file_where = v.pos("file");
     st.log_file_where = spec.file_where;
     const size_t errors_before = diag_.size();
