@@ -3,8 +3,11 @@
 #include <openvdb/openvdb.h>
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
+#include <tbb/parallel_reduce.h>
 
 #include <algorithm>
+#include <array>
+#include <streambuf>
 #include <cmath>
 #include <filesystem>
 #include <mutex>
@@ -34,34 +37,301 @@ openvdb::math::Transform::Ptr voxel_transform(const GridGeometry& g) {
   return xf;
 }
 
-// Builds a grid from dense data in parallel, one 8^3 leaf per task; `value(v)` gives the
-// value of voxel index v, or nothing to leave it inactive.
-template <typename GridT, typename ValueF>
-typename GridT::Ptr build_grid(const GridGeometry& g, typename GridT::ValueType background, ValueF value) {
-  using TreeT = typename GridT::TreeType;
-  using LeafT = typename TreeT::LeafNodeType;
-  constexpr int64_t kDim = LeafT::DIM;
-  const int64_t bx = (g.dims[0] + kDim - 1) / kDim, by = (g.dims[1] + kDim - 1) / kDim, bz = (g.dims[2] + kDim - 1) / kDim;
-  std::vector<LeafT*> leaves(static_cast<size_t>(bx * by * bz), nullptr);
-  tbb::parallel_for(tbb::blocked_range<int64_t>(0, bx * by * bz), [&](const tbb::blocked_range<int64_t>& range) {
-    for (int64_t b = range.begin(); b != range.end(); ++b) {
-      const int64_t i0 = (b % bx) * kDim, j0 = ((b / bx) % by) * kDim, k0 = (b / (bx * by)) * kDim;
-      LeafT* leaf = nullptr;
-      for (int64_t k = k0; k < std::min(k0 + kDim, g.dims[2]); ++k)
-        for (int64_t j = j0; j < std::min(j0 + kDim, g.dims[1]); ++j)
-          for (int64_t i = i0; i < std::min(i0 + kDim, g.dims[0]); ++i) {
-            typename GridT::ValueType v;
-            if (!value(g.index(i, j, k), v)) continue;
-            if (!leaf) leaf = new LeafT(openvdb::Coord(int(i0), int(j0), int(k0)), background, false);
-            leaf->setValueOn(LeafT::coordToOffset(openvdb::Coord(int(i), int(j), int(k))), v);
-          }
-      leaves[b] = leaf;
+// ---- writing grids straight from the dense per-voxel arrays ----
+//
+// OpenVDB's Archive::write needs every grid built whole (a leaf buffer per 8^3 block: a
+// second copy of the results, all of it fresh memory to fault in) and compresses each leaf
+// twice (once in parallel for the delayed-load metadata, once serially as it writes). Here a
+// grid's tree holds its topology only (leaves made with PartialCreate own no values), and
+// each leaf's values are gathered from the arrays and compressed once, in parallel, by the
+// same io::writeCompressedValues a leaf's writeBuffers calls: the file reads back exactly as
+// the whole grid written by OpenVDB would (tested), without its delayed-load metadata.
+
+using LeafMask = openvdb::FloatTree::LeafNodeType::NodeMaskType;
+constexpr int64_t kLeafDim = openvdb::FloatTree::LeafNodeType::DIM;
+
+// One order of leaves serves every value type: the trees share their node layout.
+template <typename TreeT>
+constexpr bool kSameLayoutAsFloatTree =
+    TreeT::LeafNodeType::LOG2DIM == openvdb::FloatTree::LeafNodeType::LOG2DIM &&
+    TreeT::RootNodeType::ChildNodeType::LOG2DIM == openvdb::FloatTree::RootNodeType::ChildNodeType::LOG2DIM &&
+    TreeT::RootNodeType::ChildNodeType::ChildNodeType::LOG2DIM ==
+        openvdb::FloatTree::RootNodeType::ChildNodeType::ChildNodeType::LOG2DIM;
+
+// The grid cut into 8^3 blocks, numbered x fastest like the voxels: block (bi, bj, bk) is
+// (bk * by + bj) * bx + bi and holds voxels from (8 bi, 8 bj, 8 bk).
+struct LeafBlocks {
+  int64_t bx = 0, by = 0, bz = 0;
+  explicit LeafBlocks(const GridGeometry& g)
+      : bx((g.dims[0] + kLeafDim - 1) / kLeafDim), by((g.dims[1] + kLeafDim - 1) / kLeafDim),
+        bz((g.dims[2] + kLeafDim - 1) / kLeafDim) {}
+  int64_t count() const { return bx * by * bz; }
+  int64_t rows() const { return by * bz; }  // rows of blocks along x
+  openvdb::Coord origin(int64_t b) const {
+    return openvdb::Coord(int((b % bx) * kLeafDim), int(((b / bx) % by) * kLeafDim), int((b / (bx * by)) * kLeafDim));
+  }
+};
+
+// The blocks in the order a tree holding all of them iterates (and writes) its leaves,
+// asked of a tree of value-less leaves rather than re-derived from OpenVDB's node layout.
+std::vector<int64_t> blocks_in_tree_order(const GridGeometry& g) {
+  using LeafT = openvdb::FloatTree::LeafNodeType;
+  const LeafBlocks blocks(g);
+  openvdb::FloatTree order(0.0f);
+  for (int64_t b = 0; b < blocks.count(); ++b)
+    order.addLeaf(new LeafT(openvdb::PartialCreate(), blocks.origin(b), 0.0f, false));
+  std::vector<int64_t> out;
+  out.reserve(static_cast<size_t>(blocks.count()));
+  for (auto leaf = order.cbeginLeaf(); leaf; ++leaf) {
+    const openvdb::Coord o = leaf->origin();
+    out.push_back((o.z() / kLeafDim * blocks.by + o.y() / kLeafDim) * blocks.bx + o.x() / kLeafDim);
+  }
+  DOSEMAP_BUG_CHECK(static_cast<int64_t>(out.size()) == blocks.count(), "a block lost in the tree");
+  return out;
+}
+
+// Calls f(v, b, n) for every voxel of the grid in the row of blocks `row` (8 x 8 rows of
+// voxels across the grid along x), in memory order: v its index in the dense arrays, b its
+// block, n its offset in the block's leaf.
+template <typename F>
+void for_each_voxel_of_block_row(const GridGeometry& g, const LeafBlocks& blocks, int64_t row, F f) {
+  const int64_t j0 = (row % blocks.by) * kLeafDim, k0 = (row / blocks.by) * kLeafDim;
+  const int64_t j1 = std::min(j0 + kLeafDim, g.dims[1]), k1 = std::min(k0 + kLeafDim, g.dims[2]);
+  const int64_t first_block = row * blocks.bx;
+  for (int64_t k = k0; k < k1; ++k)
+    for (int64_t j = j0; j < j1; ++j) {
+      const int64_t voxel_row = g.index(0, j, k);
+      const openvdb::Index jk = static_cast<openvdb::Index>(((j - j0) << 3) | (k - k0));
+      for (int64_t i = 0; i < g.dims[0]; ++i)
+        f(voxel_row + i, first_block + (i >> 3), static_cast<openvdb::Index>(((i & 7) << 6) | jk));
     }
-  });
-  typename TreeT::Ptr tree(new TreeT(background));
-  for (LeafT* leaf : leaves)
-    if (leaf) tree->addLeaf(leaf);  // the tree takes ownership
-  typename GridT::Ptr grid = GridT::create(tree);
+}
+
+// A std::streambuf appending to a string that keeps its capacity from grid to grid.
+class StringSink : public std::streambuf {
+ public:
+  explicit StringSink(std::string& out) : out_(out) {}
+
+ protected:
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    out_.append(s, static_cast<size_t>(n));
+    return n;
+  }
+  int_type overflow(int_type c) override {
+    if (!traits_type::eq_int_type(c, traits_type::eof())) out_.push_back(traits_type::to_char_type(c));
+    return traits_type::not_eof(c);
+  }
+
+ private:
+  std::string& out_;
+};
+
+// Memory a writer reuses: each row of blocks' compressed leaves, and each block's mask and
+// place in its row's bytes. Kept for the whole run, so that its pages are faulted in once,
+// not per grid and per file (in a VM a fresh page costs more than compressing it); one
+// file at a time.
+struct WriterScratch {
+  std::mutex busy;
+  std::array<int64_t, 3> dims{};
+  std::vector<int64_t> tree_order;        // blocks_in_tree_order(dims)
+  std::vector<LeafMask> masks;            // [block]
+  std::vector<uint32_t> bytes_begin, bytes_end;  // [block]: its leaf in its row's bytes
+  std::vector<std::string> row_bytes;     // [row of blocks]
+
+  void prepare(const GridGeometry& g) {
+    if (g.dims != dims || tree_order.empty()) {
+      tree_order = blocks_in_tree_order(g);
+      dims = g.dims;
+    }
+    const LeafBlocks blocks(g);
+    masks.resize(static_cast<size_t>(blocks.count()));
+    bytes_begin.resize(masks.size());
+    bytes_end.resize(masks.size());
+    row_bytes.resize(static_cast<size_t>(blocks.rows()));
+  }
+};
+
+WriterScratch& writer_scratch() {
+  static WriterScratch scratch;
+  return scratch;
+}
+
+// A .vdb file written grid by grid: the header and the file's metadata (naming the grids in
+// the order they will come), then each grid as OpenVDB's Archive::writeGrid lays it out.
+class VdbFileWriter : private openvdb::io::Archive {
+ public:
+  VdbFileWriter(CheckedFile& file, const GridGeometry& g, openvdb::MetaMap meta, std::vector<std::string> grid_names)
+      : file_(file), os_(file.stream()), geometry_(g), names_(std::move(grid_names)), lock_(writer_scratch().busy) {
+    setCompression(openvdb::io::COMPRESS_BLOSC | openvdb::io::COMPRESS_ACTIVE_MASK);
+    writer_scratch().prepare(g);
+    file_meta_ = std::make_shared<openvdb::io::StreamMetadata>();
+    openvdb::io::setStreamMetadataPtr(os_, file_meta_, /*transfer=*/false);
+    openvdb::io::setDataCompression(os_, compression());
+    openvdb::io::setWriteGridStatsMetadata(os_, isGridStatsMetadataEnabled());
+    writeHeader(os_, /*seekable=*/true);
+    std::string listed;
+    for (const auto& n : names_) listed += (listed.empty() ? "" : ",") + n;
+    meta.insertMeta("grids", openvdb::StringMetadata(listed));
+    meta.writeMeta(os_);
+    const int32_t count = static_cast<int32_t>(names_.size());
+    os_.write(reinterpret_cast<const char*>(&count), sizeof count);
+  }
+  ~VdbFileWriter() {
+    openvdb::io::StreamMetadata::Ptr none;
+    openvdb::io::setStreamMetadataPtr(os_, none, /*transfer=*/false);  // ours is about to go
+  }
+
+  // A bool grid (named and described, its tree empty), on(v) true for the voxels it holds:
+  // built whole (its leaves are two masks, no buffer) and written by OpenVDB, which
+  // compresses nothing of a bool leaf and keeps no delayed-load metadata for it.
+  template <typename OnF>
+  void write_mask(const openvdb::BoolGrid::Ptr& grid, OnF on) {
+    using LeafT = openvdb::BoolTree::LeafNodeType;
+    static_assert(kSameLayoutAsFloatTree<openvdb::BoolTree>, "one leaf order for every grid type");
+    DOSEMAP_BUG_CHECK(grid->tree().empty(), "a mask grid starts empty");
+    const LeafBlocks blocks(geometry_);
+    std::vector<LeafT*> leaves(static_cast<size_t>(blocks.count()), nullptr);
+    tbb::parallel_for(tbb::blocked_range<int64_t>(0, blocks.rows()), [&](const tbb::blocked_range<int64_t>& r) {
+      for (int64_t row = r.begin(); row != r.end(); ++row)
+        for_each_voxel_of_block_row(geometry_, blocks, row, [&](int64_t v, int64_t b, openvdb::Index n) {
+          if (!on(v)) return;
+          if (!leaves[b]) leaves[b] = new LeafT(blocks.origin(b), false, false);
+          leaves[b]->setValueOn(n, true);
+        });
+    });
+    for (LeafT* leaf : leaves)
+      if (leaf) grid->tree().addLeaf(leaf);  // the tree takes ownership
+    openvdb::io::GridDescriptor gd = next_descriptor(*grid);
+    writeGrid(gd, grid, os_, /*seekable=*/true);
+    openvdb::io::setDataCompression(os_, compression());
+    grid->tree().clear();
+  }
+
+  // `grid` (named and described, its tree empty) with value(v, out) for each voxel v of the
+  // dense arrays: true and the value where active, false where not.
+  template <typename GridT, typename ValueF>
+  void write_dense(GridT& grid, ValueF value) {
+    using TreeT = typename GridT::TreeType;
+    using LeafT = typename TreeT::LeafNodeType;
+    using ValueT = typename GridT::ValueType;
+    static_assert(kSameLayoutAsFloatTree<TreeT>, "one leaf order for every grid type");
+    DOSEMAP_BUG_CHECK(grid.tree().empty() && !grid.saveFloatAsHalf(), "a streamed grid starts empty, at full precision");
+    WriterScratch& s = writer_scratch();
+    openvdb::io::GridDescriptor gd = next_descriptor(grid);
+
+    // The layout of Archive::writeGrid, without the delayed-load metadata.
+    auto grid_meta = std::make_shared<openvdb::io::StreamMetadata>(*file_meta_);
+    grid_meta->setHalfFloat(false);
+    grid_meta->gridMetadata() = static_cast<const openvdb::MetaMap&>(grid);
+    openvdb::io::setStreamMetadataPtr(os_, grid_meta, /*transfer=*/false);
+    gd.writeHeader(os_);
+    const std::streamoff offsets_at = os_.tellp();
+    gd.writeStreamPos(os_);
+    gd.setGridPos(os_.tellp());
+    setGridCompression(os_, grid);
+    const uint32_t compression_flags = openvdb::io::getDataCompression(os_);
+
+    // Each row of blocks gathered in memory order (its 8 x 8 rows of voxels read once), each
+    // block with active voxels compressed into the row's bytes as LeafNode::writeBuffers
+    // writes a leaf: its mask, then its values.
+    const ValueT background = grid.background();
+    const LeafBlocks blocks(geometry_);
+    tbb::parallel_for(tbb::blocked_range<int64_t>(0, blocks.rows(), 1), [&](const tbb::blocked_range<int64_t>& r) {
+      std::vector<ValueT> values(static_cast<size_t>(blocks.bx) * LeafT::SIZE);
+      for (int64_t row = r.begin(); row != r.end(); ++row) {
+        const int64_t first = row * blocks.bx;
+        std::fill(values.begin(), values.end(), background);
+        for (int64_t b = first; b < first + blocks.bx; ++b) s.masks[b].setOff();
+        for_each_voxel_of_block_row(geometry_, blocks, row, [&](int64_t v, int64_t b, openvdb::Index n) {
+          ValueT& slot = values[static_cast<size_t>(b - first) * LeafT::SIZE + n];
+          if (value(v, slot)) s.masks[b].setOn(n);
+          else slot = background;
+        });
+        std::string& bytes = s.row_bytes[row];
+        bytes.clear();
+        StringSink sink(bytes);
+        std::ostream out(&sink);
+        openvdb::io::setDataCompression(out, compression_flags);
+        openvdb::io::setGridBackgroundValuePtr(out, &background);
+        for (int64_t b = first; b < first + blocks.bx; ++b) {
+          s.bytes_begin[b] = static_cast<uint32_t>(bytes.size());
+          if (!s.masks[b].isOff()) {
+            s.masks[b].save(out);
+            openvdb::io::writeCompressedValues(out, values.data() + (b - first) * LeafT::SIZE, LeafT::SIZE, s.masks[b],
+                                               LeafMask(), /*toHalf=*/false);
+          }
+          s.bytes_end[b] = static_cast<uint32_t>(bytes.size());
+        }
+      }
+    });
+
+    // The topology: a value-less leaf per block with active voxels.
+    std::vector<LeafT*> leaves(static_cast<size_t>(blocks.count()), nullptr);
+    tbb::parallel_for(tbb::blocked_range<int64_t>(0, blocks.count()), [&](const tbb::blocked_range<int64_t>& r) {
+      for (int64_t b = r.begin(); b != r.end(); ++b) {
+        if (s.masks[b].isOff()) continue;
+        leaves[b] = new LeafT(openvdb::PartialCreate(), blocks.origin(b), background, false);
+        leaves[b]->setValueMask(s.masks[b]);
+      }
+    });
+    for (LeafT* leaf : leaves)
+      if (leaf) grid.tree().addLeaf(leaf);  // the tree takes ownership
+
+    // Metadata with the statistics OpenVDB adds (the memory the grid takes once read).
+    auto described = grid.copyGrid();  // shares the tree
+    if (openvdb::io::getWriteGridStatsMetadata(os_)) {
+      described->addStatsMetadata();
+      described->insertMeta(openvdb::GridBase::META_FILE_MEM_BYTES,
+                            openvdb::Int64Metadata(static_cast<int64_t>(grid.memUsage() + grid.tree().leafCount() *
+                                                                                             LeafT::SIZE * sizeof(ValueT))));
+      described->insertMeta(openvdb::GridBase::META_FILE_COMPRESSION,
+                            openvdb::StringMetadata(openvdb::io::compressionToString(compression_flags)));
+    }
+    described->writeMeta(os_);
+    grid.writeTransform(os_);
+    grid.writeTopology(os_);
+    gd.setBlockPos(os_.tellp());
+    // The leaves in the tree's order, as Tree::writeBuffers would write them.
+    for (const int64_t b : s.tree_order)
+      if (s.bytes_end[b] > s.bytes_begin[b])
+        os_.write(s.row_bytes[b / blocks.bx].data() + s.bytes_begin[b], s.bytes_end[b] - s.bytes_begin[b]);
+    gd.setEndPos(os_.tellp());
+    os_.seekp(offsets_at, std::ios_base::beg);
+    gd.writeStreamPos(os_);
+    gd.seekToEnd(os_);
+
+    openvdb::io::setStreamMetadataPtr(os_, file_meta_, /*transfer=*/false);
+    openvdb::io::setDataCompression(os_, compression());
+    grid.tree().clear();  // the value-less leaves must not outlive the write
+  }
+
+  // After the last grid: the integrity record.
+  void finish() {
+    DOSEMAP_BUG_CHECK(written_ == names_.size(), "a .vdb file lists grids it does not hold");
+    append_integrity_footer(file_);
+  }
+
+ private:
+  openvdb::io::GridDescriptor next_descriptor(const openvdb::GridBase& grid) {
+    DOSEMAP_BUG_CHECK(written_ < names_.size() && names_[written_] == grid.getName(),
+                      "grids written out of the order the file lists");
+    ++written_;
+    return openvdb::io::GridDescriptor(grid.getName(), grid.type(), grid.saveFloatAsHalf());
+  }
+
+  CheckedFile& file_;
+  std::ostream& os_;
+  GridGeometry geometry_;
+  std::vector<std::string> names_;
+  std::unique_lock<std::mutex> lock_;
+  openvdb::io::StreamMetadata::Ptr file_meta_;
+  size_t written_ = 0;
+};
+
+// A grid of the run's geometry ready to describe and stream (its tree empty).
+template <typename GridT>
+typename GridT::Ptr empty_grid(const GridGeometry& g, typename GridT::ValueType background) {
+  typename GridT::Ptr grid = GridT::create(background);
   grid->setTransform(voxel_transform(g));
   return grid;
 }
@@ -95,24 +365,23 @@ void describe_threshold(openvdb::GridBase& grid, const VdbWriteContext& ctx, con
 
 // The `density` fog volume Blender renders as is: log10 of dose mapped to [0, 1] over the
 // four decades below 10^log10_dose_max; zero (inactive) below.
-template <typename DoseAt>
-openvdb::FloatGrid::Ptr density_grid(const VdbWriteContext& ctx, DoseAt dose_at, double log10_dose_max,
-                                     const std::string& quantity) {
+void write_density(VdbFileWriter& out, const VdbWriteContext& ctx, const float* dose_Gy, double log10_dose_max,
+                   const std::string& quantity) {
   const std::vector<MaterialId>& material = ctx.grid.material;
   const double hi = log10_dose_max, lo = hi - 4.0;
-  auto fog = build_grid<openvdb::FloatGrid>(ctx.grid.geometry, 0.0f, [&](int64_t v, float& out) {
-    const double d = dose_at(v);
-    if (material[v] == kVoidId || !(d > 0)) return false;
-    const double x = (std::log10(d) - lo) / (hi - lo);
-    if (x <= 0) return false;
-    out = static_cast<float>(std::min(1.0, x));
-    return true;
-  });
+  auto fog = empty_grid<openvdb::FloatGrid>(ctx.grid.geometry, 0.0f);
   describe(*fog, "density", "1", quantity, ctx);
   fog->setGridClass(openvdb::GRID_FOG_VOLUME);
   fog->insertMeta("log10_dose_min_Gy", openvdb::DoubleMetadata(lo));
   fog->insertMeta("log10_dose_max_Gy", openvdb::DoubleMetadata(hi));
-  return fog;
+  out.write_dense(*fog, [&](int64_t v, float& value) {
+    const double d = dose_Gy[v];
+    if (material[v] == kVoidId || !(d > 0)) return false;
+    const double x = (std::log10(d) - lo) / (hi - lo);
+    if (x <= 0) return false;
+    value = static_cast<float>(std::min(1.0, x));
+    return true;
+  });
 }
 
 template <typename Vector>
@@ -120,159 +389,150 @@ void release(Vector& v) {
   Vector().swap(v);
 }
 
-// OpenVDB's io::File writes through an ofstream it never checks (a full disk gives a short
-// file and no error). Its Archive base writes the same seekable file format to any stream:
-// ours checks every write.
-class StreamArchive : public openvdb::io::Archive {
- public:
-  void write_file(std::ostream& os, const openvdb::GridPtrVec& grids, const openvdb::MetaMap& meta) {
-    setCompression(openvdb::io::COMPRESS_BLOSC | openvdb::io::COMPRESS_ACTIVE_MASK);
-    Archive::write(os, grids, /*seekable=*/true, meta);
-  }
-};
-
-void write_grids(CheckedFile& file, const openvdb::GridPtrVec& grids, const openvdb::MetaMap& meta) {
-  StreamArchive().write_file(file.stream(), grids, meta);
-  append_integrity_footer(file);
+// Parallel maximum of a dense array (0 when empty or all below 0).
+float max_of(const float* data, int64_t n) {
+  return tbb::parallel_reduce(
+      tbb::blocked_range<int64_t>(0, n), 0.0f,
+      [&](const tbb::blocked_range<int64_t>& r, float m) {
+        for (int64_t v = r.begin(); v != r.end(); ++v) m = std::max(m, data[v]);
+        return m;
+      },
+      [](float a, float b) { return std::max(a, b); });
 }
 
 }  // namespace
 
 void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults&& r) {
   init_openvdb();
-  const size_t n_thr = static_cast<size_t>(r.tables.thresholds.count());
+  const TransportTables& tt = r.tables;
+  const ThresholdScale& thresholds = tt.thresholds;
+  const size_t n_thr = static_cast<size_t>(thresholds.count());
   if (ctx.progress)
-    ctx.progress->start("writing dose.vdb", static_cast<int64_t>(5 + 2 * n_thr + r.tables.component_grid_names.size()));
+    ctx.progress->start("writing dose.vdb", static_cast<int64_t>(5 + 2 * n_thr + tt.component_grid_names.size()));
   const GridGeometry& g = ctx.grid.geometry;
   const std::vector<MaterialId>& material = ctx.grid.material;
-  const TransportTables& tt = r.tables;
-  openvdb::GridPtrVec grids;
   auto is_matter = [&](int64_t v) { return material[v] != kVoidId; };
+  const float dose_max = max_of(r.dose_Gy.data(), r.voxels);
 
-  auto mat = build_grid<openvdb::Int32Grid>(g, -1, [&](int64_t v, int32_t& out) {
-    if (!is_matter(v)) return false;
-    out = material[v];
-    return true;
-  });
-  describe(*mat, "material", "index", "material index into summary.json materials (scene order)", ctx);
-  std::string names;
-  for (const auto& m : ctx.materials.materials) names += (names.empty() ? "" : ",") + m.name;
-  mat->insertMeta("materials", openvdb::StringMetadata(names));
-  grids.push_back(mat);
-
-  auto float_grid = [&](const std::string& name, const std::string& units, const std::string& quantity,
-                        const float* data, float background, auto active) {
-    auto grid = build_grid<openvdb::FloatGrid>(g, background, [&](int64_t v, float& out) {
-      if (!active(v)) return false;
-      out = data[v];
-      return true;
-    });
-    describe(*grid, name, units, quantity, ctx);
-    grids.push_back(grid);
-    return grid;
-  };
-
-  float_grid("dose_rate_peak", "Gy/s", "peak dose rate: max over exposures of dose increment / duration",
-             r.rate_peak_Gy_s.data(), 0.0f, is_matter);
-  release(r.rate_peak_Gy_s);
-  float_grid("dose_rate_mean", "Gy/s", "dose-weighted mean dose rate: sum(dD^2/dt) / sum(dD)", r.rate_mean_Gy_s.data(),
-             0.0f, is_matter);
-  release(r.rate_mean_Gy_s);
-
-  const ThresholdScale& thresholds = tt.thresholds;
-  for (int t = 0; t < thresholds.count(); ++t) {
-    const float* cross = r.crossing(t);
-    const std::string& label = thresholds.labels[t];
-    auto grid = float_grid("t_" + label + "_s", "s", "time from scan start when the dose first reached " + label, cross,
-                           -1.0f, [&](int64_t v) { return is_matter(v) && cross[v] >= 0; });
-    describe_threshold(*grid, ctx, thresholds, t);
-  }
-  release(r.crossing_s);
-
-  const auto presence = component_presence(tt);
-  for (size_t c = 0; c < tt.component_grid_names.size(); ++c) {
-    const float* dose_c = r.component_dose(static_cast<int>(c));
-    float_grid("dose:" + tt.component_grid_names[c], "Gy",
-               "dose to component " + tt.component_grid_names[c] + " where it is present", dose_c, 0.0f,
-               [&](int64_t v) { return is_matter(v) && presence[c][material[v]]; });
-  }
-  release(r.component_dose_Gy);
-
-  const float* dose = r.dose_Gy.data();
-  float_grid("dose", "Gy", "absorbed dose", dose, 0.0f, is_matter);
-  for (int t = 0; t < thresholds.count(); ++t) {
-    auto mask = build_grid<openvdb::BoolGrid>(g, false, [&](int64_t v, bool& out) {
-      if (!is_matter(v) || !thresholds.reached(material[v], t, dose[v])) return false;
-      out = true;
-      return true;
-    });
-    describe(*mask, "dose_gt_" + thresholds.labels[t], "1", "dose >= " + thresholds.labels[t] + " threshold", ctx);
-    describe_threshold(*mask, ctx, thresholds, t);
-    grids.push_back(mask);
-  }
-
-  float dose_max = 0;
-  for (int64_t v = 0; v < r.voxels; ++v) dose_max = std::max(dose_max, dose[v]);
-  if (dose_max > 0)
-    grids.push_back(density_grid(ctx, [&](int64_t v) { return static_cast<double>(dose[v]); }, std::log10(dose_max),
-                                 "log-scaled dose for rendering: (log10(dose) - log10_min) / 4"));
-  release(r.dose_Gy);
-
-  // File order as the format page lists the grids (built in another order to free memory early).
-  auto rank = [](const std::string& n) {
-    if (n == "material") return 0;
-    if (n == "dose") return 1;
-    if (n == "dose_rate_peak") return 2;
-    if (n == "dose_rate_mean") return 3;
-    if (n.rfind("t_", 0) == 0) return 4;
-    if (n.rfind("dose_gt_", 0) == 0) return 5;
-    if (n.rfind("dose:", 0) == 0) return 6;
-    return 7;
-  };
-  std::stable_sort(grids.begin(), grids.end(),
-                   [&](const openvdb::GridBase::Ptr& a, const openvdb::GridBase::Ptr& b) { return rank(a->getName()) < rank(b->getName()); });
-
+  // The grids in the order the format page lists them.
+  std::vector<std::string> names{"material", "dose", "dose_rate_peak", "dose_rate_mean"};
+  for (const auto& label : thresholds.labels) names.push_back("t_" + label + "_s");
+  for (const auto& label : thresholds.labels) names.push_back("dose_gt_" + label);
+  for (const auto& c : tt.component_grid_names) names.push_back("dose:" + c);
+  if (dose_max > 0) names.push_back("density");
   openvdb::MetaMap file_meta;
   // python3-openvdb cannot list a file holding an Int32 grid (readAll and
-  // readAllGridMetadata fail), but reads file metadata and grids by name: name them here.
-  std::string grid_names;
-  for (const auto& gr : grids) grid_names += (grid_names.empty() ? "" : ",") + gr->getName();
-  file_meta.insertMeta("grids", openvdb::StringMetadata(grid_names));
+  // readAllGridMetadata fail), but reads file metadata and grids by name: the writer names
+  // them in the file's `grids`.
   file_meta.insertMeta("title", openvdb::StringMetadata(ctx.scene.title));
   file_meta.insertMeta("creator", openvdb::StringMetadata("dosemap " + ctx.version));
   file_meta.insertMeta("dose_model", openvdb::StringMetadata(dose_model_name(ctx.materials.model)));
-  write_grids(file, grids, file_meta);
+  VdbFileWriter out(file, g, file_meta, names);
+
+  auto mat = empty_grid<openvdb::Int32Grid>(g, -1);
+  describe(*mat, "material", "index", "material index into summary.json materials (scene order)", ctx);
+  std::string material_names;
+  for (const auto& m : ctx.materials.materials) material_names += (material_names.empty() ? "" : ",") + m.name;
+  mat->insertMeta("materials", openvdb::StringMetadata(material_names));
+  out.write_dense(*mat, [&](int64_t v, int32_t& value) {
+    if (!is_matter(v)) return false;
+    value = material[v];
+    return true;
+  });
+
+  // A float grid of one dense array, active where active(v); returns it (described) so that
+  // more metadata can be added before it is written by the caller's `write`.
+  auto float_grid = [&](const std::string& name, const std::string& units, const std::string& quantity,
+                        float background) {
+    auto grid = empty_grid<openvdb::FloatGrid>(g, background);
+    describe(*grid, name, units, quantity, ctx);
+    return grid;
+  };
+  auto write_values = [&](openvdb::FloatGrid& grid, const float* data, auto active) {
+    out.write_dense(grid, [&](int64_t v, float& value) {
+      if (!active(v)) return false;
+      value = data[v];
+      return true;
+    });
+  };
+
+  const float* dose = r.dose_Gy.data();
+  write_values(*float_grid("dose", "Gy", "absorbed dose", 0.0f), dose, is_matter);
+  write_values(*float_grid("dose_rate_peak", "Gy/s", "peak dose rate: max over exposures of dose increment / duration",
+                           0.0f),
+               r.rate_peak_Gy_s.data(), is_matter);
+  release(r.rate_peak_Gy_s);
+  write_values(*float_grid("dose_rate_mean", "Gy/s", "dose-weighted mean dose rate: sum(dD^2/dt) / sum(dD)", 0.0f),
+               r.rate_mean_Gy_s.data(), is_matter);
+  release(r.rate_mean_Gy_s);
+
+  for (int t = 0; t < thresholds.count(); ++t) {
+    const float* cross = r.crossing(t);
+    const std::string& label = thresholds.labels[t];
+    auto grid = float_grid("t_" + label + "_s", "s", "time from scan start when the dose first reached " + label, -1.0f);
+    describe_threshold(*grid, ctx, thresholds, t);
+    write_values(*grid, cross, [&](int64_t v) { return is_matter(v) && cross[v] >= 0; });
+  }
+  release(r.crossing_s);
+
+  for (int t = 0; t < thresholds.count(); ++t) {
+    auto mask = empty_grid<openvdb::BoolGrid>(g, false);
+    describe(*mask, "dose_gt_" + thresholds.labels[t], "1", "dose >= " + thresholds.labels[t] + " threshold", ctx);
+    describe_threshold(*mask, ctx, thresholds, t);
+    out.write_mask(mask, [&](int64_t v) { return is_matter(v) && thresholds.reached(material[v], t, dose[v]); });
+  }
+
+  const auto presence = component_presence(tt);
+  for (size_t c = 0; c < tt.component_grid_names.size(); ++c) {
+    const std::string& component = tt.component_grid_names[c];
+    write_values(*float_grid("dose:" + component, "Gy", "dose to component " + component + " where it is present", 0.0f),
+                 r.component_dose(static_cast<int>(c)),
+                 [&](int64_t v) { return is_matter(v) && presence[c][material[v]]; });
+  }
+  release(r.component_dose_Gy);
+
+  if (dose_max > 0)
+    write_density(out, ctx, dose, std::log10(dose_max), "log-scaled dose for rendering: (log10(dose) - log10_min) / 4");
+  release(r.dose_Gy);
+  out.finish();
 }
 
 namespace {
 
-// `dose` and `density` of one dose array on ctx.grid (a frame, or the preview), then `more`
-// grids, with the file's metadata plus `extra`.
+// `dose` and `density` of one dose array on ctx.grid (a frame, or the preview), then the
+// float grids of `more` (already described, each with its values), with the file's
+// metadata plus `extra`.
+struct MoreGrid {
+  openvdb::FloatGrid::Ptr grid;
+  const float* values;  // active where >= 0
+};
+
 void write_dose_and_density(CheckedFile& file, const VdbWriteContext& ctx, const float* dose_Gy, double log10_dose_max,
                             const std::string& dose_quantity, const std::string& density_quantity,
-                            openvdb::MetaMap extra, const openvdb::GridPtrVec& more = {}) {
+                            openvdb::MetaMap extra, const std::vector<MoreGrid>& more = {}) {
   init_openvdb();
   const GridGeometry& g = ctx.grid.geometry;
   const std::vector<MaterialId>& material = ctx.grid.material;
-  openvdb::GridPtrVec grids;
-  auto dose = build_grid<openvdb::FloatGrid>(g, 0.0f, [&](int64_t v, float& out) {
-    if (material[v] == kVoidId) return false;
-    out = dose_Gy[v];
-    return true;
-  });
-  describe(*dose, "dose", "Gy", dose_quantity, ctx);
-  grids.push_back(dose);
-  grids.push_back(density_grid(ctx, [&](int64_t v) { return static_cast<double>(dose_Gy[v]); }, log10_dose_max,
-                               density_quantity));
-  std::string names = "dose,density";
-  for (const auto& grid : more) {
-    grids.push_back(grid);
-    names += "," + grid->getName();
-  }
-  extra.insertMeta("grids", openvdb::StringMetadata(names));
+  std::vector<std::string> names{"dose", "density"};
+  for (const MoreGrid& m : more) names.push_back(m.grid->getName());
   extra.insertMeta("title", openvdb::StringMetadata(ctx.scene.title));
   extra.insertMeta("creator", openvdb::StringMetadata("dosemap " + ctx.version));
-  write_grids(file, grids, extra);
+  VdbFileWriter out(file, g, extra, names);
+  auto dose = empty_grid<openvdb::FloatGrid>(g, 0.0f);
+  describe(*dose, "dose", "Gy", dose_quantity, ctx);
+  out.write_dense(*dose, [&](int64_t v, float& value) {
+    if (material[v] == kVoidId) return false;
+    value = dose_Gy[v];
+    return true;
+  });
+  write_density(out, ctx, dose_Gy, log10_dose_max, density_quantity);
+  for (const MoreGrid& m : more)
+    out.write_dense(*m.grid, [&](int64_t v, float& value) {
+      if (!(m.values[v] >= 0)) return false;
+      value = m.values[v];
+      return true;
+    });
+  out.finish();
 }
 
 }  // namespace
@@ -292,18 +552,13 @@ void write_preview_vdb(CheckedFile& file, const VdbWriteContext& ctx, const floa
                        const std::vector<const float*>& crossing_s, int factor, double log10_dose_max) {
   init_openvdb();
   const std::string covered = "over the " + std::to_string(factor) + "^3 voxels of dose.vdb each preview voxel covers";
-  openvdb::GridPtrVec crossings;
+  std::vector<MoreGrid> crossings;
   for (int t = 0; t < scale.count(); ++t) {
-    const float* cross = crossing_s[t];
-    auto grid = build_grid<openvdb::FloatGrid>(ctx.grid.geometry, -1.0f, [&](int64_t v, float& out) {
-      if (!(cross[v] >= 0)) return false;
-      out = cross[v];
-      return true;
-    });
+    auto grid = empty_grid<openvdb::FloatGrid>(ctx.grid.geometry, -1.0f);
     describe(*grid, "t_" + scale.labels[t] + "_s", "s",
              "earliest time from scan start when the dose reached " + scale.labels[t] + ", " + covered, ctx);
     describe_threshold(*grid, ctx, scale, t);
-    crossings.push_back(grid);
+    crossings.push_back({grid, crossing_s[t]});
   }
   openvdb::MetaMap meta;
   meta.insertMeta("preview_factor", openvdb::Int32Metadata(factor));

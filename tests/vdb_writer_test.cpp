@@ -1,0 +1,141 @@
+// dose.vdb's grids are streamed straight from the engine's dense arrays: each grid's tree
+// holds its topology only, and each leaf's values are gathered, compressed and written in
+// the order OpenVDB's trees keep their leaves (host/outputs/vdb_io.cpp). OpenVDB itself reads
+// the file back here: a leaf written out of order, a wrong mask or a wrong inactive value
+// would put values in the wrong voxels.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+
+#include "host/outputs/checked_file.h"
+#include "host/outputs/vdb_io.h"
+#include "host/transport/transport_tables.h"
+#include "tests/engine_harness.h"
+#include "tests/test_support.h"
+
+namespace dosemap {
+namespace {
+
+// 4 100 voxels along x (a tree's root node spans 4 096, so the grids have two), 13 along y
+// and 11 along z (partial leaves at every far edge), a void sphere and a composite layer;
+// the beam swept along x so that every column gets dose.
+const std::string kWideScene = test::make_scene("[materials.copper]\nformula = \"Cu\"\n" + test::kCathodeMaterials,
+                                                R"(voxel_um = [1.0, 1.0, 1.0]
+lateral_um = [4100.0, 13.0]
+[[sample.layers]]
+material = "copper"
+thickness_um = 3.0
+[[sample.layers]]
+material = "cathode"
+thickness_um = 8.0
+[[sample.shapes]]
+kind = "sphere"
+material = "void"
+center_um = [2040.0, 0.0, 6.0]
+radius_um = 5.0
+)",
+                                                R"(energy_keV = 27.0
+flux_ph_s = 1e12
+profile = "gaussian"
+fwhm_um = [30.0, 20.0]
+)",
+                                                R"([[scan.steps]]
+kind = "fly"
+path_um = [[-2100.0, 0.0], [2100.0, 0.0]]
+speed_um_s = 1000.0
+)",
+                                                "[output]\nthresholds_Gy = { low = 1.0e3, high = 1.0e5 }\n");
+
+TEST(VdbWriter, EveryGridReadsBackThroughOpenVdbAsTheEnginesArrays) {
+  auto run = test::run_engine(kWideScene);
+  const GridGeometry& g = run->g();
+  ASSERT_GT(g.dims[0], 4096);
+  ASSERT_NE(g.dims[1] % 8, 0);
+  ASSERT_NE(g.dims[2] % 8, 0);
+  const DoseResults& r = run->results;
+  const std::vector<MaterialId>& material = run->grid->material;
+
+  test::ScratchDir dir;
+  const std::string path = (dir / "dose.vdb").string();
+  {
+    CheckedFile file(path, path);
+    VdbWriteContext ctx{run->scene, run->materials, *run->grid, run->timeline.duration_s, "test", nullptr};
+    DoseResults copy = r;
+    write_dose_vdb(file, ctx, std::move(copy));
+    file.finish();
+  }
+
+  int64_t matter = 0, cathode = 0;
+  const int cathode_id = 3;  // copper, NMC811, EC, cathode
+  for (int64_t v = 0; v < g.voxels(); ++v) {
+    matter += material[v] != kVoidId;
+    cathode += material[v] == cathode_id;
+  }
+  ASSERT_GT(matter, cathode);
+  ASSERT_LT(matter, g.voxels());  // the sphere is void
+
+  const std::vector<int32_t> mat = read_int32_grid(path, "material", g, -1);
+  // Compares a float grid read back with the array (background where inactive); returns
+  // how many voxels are active.
+  auto expect_float_grid = [&](const std::string& name, const float* values, float background, auto active) {
+    const std::vector<float> back = read_float_grid(path, name, g, background);
+    int64_t on = 0, wrong = 0, first_wrong = -1;
+    for (int64_t v = 0; v < g.voxels(); ++v) {
+      const float expected = active(v) ? values[v] : background;
+      on += active(v);
+      if (back[v] != expected && wrong++ == 0) first_wrong = v;
+    }
+    EXPECT_EQ(wrong, 0) << name << ": first at voxel " << first_wrong;
+    return on;
+  };
+  auto is_matter = [&](int64_t v) { return material[v] != kVoidId; };
+  for (int64_t v = 0; v < g.voxels(); ++v) ASSERT_EQ(mat[v], is_matter(v) ? material[v] : -1) << v;
+  EXPECT_EQ(expect_float_grid("dose", r.dose_Gy.data(), 0.0f, is_matter), matter);
+  expect_float_grid("dose_rate_peak", r.rate_peak_Gy_s.data(), 0.0f, is_matter);
+  expect_float_grid("dose_rate_mean", r.rate_mean_Gy_s.data(), 0.0f, is_matter);
+  const ThresholdScale& th = r.tables.thresholds;
+  ASSERT_EQ(th.count(), 2);
+  for (int t = 0; t < th.count(); ++t) {
+    const float* cross = r.crossing(t);
+    const int64_t crossed = expect_float_grid("t_" + th.labels[t] + "_s", cross, -1.0f,
+                                              [&](int64_t v) { return is_matter(v) && cross[v] >= 0; });
+    EXPECT_GT(crossed, 0) << th.labels[t];
+    const std::vector<uint8_t> mask = read_bool_grid(path, "dose_gt_" + th.labels[t], g);
+    for (int64_t v = 0; v < g.voxels(); ++v)
+      ASSERT_EQ(mask[v] != 0, is_matter(v) && th.reached(material[v], t, r.dose_Gy[v])) << th.labels[t] << " " << v;
+  }
+  const auto presence = component_presence(r.tables);
+  for (size_t c = 0; c < r.tables.component_grid_names.size(); ++c) {
+    const int64_t on = expect_float_grid("dose:" + r.tables.component_grid_names[c], r.component_dose(static_cast<int>(c)),
+                                         0.0f, [&](int64_t v) { return is_matter(v) && presence[c][material[v]]; });
+    EXPECT_EQ(on, cathode) << r.tables.component_grid_names[c];
+  }
+
+  // The file's own account of its grids: every grid listed, in the order written, with the
+  // active voxels and bounding boxes OpenVDB computes from the topology read back.
+  const VdbFileSummary summary = read_vdb_summary(path);
+  EXPECT_EQ(summary.metadata.at("grids"),
+            "material,dose,dose_rate_peak,dose_rate_mean,t_low_s,t_high_s,dose_gt_low,dose_gt_high,dose:NMC811,dose:EC,"
+            "density");
+  ASSERT_EQ(summary.grids.size(), 11u);
+  for (const VdbGridSummary& s : summary.grids) {
+    if (s.name != "material" && s.name != "dose") continue;
+    EXPECT_EQ(s.active_voxels, matter) << s.name;
+    EXPECT_EQ(s.index_min, (std::array<int, 3>{0, 0, 0})) << s.name;
+    EXPECT_EQ(s.index_max, (std::array<int, 3>{int(g.dims[0] - 1), int(g.dims[1] - 1), int(g.dims[2] - 1)})) << s.name;
+  }
+  // `density` is the log-scaled dose over four decades below the maximum.
+  const std::vector<float> density = read_float_grid(path, "density", g, 0.0f);
+  float dose_max = 0;
+  for (int64_t v = 0; v < g.voxels(); ++v) dose_max = std::max(dose_max, r.dose_Gy[v]);
+  for (int64_t v = 0; v < g.voxels(); ++v) {
+    const double d = r.dose_Gy[v];
+    const double x = d > 0 ? (std::log10(d) - (std::log10(dose_max) - 4.0)) / 4.0 : 0.0;
+    if (!is_matter(v) || x <= 0) ASSERT_EQ(density[v], 0.0f) << v;
+    else ASSERT_FLOAT_EQ(density[v], static_cast<float>(std::min(1.0, x))) << v;
+  }
+}
+
+}  // namespace
+}  // namespace dosemap
