@@ -258,26 +258,34 @@ DM_HD DM_INLINE double voxel_dose_per_fluence(const MarchParams& p, const RayLat
   return g;
 }
 
-// Adds ray r's share of the block (its fluence history in h) to the state of the voxels it
-// crosses, and reports the ray's energy balance per unit fluence. `transmission` holds
-// p.n_lines values for this ray (LineTransmission).
-DM_HD DM_INLINE void march_ray(const MarchParams& p, const RayLattice& L, const uint16_t* material,
-                               const HistoryView& h, const DoseState& st, long long r,
-                               const LineTransmission& transmission) {
-  const int64_t columns = L.n[0] * L.n[1];
-  const int64_t voxels = columns * L.n[2];
-  const int64_t begin = h.offset[r], end = h.offset[r + 1];
-  DM_EXPECT(begin <= end);
+// A ray's walk through one block: its fluence history summarized, where it is, and the
+// energy it has deposited and removed so far (per unit fluence).
+struct RayWalk {
+  int64_t begin, end;  // its events in the history
+  // Total fluence (photons/m^2), peak rate, and the sum of F^2/dt for the dose-weighted mean
+  // rate (sum of dD^2/dt over sum of dD, each dD = G F).
+  double total, peak_rate, sum_sq_rate, mean_rate;
+  double first_s, last_s;  // its photons arrive between its first event's start and its last event's end
+  long long m1, m2;        // lattice indices
+  double deposited, other;
+  bool entered;            // has reached the grid (its in-grid slices are contiguous)
+};
+
+// Starts ray r's walk through the block: reports its fluence, zeroes its energy balance and
+// its transmission (p.n_lines values, LineTransmission). Returns false when the block puts
+// no photons on it: nothing to march.
+DM_HD DM_INLINE bool begin_ray_walk(const MarchParams& p, const RayLattice& L, const HistoryView& h, const DoseState& st,
+                                    long long r, const LineTransmission& transmission, RayWalk* w) {
+  w->begin = h.offset[r];
+  w->end = h.offset[r + 1];
+  DM_EXPECT(w->begin <= w->end);
   double* energy = st.ray_energy_J_m2 + r * 4;
   energy[0] = energy[1] = energy[2] = energy[3] = 0;
   st.ray_fluence_m2[r] = 0;
-  if (begin == end) return;  // no photons on this ray in this block
-
-  // The ray's fluence history, summarized: total, peak rate, and sum of F^2/dt for the
-  // dose-weighted mean rate (sum of dD^2/dt over sum of dD, each dD = G F).
+  if (w->begin == w->end) return false;
   double total = 0, peak_rate = 0, sum_sq_rate = 0;
-  for (int64_t e = begin; e < end; ++e) {
-    const double prev = e > begin ? h.cum_fluence_m2[e - 1] : 0.0;
+  for (int64_t e = w->begin; e < w->end; ++e) {
+    const double prev = e > w->begin ? h.cum_fluence_m2[e - 1] : 0.0;
     const double f = h.cum_fluence_m2[e] - prev;
     const double dt = h.duration_s[h.sub_exposure[e]];
     const double rate = f / dt;
@@ -285,82 +293,167 @@ DM_HD DM_INLINE void march_ray(const MarchParams& p, const RayLattice& L, const 
     sum_sq_rate += f * rate;
     total = h.cum_fluence_m2[e];
   }
-  const double mean_rate = total > 0 ? sum_sq_rate / total : 0.0;
+  w->total = total;
+  w->peak_rate = peak_rate;
+  w->sum_sq_rate = sum_sq_rate;
+  w->mean_rate = total > 0 ? sum_sq_rate / total : 0.0;
   st.ray_fluence_m2[r] = total;
-  // The ray's photons arrive between its first event's start and its last event's end.
-  const double first_s = h.t_start_s[h.sub_exposure[begin]];
-  const double last_s = h.t_start_s[h.sub_exposure[end - 1]] + h.duration_s[h.sub_exposure[end - 1]];
-
-  long long m1, m2;
-  ray_lattice_indices(L, r, &m1, &m2);
+  w->first_s = h.t_start_s[h.sub_exposure[w->begin]];
+  w->last_s = h.t_start_s[h.sub_exposure[w->end - 1]] + h.duration_s[h.sub_exposure[w->end - 1]];
+  ray_lattice_indices(L, r, &w->m1, &w->m2);
   for (int e = 0; e < p.n_lines; ++e) transmission[e] = 1.0;
-  double deposited = 0, other = 0;
-  bool entered = false;
-  for (long long q = 0; q < L.n[L.dom]; ++q) {
-    const int64_t v = ray_voxel(L, m1, m2, q);
-    if (v < 0) {
-      if (entered) break;  // the in-grid slices of a ray are contiguous
-      continue;
-    }
-    entered = true;
-    const uint16_t m = material[v];
-    if (m == kVoidMaterialId) continue;
-    double removed_other;
-    const double g = segment_dose_per_fluence(p, m, transmission, &removed_other);
-    const float before = st.dose_Gy[v];
-    const double after = (double)before + g * total;
-    const float stored = (float)after;  // what the grids hold: masks and crossings agree on it
-    st.dose_Gy[v] = stored;
-    const float peak = (float)(g * peak_rate);
-    if (peak > st.rate_peak_Gy_s[v]) st.rate_peak_Gy_s[v] = peak;
-    if (before == 0)
-      st.rate_mean_Gy_s[v] = (float)(g * mean_rate);
-    else if (after > 0)
-      st.rate_mean_Gy_s[v] = (float)(((double)st.rate_mean_Gy_s[v] * before + g * g * sum_sq_rate) / after);
-    deposited += g * p.density_kg_m3[m] * p.voxel_volume_m3;
-    other += removed_other * p.column_area_m2;
-    // A threshold is crossed in this block when the dose before is below it and the dose
-    // after is not (a crossing time is set exactly when the stored dose reaches the
-    // threshold, so the times already set need not be read).
-    const double* material_threshold = p.threshold_Gy + (int64_t)m * p.n_thresholds;
-    for (int t = 0; t < p.n_thresholds; ++t) {
-      const double threshold = material_threshold[t];
-      if (threshold <= stored && before < threshold && g > 0)
-        st.crossing_s[t * voxels + v] = (float)crossing_time_s(h, begin, end, (threshold - before) / g);
-    }
-    for (int s = p.component_begin[m]; s < p.component_begin[m + 1]; ++s) {
-      const double gc = slot_dose_per_fluence(p, m, s, transmission);
-      float* component = st.component_dose_Gy + p.slot_grid[s] * voxels + v;
-      const float component_before = *component;
-      const double component_after = (double)component_before + gc * total;
-      *component = (float)component_after;
-      const double* component_threshold = p.component_threshold_Gy + (int64_t)p.slot_grid[s] * p.n_thresholds;
-      for (int t = 0; t < p.n_thresholds; ++t) {
-        const double threshold = component_threshold[t];
-        if (gc > 0 && component_before < threshold && component_after >= threshold)
-          atomic_min_time(st.slot_first_crossing_s + ((int64_t)s * p.n_thresholds + t) * columns + v % columns,
-                          (float)crossing_time_s(h, begin, end, (threshold - component_before) / gc));
-      }
-    }
-    for (int f = 0; f < p.n_frames; ++f) {
-      const double t = p.frame_time_s[f];
-      if (t <= first_s) continue;  // nothing of this block by then
-      const double fluence = t >= last_s ? total : fluence_at_time(h, begin, end, t);
-      float* frame = st.frame_dose_Gy + f * voxels + v;
-      *frame = (float)((double)*frame + g * fluence);
-    }
-    attenuate(p, m, transmission);
-  }
+  w->deposited = w->other = 0;
+  w->entered = false;
+  return true;
+}
 
+// Adds the ray's share of the block to voxel v (material m, not void), the next it crosses,
+// and attenuates the ray by it.
+DM_HD DM_INLINE void walk_through_voxel(const MarchParams& p, const HistoryView& h, const DoseState& st, int64_t columns,
+                                        int64_t voxels, RayWalk& w, int64_t v, uint16_t m,
+                                        const LineTransmission& transmission) {
+  const int64_t begin = w.begin, end = w.end;
+  const double total = w.total;
+  double removed_other;
+  const double g = segment_dose_per_fluence(p, m, transmission, &removed_other);
+  const float before = st.dose_Gy[v];
+  const double after = (double)before + g * total;
+  const float stored = (float)after;  // what the grids hold: masks and crossings agree on it
+  st.dose_Gy[v] = stored;
+  const float peak = (float)(g * w.peak_rate);
+  if (peak > st.rate_peak_Gy_s[v]) st.rate_peak_Gy_s[v] = peak;
+  if (before == 0)
+    st.rate_mean_Gy_s[v] = (float)(g * w.mean_rate);
+  else if (after > 0)
+    st.rate_mean_Gy_s[v] = (float)(((double)st.rate_mean_Gy_s[v] * before + g * g * w.sum_sq_rate) / after);
+  w.deposited += g * p.density_kg_m3[m] * p.voxel_volume_m3;
+  w.other += removed_other * p.column_area_m2;
+  // A threshold is crossed in this block when the dose before is below it and the dose
+  // after is not (a crossing time is set exactly when the stored dose reaches the
+  // threshold, so the times already set need not be read).
+  const double* material_threshold = p.threshold_Gy + (int64_t)m * p.n_thresholds;
+  for (int t = 0; t < p.n_thresholds; ++t) {
+    const double threshold = material_threshold[t];
+    if (threshold <= stored && before < threshold && g > 0)
+      st.crossing_s[t * voxels + v] = (float)crossing_time_s(h, begin, end, (threshold - before) / g);
+  }
+  for (int s = p.component_begin[m]; s < p.component_begin[m + 1]; ++s) {
+    const double gc = slot_dose_per_fluence(p, m, s, transmission);
+    float* component = st.component_dose_Gy + p.slot_grid[s] * voxels + v;
+    const float component_before = *component;
+    const double component_after = (double)component_before + gc * total;
+    *component = (float)component_after;
+    const double* component_threshold = p.component_threshold_Gy + (int64_t)p.slot_grid[s] * p.n_thresholds;
+    for (int t = 0; t < p.n_thresholds; ++t) {
+      const double threshold = component_threshold[t];
+      if (gc > 0 && component_before < threshold && component_after >= threshold)
+        atomic_min_time(st.slot_first_crossing_s + ((int64_t)s * p.n_thresholds + t) * columns + v % columns,
+                        (float)crossing_time_s(h, begin, end, (threshold - component_before) / gc));
+    }
+  }
+  for (int f = 0; f < p.n_frames; ++f) {
+    const double t = p.frame_time_s[f];
+    if (t <= w.first_s) continue;  // nothing of this block by then
+    const double fluence = t >= w.last_s ? total : fluence_at_time(h, begin, end, t);
+    float* frame = st.frame_dose_Gy + f * voxels + v;
+    *frame = (float)((double)*frame + g * fluence);
+  }
+  attenuate(p, m, transmission);
+}
+
+// Reports ray r's energy balance per unit fluence once it has left the grid.
+DM_HD DM_INLINE void end_ray_walk(const MarchParams& p, const DoseState& st, long long r, const RayWalk& w,
+                                  const LineTransmission& transmission) {
   double incident = 0, transmitted = 0;
   for (int e = 0; e < p.n_lines; ++e) {
     incident += p.line_energy_J[e];
     transmitted += p.line_energy_J[e] * transmission[e];
   }
+  double* energy = st.ray_energy_J_m2 + r * 4;
   energy[0] = incident * p.column_area_m2;
-  energy[1] = deposited;
+  energy[1] = w.deposited;
   energy[2] = transmitted * p.column_area_m2;
-  energy[3] = other;
+  energy[3] = w.other;
+}
+
+// Adds ray r's share of the block (its fluence history in h) to the state of the voxels it
+// crosses, and reports the ray's energy balance per unit fluence. `transmission` holds
+// p.n_lines values for this ray (LineTransmission). The GPU's march: one thread per ray.
+DM_HD DM_INLINE void march_ray(const MarchParams& p, const RayLattice& L, const uint16_t* material,
+                               const HistoryView& h, const DoseState& st, long long r,
+                               const LineTransmission& transmission) {
+  const int64_t columns = L.n[0] * L.n[1];
+  const int64_t voxels = columns * L.n[2];
+  RayWalk w;
+  if (!begin_ray_walk(p, L, h, st, r, transmission, &w)) return;  // no photons on this ray in this block
+  for (long long q = 0; q < L.n[L.dom]; ++q) {
+    const int64_t v = ray_voxel(L, w.m1, w.m2, q);
+    if (v < 0) {
+      if (w.entered) break;  // the in-grid slices of a ray are contiguous
+      continue;
+    }
+    w.entered = true;
+    const uint16_t m = material[v];
+    if (m == kVoidMaterialId) continue;
+    walk_through_voxel(p, h, st, columns, voxels, w, v, m, transmission);
+  }
+  end_ray_walk(p, st, r, w, transmission);
+}
+
+// The CPU's march of rays [r0, r1) together, slice by slice: each slice's voxels of the
+// group lie side by side (along a row of the grid for a beam along an axis), so their state
+// is read and written a few cache lines at a time instead of one line per ray per voxel.
+// Every ray does exactly march_ray's arithmetic in the same order: the results are the same
+// bit for bit. `line_t` has room for (r1 - r0) x p.n_lines values; walks for r1 - r0.
+DM_HD DM_INLINE void march_ray_group(const MarchParams& p, const RayLattice& L, const uint16_t* material,
+                                     const HistoryView& h, const DoseState& st, long long r0, long long r1,
+                                     double* line_t, RayWalk* walks, bool* marching) {
+  const int64_t columns = L.n[0] * L.n[1];
+  const int64_t voxels = columns * L.n[2];
+  const int n = (int)(r1 - r0);
+  int left = 0;
+  for (int i = 0; i < n; ++i) {
+    marching[i] = begin_ray_walk(p, L, h, st, r0 + i, LineTransmission{line_t + i, n}, &walks[i]);
+    left += marching[i];
+  }
+  // The beam along +z with the lattice on the grid's columns (every scene without a stage):
+  // ray r is column r, its voxel in slice q is q x columns + r.
+  const bool grid_columns = L.dom == 2 && L.forward && !L.sheared && !L.swap && !L.flip1 && !L.flip2 &&
+                            L.m1_lo == 0 && L.m2_lo == 0 && L.n1 == L.n[0] && L.n2 == L.n[1];
+  if (grid_columns) {
+    for (long long q = 0; q < L.n[2] && left > 0; ++q) {
+      const int64_t slice = q * columns + r0;
+      for (int i = 0; i < n; ++i) {
+        if (!marching[i]) continue;
+        const uint16_t m = material[slice + i];
+        if (m == kVoidMaterialId) continue;
+        walk_through_voxel(p, h, st, columns, voxels, walks[i], slice + i, m, LineTransmission{line_t + i, n});
+      }
+    }
+    for (int i = 0; i < n; ++i)
+      if (marching[i]) end_ray_walk(p, st, r0 + i, walks[i], LineTransmission{line_t + i, n});
+    return;
+  }
+  for (long long q = 0; q < L.n[L.dom] && left > 0; ++q)
+    for (int i = 0; i < n; ++i) {
+      if (!marching[i]) continue;
+      RayWalk& w = walks[i];
+      const int64_t v = ray_voxel(L, w.m1, w.m2, q);
+      if (v < 0) {
+        if (w.entered) {  // the in-grid slices of a ray are contiguous
+          marching[i] = false;
+          --left;
+          end_ray_walk(p, st, r0 + i, w, LineTransmission{line_t + i, n});
+        }
+        continue;
+      }
+      w.entered = true;
+      const uint16_t m = material[v];
+      if (m == kVoidMaterialId) continue;
+      walk_through_voxel(p, h, st, columns, voxels, w, v, m, LineTransmission{line_t + i, n});
+    }
+  for (int i = 0; i < n; ++i)
+    if (marching[i]) end_ray_walk(p, st, r0 + i, walks[i], LineTransmission{line_t + i, n});
 }
 
 }  // namespace dosemap

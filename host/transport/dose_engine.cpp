@@ -2,7 +2,6 @@
 
 #include <omp.h>
 
-#include <chrono>
 #include <iostream>
 
 #include "host/common/errors.h"
@@ -18,12 +17,6 @@
 
 namespace dosemap {
 
-namespace {
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-}  // namespace
-
 bool cuda_backend_usable(std::string& why) {
 #ifdef DOSEMAP_HAVE_CUDA
   return cuda_device_usable(why);
@@ -38,6 +31,7 @@ DoseResults compute_dose(const TransportParams& in, const Timeline& timeline, co
   const std::vector<MaterialId>& material = in.grid->material;
   const StageSpec& stage = in.stage;
   const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+  const PhaseClock whole;
   DoseResults r;
   r.tables = in.tables;
 
@@ -71,21 +65,24 @@ DoseResults compute_dose(const TransportParams& in, const Timeline& timeline, co
   const int n_thr = params.n_thresholds, n_comp = params.n_component_grids;
   r.voxels = voxels;
   r.columns = columns;
-  r.dose_Gy.resize(voxels);
-  r.rate_peak_Gy_s.resize(voxels);
-  r.rate_mean_Gy_s.resize(voxels);
-  r.crossing_s.resize(static_cast<size_t>(n_thr) * voxels);
-  r.component_dose_Gy.resize(static_cast<size_t>(n_comp) * voxels);
-  r.slot_first_crossing_s.resize(static_cast<size_t>(params.n_slots) * n_thr * columns);
-  r.frame_dose_Gy.resize(static_cast<size_t>(params.n_frames) * voxels);
   DoseState st;
-  st.dose_Gy = r.dose_Gy.data();
-  st.rate_peak_Gy_s = r.rate_peak_Gy_s.data();
-  st.rate_mean_Gy_s = r.rate_mean_Gy_s.data();
-  st.crossing_s = r.crossing_s.data();
-  st.component_dose_Gy = r.component_dose_Gy.data();
-  st.slot_first_crossing_s = r.slot_first_crossing_s.data();
-  st.frame_dose_Gy = r.frame_dose_Gy.data();
+  // Fresh arrays, zero as BulkVector allocates them (no dose yet); again after a failed GPU
+  // run, which may have copied part of its state into them.
+  auto fresh_state = [&] {
+    auto fresh = [](BulkVector<float>& a, size_t n) {
+      BulkVector<float>().swap(a);
+      a.resize(n);
+      return a.data();
+    };
+    st.dose_Gy = fresh(r.dose_Gy, voxels);
+    st.rate_peak_Gy_s = fresh(r.rate_peak_Gy_s, voxels);
+    st.rate_mean_Gy_s = fresh(r.rate_mean_Gy_s, voxels);
+    st.crossing_s = fresh(r.crossing_s, static_cast<size_t>(n_thr) * voxels);
+    st.component_dose_Gy = fresh(r.component_dose_Gy, static_cast<size_t>(n_comp) * voxels);
+    st.slot_first_crossing_s = fresh(r.slot_first_crossing_s, static_cast<size_t>(params.n_slots) * n_thr * columns);
+    st.frame_dose_Gy = fresh(r.frame_dose_Gy, static_cast<size_t>(params.n_frames) * voxels);
+  };
+  fresh_state();
 
 #ifdef DOSEMAP_HAVE_CUDA
   if (use_cuda) {
@@ -106,6 +103,9 @@ DoseResults compute_dose(const TransportParams& in, const Timeline& timeline, co
       r.fluence_events = stats.fluence_events;
       r.seconds_history = stats.seconds_history;
       r.seconds_march = stats.seconds_march;
+      // Device time; the host's CPU seconds while it waits count in `state`.
+      r.history.wall = stats.seconds_history;
+      r.march.wall = stats.seconds_march;
       r.voxel_updates = voxels * r.poses;
     } catch (const CudaError& e) {
       // Too little device memory or a driver error: the reason is the user's to know.
@@ -113,6 +113,7 @@ DoseResults compute_dose(const TransportParams& in, const Timeline& timeline, co
         throw UserError(SourcePos{}, std::string("--backend cuda failed: ") + e.what(), "use --backend cpu (or auto)");
       std::cerr << "dosemap: note: running on the CPU (the GPU run failed: " << e.what() << ")\n";
       use_cuda = false;
+      fresh_state();
       const double beam_J = r.energy.beam_J;
       r.energy = EnergyBalance{};
       r.energy.beam_J = beam_J;
@@ -120,7 +121,7 @@ DoseResults compute_dose(const TransportParams& in, const Timeline& timeline, co
   }
 #endif
   if (!use_cuda) {
-    clear_state_cpu(params, st, voxels, columns, threads);
+    mark_nothing_crossed_cpu(params, st, voxels, columns, threads);
     // One block (every scan that never turns) reports the stages' progress as before; many
     // report one step per pose.
     Progress* per_block = blocks.size() == 1 ? options.progress : nullptr;
@@ -133,19 +134,19 @@ DoseResults compute_dose(const TransportParams& in, const Timeline& timeline, co
       DOSEMAP_BUG_CHECK(pose_is_supported(L), "a pose the scene setup should have refused");
       r.tables.set_segment(L.segment_um * 1e-6, L.cell_area_m2);
       params = r.tables.params();
-      auto t0 = std::chrono::steady_clock::now();
+      PhaseClock clock;
       const FluenceHistory& history =
           histories.build(HistoryJob{subs.data() + b.begin, static_cast<long long>(b.end - b.begin), beam, L, 0, L.n2},
                           per_block);
-      r.seconds_history += seconds_since(t0);
+      r.history += clock.lap();
       r.fluence_events += history.events();
       unit.assign(static_cast<size_t>(ray_count(L)) * 4, 0.0);
       fluence.assign(static_cast<size_t>(ray_count(L)), 0.0);
       st.ray_energy_J_m2 = unit.data();
       st.ray_fluence_m2 = fluence.data();
-      t0 = std::chrono::steady_clock::now();
+      clock.restart();
       march_rays_cpu(params, L, material.data(), history.view(), st, threads, per_block);
-      r.seconds_march += seconds_since(t0);
+      r.march += clock.lap();
       r.voxel_updates += voxels;
       add_block_energy(unit.data(), fluence.data(), ray_count(L), r.energy);
       if (options.progress && blocks.size() > 1) options.progress->advance(1);
@@ -155,9 +156,12 @@ DoseResults compute_dose(const TransportParams& in, const Timeline& timeline, co
     r.tables.set_segment(in.tables.segment_length_m, in.tables.column_area_m2);
     r.backend = "cpu";
     r.device = std::to_string(threads) + (threads == 1 ? " thread" : " threads");
+    r.seconds_history = r.history.wall;
+    r.seconds_march = r.march.wall;
   }
   st.ray_energy_J_m2 = nullptr;
   st.ray_fluence_m2 = nullptr;
+  r.state = whole.elapsed() - r.history - r.march;
   return r;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "host/common/bulk_vector.h"
+#include "host/common/phase_clock.h"
 #include "host/grid/voxel_grid.h"
 #include "host/materials/materials.h"
 #include "host/scene/scene.h"
@@ -55,7 +56,10 @@ struct DoseResults {
   int64_t fluence_events = 0;
   int64_t poses = 0;         // blocks of sub-exposures sharing a pose (1 for a scan that never turns)
   int64_t voxel_updates = 0;  // voxel visits of the marches (a voxel once per pose)
+  // Wall seconds of the fluence histories and the marches (device time on a GPU); `state` is
+  // the rest of the engine: sub-exposures, allocating and clearing the per-voxel state.
   double seconds_history = 0, seconds_march = 0;
+  PhaseSeconds state, history, march;  // wall (host) and process CPU seconds
 };
 
 // Runs the timeline's exposures through the parameters' sample, in time order, from a state
