@@ -1,6 +1,5 @@
 // `dosemap run SCENE [-o DIR]`: validate everything, refuse what cannot fit, compute, then
 // write dose.vdb and summary.json (each complete or not at all) and print the report.
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <iostream>
@@ -36,14 +35,10 @@ Backend parse_backend(const std::string& s) {
 }  // namespace
 
 int run_command(const RunOptions& o, std::ostream& out) {
-  const auto t0 = std::chrono::steady_clock::now();
-  auto lap = t0;
-  std::vector<std::pair<std::string, double>> stages;
-  auto stage_done = [&](const char* name) {
-    const auto now = std::chrono::steady_clock::now();
-    stages.emplace_back(name, std::chrono::duration<double>(now - lap).count());
-    lap = now;
-  };
+  const PhaseClock whole;
+  PhaseClock clock;
+  PhaseList stages;
+  auto stage_done = [&](const char* name) { stages.emplace_back(name, clock.lap()); };
   // Everything a user can get wrong is checked before anything is computed or written.
   const SceneSetup setup = set_up_scene(o.scene, WorkLimits{}, o.threads);
   const Scene& scene = setup.scene;
@@ -79,9 +74,10 @@ int run_command(const RunOptions& o, std::ostream& out) {
   options.threads = o.threads;
   options.progress = &progress;
   DoseResults results = compute_dose(params, timeline, options);
-  stages.emplace_back("history", results.seconds_history);
-  stages.emplace_back("march", results.seconds_march);
-  lap = std::chrono::steady_clock::now();
+  stages.emplace_back("state", results.state);
+  stages.emplace_back("history", results.history);
+  stages.emplace_back("march", results.march);
+  clock.restart();
   const RunStatistics stats = compute_statistics(materials, grid, results, o.threads);
   stage_done("statistics");
   check_run_invariants(results, stats);
@@ -115,6 +111,8 @@ int run_command(const RunOptions& o, std::ostream& out) {
   stage_done("curves_and_positions");
   RunWriteInputs write{scene, materials, grid, timeline, frames, curves, write_vdb, write_vti, &progress, o.crop == "auto"};
   const ViewerFiles viewers = write_run_files(out_dir, write, std::move(results), stats.dose_max_Gy);
+  stages.insert(stages.end(), viewers.phases.begin(), viewers.phases.end());
+  clock.restart();
   record.dosed_region = viewers.dosed;
   record.vti_box = viewers.vti_box;
   record.vti_cropped = write.crop_vti;
@@ -128,9 +126,9 @@ int run_command(const RunOptions& o, std::ostream& out) {
   record.files = out_dir.files();
   record.files.push_back("summary.json");
   record.frame_times_s = frames;
-  stage_done("write_files");
-  record.stage_seconds = stages;
-  record.seconds_total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  stage_done("write_points");
+  record.stages = stages;
+  record.total = whole.elapsed();
   out_dir.write_file("summary.json", [&](CheckedFile& f) { f.stream() << summary_json(record); });
   out_dir.commit();
   progress.clear();

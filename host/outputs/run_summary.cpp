@@ -250,11 +250,16 @@ std::string summary_json(const RunRecord& run) {
   for (size_t f = 0; f < run.frame_times_s.size(); ++f) frames.push_back({{"frame", f + 1}, {"time_s", run.frame_times_s[f]}});
   j["frames"] = frames;
   j["files"] = run.files;
-  Json stages = Json::object();
-  for (const auto& [stage, seconds] : run.stage_seconds) stages[stage] = seconds;
+  Json stage_wall = Json::object(), stage_cpu = Json::object();
+  for (const auto& [stage, seconds] : run.stages) {
+    stage_wall[stage] = seconds.wall;
+    stage_cpu[stage] = seconds.cpu;
+  }
   j["run"] = {{"device", run.device},
-              {"seconds", run.seconds_total},
-              {"stage_seconds", stages},
+              {"seconds", run.total.wall},
+              {"cpu_seconds", run.total.cpu},
+              {"stage_seconds", stage_wall},
+              {"stage_cpu_seconds", stage_cpu},
               {"fluence_events", run.fluence_events},
               {"voxel_updates", run.voxel_updates},
               {"energy_balance_max_relative_error", run.energy.max_ray_imbalance}};
@@ -343,7 +348,7 @@ void print_run_report(const RunRecord& run, const std::string& output_dir, std::
   const ThresholdScale scale = threshold_scale(scene);
   out << "dosemap run: " << scene.title << "\n";
   print_fields(out, {
-      {"backend", run.backend + " (" + run.device + "), " + fmt_g(run.seconds_total, 3) + " s"},
+      {"backend", run.backend + " (" + run.device + "), " + fmt_g(run.total.wall, 3) + " s"},
       {"dose model", dose_model_name(run.materials.model)},
       {"scan", group_digits(static_cast<long long>(run.timeline.exposures.size())) + " exposures over " +
                    human_duration(run.timeline.duration_s) + ", beam on " + human_time(run.timeline.beam_on_s)},

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "host/common/phase_clock.h"
 #include "host/grid/voxel_grid.h"
 #include "host/materials/materials.h"
 #include "host/outputs/dose_statistics.h"
@@ -32,9 +33,10 @@ struct RunRecord {
   EnergyBalance energy;  // deposited_J taken from the statistics (the float grids)
   int64_t sub_exposures = 0, fluence_events = 0;
   int64_t poses = 0, voxel_updates = 0;  // blocks at one stage pose; voxel visits of the marches
-  double seconds_total = 0;
-  // Wall-clock seconds per stage: setup, history, march, statistics, writing.
-  std::vector<std::pair<std::string, double>> stage_seconds;
+  PhaseSeconds total;
+  // Wall-clock and CPU seconds per stage: setup, state, history, march, statistics, ...,
+  // each part of the writing.
+  PhaseList stages;
   std::vector<std::string> component_grids;
   std::vector<std::string> files;      // written, relative to the run directory
   std::vector<double> frame_times_s;   // cumulative-dose frames

@@ -126,6 +126,7 @@ ViewerFiles write_run_files(RunDirectory& out, const RunWriteInputs& in, DoseRes
   VdbWriteContext ctx{in.scene, in.materials, in.grid, in.timeline.duration_s, DOSEMAP_VERSION, nullptr};
   if (in.progress) in.progress->start("writing frames and dose.vti", static_cast<int64_t>(in.frame_times_s.size()) + 1);
   ViewerFiles viewers;
+  PhaseClock clock;
   viewers.dosed = dosed_region(g, in.grid.material, r.dose_Gy.data(), dose_max_Gy);
   viewers.vti_box = in.crop_vti ? viewers.dosed : whole_grid(g);
   viewers.preview_factor =
@@ -155,21 +156,25 @@ ViewerFiles write_run_files(RunDirectory& out, const RunWriteInputs& in, DoseRes
       if (in.progress) in.progress->advance(1);
     }
     if (in.write_vti) out.write_file("dose.pvd", [&](CheckedFile& file) { write_pvd(file.stream(), pvd); });
+    viewers.phases.emplace_back("write_frames", clock.lap());
   }
   if (in.write_vti) {
     const std::vector<VtiArray> arrays = vti_arrays(in, r);
     out.write_file("dose.vti", [&](CheckedFile& file) { write_vti(file.stream(), g, arrays, "dose", viewers.vti_box); });
+    viewers.phases.emplace_back("write_vti", clock.lap());
   }
   if (viewers.preview_factor > 1) {
     const PreviewGrid p = preview_grid(g, in.grid.material, r.dose_Gy.data(), viewers.vti_box, viewers.preview_factor);
     viewers.preview = p.grid.geometry;
     write_previews(out, in, r, viewers.vti_box, p, dose_max_Gy);
+    viewers.phases.emplace_back("write_previews", clock.lap());
   }
   out.write_file("dose_history.json", [&](CheckedFile& file) { file.stream() << dose_curves_json(in.curves); });
   if (in.write_vdb) {
     ctx.progress = in.progress;
     out.write_file("dose.vdb", [&](CheckedFile& file) { write_dose_vdb(file, ctx, std::move(r)); });
   }
+  viewers.phases.emplace_back("write_dose_vdb", clock.lap());
   return viewers;
 }
 

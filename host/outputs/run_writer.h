@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "host/common/phase_clock.h"
 #include "host/outputs/dose_curves.h"
 #include "host/outputs/run_summary.h"
 #include "host/outputs/viewer_grids.h"
@@ -36,6 +37,7 @@ struct ViewerFiles {
   IndexBox vti_box;        // the voxels of dose.vti and its frames
   int preview_factor = 1;  // > 1: dose_preview.vti / .vdb were written on `preview`
   GridGeometry preview;
+  PhaseList phases;  // what each part of the writing took: write_frames, write_vti, ...
 };
 
 // Consumes `results` (dose.vdb is written last, freeing each array as its grid is built).
