@@ -152,16 +152,26 @@ RunStatistics compute_statistics(const MaterialTable& mt, const VoxelGrid& grid,
     st.dose_max_Gy = best.first;
     st.dose_max_voxel = best.second;
   }
-  // Earliest crossings of each material from its voxels' crossing times.
+  // Earliest crossings of each material from its voxels' crossing times (a minimum: the
+  // same whichever thread saw which voxel).
   std::vector<std::vector<double>> first(n_mat, std::vector<double>(n_thr, -1));
-  for (int t = 0; t < n_thr; ++t) {
-    const float* cross = r.crossing(t);
-    for (int64_t v = 0; v < r.voxels; ++v) {
-      const MaterialId m = grid.material[v];
-      if (m == kVoidId || cross[v] < 0) continue;
-      double& f = first[m][t];
-      if (f < 0 || cross[v] < f) f = cross[v];
+  auto lower = [](double& f, double t) {
+    if (t >= 0 && (f < 0 || t < f)) f = t;
+  };
+#pragma omp parallel num_threads(nthreads)
+  {
+    std::vector<std::vector<double>> mine(n_mat, std::vector<double>(n_thr, -1));
+    for (int t = 0; t < n_thr; ++t) {
+      const float* cross = r.crossing(t);
+#pragma omp for schedule(static) nowait
+      for (int64_t v = 0; v < r.voxels; ++v) {
+        const MaterialId m = grid.material[v];
+        if (m != kVoidId) lower(mine[m][t], cross[v]);
+      }
     }
+#pragma omp critical
+    for (int m = 0; m < n_mat; ++m)
+      for (int t = 0; t < n_thr; ++t) lower(first[m][t], mine[m][t]);
   }
   for (int m = 0; m < n_mat; ++m) {
     const Material& mat = mt.materials[m];

@@ -164,22 +164,27 @@ PointTable point_table(const Scene& scene, const MaterialTable& materials, const
   for (int n = 0; n < M; ++n)
     for (size_t m = 0; m < entries_of.size(); ++m)
       if (entries[n].counts[m]) entries_of[m].push_back(n);
-  // Each ray walked as the march walks it (ray_voxel): one owner per ray, in parallel.
-#pragma omp parallel for num_threads(std::max(1, threads)) schedule(dynamic, 256)
-  for (int64_t r = 0; r < rays; ++r) {
-    long long m1, m2;
-    ray_lattice_indices(L, r, &m1, &m2);
-    for (long long q = 0; q < L.n[L.dom]; ++q) {
-      const int64_t v = ray_voxel(L, m1, m2, q);
-      if (v < 0 || grid.material[v] == kVoidId) continue;
-      for (int n : entries_of[grid.material[v]]) {
-        const float dose = entries[n].dose_Gy[v];
-        const size_t a = per_ray.at(r, n);
-        per_ray.max_Gy[a] = std::max(per_ray.max_Gy[a], dose);
-        per_ray.sum_Gy[a] += dose;
-        per_ray.voxels[a]++;
+  // Each ray walked as the march walks it (ray_voxel), one owner per ray, in parallel; like
+  // the CPU march, groups of neighbouring rays slice by slice, so that a slice's voxels of a
+  // group are read together (each ray's sums are added in the same order as alone).
+  constexpr int64_t kGroup = 128;
+#pragma omp parallel for num_threads(std::max(1, threads)) schedule(dynamic, 4)
+  for (int64_t r0 = 0; r0 < rays; r0 += kGroup) {
+    const int64_t r1 = std::min(rays, r0 + kGroup);
+    long long m1[kGroup], m2[kGroup];
+    for (int64_t r = r0; r < r1; ++r) ray_lattice_indices(L, r, &m1[r - r0], &m2[r - r0]);
+    for (long long q = 0; q < L.n[L.dom]; ++q)
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t v = ray_voxel(L, m1[r - r0], m2[r - r0], q);
+        if (v < 0 || grid.material[v] == kVoidId) continue;
+        for (int n : entries_of[grid.material[v]]) {
+          const float dose = entries[n].dose_Gy[v];
+          const size_t a = per_ray.at(r, n);
+          per_ray.max_Gy[a] = std::max(per_ray.max_Gy[a], dose);
+          per_ray.sum_Gy[a] += dose;
+          per_ray.voxels[a]++;
+        }
       }
-    }
   }
 
   const std::array<double, 2> half = half_maximum_um(beam);

@@ -9,20 +9,22 @@ namespace dosemap {
 
 namespace {
 
-// Calls visit(preview voxel, full voxel) for every full voxel of the box, preview voxels in
-// parallel (each preview voxel is visited by one thread, its full voxels in index order).
+// Calls visit(preview voxel, full voxel) for every full voxel of the box, planes of preview
+// voxels in parallel (each preview voxel is visited by one thread, its full voxels in index
+// order), the full voxels in memory order: whole rows, not f values at a time.
 template <typename Visit>
 void for_each_covered_voxel(const GridGeometry& pg, const GridGeometry& g, const IndexBox& box, int f, Visit visit) {
 #pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t pk = 0; pk < pg.dims[2]; ++pk)
-    for (int64_t pj = 0; pj < pg.dims[1]; ++pj)
-      for (int64_t pi = 0; pi < pg.dims[0]; ++pi) {
-        const int64_t pv = pg.index(pi, pj, pk);
-        const int64_t k0 = box.lo[2] + pk * f, j0 = box.lo[1] + pj * f, i0 = box.lo[0] + pi * f;
-        for (int64_t k = k0; k < std::min(k0 + f, box.hi[2]); ++k)
-          for (int64_t j = j0; j < std::min(j0 + f, box.hi[1]); ++j)
-            for (int64_t i = i0; i < std::min(i0 + f, box.hi[0]); ++i) visit(pv, g.index(i, j, k));
+  for (int64_t pk = 0; pk < pg.dims[2]; ++pk) {
+    const int64_t k0 = box.lo[2] + pk * f;
+    for (int64_t k = k0; k < std::min(k0 + f, box.hi[2]); ++k)
+      for (int64_t j = box.lo[1]; j < box.hi[1]; ++j) {
+        const int64_t preview_row = pg.index(0, (j - box.lo[1]) / f, pk);
+        const int64_t row = g.index(0, j, k);
+        for (int64_t pi = 0, i = box.lo[0]; i < box.hi[0]; ++pi)
+          for (const int64_t i_end = std::min(i + f, box.hi[0]); i < i_end; ++i) visit(preview_row + pi, row + i);
       }
+  }
 }
 
 }  // namespace
