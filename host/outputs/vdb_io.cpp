@@ -7,10 +7,10 @@
 
 #include <algorithm>
 #include <array>
-#include <streambuf>
 #include <cmath>
 #include <filesystem>
 #include <mutex>
+#include <streambuf>
 
 #include "host/common/errors.h"
 #include "host/common/progress.h"
@@ -89,6 +89,8 @@ std::vector<int64_t> blocks_in_tree_order(const GridGeometry& g) {
   DOSEMAP_BUG_CHECK(static_cast<int64_t>(out.size()) == blocks.count(), "a block lost in the tree");
   return out;
 }
+
+static_assert(kLeafDim == 8, "a leaf's offset is (x << 6) | (y << 3) | z within its 8^3 block");
 
 // Calls f(v, b, n) for every voxel of the grid in the row of blocks `row` (8 x 8 rows of
 // voxels across the grid along x), in memory order: v its index in the dense arrays, b its
@@ -187,7 +189,7 @@ class VdbFileWriter : private openvdb::io::Archive {
   template <typename OnF>
   void write_mask(const openvdb::BoolGrid::Ptr& grid, OnF on) {
     using LeafT = openvdb::BoolTree::LeafNodeType;
-    static_assert(kSameLayoutAsFloatTree<openvdb::BoolTree>, "one leaf order for every grid type");
+    static_assert(LeafT::DIM == kLeafDim, "the 8^3 blocks are the tree's leaves");
     DOSEMAP_BUG_CHECK(grid->tree().empty(), "a mask grid starts empty");
     const LeafBlocks blocks(geometry_);
     std::vector<LeafT*> leaves(static_cast<size_t>(blocks.count()), nullptr);
