@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make bench: the micro-benchmarks, then whole `dosemap run`s of the benchmark scene with
-# wall time and peak memory (bench_pouch, bench_xrdct), then the planner (dosemap plan: inverse
+# make bench: the micro-benchmarks (with the march's share of the memory bandwidth), then
+# whole `dosemap run`s with wall time, peak memory and CPU seconds per phase (bench_pouch,
+# the demo scene with its frames, bench_xrdct), then the planner (dosemap plan: inverse
 # dose, the dwell programme, pattern search). Prints the machine so figures can go
 # to RESULTS.md with it.
 set -euo pipefail
@@ -12,13 +13,24 @@ echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'),
 echo "memory: $(free -g | awk '/Mem:/ {print $2}') GiB"
 echo "compiler: $(c++ --version | head -1)"
 echo
-echo "== micro-benchmarks"
-"$build/dosemap_bench" --benchmark_counters_tabular=true
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+echo "== micro-benchmarks (load before: $(cut -d' ' -f1 /proc/loadavg))"
+"$build/dosemap_bench" --benchmark_counters_tabular=true --benchmark_out="$out/micro.json" --benchmark_out_format=json
+# The march's bytes per second (the material read and every per-voxel value written) as a
+# fraction of the machine's write bandwidth measured just before (issue 15 target: >= 30 %).
+python3 - "$out/micro.json" <<'PY'
+import json, sys
+runs = {b["name"]: b for b in json.load(open(sys.argv[1]))["benchmarks"]}
+write = runs["BM_MemoryBandwidth/0/real_time"]["bytes_per_second"]
+for name, b in runs.items():
+    if name.startswith("BM_MarchScaling/") and "/1/" in name:
+        print(f"march of {b['voxels']:.3g} voxels: {b['bytes_per_second'] / 1e9:.2f} GB/s = "
+              f"{100 * b['bytes_per_second'] / write:.0f} % of the {write / 1e9:.1f} GB/s write bandwidth")
+PY
 echo
 echo "== whole run: scenes/bench_pouch.toml (issue 15 targets: < 4.5 CPU-s and < 3 s wall on an idle 2-core"
 echo "   machine, peak memory <= 1.3 GB; writing under half of the run's CPU)"
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
 # Each run: wall, peak memory, the load before it, then its phases (wall and CPU seconds, the
 # CPU of the whole process: all threads and the kernel's page faults and file writes).
 phases() {
