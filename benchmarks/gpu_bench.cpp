@@ -102,16 +102,16 @@ double bench_scene(const std::string& path, double copy_bandwidth, bool with_cpu
   const bool turned = gpu.poses > 1;
   const double bytes_per_update = turned ? 2.0 + 2 * 4.0 * (3 + p.n_component_grids)
                                          : 2.0 + 4.0 * (3 + p.n_thresholds + p.n_component_grids);
-  const double march_bw = gpu.voxel_updates * bytes_per_update / gpu.seconds_march;
+  const double march_bw = gpu.voxel_updates * bytes_per_update / gpu.march.wall;
   // The histories: per event its sub-exposure index and fluence written, grouped and summed.
-  const double history_bw = gpu.fluence_events * 3 * 12.0 / gpu.seconds_history;
+  const double history_bw = gpu.fluence_events * 3 * 12.0 / gpu.history.wall;
   std::printf("   GPU (%s), %lld pose%s\n", gpu.device.c_str(), (long long)gpu.poses, gpu.poses == 1 ? "" : "s");
   std::printf("     fluence histories: %.3f s (%lld events, %.3g events/s, >= %.1f GB/s = %.0f %% of copy bandwidth)\n",
-              gpu.seconds_history, (long long)gpu.fluence_events, gpu.fluence_events / gpu.seconds_history,
+              gpu.history.wall, (long long)gpu.fluence_events, gpu.fluence_events / gpu.history.wall,
               history_bw / 1e9, 100 * history_bw / copy_bandwidth);
   std::printf("     %s: %.3f s, %.3g voxel updates/s, >= %.1f GB/s = %.0f %% of copy bandwidth (target >= 50 %%)\n",
-              turned ? "rotated pass (march of every pose)" : "column march", gpu.seconds_march,
-              gpu.voxel_updates / gpu.seconds_march, march_bw / 1e9, 100 * march_bw / copy_bandwidth);
+              turned ? "rotated pass (march of every pose)" : "column march", gpu.march.wall,
+              gpu.voxel_updates / gpu.march.wall, march_bw / 1e9, 100 * march_bw / copy_bandwidth);
   std::printf("     whole transport (no file writing): %.3f s\n", gpu_total);
   if (!with_cpu) return 0;
   o.backend = Backend::kCpu;
@@ -119,7 +119,7 @@ double bench_scene(const std::string& path, double copy_bandwidth, bool with_cpu
   DoseResults cpu = compute_dose(params, timeline, o);
   const double cpu_total = seconds_since(t0);
   std::printf("   CPU (%s): histories %.3f s, march %.3f s, whole transport %.3f s\n", cpu.device.c_str(),
-              cpu.seconds_history, cpu.seconds_march, cpu_total);
+              cpu.history.wall, cpu.march.wall, cpu_total);
   std::printf("   speed-up GPU vs CPU, whole transport: %.1fx (target >= 20x)\n", cpu_total / gpu_total);
   return print_parity(cpu, gpu);
 }

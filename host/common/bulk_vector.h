@@ -31,7 +31,7 @@ struct BulkAllocator {
     const size_t bytes = n * sizeof(T);
     if (bytes < kLarge) {
       void* p = std::calloc(n, sizeof(T));
-      if (!p) throw std::bad_alloc();
+      if (!p && n > 0) throw std::bad_alloc();
       return static_cast<T*>(p);
     }
     // Map a huge page more than asked, keep the 2 MB aligned part, return the rest.

@@ -170,11 +170,12 @@ ViewerFiles write_run_files(RunDirectory& out, const RunWriteInputs& in, DoseRes
     viewers.phases.emplace_back("write_previews", clock.lap());
   }
   out.write_file("dose_history.json", [&](CheckedFile& file) { file.stream() << dose_curves_json(in.curves); });
+  viewers.phases.emplace_back("write_dose_history", clock.lap());
   if (in.write_vdb) {
     ctx.progress = in.progress;
     out.write_file("dose.vdb", [&](CheckedFile& file) { write_dose_vdb(file, ctx, std::move(r)); });
+    viewers.phases.emplace_back("write_dose_vdb", clock.lap());
   }
-  viewers.phases.emplace_back("write_dose_vdb", clock.lap());
   return viewers;
 }
 

@@ -101,9 +101,6 @@ DoseResults compute_dose(const TransportParams& in, const Timeline& timeline, co
       r.backend = "cuda";
       r.device = stats.device + (stats.slabs > 1 ? ", " + std::to_string(stats.slabs) + " slabs" : "");
       r.fluence_events = stats.fluence_events;
-      r.seconds_history = stats.seconds_history;
-      r.seconds_march = stats.seconds_march;
-      // Device time; the host's CPU seconds while it waits count in `state`.
       r.history.wall = stats.seconds_history;
       r.march.wall = stats.seconds_march;
       r.voxel_updates = voxels * r.poses;
@@ -156,8 +153,6 @@ DoseResults compute_dose(const TransportParams& in, const Timeline& timeline, co
     r.tables.set_segment(in.tables.segment_length_m, in.tables.column_area_m2);
     r.backend = "cpu";
     r.device = std::to_string(threads) + (threads == 1 ? " thread" : " threads");
-    r.seconds_history = r.history.wall;
-    r.seconds_march = r.march.wall;
   }
   st.ray_energy_J_m2 = nullptr;
   st.ray_fluence_m2 = nullptr;

@@ -56,10 +56,10 @@ struct DoseResults {
   int64_t fluence_events = 0;
   int64_t poses = 0;         // blocks of sub-exposures sharing a pose (1 for a scan that never turns)
   int64_t voxel_updates = 0;  // voxel visits of the marches (a voxel once per pose)
-  // Wall seconds of the fluence histories and the marches (device time on a GPU); `state` is
-  // the rest of the engine: sub-exposures, allocating and clearing the per-voxel state.
-  double seconds_history = 0, seconds_march = 0;
-  PhaseSeconds state, history, march;  // wall (host) and process CPU seconds
+  // Wall and process CPU seconds of the fluence histories and the marches (on a GPU: device
+  // time, the host's CPU while it waits counting in `state`); `state` is the rest of the
+  // engine: sub-exposures, allocating the per-voxel state, marking nothing crossed.
+  PhaseSeconds state, history, march;
 };
 
 // Runs the timeline's exposures through the parameters' sample, in time order, from a state
