@@ -6,6 +6,8 @@
 #include <cfloat>
 #include <cmath>
 
+#include "host/common/worker_threads.h"
+
 namespace dosemap {
 
 namespace {
@@ -97,7 +99,7 @@ RunStatistics compute_statistics(const MaterialTable& mt, const VoxelGrid& grid,
   // per-thread split would change the order of additions with the threads).
   constexpr int64_t kBlock = int64_t(1) << 18;
   const int64_t blocks = (r.voxels + kBlock - 1) / kBlock;
-  const int nthreads = threads > 0 ? threads : omp_get_max_threads();
+  const int nthreads = worker_threads(threads);
   Partial empty;
   empty.above.assign(n_thr, 0);
   std::vector<Partial> mat_total(n_mat, empty), slot_total(n_slots, empty);

@@ -9,6 +9,7 @@
 
 #include "host/common/errors.h"
 #include "host/common/text.h"
+#include "host/common/worker_threads.h"
 #include "host/transport/exposure_plan.h"
 #include "host/transport/fluence_history.h"
 #include "host/transport/stage_poses.h"
@@ -168,7 +169,7 @@ PointTable point_table(const Scene& scene, const MaterialTable& materials, const
   // the CPU march, groups of neighbouring rays slice by slice, so that a slice's voxels of a
   // group are read together (each ray's sums are added in the same order as alone).
   constexpr int64_t kGroup = 128;
-#pragma omp parallel for num_threads(std::max(1, threads)) schedule(dynamic, 4)
+#pragma omp parallel for num_threads(worker_threads(threads)) schedule(dynamic, 4)
   for (int64_t r0 = 0; r0 < rays; r0 += kGroup) {
     const int64_t r1 = std::min(rays, r0 + kGroup);
     long long m1[kGroup], m2[kGroup];
@@ -191,7 +192,7 @@ PointTable point_table(const Scene& scene, const MaterialTable& materials, const
   BeamProfile core = beam;  // the rays a half-maximum contour can reach
   core.reach_um[0] = half[0] + 0.5 * std::max(L.w, std::fabs(L.ux));
   core.reach_um[1] = half[1] + 0.5 * std::max(L.h, std::fabs(L.vy));
-#pragma omp parallel for num_threads(std::max(1, threads)) schedule(dynamic, 64)
+#pragma omp parallel for num_threads(worker_threads(threads)) schedule(dynamic, 64)
   for (int64_t row = 0; row < static_cast<int64_t>(rows); ++row) {
     const Exposure& e = timeline.exposures[row];
     const size_t s0 = first_sub[row], s1 = first_sub[row + 1];

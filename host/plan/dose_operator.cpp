@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "host/common/errors.h"
+#include "host/common/worker_threads.h"
 #include "host/scene/threshold_scale.h"
 #include "host/transport/exposure_plan.h"
 #include "host/transport/fluence_history.h"
@@ -15,7 +16,7 @@ namespace dosemap {
 DoseOperator::DoseOperator(const Scene& scene, const MaterialTable& materials, std::shared_ptr<const VoxelGrid> grid,
                            const Timeline& timeline, int threads)
     : grid_(std::move(grid)), exposures_(timeline.exposures.size()),
-      threads_(std::max(1, threads > 0 ? threads : omp_get_max_threads())) {
+      threads_(worker_threads(threads)) {
   DOSEMAP_BUG_CHECK(at_one_pose(timeline), "the dose operator of a scan that turns the sample");
   const GridGeometry& g = grid_->geometry;
   const BeamProfile beam = make_beam_profile(scene.beam);

@@ -13,6 +13,7 @@
 
 #include "host/common/errors.h"
 #include "host/common/text.h"
+#include "host/common/worker_threads.h"
 #include "host/plan/dose_operator.h"
 
 namespace dosemap {
@@ -96,7 +97,7 @@ DwellPlan plan_dwell(const Scene& scene, const MaterialTable& materials, std::sh
   const std::vector<uint32_t>& event_exposure = A.event_exposure();
   const std::vector<double>& event_fluence = A.event_fluence_m2();
   const long long rays = static_cast<long long>(offset.size()) - 1;
-  const int nthreads = std::max(1, threads > 0 ? threads : omp_get_max_threads());
+  const int nthreads = worker_threads(threads);
   std::vector<RowBlock> blocks(nthreads);
 #pragma omp parallel num_threads(nthreads)
   {

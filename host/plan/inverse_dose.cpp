@@ -8,6 +8,7 @@
 
 #include "host/common/errors.h"
 #include "host/common/text.h"
+#include "host/common/worker_threads.h"
 #include "host/plan/dose_operator.h"
 #include "host/plan/turned_inverse_dose.h"
 #include "host/transport/transport_tables.h"
@@ -198,7 +199,7 @@ InverseDose inverse_dose(const Scene& scene, const MaterialTable& materials, std
   const std::vector<double>& event_fluence = A.event_fluence_m2();
   const int64_t rays = static_cast<int64_t>(offset.size()) - 1;
   const int K = static_cast<int>(limits.size());
-  const int nthreads = std::max(1, threads > 0 ? threads : omp_get_max_threads());
+  const int nthreads = worker_threads(threads);
   // Per thread: the smallest scale of each point and step found so far, with what binds it.
   struct Best {
     std::vector<ExposureScale> points, steps;

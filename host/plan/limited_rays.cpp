@@ -6,6 +6,8 @@
 #include <map>
 #include <utility>
 
+#include "host/common/worker_threads.h"
+
 namespace dosemap {
 
 ScanPoints scan_points(const Timeline& tl) {
@@ -57,7 +59,7 @@ std::vector<double> ray_limit_dose_per_fluence(const RayLattice& L, const MarchP
   const size_t K = limits.size();
   std::vector<double> out(static_cast<size_t>(rays) * K, 0.0);
   const std::vector<int> slot = limit_slots(p, limits);
-#pragma omp parallel for num_threads(std::max(1, threads > 0 ? threads : omp_get_max_threads())) schedule(dynamic, 256)
+#pragma omp parallel for num_threads(worker_threads(threads)) schedule(dynamic, 256)
   for (long long r = 0; r < rays; ++r) {
     double* g_max = out.data() + static_cast<size_t>(r) * K;
     for_each_ray_segment(p, L, grid.material.data(), r, [&](int64_t, uint16_t m, const LineTransmission& transmission) {

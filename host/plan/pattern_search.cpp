@@ -9,6 +9,7 @@
 #include "cuda/history_builder.h"
 #include "host/common/errors.h"
 #include "host/common/text.h"
+#include "host/common/worker_threads.h"
 #include "host/scene/threshold_scale.h"
 #include "host/transport/exposure_plan.h"
 #include "host/transport/fluence_history.h"
@@ -156,7 +157,7 @@ PatternSearch search_patterns(const Scene& scene, const MaterialTable& materials
   const auto t0 = std::chrono::steady_clock::now();
   PatternSearch out;
   out.window_s = window_s;
-  const int nthreads = std::max(1, threads > 0 ? threads : omp_get_max_threads());
+  const int nthreads = worker_threads(threads);
   const size_t K = limits.size();
 
   // What every candidate shares: the pose's rays (every pattern keeps the scan's one stage

@@ -8,6 +8,7 @@
 
 #include "cuda/history_builder.h"
 #include "host/common/errors.h"
+#include "host/common/worker_threads.h"
 #include "host/scene/threshold_scale.h"
 #include "host/transport/exposure_plan.h"
 #include "host/transport/fluence_history.h"
@@ -44,7 +45,7 @@ void turned_scan_scales(const Scene& scene, const MaterialTable& materials, std:
                         const Timeline& timeline, const DoseResults& run, const std::vector<DoseLimit>& limits,
                         const std::vector<int32_t>& point_of, int threads, std::vector<ExposureScale>& steps,
                         std::vector<ExposureScale>& points) {
-  const int nthreads = std::max(1, threads > 0 ? threads : omp_get_max_threads());
+  const int nthreads = worker_threads(threads);
   const GridGeometry& g = grid->geometry;
   const BeamProfile beam = make_beam_profile(scene.beam);
   const std::vector<SubExposure> subs =

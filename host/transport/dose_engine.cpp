@@ -6,6 +6,7 @@
 
 #include "host/common/errors.h"
 #include "host/common/progress.h"
+#include "host/common/worker_threads.h"
 #include "host/transport/cpu_backend.h"
 #include "host/transport/exposure_plan.h"
 #include "host/transport/fluence_history.h"
@@ -30,7 +31,7 @@ DoseResults compute_dose(const TransportParams& in, const Timeline& timeline, co
   const GridGeometry& g = in.geometry();
   const std::vector<MaterialId>& material = in.grid->material;
   const StageSpec& stage = in.stage;
-  const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+  const int threads = worker_threads(options.threads);
   const PhaseClock whole;
   DoseResults r;
   r.tables = in.tables;

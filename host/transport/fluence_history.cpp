@@ -7,6 +7,7 @@
 #include "host/common/bulk_vector.h"
 #include "host/common/errors.h"
 #include "host/common/progress.h"
+#include "host/common/worker_threads.h"
 
 namespace dosemap {
 
@@ -20,7 +21,7 @@ HistoryView FluenceHistory::view() const {
 class HostHistoryExecutor {
  public:
   HostHistoryExecutor(FluenceHistoryBuilder& b, Progress* progress)
-      : b_(b), threads_(std::max(1, b.threads_)), progress_(progress) {}
+      : b_(b), threads_(worker_threads(b.threads_)), progress_(progress) {}
 
   HistoryArrays sub_exposure_arrays(long long n) {
     b_.rect_.resize(n);

@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "host/common/worker_threads.h"
 #include "host/scene/threshold_scale.h"
 
 namespace dosemap {
@@ -59,7 +60,7 @@ RunMemory estimate_run_memory(const Scene& scene, const MaterialTable& materials
   // event count per (thread slice, ray), the ray offsets, the events of the largest block
   // (one builder, its arrays reused from block to block), and per-ray energy and fluence
   // sums. A turned pose has more rays than the grid has columns.
-  const int slices = static_cast<int>(std::max(1.0, std::min<double>(threads > 0 ? threads : omp_get_max_threads(), subs)));
+  const int slices = static_cast<int>(std::max(1.0, std::min<double>(worker_threads(threads), subs)));
   const double rays = static_cast<double>(std::max<int64_t>(plan.max_rays, g.columns()));
   m.history_bytes = subs * (kSubExposureBytes + kBuildBytesPerSubExposure) +
                     slices * rays * sizeof(int64_t) + (rays + 1) * sizeof(int64_t) + events * kEventBytes +
