@@ -15,13 +15,32 @@
 
 namespace dosemap {
 
-namespace {
-constexpr size_t kBufferBytes = size_t(1) << 20;
-}  // namespace
+std::mutex IoBufferPool::mutex_;
+std::vector<IoBufferPool::Buffer> IoBufferPool::free_;
 
-FdStreamBuf::FdStreamBuf(int fd) : fd_(fd), buffer_(kBufferBytes) {
-  setp(buffer_.data(), buffer_.data() + buffer_.size());
+IoBufferPool::Buffer IoBufferPool::take() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!free_.empty()) {
+      Buffer b = std::move(free_.back());
+      free_.pop_back();
+      return b;
+    }
+  }
+  return Buffer(new char[kBytes]);
 }
+
+void IoBufferPool::give_back(Buffer b) {
+  if (!b) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  free_.push_back(std::move(b));
+}
+
+FdStreamBuf::FdStreamBuf(int fd) : fd_(fd), buffer_(IoBufferPool::take()) {
+  setp(buffer_.get(), buffer_.get() + IoBufferPool::kBytes);
+}
+
+FdStreamBuf::~FdStreamBuf() { IoBufferPool::give_back(std::move(buffer_)); }
 
 bool FdStreamBuf::write_all(const char* data, size_t n) {
   while (n > 0) {
@@ -39,8 +58,8 @@ bool FdStreamBuf::write_all(const char* data, size_t n) {
 
 bool FdStreamBuf::drain() {
   const size_t n = static_cast<size_t>(pptr() - pbase());
-  setp(buffer_.data(), buffer_.data() + buffer_.size());
-  return error_ == 0 && write_all(buffer_.data(), n);
+  setp(buffer_.get(), buffer_.get() + IoBufferPool::kBytes);
+  return error_ == 0 && write_all(buffer_.get(), n);
 }
 
 FdStreamBuf::int_type FdStreamBuf::overflow(int_type c) {
@@ -85,10 +104,10 @@ int hash_file_prefix(int fd, int64_t bytes, uint64_t& hash) {
   XXH3_state_t* state = XXH3_createState();
   if (!state) throw std::bad_alloc();
   XXH3_64bits_reset(state);
-  std::vector<char> chunk(size_t(4) << 20);
+  const IoBufferPool::Borrowed chunk;
   int error = 0;
   for (int64_t at = 0; at < bytes && error == 0;) {
-    const size_t want = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(chunk.size()), bytes - at));
+    const size_t want = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(IoBufferPool::kBytes), bytes - at));
     const ssize_t n = ::pread(fd, chunk.data(), want, static_cast<off_t>(at));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {

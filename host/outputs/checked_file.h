@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <ostream>
 #include <streambuf>
 #include <string>
@@ -14,9 +15,36 @@
 
 namespace dosemap {
 
+// Buffers of one size (uninitialized) handed back for reuse by later files: a run writes
+// dozens of files, and a fresh megabyte's pages each cost a page fault (in a VM, more than
+// writing them), so files borrow these instead of allocating their own.
+class IoBufferPool {
+ public:
+  static constexpr size_t kBytes = size_t(1) << 20;
+  using Buffer = std::unique_ptr<char[]>;
+  static Buffer take();
+  static void give_back(Buffer b);
+  // A buffer of the pool for the scope of one use.
+  struct Borrowed {
+    Buffer buffer = take();
+    Borrowed() = default;
+    Borrowed(const Borrowed&) = delete;
+    Borrowed& operator=(const Borrowed&) = delete;
+    ~Borrowed() { give_back(std::move(buffer)); }
+    char* data() const { return buffer.get(); }
+  };
+
+ private:
+  static std::mutex mutex_;
+  static std::vector<Buffer> free_;
+};
+
 class FdStreamBuf : public std::streambuf {
  public:
   explicit FdStreamBuf(int fd);
+  ~FdStreamBuf() override;
+  FdStreamBuf(const FdStreamBuf&) = delete;
+  FdStreamBuf& operator=(const FdStreamBuf&) = delete;
   int error() const { return error_; }  // first errno of a failed write or seek; 0 if none
 
  protected:
@@ -31,7 +59,7 @@ class FdStreamBuf : public std::streambuf {
   bool write_all(const char* data, size_t n);
   int fd_;
   int error_ = 0;
-  std::vector<char> buffer_;
+  IoBufferPool::Buffer buffer_;  // IoBufferPool::kBytes
 };
 
 // XXH3-64 of the first `bytes` bytes of an open file, read with pread (its offset is left

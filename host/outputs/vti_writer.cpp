@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include "host/outputs/checked_file.h"
+
 namespace dosemap {
 
 namespace {
@@ -55,23 +57,31 @@ void write_vti(std::ostream& f, const GridGeometry& g, const std::vector<VtiArra
   }
   head << "      </CellData>\n    </Piece>\n  </ImageData>\n  <AppendedData encoding=\"raw\">\n   _";
   f << head.str();
-  // The box's rows (contiguous runs of the grid's x) in VTK's order, about 1 M values at a time.
+  // The box's rows (contiguous runs of the grid's x) in VTK's order, a megabyte at a time in
+  // a pooled buffer (a fresh one per file would fault its pages in again).
   const int64_t row = box.extent(0), rows = box.extent(1) * box.extent(2);
-  const int64_t rows_per_chunk = std::max<int64_t>(1, (int64_t(1) << 20) / std::max<int64_t>(1, row));
-  std::vector<unsigned char> buffer;
+  IoBufferPool::Borrowed pooled;
+  std::vector<char> own;  // only for a row longer than the pooled buffer
   for (const VtiArray& a : arrays) {
     const size_t size = type_size(a.type);
     const uint64_t bytes = static_cast<uint64_t>(n) * size;
     f.write(reinterpret_cast<const char*>(&bytes), sizeof bytes);
-    buffer.resize(static_cast<size_t>(rows_per_chunk * row) * size);
+    const size_t row_bytes = static_cast<size_t>(row) * size;
+    int64_t rows_per_chunk = static_cast<int64_t>(IoBufferPool::kBytes / std::max<size_t>(1, row_bytes));
+    char* buffer = pooled.data();
+    if (rows_per_chunk == 0) {
+      own.resize(row_bytes);
+      buffer = own.data();
+      rows_per_chunk = 1;
+    }
     for (int64_t r0 = 0; r0 < rows; r0 += rows_per_chunk) {
       const int64_t r1 = std::min(rows, r0 + rows_per_chunk);
       for (int64_t r = r0; r < r1; ++r) {
         const int64_t j = box.lo[1] + r % box.extent(1), k = box.lo[2] + r / box.extent(1);
         const int64_t begin = g.index(box.lo[0], j, k);
-        a.fill(begin, begin + row, buffer.data() + static_cast<size_t>((r - r0) * row) * size);
+        a.fill(begin, begin + row, buffer + static_cast<size_t>(r - r0) * row_bytes);
       }
-      f.write(reinterpret_cast<const char*>(buffer.data()), static_cast<std::streamsize>((r1 - r0) * row * size));
+      f.write(buffer, static_cast<std::streamsize>(static_cast<size_t>(r1 - r0) * row_bytes));
       if (!f) return;  // a failed write (disk full): the caller reports it
     }
   }
