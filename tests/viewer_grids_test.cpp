@@ -70,25 +70,30 @@ TEST(ViewerGrids, PreviewKeepsMaximaEarliestCrossingsAndTheHottestVoxelsMaterial
   std::mt19937 rng(3);
   std::uniform_real_distribution<float> u(0, 1);
   std::vector<MaterialId> material(g.voxels());
-  std::vector<float> dose(g.voxels()), times(g.voxels());
+  std::vector<float> dose(g.voxels()), rate(g.voxels()), times(g.voxels()), later(g.voxels());
   for (int64_t v = 0; v < g.voxels(); ++v) {
     material[v] = u(rng) < 0.2f ? kVoidId : static_cast<MaterialId>(rng() % 3);
     dose[v] = u(rng) * 100;
+    rate[v] = u(rng) * 7;
     times[v] = u(rng) < 0.5f ? -1.0f : u(rng) * 10;
+    later[v] = times[v] < 0 || u(rng) < 0.3f ? -1.0f : times[v] + u(rng);
   }
-  const PreviewGrid p = preview_grid(g, material, dose.data(), box, 2);
+  PreviewSources sources;
+  sources.dose_Gy = dose.data();
+  sources.rate_peak_Gy_s = rate.data();
+  sources.crossing_s = {times.data(), later.data()};
+  const PreviewGrid p = preview_grid(g, material, box, 2, sources);
   const GridGeometry& pg = p.grid.geometry;
   EXPECT_EQ(pg.dims, (std::array<int64_t, 3>{3, 3, 2}));
   EXPECT_EQ(pg.voxel_um, (std::array<double, 3>{4, 6, 2}));
   EXPECT_DOUBLE_EQ(pg.origin_um[0], g.origin_um[0] + 1 * 2);
   EXPECT_DOUBLE_EQ(pg.origin_um[2], g.origin_um[2] + 1 * 1);
-  const std::vector<float> max = preview_max(p, g, material, box, dose.data(), -5.0f);
-  const std::vector<float> first = preview_earliest(p, g, material, box, times.data());
+  ASSERT_EQ(p.earliest_s.size(), 2u);
   for (int64_t pk = 0; pk < pg.dims[2]; ++pk)
     for (int64_t pj = 0; pj < pg.dims[1]; ++pj)
       for (int64_t pi = 0; pi < pg.dims[0]; ++pi) {
         const int64_t pv = pg.index(pi, pj, pk);
-        float want_max = -1, want_first = -1;
+        float want_max = -1, want_rate = 0, want_first = -1, want_later = -1;
         int64_t hottest = -1;
         for (int64_t k = box.lo[2] + 2 * pk; k < std::min(box.hi[2], box.lo[2] + 2 * pk + 2); ++k)
           for (int64_t j = box.lo[1] + 2 * pj; j < std::min(box.hi[1], box.lo[1] + 2 * pj + 2); ++j)
@@ -97,13 +102,17 @@ TEST(ViewerGrids, PreviewKeepsMaximaEarliestCrossingsAndTheHottestVoxelsMaterial
               if (material[v] == kVoidId) continue;
               if (hottest < 0 || dose[v] > dose[hottest]) hottest = v;
               want_max = std::max(want_max, dose[v]);
+              want_rate = std::max(want_rate, rate[v]);
               if (times[v] >= 0 && (want_first < 0 || times[v] < want_first)) want_first = times[v];
+              if (later[v] >= 0 && (want_later < 0 || later[v] < want_later)) want_later = later[v];
             }
         SCOPED_TRACE(pv);
         EXPECT_EQ(p.hottest[pv], hottest);
         EXPECT_EQ(p.grid.material[pv], hottest < 0 ? kVoidId : material[hottest]);
-        EXPECT_EQ(max[pv], hottest < 0 ? -5.0f : want_max);
-        EXPECT_EQ(first[pv], want_first);
+        EXPECT_EQ(p.dose_Gy[pv], hottest < 0 ? 0.0f : want_max);
+        EXPECT_EQ(p.rate_peak_Gy_s[pv], want_rate);
+        EXPECT_EQ(p.earliest_s[0][pv], want_first);
+        EXPECT_EQ(p.earliest_s[1][pv], want_later);
       }
 }
 

@@ -65,56 +65,49 @@ std::vector<VtiArray> vti_arrays(const RunWriteInputs& in, const DoseResults& r)
   return a;
 }
 
-// A float array as cell data, NaN where `missing(v)`.
-VtiArray preview_array(const std::string& name, std::vector<float> values, std::function<bool(int64_t)> missing) {
-  auto data = std::make_shared<std::vector<float>>(std::move(values));
-  return {name, VtiArray::kFloat32, [data, missing](int64_t b, int64_t e, void* out) {
+// A float array of the preview as cell data, NaN where `missing(v)`; `values` outlives it.
+VtiArray preview_array(const std::string& name, const std::vector<float>& values, std::function<bool(int64_t)> missing) {
+  return {name, VtiArray::kFloat32, [&values, missing](int64_t b, int64_t e, void* out) {
             float* o = static_cast<float*>(out);
-            for (int64_t v = b; v < e; ++v) o[v - b] = missing(v) ? kNaN : (*data)[v];
+            for (int64_t v = b; v < e; ++v) o[v - b] = missing(v) ? kNaN : values[v];
           }};
 }
 
 // dose_preview.vti and dose_preview.vdb (host/outputs/viewer_grids.h): the region at a
 // factor of it, peaks kept.
-void write_previews(RunDirectory& out, const RunWriteInputs& in, const DoseResults& r, const IndexBox& box,
-                    const PreviewGrid& p, double dose_max_Gy) {
-  const GridGeometry& g = in.grid.geometry;
-  const std::vector<MaterialId>& mat = in.grid.material;
+void write_previews(RunDirectory& out, const RunWriteInputs& in, const DoseResults& r, const PreviewGrid& p,
+                    double dose_max_Gy) {
   const GridGeometry& pg = p.grid.geometry;
   const std::vector<MaterialId>& pmat = p.grid.material;
   auto is_void = [&pmat](int64_t v) { return pmat[v] == kVoidId; };
-  std::vector<float> dose = preview_max(p, g, mat, box, r.dose_Gy.data(), 0.0f);
   const ThresholdScale& th = r.tables.thresholds;
-  std::vector<std::shared_ptr<const std::vector<float>>> earliest;
-  for (int t = 0; t < th.count(); ++t)
-    earliest.push_back(std::make_shared<const std::vector<float>>(preview_earliest(p, g, mat, box, r.crossing(t))));
   if (in.write_vdb) {
     VdbWriteContext ctx{in.scene, in.materials, p.grid, in.timeline.duration_s, DOSEMAP_VERSION, nullptr};
     const double log10_max = dose_max_Gy > 0 ? std::log10(dose_max_Gy) : 0.0;
     std::vector<const float*> crossings;
-    for (const auto& e : earliest) crossings.push_back(e->data());
+    for (const auto& e : p.earliest_s) crossings.push_back(e.data());
     out.write_file("dose_preview.vdb", [&](CheckedFile& file) {
-      write_preview_vdb(file, ctx, dose.data(), th, crossings, p.factor, log10_max);
+      write_preview_vdb(file, ctx, p.dose_Gy.data(), th, crossings, p.factor, log10_max);
     });
   }
   if (!in.write_vti) return;
   std::vector<VtiArray> arrays;
-  arrays.push_back(preview_array("dose", std::move(dose), is_void));
-  arrays.push_back(preview_array("dose_rate_peak", preview_max(p, g, mat, box, r.rate_peak_Gy_s.data(), 0.0f), is_void));
+  arrays.push_back(preview_array("dose", p.dose_Gy, is_void));
+  arrays.push_back(preview_array("dose_rate_peak", p.rate_peak_Gy_s, is_void));
   arrays.push_back({"material", VtiArray::kInt32, [&pmat](int64_t b, int64_t e, void* o) {
                       int32_t* v = static_cast<int32_t*>(o);
                       for (int64_t i = b; i < e; ++i) v[i - b] = pmat[i] == kVoidId ? -1 : pmat[i];
                     }});
   for (int t = 0; t < th.count(); ++t) {
-    auto times = earliest[t];
-    arrays.push_back(preview_array("t_" + th.labels[t] + "_s", *times, [times](int64_t v) { return (*times)[v] < 0; }));
+    const std::vector<float>& times = p.earliest_s[t];
+    arrays.push_back(preview_array("t_" + th.labels[t] + "_s", times, [&times](int64_t v) { return times[v] < 0; }));
   }
   // A preview voxel is above a label when one of its voxels crossed it (masks and crossing
   // times agree voxel by voxel).
   for (int t = 0; t < th.count(); ++t)
-    arrays.push_back({"dose_gt_" + th.labels[t], VtiArray::kUInt8, [times = earliest[t]](int64_t b, int64_t e, void* o) {
+    arrays.push_back({"dose_gt_" + th.labels[t], VtiArray::kUInt8, [&times = p.earliest_s[t]](int64_t b, int64_t e, void* o) {
                         uint8_t* v = static_cast<uint8_t*>(o);
-                        for (int64_t i = b; i < e; ++i) v[i - b] = (*times)[i] >= 0;
+                        for (int64_t i = b; i < e; ++i) v[i - b] = times[i] >= 0;
                       }});
   out.write_file("dose_preview.vti", [&](CheckedFile& file) { write_vti(file.stream(), pg, arrays, "dose"); });
 }
@@ -164,9 +157,13 @@ ViewerFiles write_run_files(RunDirectory& out, const RunWriteInputs& in, DoseRes
     viewers.phases.emplace_back("write_vti", clock.lap());
   }
   if (viewers.preview_factor > 1) {
-    const PreviewGrid p = preview_grid(g, in.grid.material, r.dose_Gy.data(), viewers.vti_box, viewers.preview_factor);
+    PreviewSources sources;
+    sources.dose_Gy = r.dose_Gy.data();
+    if (in.write_vti) sources.rate_peak_Gy_s = r.rate_peak_Gy_s.data();
+    for (int t = 0; t < r.tables.thresholds.count(); ++t) sources.crossing_s.push_back(r.crossing(t));
+    const PreviewGrid p = preview_grid(g, in.grid.material, viewers.vti_box, viewers.preview_factor, sources);
     viewers.preview = p.grid.geometry;
-    write_previews(out, in, r, viewers.vti_box, p, dose_max_Gy);
+    write_previews(out, in, r, p, dose_max_Gy);
     viewers.phases.emplace_back("write_previews", clock.lap());
   }
   out.write_file("dose_history.json", [&](CheckedFile& file) { file.stream() << dose_curves_json(in.curves); });

@@ -92,8 +92,8 @@ int preview_factor(const IndexBox& box, int64_t limit) {
   return f;
 }
 
-PreviewGrid preview_grid(const GridGeometry& g, const std::vector<MaterialId>& material, const float* dose_Gy,
-                         const IndexBox& box, int factor) {
+PreviewGrid preview_grid(const GridGeometry& g, const std::vector<MaterialId>& material, const IndexBox& box,
+                         int factor, const PreviewSources& sources) {
   PreviewGrid p;
   p.factor = factor;
   GridGeometry& pg = p.grid.geometry;
@@ -102,40 +102,34 @@ PreviewGrid preview_grid(const GridGeometry& g, const std::vector<MaterialId>& m
     pg.voxel_um[a] = g.voxel_um[a] * factor;
     pg.origin_um[a] = g.origin_um[a] + box.lo[a] * g.voxel_um[a];
   }
-  p.grid.material.assign(static_cast<size_t>(pg.voxels()), kVoidId);
-  p.hottest.assign(static_cast<size_t>(pg.voxels()), -1);
+  const size_t n = static_cast<size_t>(pg.voxels());
+  p.grid.material.assign(n, kVoidId);
+  p.hottest.assign(n, -1);
+  const float* dose = sources.dose_Gy;
+  const float* rate = sources.rate_peak_Gy_s;
+  if (rate) p.rate_peak_Gy_s.assign(n, 0.0f);
+  const size_t thresholds = sources.crossing_s.size();
+  p.earliest_s.assign(thresholds, std::vector<float>(n, -1.0f));
+  // Each preview voxel lies in one preview slice, which one thread reduces: no races, and
+  // its voxels are visited in index order (the first of equal maxima is the hottest).
   for_each_covered_voxel(pg, g, box, factor, [&](int64_t pv, int64_t v) {
     if (material[v] == kVoidId) return;
     const int64_t best = p.hottest[pv];
-    if (best < 0 || dose_Gy[v] > dose_Gy[best]) {  // the first of equal maxima, in index order
+    if (best < 0 || dose[v] > dose[best]) {
       p.hottest[pv] = v;
       p.grid.material[pv] = material[v];
     }
+    if (rate) p.rate_peak_Gy_s[pv] = std::max(p.rate_peak_Gy_s[pv], rate[v]);
+    for (size_t t = 0; t < thresholds; ++t) {
+      const float time = sources.crossing_s[t][v];
+      float& first = p.earliest_s[t][pv];
+      if (time >= 0 && (first < 0 || time < first)) first = time;
+    }
   });
+  p.dose_Gy.assign(n, 0.0f);
+  for (size_t pv = 0; pv < n; ++pv)
+    if (p.hottest[pv] >= 0) p.dose_Gy[pv] = dose[p.hottest[pv]];
   return p;
-}
-
-std::vector<float> preview_max(const PreviewGrid& p, const GridGeometry& g, const std::vector<MaterialId>& material,
-                               const IndexBox& box, const float* values, float missing) {
-  const GridGeometry& pg = p.grid.geometry;
-  std::vector<float> out(static_cast<size_t>(pg.voxels()), -INFINITY);
-  for_each_covered_voxel(pg, g, box, p.factor, [&](int64_t pv, int64_t v) {
-    if (material[v] != kVoidId) out[pv] = std::max(out[pv], values[v]);
-  });
-  for (int64_t pv = 0; pv < pg.voxels(); ++pv)
-    if (p.hottest[pv] < 0) out[pv] = missing;
-  return out;
-}
-
-std::vector<float> preview_earliest(const PreviewGrid& p, const GridGeometry& g, const std::vector<MaterialId>& material,
-                                    const IndexBox& box, const float* times_s) {
-  const GridGeometry& pg = p.grid.geometry;
-  std::vector<float> out(static_cast<size_t>(pg.voxels()), -1.0f);
-  for_each_covered_voxel(pg, g, box, p.factor, [&](int64_t pv, int64_t v) {
-    if (material[v] == kVoidId || times_s[v] < 0) return;
-    if (out[pv] < 0 || times_s[v] < out[pv]) out[pv] = times_s[v];
-  });
-  return out;
 }
 
 }  // namespace dosemap

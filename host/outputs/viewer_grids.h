@@ -42,23 +42,27 @@ inline constexpr int64_t kPreviewVoxels = int64_t(1) << 23;
 // The smallest whole factor f that brings the region within `limit` voxels (1: no preview).
 int preview_factor(const IndexBox& box, int64_t limit = kPreviewVoxels);
 
+// What a preview reduces: the run's dose, and optionally its peak rate and crossing times.
+struct PreviewSources {
+  const float* dose_Gy = nullptr;
+  const float* rate_peak_Gy_s = nullptr;    // null: no peak-rate preview
+  std::vector<const float*> crossing_s;     // [threshold]: -1 where never reached
+};
+
 // The region downsampled by `factor`: geometry (voxels f times larger, origin at the box's
-// corner), and per preview voxel the material of its most dosed voxel (void when it holds
-// no material) and the index of that voxel in the full grid (-1: void).
+// corner), and per preview voxel, over the full grid's voxels it covers that hold material:
+// the most dosed one (its index, -1 when it covers none; its material, void then; its dose),
+// the largest peak rate and, per threshold, the earliest crossing (-1 where none). Dose and
+// peak rate are 0 where it covers no material. One pass over the region.
 struct PreviewGrid {
   int factor = 1;
   VoxelGrid grid;
-  std::vector<int64_t> hottest;  // per preview voxel: the full grid's most dosed voxel in it
+  std::vector<int64_t> hottest;                 // the full grid's most dosed voxel in it
+  std::vector<float> dose_Gy;                   // the dose of that voxel: the maximum
+  std::vector<float> rate_peak_Gy_s;            // empty when not asked for
+  std::vector<std::vector<float>> earliest_s;   // [threshold]
 };
-PreviewGrid preview_grid(const GridGeometry& g, const std::vector<MaterialId>& material, const float* dose_Gy,
-                         const IndexBox& box, int factor);
-
-// Per preview voxel, a reduction of `values` over the full grid's voxels it covers that
-// hold material: the maximum, or the minimum of the non-negative values (crossing times;
-// -1 where none), or `missing` when it covers no material.
-std::vector<float> preview_max(const PreviewGrid& p, const GridGeometry& g, const std::vector<MaterialId>& material,
-                               const IndexBox& box, const float* values, float missing);
-std::vector<float> preview_earliest(const PreviewGrid& p, const GridGeometry& g, const std::vector<MaterialId>& material,
-                                    const IndexBox& box, const float* times_s);
+PreviewGrid preview_grid(const GridGeometry& g, const std::vector<MaterialId>& material, const IndexBox& box,
+                         int factor, const PreviewSources& sources);
 
 }  // namespace dosemap
