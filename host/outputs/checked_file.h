@@ -59,6 +59,7 @@ class FdStreamBuf : public std::streambuf {
   bool write_all(const char* data, size_t n);
   int fd_;
   int error_ = 0;
+  size_t unsynced_bytes_ = 0;  // written since the disk was last asked to take the file's pages
   IoBufferPool::Buffer buffer_;  // IoBufferPool::kBytes
 };
 

@@ -7,6 +7,7 @@
 #include <limits>
 #include <ostream>
 
+#include "host/common/bulk_vector.h"
 #include "host/common/errors.h"
 #include "host/common/text.h"
 #include "host/common/worker_threads.h"
@@ -60,11 +61,12 @@ bool inside_swept_contour(double x, double y, double x0, double y0, double x1, d
 
 // Per ray and material present: the largest final dose, the sum of final doses and the voxel
 // count along the ray.
+// BulkVectors: tens of MB on a large lattice, zero when new.
 struct RayMaterialDose {
   int n_materials = 0;
-  std::vector<float> max_Gy;
-  std::vector<double> sum_Gy;
-  std::vector<int32_t> voxels;
+  BulkVector<float> max_Gy;
+  BulkVector<double> sum_Gy;
+  BulkVector<int32_t> voxels;
   size_t at(int64_t ray, int m) const { return static_cast<size_t>(ray) * n_materials + m; }
 };
 
@@ -157,9 +159,9 @@ PointTable point_table(const Scene& scene, const MaterialTable& materials, const
   const int64_t rays = ray_count(L);
   RayMaterialDose per_ray;
   per_ray.n_materials = M;
-  per_ray.max_Gy.assign(static_cast<size_t>(rays) * M, 0.0f);
-  per_ray.sum_Gy.assign(static_cast<size_t>(rays) * M, 0.0);
-  per_ray.voxels.assign(static_cast<size_t>(rays) * M, 0);
+  per_ray.max_Gy.resize(static_cast<size_t>(rays) * M);  // zero
+  per_ray.sum_Gy.resize(static_cast<size_t>(rays) * M);
+  per_ray.voxels.resize(static_cast<size_t>(rays) * M);
   // Per material, the entries its voxels count for.
   std::vector<std::vector<int>> entries_of(materials.materials.size());
   for (int n = 0; n < M; ++n)

@@ -66,7 +66,7 @@ std::vector<VtiArray> vti_arrays(const RunWriteInputs& in, const DoseResults& r)
 }
 
 // A float array of the preview as cell data, NaN where `missing(v)`; `values` outlives it.
-VtiArray preview_array(const std::string& name, const std::vector<float>& values, std::function<bool(int64_t)> missing) {
+VtiArray preview_array(const std::string& name, const BulkVector<float>& values, std::function<bool(int64_t)> missing) {
   return {name, VtiArray::kFloat32, [&values, missing](int64_t b, int64_t e, void* out) {
             float* o = static_cast<float*>(out);
             for (int64_t v = b; v < e; ++v) o[v - b] = missing(v) ? kNaN : values[v];
@@ -99,7 +99,7 @@ void write_previews(RunDirectory& out, const RunWriteInputs& in, const DoseResul
                       for (int64_t i = b; i < e; ++i) v[i - b] = pmat[i] == kVoidId ? -1 : pmat[i];
                     }});
   for (int t = 0; t < th.count(); ++t) {
-    const std::vector<float>& times = p.earliest_s[t];
+    const BulkVector<float>& times = p.earliest_s[t];
     arrays.push_back(preview_array("t_" + th.labels[t] + "_s", times, [&times](int64_t v) { return times[v] < 0; }));
   }
   // A preview voxel is above a label when one of its voxels crossed it (masks and crossing

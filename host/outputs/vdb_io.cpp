@@ -9,7 +9,9 @@
 #include <array>
 #include <cmath>
 #include <filesystem>
+#include <future>
 #include <mutex>
+#include <sstream>
 #include <streambuf>
 
 #include "host/common/errors.h"
@@ -128,17 +130,57 @@ class StringSink : public std::streambuf {
   std::string& out_;
 };
 
-// Memory a writer reuses: each row of blocks' compressed leaves, and each block's mask and
-// place in its row's bytes. Kept for the whole run, so that its pages are faulted in once,
-// not per grid and per file (in a VM a fresh page costs more than compressing it); one
-// file at a time.
+// The bounding box of a leaf's active voxels (its mask not empty): bit n of the mask is
+// voxel (x, y, z) = (n >> 6, (n >> 3) & 7, n & 7) from the leaf's origin, one 64-bit word
+// per x.
+openvdb::CoordBBox active_bounds(const LeafMask& mask, const openvdb::Coord& origin) {
+  int x0 = 8, x1 = -1;
+  uint64_t any = 0;
+  for (int x = 0; x < 8; ++x) {
+    const uint64_t w = mask.template getWord<uint64_t>(x);
+    if (!w) continue;
+    x0 = std::min(x0, x);
+    x1 = x;
+    any |= w;
+  }
+  uint32_t ys = 0, zs = 0;  // bit y: some voxel in row y; bit z: some voxel at height z
+  for (int y = 0; y < 8; ++y) {
+    const uint32_t row = static_cast<uint32_t>((any >> (8 * y)) & 0xFF);
+    if (row) ys |= 1u << y;
+    zs |= row;
+  }
+  const int y0 = __builtin_ctz(ys), y1 = 31 - __builtin_clz(ys), z0 = __builtin_ctz(zs), z1 = 31 - __builtin_clz(zs);
+  return openvdb::CoordBBox(origin.offsetBy(x0, y0, z0), origin.offsetBy(x1, y1, z1));
+}
+
+// One grid's leaves compressed: each row of blocks' bytes, and each block's mask and place
+// in its row's bytes; the active voxels' count and bounding box per row of blocks.
+struct CompressedGrid {
+  std::vector<LeafMask> masks;                   // [block]
+  std::vector<uint32_t> bytes_begin, bytes_end;  // [block]: its leaf in its row's bytes
+  std::vector<std::string> row_bytes;            // [row of blocks]
+  std::vector<int64_t> row_active;               // [row of blocks]
+  std::vector<openvdb::CoordBBox> row_bounds;    // [row of blocks]
+
+  void prepare(const LeafBlocks& blocks) {
+    masks.resize(static_cast<size_t>(blocks.count()));
+    bytes_begin.resize(masks.size());
+    bytes_end.resize(masks.size());
+    row_bytes.resize(static_cast<size_t>(blocks.rows()));
+    row_active.resize(row_bytes.size());
+    row_bounds.resize(row_bytes.size());
+  }
+};
+
+// Memory a writer reuses: two grids' compressed leaves (one compressed while the other is
+// written) and the order of the leaves. Kept for the whole run, so that its pages are
+// faulted in once, not per grid and per file (in a VM a fresh page costs more than
+// compressing it); one file at a time.
 struct WriterScratch {
   std::mutex busy;
   std::array<int64_t, 3> dims{};
-  std::vector<int64_t> tree_order;        // blocks_in_tree_order(dims)
-  std::vector<LeafMask> masks;            // [block]
-  std::vector<uint32_t> bytes_begin, bytes_end;  // [block]: its leaf in its row's bytes
-  std::vector<std::string> row_bytes;     // [row of blocks]
+  std::vector<int64_t> tree_order;  // blocks_in_tree_order(dims)
+  std::array<CompressedGrid, 2> grids;
 
   void prepare(const GridGeometry& g) {
     if (g.dims != dims || tree_order.empty()) {
@@ -146,10 +188,7 @@ struct WriterScratch {
       dims = g.dims;
     }
     const LeafBlocks blocks(g);
-    masks.resize(static_cast<size_t>(blocks.count()));
-    bytes_begin.resize(masks.size());
-    bytes_end.resize(masks.size());
-    row_bytes.resize(static_cast<size_t>(blocks.rows()));
+    for (CompressedGrid& c : grids) c.prepare(blocks);
   }
 };
 
@@ -160,6 +199,9 @@ WriterScratch& writer_scratch() {
 
 // A .vdb file written grid by grid: the header and the file's metadata (naming the grids in
 // the order they will come), then each grid as OpenVDB's Archive::writeGrid lays it out.
+// A float or int grid is written to the file by a thread of its own while the caller goes
+// on to compress the next one: the file's bytes are written by one thread at a time, in
+// order, and compressing (parallel) overlaps writing (serial).
 class VdbFileWriter : private openvdb::io::Archive {
  public:
   VdbFileWriter(CheckedFile& file, const GridGeometry& g, openvdb::MetaMap meta, std::vector<std::string> grid_names)
@@ -179,6 +221,7 @@ class VdbFileWriter : private openvdb::io::Archive {
     os_.write(reinterpret_cast<const char*>(&count), sizeof count);
   }
   ~VdbFileWriter() {
+    if (writing_.valid()) writing_.wait();  // unwinding: the grid's thread must not outlive us
     openvdb::io::StreamMetadata::Ptr none;
     openvdb::io::setStreamMetadataPtr(os_, none, /*transfer=*/false);  // ours is about to go
   }
@@ -191,6 +234,7 @@ class VdbFileWriter : private openvdb::io::Archive {
     using LeafT = openvdb::BoolTree::LeafNodeType;
     static_assert(LeafT::DIM == kLeafDim, "the 8^3 blocks are the tree's leaves");
     DOSEMAP_BUG_CHECK(grid->tree().empty(), "a mask grid starts empty");
+    openvdb::io::GridDescriptor gd = next_descriptor(*grid);
     const LeafBlocks blocks(geometry_);
     std::vector<LeafT*> leaves(static_cast<size_t>(blocks.count()), nullptr);
     tbb::parallel_for(tbb::blocked_range<int64_t>(0, blocks.rows()), [&](const tbb::blocked_range<int64_t>& r) {
@@ -203,112 +247,79 @@ class VdbFileWriter : private openvdb::io::Archive {
     });
     for (LeafT* leaf : leaves)
       if (leaf) grid->tree().addLeaf(leaf);  // the tree takes ownership
-    openvdb::io::GridDescriptor gd = next_descriptor(*grid);
+    wait_for_writing();
     writeGrid(gd, grid, os_, /*seekable=*/true);
     openvdb::io::setDataCompression(os_, compression());
     grid->tree().clear();
   }
 
   // `grid` (named and described, its tree empty) with value(v, out) for each voxel v of the
-  // dense arrays: true and the value where active, false where not.
+  // dense arrays: true and the value where active, false where not. Returns once its leaves
+  // are compressed (the arrays may go); the file gets them while the caller goes on.
   template <typename GridT, typename ValueF>
-  void write_dense(GridT& grid, ValueF value) {
+  void write_dense(const std::shared_ptr<GridT>& grid, ValueF value) {
     using TreeT = typename GridT::TreeType;
     using LeafT = typename TreeT::LeafNodeType;
     using ValueT = typename GridT::ValueType;
     static_assert(kSameLayoutAsFloatTree<TreeT>, "one leaf order for every grid type");
-    DOSEMAP_BUG_CHECK(grid.tree().empty() && !grid.saveFloatAsHalf(), "a streamed grid starts empty, at full precision");
-    WriterScratch& s = writer_scratch();
-    openvdb::io::GridDescriptor gd = next_descriptor(grid);
+    DOSEMAP_BUG_CHECK(grid->tree().empty() && !grid->saveFloatAsHalf(), "a streamed grid starts empty, at full precision");
+    openvdb::io::GridDescriptor gd = next_descriptor(*grid);
+    CompressedGrid& c = writer_scratch().grids[next_scratch_];
+    next_scratch_ ^= 1;  // the other one's grid is being written, or has been
 
-    // The layout of Archive::writeGrid, without the delayed-load metadata.
-    auto grid_meta = std::make_shared<openvdb::io::StreamMetadata>(*file_meta_);
-    grid_meta->setHalfFloat(false);
-    grid_meta->gridMetadata() = static_cast<const openvdb::MetaMap&>(grid);
-    openvdb::io::setStreamMetadataPtr(os_, grid_meta, /*transfer=*/false);
-    gd.writeHeader(os_);
-    const std::streamoff offsets_at = os_.tellp();
-    gd.writeStreamPos(os_);
-    gd.setGridPos(os_.tellp());
-    setGridCompression(os_, grid);
-    const uint32_t compression_flags = openvdb::io::getDataCompression(os_);
+    // The compression options Archive::setGridCompression gives this grid, asked of a
+    // stream of our own: the file's stream belongs to the grid being written.
+    std::ostringstream probe;
+    setGridCompression(probe, *grid);
+    const uint32_t compression_flags = openvdb::io::getDataCompression(probe);
 
     // Each row of blocks gathered in memory order (its 8 x 8 rows of voxels read once), each
     // block with active voxels compressed into the row's bytes as LeafNode::writeBuffers
     // writes a leaf: its mask, then its values.
-    const ValueT background = grid.background();
+    const ValueT background = grid->background();
     const LeafBlocks blocks(geometry_);
     tbb::parallel_for(tbb::blocked_range<int64_t>(0, blocks.rows(), 1), [&](const tbb::blocked_range<int64_t>& r) {
       std::vector<ValueT> values(static_cast<size_t>(blocks.bx) * LeafT::SIZE);
       for (int64_t row = r.begin(); row != r.end(); ++row) {
         const int64_t first = row * blocks.bx;
         std::fill(values.begin(), values.end(), background);
-        for (int64_t b = first; b < first + blocks.bx; ++b) s.masks[b].setOff();
+        for (int64_t b = first; b < first + blocks.bx; ++b) c.masks[b].setOff();
         for_each_voxel_of_block_row(geometry_, blocks, row, [&](int64_t v, int64_t b, openvdb::Index n) {
           ValueT& slot = values[static_cast<size_t>(b - first) * LeafT::SIZE + n];
-          if (value(v, slot)) s.masks[b].setOn(n);
+          if (value(v, slot)) c.masks[b].setOn(n);
           else slot = background;
         });
-        std::string& bytes = s.row_bytes[row];
+        std::string& bytes = c.row_bytes[row];
         bytes.clear();
         StringSink sink(bytes);
         std::ostream out(&sink);
         openvdb::io::setDataCompression(out, compression_flags);
         openvdb::io::setGridBackgroundValuePtr(out, &background);
+        int64_t active = 0;
+        openvdb::CoordBBox bounds;  // empty
         for (int64_t b = first; b < first + blocks.bx; ++b) {
-          s.bytes_begin[b] = static_cast<uint32_t>(bytes.size());
-          if (!s.masks[b].isOff()) {
-            s.masks[b].save(out);
-            openvdb::io::writeCompressedValues(out, values.data() + (b - first) * LeafT::SIZE, LeafT::SIZE, s.masks[b],
+          c.bytes_begin[b] = static_cast<uint32_t>(bytes.size());
+          if (!c.masks[b].isOff()) {
+            active += c.masks[b].countOn();
+            bounds.expand(active_bounds(c.masks[b], blocks.origin(b)));
+            c.masks[b].save(out);
+            openvdb::io::writeCompressedValues(out, values.data() + (b - first) * LeafT::SIZE, LeafT::SIZE, c.masks[b],
                                                LeafMask(), /*toHalf=*/false);
           }
-          s.bytes_end[b] = static_cast<uint32_t>(bytes.size());
+          c.bytes_end[b] = static_cast<uint32_t>(bytes.size());
         }
+        c.row_active[row] = active;
+        c.row_bounds[row] = bounds;
       }
     });
 
-    // The topology: a value-less leaf per block with active voxels.
-    std::vector<LeafT*> leaves(static_cast<size_t>(blocks.count()), nullptr);
-    tbb::parallel_for(tbb::blocked_range<int64_t>(0, blocks.count()), [&](const tbb::blocked_range<int64_t>& r) {
-      for (int64_t b = r.begin(); b != r.end(); ++b) {
-        if (s.masks[b].isOff()) continue;
-        leaves[b] = new LeafT(openvdb::PartialCreate(), blocks.origin(b), background, false);
-        leaves[b]->setValueMask(s.masks[b]);
-      }
-    });
-    for (LeafT* leaf : leaves)
-      if (leaf) grid.tree().addLeaf(leaf);  // the tree takes ownership
-
-    // Metadata with the statistics OpenVDB adds (the memory the grid takes once read).
-    auto described = grid.copyGrid();  // shares the tree
-    if (openvdb::io::getWriteGridStatsMetadata(os_)) {
-      described->addStatsMetadata();
-      described->insertMeta(openvdb::GridBase::META_FILE_MEM_BYTES,
-                            openvdb::Int64Metadata(static_cast<int64_t>(grid.memUsage() + grid.tree().leafCount() *
-                                                                                             LeafT::SIZE * sizeof(ValueT))));
-      described->insertMeta(openvdb::GridBase::META_FILE_COMPRESSION,
-                            openvdb::StringMetadata(openvdb::io::compressionToString(compression_flags)));
-    }
-    described->writeMeta(os_);
-    grid.writeTransform(os_);
-    grid.writeTopology(os_);
-    gd.setBlockPos(os_.tellp());
-    // The leaves in the tree's order, as Tree::writeBuffers would write them.
-    for (const int64_t b : s.tree_order)
-      if (s.bytes_end[b] > s.bytes_begin[b])
-        os_.write(s.row_bytes[b / blocks.bx].data() + s.bytes_begin[b], s.bytes_end[b] - s.bytes_begin[b]);
-    gd.setEndPos(os_.tellp());
-    os_.seekp(offsets_at, std::ios_base::beg);
-    gd.writeStreamPos(os_);
-    gd.seekToEnd(os_);
-
-    openvdb::io::setStreamMetadataPtr(os_, file_meta_, /*transfer=*/false);
-    openvdb::io::setDataCompression(os_, compression());
-    grid.tree().clear();  // the value-less leaves must not outlive the write
+    wait_for_writing();
+    writing_ = std::async(std::launch::async, [this, grid, gd, &c]() mutable { write_compressed(*grid, gd, c); });
   }
 
   // After the last grid: the integrity record.
   void finish() {
+    wait_for_writing();
     DOSEMAP_BUG_CHECK(written_ == names_.size(), "a .vdb file lists grids it does not hold");
     append_integrity_footer(file_);
   }
@@ -321,6 +332,80 @@ class VdbFileWriter : private openvdb::io::Archive {
     return openvdb::io::GridDescriptor(grid.getName(), grid.type(), grid.saveFloatAsHalf());
   }
 
+  // Waits for the grid being written, if any; rethrows what stopped it.
+  void wait_for_writing() {
+    if (writing_.valid()) writing_.get();
+  }
+
+  // Writes the grid whose leaves `c` holds: the layout of Archive::writeGrid, without the
+  // delayed-load metadata.
+  template <typename GridT>
+  void write_compressed(GridT& grid, openvdb::io::GridDescriptor& gd, const CompressedGrid& c) {
+    using LeafT = typename GridT::TreeType::LeafNodeType;
+    using ValueT = typename GridT::ValueType;
+    const WriterScratch& s = writer_scratch();
+    auto grid_meta = std::make_shared<openvdb::io::StreamMetadata>(*file_meta_);
+    grid_meta->setHalfFloat(false);
+    grid_meta->gridMetadata() = static_cast<const openvdb::MetaMap&>(grid);
+    openvdb::io::setStreamMetadataPtr(os_, grid_meta, /*transfer=*/false);
+    gd.writeHeader(os_);
+    const std::streamoff offsets_at = os_.tellp();
+    gd.writeStreamPos(os_);
+    gd.setGridPos(os_.tellp());
+    setGridCompression(os_, grid);
+    const uint32_t compression_flags = openvdb::io::getDataCompression(os_);
+
+    // The topology: a value-less leaf per block with active voxels.
+    const ValueT background = grid.background();
+    const LeafBlocks blocks(geometry_);
+    std::vector<LeafT*> leaves(static_cast<size_t>(blocks.count()), nullptr);
+    tbb::parallel_for(tbb::blocked_range<int64_t>(0, blocks.count()), [&](const tbb::blocked_range<int64_t>& r) {
+      for (int64_t b = r.begin(); b != r.end(); ++b) {
+        if (c.masks[b].isOff()) continue;
+        leaves[b] = new LeafT(openvdb::PartialCreate(), blocks.origin(b), background, false);
+        leaves[b]->setValueMask(c.masks[b]);
+      }
+    });
+    for (LeafT* leaf : leaves)
+      if (leaf) grid.tree().addLeaf(leaf);  // the tree takes ownership
+
+    // Metadata with the statistics GridBase::addStatsMetadata adds, from the masks (the
+    // memory the grid takes once read counts its leaves' values).
+    auto described = grid.copyGrid();  // shares the tree
+    if (openvdb::io::getWriteGridStatsMetadata(os_)) {
+      int64_t active = 0;
+      openvdb::CoordBBox bounds;
+      for (size_t row = 0; row < c.row_active.size(); ++row) {
+        active += c.row_active[row];
+        bounds.expand(c.row_bounds[row]);
+      }
+      described->insertMeta(openvdb::GridBase::META_FILE_BBOX_MIN, openvdb::Vec3IMetadata(bounds.min().asVec3i()));
+      described->insertMeta(openvdb::GridBase::META_FILE_BBOX_MAX, openvdb::Vec3IMetadata(bounds.max().asVec3i()));
+      described->insertMeta(openvdb::GridBase::META_FILE_MEM_BYTES,
+                            openvdb::Int64Metadata(static_cast<int64_t>(grid.memUsage() + grid.tree().leafCount() *
+                                                                                             LeafT::SIZE * sizeof(ValueT))));
+      described->insertMeta(openvdb::GridBase::META_FILE_VOXEL_COUNT, openvdb::Int64Metadata(active));
+      described->insertMeta(openvdb::GridBase::META_FILE_COMPRESSION,
+                            openvdb::StringMetadata(openvdb::io::compressionToString(compression_flags)));
+    }
+    described->writeMeta(os_);
+    grid.writeTransform(os_);
+    grid.writeTopology(os_);
+    gd.setBlockPos(os_.tellp());
+    // The leaves in the tree's order, as Tree::writeBuffers would write them.
+    for (const int64_t b : s.tree_order)
+      if (c.bytes_end[b] > c.bytes_begin[b])
+        os_.write(c.row_bytes[b / blocks.bx].data() + c.bytes_begin[b], c.bytes_end[b] - c.bytes_begin[b]);
+    gd.setEndPos(os_.tellp());
+    os_.seekp(offsets_at, std::ios_base::beg);
+    gd.writeStreamPos(os_);
+    gd.seekToEnd(os_);
+
+    openvdb::io::setStreamMetadataPtr(os_, file_meta_, /*transfer=*/false);
+    openvdb::io::setDataCompression(os_, compression());
+    grid.tree().clear();  // the value-less leaves must not outlive the write
+  }
+
   CheckedFile& file_;
   std::ostream& os_;
   GridGeometry geometry_;
@@ -328,6 +413,8 @@ class VdbFileWriter : private openvdb::io::Archive {
   std::unique_lock<std::mutex> lock_;
   openvdb::io::StreamMetadata::Ptr file_meta_;
   size_t written_ = 0;
+  int next_scratch_ = 0;
+  std::future<void> writing_;  // the grid being written to the file, if any
 };
 
 // A grid of the run's geometry ready to describe and stream (its tree empty).
@@ -376,7 +463,7 @@ void write_density(VdbFileWriter& out, const VdbWriteContext& ctx, const float* 
   fog->setGridClass(openvdb::GRID_FOG_VOLUME);
   fog->insertMeta("log10_dose_min_Gy", openvdb::DoubleMetadata(lo));
   fog->insertMeta("log10_dose_max_Gy", openvdb::DoubleMetadata(hi));
-  out.write_dense(*fog, [&](int64_t v, float& value) {
+  out.write_dense(fog, [&](int64_t v, float& value) {
     const double d = dose_Gy[v];
     if (material[v] == kVoidId || !(d > 0)) return false;
     const double x = (std::log10(d) - lo) / (hi - lo);
@@ -436,7 +523,7 @@ void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults&&
   std::string material_names;
   for (const auto& m : ctx.materials.materials) material_names += (material_names.empty() ? "" : ",") + m.name;
   mat->insertMeta("materials", openvdb::StringMetadata(material_names));
-  out.write_dense(*mat, [&](int64_t v, int32_t& value) {
+  out.write_dense(mat, [&](int64_t v, int32_t& value) {
     if (!is_matter(v)) return false;
     value = material[v];
     return true;
@@ -450,7 +537,7 @@ void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults&&
     describe(*grid, name, units, quantity, ctx);
     return grid;
   };
-  auto write_values = [&](openvdb::FloatGrid& grid, const float* data, auto active) {
+  auto write_values = [&](const openvdb::FloatGrid::Ptr& grid, const float* data, auto active) {
     out.write_dense(grid, [&](int64_t v, float& value) {
       if (!active(v)) return false;
       value = data[v];
@@ -459,12 +546,12 @@ void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults&&
   };
 
   const float* dose = r.dose_Gy.data();
-  write_values(*float_grid("dose", "Gy", "absorbed dose", 0.0f), dose, is_matter);
-  write_values(*float_grid("dose_rate_peak", "Gy/s", "peak dose rate: max over exposures of dose increment / duration",
+  write_values(float_grid("dose", "Gy", "absorbed dose", 0.0f), dose, is_matter);
+  write_values(float_grid("dose_rate_peak", "Gy/s", "peak dose rate: max over exposures of dose increment / duration",
                            0.0f),
                r.rate_peak_Gy_s.data(), is_matter);
   release(r.rate_peak_Gy_s);
-  write_values(*float_grid("dose_rate_mean", "Gy/s", "dose-weighted mean dose rate: sum(dD^2/dt) / sum(dD)", 0.0f),
+  write_values(float_grid("dose_rate_mean", "Gy/s", "dose-weighted mean dose rate: sum(dD^2/dt) / sum(dD)", 0.0f),
                r.rate_mean_Gy_s.data(), is_matter);
   release(r.rate_mean_Gy_s);
 
@@ -473,7 +560,7 @@ void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults&&
     const std::string& label = thresholds.labels[t];
     auto grid = float_grid("t_" + label + "_s", "s", "time from scan start when the dose first reached " + label, -1.0f);
     describe_threshold(*grid, ctx, thresholds, t);
-    write_values(*grid, cross, [&](int64_t v) { return is_matter(v) && cross[v] >= 0; });
+    write_values(grid, cross, [&](int64_t v) { return is_matter(v) && cross[v] >= 0; });
   }
   release(r.crossing_s);
 
@@ -487,7 +574,7 @@ void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults&&
   const auto presence = component_presence(tt);
   for (size_t c = 0; c < tt.component_grid_names.size(); ++c) {
     const std::string& component = tt.component_grid_names[c];
-    write_values(*float_grid("dose:" + component, "Gy", "dose to component " + component + " where it is present", 0.0f),
+    write_values(float_grid("dose:" + component, "Gy", "dose to component " + component + " where it is present", 0.0f),
                  r.component_dose(static_cast<int>(c)),
                  [&](int64_t v) { return is_matter(v) && presence[c][material[v]]; });
   }
@@ -522,14 +609,14 @@ void write_dose_and_density(CheckedFile& file, const VdbWriteContext& ctx, const
   VdbFileWriter out(file, g, extra, names);
   auto dose = empty_grid<openvdb::FloatGrid>(g, 0.0f);
   describe(*dose, "dose", "Gy", dose_quantity, ctx);
-  out.write_dense(*dose, [&](int64_t v, float& value) {
+  out.write_dense(dose, [&](int64_t v, float& value) {
     if (material[v] == kVoidId) return false;
     value = dose_Gy[v];
     return true;
   });
   write_density(out, ctx, dose_Gy, log10_dose_max, density_quantity);
   for (const MoreGrid& m : more)
-    out.write_dense(*m.grid, [&](int64_t v, float& value) {
+    out.write_dense(m.grid, [&](int64_t v, float& value) {
       if (!(m.values[v] >= 0)) return false;
       value = m.values[v];
       return true;

@@ -107,9 +107,10 @@ PreviewGrid preview_grid(const GridGeometry& g, const std::vector<MaterialId>& m
   p.hottest.assign(n, -1);
   const float* dose = sources.dose_Gy;
   const float* rate = sources.rate_peak_Gy_s;
-  if (rate) p.rate_peak_Gy_s.assign(n, 0.0f);
+  if (rate) p.rate_peak_Gy_s.resize(n);  // zero
   const size_t thresholds = sources.crossing_s.size();
-  p.earliest_s.assign(thresholds, std::vector<float>(n, -1.0f));
+  p.earliest_s.resize(thresholds);
+  for (auto& e : p.earliest_s) e.assign(n, -1.0f);
   // Each preview voxel lies in one preview slice, which one thread reduces: no races, and
   // its voxels are visited in index order (the first of equal maxima is the hottest).
   for_each_covered_voxel(pg, g, box, factor, [&](int64_t pv, int64_t v) {
@@ -126,7 +127,7 @@ PreviewGrid preview_grid(const GridGeometry& g, const std::vector<MaterialId>& m
       if (time >= 0 && (first < 0 || time < first)) first = time;
     }
   });
-  p.dose_Gy.assign(n, 0.0f);
+  p.dose_Gy.resize(n);  // zero
   for (size_t pv = 0; pv < n; ++pv)
     if (p.hottest[pv] >= 0) p.dose_Gy[pv] = dose[p.hottest[pv]];
   return p;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "host/common/bulk_vector.h"
 #include "host/grid/voxel_grid.h"
 
 namespace dosemap {
@@ -53,14 +54,15 @@ struct PreviewSources {
 // corner), and per preview voxel, over the full grid's voxels it covers that hold material:
 // the most dosed one (its index, -1 when it covers none; its material, void then; its dose),
 // the largest peak rate and, per threshold, the earliest crossing (-1 where none). Dose and
-// peak rate are 0 where it covers no material. One pass over the region.
+// peak rate are 0 where it covers no material. One pass over the region; the arrays are
+// BulkVectors (huge pages: a preview of a large run is tens of MB of fresh memory).
 struct PreviewGrid {
   int factor = 1;
   VoxelGrid grid;
-  std::vector<int64_t> hottest;                 // the full grid's most dosed voxel in it
-  std::vector<float> dose_Gy;                   // the dose of that voxel: the maximum
-  std::vector<float> rate_peak_Gy_s;            // empty when not asked for
-  std::vector<std::vector<float>> earliest_s;   // [threshold]
+  BulkVector<int64_t> hottest;                // the full grid's most dosed voxel in it
+  BulkVector<float> dose_Gy;                  // the dose of that voxel: the maximum
+  BulkVector<float> rate_peak_Gy_s;           // empty when not asked for
+  std::vector<BulkVector<float>> earliest_s;  // [threshold]
 };
 PreviewGrid preview_grid(const GridGeometry& g, const std::vector<MaterialId>& material, const IndexBox& box,
                          int factor, const PreviewSources& sources);
