@@ -228,7 +228,8 @@ class VdbFileWriter : private openvdb::io::Archive {
 
   // A bool grid (named and described, its tree empty), on(v) true for the voxels it holds:
   // built whole (its leaves are two masks, no buffer) and written by OpenVDB, which
-  // compresses nothing of a bool leaf and keeps no delayed-load metadata for it.
+  // compresses nothing of a bool leaf and keeps no delayed-load metadata for it; written to
+  // the file, like a dense grid, while the caller goes on.
   template <typename OnF>
   void write_mask(const openvdb::BoolGrid::Ptr& grid, OnF on) {
     using LeafT = openvdb::BoolTree::LeafNodeType;
@@ -248,9 +249,11 @@ class VdbFileWriter : private openvdb::io::Archive {
     for (LeafT* leaf : leaves)
       if (leaf) grid->tree().addLeaf(leaf);  // the tree takes ownership
     wait_for_writing();
-    writeGrid(gd, grid, os_, /*seekable=*/true);
-    openvdb::io::setDataCompression(os_, compression());
-    grid->tree().clear();
+    writing_ = std::async(std::launch::async, [this, grid, gd]() mutable {
+      writeGrid(gd, grid, os_, /*seekable=*/true);
+      openvdb::io::setDataCompression(os_, compression());
+      grid->tree().clear();
+    });
   }
 
   // `grid` (named and described, its tree empty) with value(v, out) for each voxel v of the
