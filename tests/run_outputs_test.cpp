@@ -85,7 +85,7 @@ TEST(RunOutputs, SummaryEnergiesAgreeWithTheDoseGrid) {
   ASSERT_EQ(r.result.exit_code, 0) << r.result.err;
   const std::string vdb = r.out + "/dose.vdb";
   const std::vector<float> dose = read_float_grid(vdb, "dose", r.g, 0.0f);
-  const std::vector<int32_t> material = read_int32_grid(vdb, "material", r.g, -1);
+  const std::vector<int32_t> material = read_material_grid(vdb, r.g);
   const Json& mats = r.summary["materials"];
   std::vector<double> density(mats.size(), 0);  // by material index
   double deposited_by_material = 0;
@@ -182,7 +182,7 @@ TEST(RunOutputs, SummaryPointPositionsAgreeWithTheGridsReadBack) {
   const std::vector<float> dose = read_float_grid(vdb, "dose", r.g, 0.0f);
   const std::vector<float> nmc = read_float_grid(vdb, "dose:NMC811", r.g, 0.0f);
   const std::vector<float> low = read_float_grid(vdb, "t_low_s", r.g, -1.0f);
-  const std::vector<int32_t> material = read_int32_grid(vdb, "material", r.g, -1);
+  const std::vector<int32_t> material = read_material_grid(vdb, r.g);
   const int cathode = r.summary["materials"]["cathode"]["index"];
   double cathode_max = 0, nmc_max = 0, cathode_low = -1;
   for (int64_t k = 0; k < r.g.dims[2]; ++k) {

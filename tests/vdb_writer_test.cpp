@@ -75,7 +75,7 @@ TEST(VdbWriter, EveryGridReadsBackThroughOpenVdbAsTheEnginesArrays) {
   ASSERT_GT(matter, cathode);
   ASSERT_LT(matter, g.voxels());  // the sphere is void
 
-  const std::vector<int32_t> mat = read_int32_grid(path, "material", g, -1);
+  const std::vector<int32_t> mat = read_material_grid(path, g);
   // Compares a float grid read back with the array (background where inactive); returns
   // how many voxels are active.
   auto expect_float_grid = [&](const std::string& name, const float* values, float background, auto active) {

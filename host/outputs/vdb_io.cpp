@@ -513,22 +513,24 @@ void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults&&
   for (const auto& c : tt.component_grid_names) names.push_back("dose:" + c);
   if (dose_max > 0) names.push_back("density");
   openvdb::MetaMap file_meta;
-  // python3-openvdb cannot list a file holding an Int32 grid (readAll and
-  // readAllGridMetadata fail), but reads file metadata and grids by name: the writer names
-  // them in the file's `grids`.
+  // The file also names its grids (`grids`): files of dosemap 0.2 hold an Int32 `material`
+  // grid, which python3-openvdb can read by name only.
   file_meta.insertMeta("title", openvdb::StringMetadata(ctx.scene.title));
   file_meta.insertMeta("creator", openvdb::StringMetadata("dosemap " + ctx.version));
   file_meta.insertMeta("dose_model", openvdb::StringMetadata(dose_model_name(ctx.materials.model)));
   VdbFileWriter out(file, g, file_meta, names);
 
-  auto mat = empty_grid<openvdb::Int32Grid>(g, -1);
+  // A float grid holding whole numbers (exact up to 2^24; materials are fewer than 2^16):
+  // python3-openvdb (Debian's pyopenvdb) cannot open a file that holds an Int32 grid at all
+  // (readAll, readAllGridMetadata), and Blender and ParaView read float grids as they are.
+  auto mat = empty_grid<openvdb::FloatGrid>(g, -1.0f);
   describe(*mat, "material", "index", "material index into summary.json materials (scene order)", ctx);
   std::string material_names;
   for (const auto& m : ctx.materials.materials) material_names += (material_names.empty() ? "" : ",") + m.name;
   mat->insertMeta("materials", openvdb::StringMetadata(material_names));
-  out.write_dense(mat, [&](int64_t v, int32_t& value) {
+  out.write_dense(mat, [&](int64_t v, float& value) {
     if (!is_matter(v)) return false;
-    value = material[v];
+    value = static_cast<float>(material[v]);
     return true;
   });
 
@@ -761,9 +763,16 @@ std::vector<float> read_float_grid(const std::string& path, const std::string& n
   return read_dense<openvdb::FloatGrid>(path, name, g, background, "a float grid");
 }
 
-std::vector<int32_t> read_int32_grid(const std::string& path, const std::string& name, const GridGeometry& g,
-                                     int32_t background) {
-  return read_dense<openvdb::Int32Grid>(path, name, g, background, "an int32 grid");
+std::vector<int32_t> read_material_grid(const std::string& path, const GridGeometry& g) {
+  const std::vector<float> stored = read_dense<openvdb::FloatGrid>(path, "material", g, -1.0f, "a float grid");
+  std::vector<int32_t> out(stored.size());
+  for (size_t v = 0; v < stored.size(); ++v) {
+    out[v] = static_cast<int32_t>(stored[v]);
+    if (static_cast<float>(out[v]) != stored[v] || out[v] < -1)
+      throw UserError(SourcePos{path, 0, 0}, "the material grid holds " + fmt_g(stored[v]) + ", not a material index",
+                      "read a dose.vdb written by dosemap run");
+  }
+  return out;
 }
 
 std::vector<uint8_t> read_bool_grid(const std::string& path, const std::string& name, const GridGeometry& g) {

@@ -65,8 +65,9 @@ VdbFileSummary read_vdb_summary(const std::string& path);
 // A float grid of the file as a dense array on `g`, `background` where inactive.
 std::vector<float> read_float_grid(const std::string& path, const std::string& grid, const GridGeometry& g,
                                    float background);
-std::vector<int32_t> read_int32_grid(const std::string& path, const std::string& grid, const GridGeometry& g,
-                                     int32_t background);
+// dose.vdb's `material` grid (a float grid of whole numbers) as material indices, -1 where
+// void; throws UserError when a value is not an index.
+std::vector<int32_t> read_material_grid(const std::string& path, const GridGeometry& g);
 // A bool grid as a dense 0/1 array (inactive = 0).
 std::vector<uint8_t> read_bool_grid(const std::string& path, const std::string& grid, const GridGeometry& g);
 

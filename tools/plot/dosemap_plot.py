@@ -132,7 +132,8 @@ def main():
     thresholds = sorted(chosen_stats.get("thresholds_Gy", summary["thresholds_Gy"]).items(), key=lambda kv: kv[1])
     print(f"dosemap plot: figures for {chosen} (--material to choose another)")
     vdb_path = os.path.join(run, "dose.vdb")
-    # python3-openvdb cannot list a file with an Int32 grid: names come from the metadata.
+    # Names from the file's metadata: python3-openvdb cannot list files of dosemap 0.2 (their
+    # Int32 material grid), which this reads too.
     names = vdb.readMetadata(vdb_path)["grids"].split(",")
 
     def dense(name):
