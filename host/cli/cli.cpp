@@ -5,6 +5,7 @@
 
 #include "host/cli/commands.h"
 #include "host/common/errors.h"
+#include "host/materials/materials.h"
 
 namespace dosemap {
 
@@ -48,9 +49,9 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   mat_cmd->add_option("SPEC", mats.specs, "chemical formula (\"C3H4O3\") or NIST compound name (\"Water, Liquid\")");
   mat_cmd->add_option("--energy-keV,-e", mats.energies_keV, "photon energies in keV (comma separated or repeated)")
       ->delimiter(',')
-      ->check(between(1.0, 500.0, "keV"));
+      ->check(between(kMaterialEnergyMin_keV, kMaterialEnergyMax_keV, "keV"));
   mat_cmd->add_option("--density,-d", mats.density_g_cm3, "density in g/cm3 (needed for attenuation lengths of formulas)")
-      ->check(between(1e-6, 30.0, "g/cm3"));
+      ->check(between(kMaterialDensityMin_g_cm3, kMaterialDensityMax_g_cm3, "g/cm3"));
   mat_cmd->add_flag("--list-nist", mats.list_nist, "list the NIST compound names xraylib knows");
 
   RunOptions run;

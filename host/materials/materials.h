@@ -63,6 +63,10 @@ struct MaterialTable {
 // file:line:col) for unknown elements, bad formulas, unknown NIST names, missing densities.
 MaterialTable resolve_materials(const Scene& scene);
 
+// The energies and densities `dosemap materials` (and dosemap.materials) accept.
+inline constexpr double kMaterialEnergyMin_keV = 1.0, kMaterialEnergyMax_keV = 500.0;
+inline constexpr double kMaterialDensityMin_g_cm3 = 1e-6, kMaterialDensityMax_g_cm3 = 30.0;
+
 // A material named on the command line: a NIST compound name or a formula.
 // `density` overrides; formulas of several elements have no density without it (0).
 Material material_from_text(const std::string& spec, std::optional<double> density_g_cm3,

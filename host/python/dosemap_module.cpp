@@ -1,8 +1,8 @@
 // The compiled part of the Python package `dosemap` (python/dosemap/__init__.py re-exports
 // it): scenes read and validated by the same code as `dosemap check` and `dosemap run`, so
 // that a scene Python accepts is exactly one the CLI accepts, and a rejected one raises
-// SceneError with the CLI's own lines. Runs and the planner are not bound yet (README,
-// "From Python").
+// SceneError with the CLI's own lines; materials resolved as `dosemap materials` resolves
+// them. Runs and the planner are not bound yet (README, "From Python").
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -13,7 +13,9 @@
 
 #include "host/cli/scene_setup.h"
 #include "host/common/errors.h"
+#include "host/common/text.h"
 #include "host/grid/voxel_grid.h"
+#include "host/materials/materials.h"
 
 namespace py = pybind11;
 
@@ -49,6 +51,49 @@ struct PyScene {
   }
 };
 
+// `dosemap materials SPEC --energy-keV E... [--density D]` as a dict: what the material is,
+// its elements and, per energy, its coefficients (cm^2/g) and attenuation length.
+py::dict material_dict(const std::string& spec, const std::vector<double>& energies_keV,
+                       std::optional<double> density_g_cm3) {
+  if (energies_keV.empty())
+    throw UserError(SourcePos{}, "materials needs at least one energy", "e.g. dosemap.materials(\"C3H4O3\", 27.0)");
+  // The ranges the CLI's options accept.
+  for (const double e : energies_keV)
+    if (!(e >= kMaterialEnergyMin_keV && e <= kMaterialEnergyMax_keV))
+      throw UserError(SourcePos{}, "energy_keV: " + fmt_g(e) + " is outside " + fmt_g(kMaterialEnergyMin_keV) + " to " +
+                                       fmt_g(kMaterialEnergyMax_keV) + " keV",
+                      "give photon energies in keV");
+  if (density_g_cm3 && !(*density_g_cm3 >= kMaterialDensityMin_g_cm3 && *density_g_cm3 <= kMaterialDensityMax_g_cm3))
+    throw UserError(SourcePos{}, "density_g_cm3: " + fmt_g(*density_g_cm3) + " is outside " +
+                                     fmt_g(kMaterialDensityMin_g_cm3) + " to " + fmt_g(kMaterialDensityMax_g_cm3) + " g/cm3",
+                    "give the density in g/cm3");
+  const Material m = material_from_text(spec, density_g_cm3, energies_keV);
+  py::dict d;
+  d["name"] = m.name;
+  d["source"] = m.source;
+  d["density_g_cm3"] = m.density_g_cm3 > 0 ? py::object(py::float_(m.density_g_cm3)) : py::object(py::none());
+  py::dict elements;
+  for (const ElementFraction& e : m.elements) elements[py::str(element_symbol(e.Z))] = e.mass_fraction;
+  d["elements"] = elements;  // mass fractions
+  py::list lines;
+  for (const MaterialCoefficients& c : m.lines) {
+    py::dict l;
+    l["energy_keV"] = c.energy_keV;
+    l["mu_rho_cm2_g"] = c.mu_rho();
+    l["photo_cm2_g"] = c.c.photo;
+    l["coherent_cm2_g"] = c.c.coherent;
+    l["incoherent_cm2_g"] = c.c.incoherent;
+    l["mu_en_rho_cm2_g"] = c.mu_en_rho();
+    l["photo_model_cm2_g"] = c.c.photo_model();
+    l["absorbed_model_cm2_g"] = c.c.absorbed_model();
+    l["attenuation_length_um"] = m.density_g_cm3 > 0 ? py::object(py::float_(1e4 / (c.mu_rho() * m.density_g_cm3)))
+                                                      : py::object(py::none());
+    lines.append(l);
+  }
+  d["lines"] = lines;
+  return d;
+}
+
 // SceneError(text) with .diagnostics: the lines the CLI prints on stderr, one per mistake.
 PyObject* g_scene_error = nullptr;
 
@@ -74,7 +119,8 @@ PYBIND11_MODULE(_dosemap, m) {
 
   static py::exception<UserError> scene_error(m, "SceneError", PyExc_ValueError);
   scene_error.doc() =
-      "A scene (or a file it names) that dosemap cannot use. str(e) is what the CLI prints on stderr "
+      "A scene (or a file it names, or a material spec) that dosemap cannot use. str(e) is what the CLI prints "
+      "on stderr "
       "(file:line:col: error: what; how to fix), one line per mistake; e.diagnostics lists the lines.";
   g_scene_error = scene_error.ptr();
   py::register_exception_translator([](std::exception_ptr p) {
@@ -84,6 +130,24 @@ PYBIND11_MODULE(_dosemap, m) {
       raise_scene_error(e);
     }
   });
+
+  m.def(
+      "materials",
+      [](const std::string& spec, py::object energy_keV, std::optional<double> density_g_cm3) {
+        std::vector<double> energies;
+        if (py::isinstance<py::float_>(energy_keV) || py::isinstance<py::int_>(energy_keV))
+          energies.push_back(energy_keV.cast<double>());
+        else
+          energies = energy_keV.cast<std::vector<double>>();
+        return material_dict(spec, energies, density_g_cm3);
+      },
+      py::arg("spec"), py::arg("energy_keV"), py::arg("density_g_cm3") = py::none(),
+      "A formula or NIST compound at one energy or a list of energies (keV), as `dosemap materials` shows it: "
+      "name, source, density_g_cm3 (None for a formula of several elements without density_g_cm3), elements "
+      "(mass fractions) and lines (per energy: mu_rho_cm2_g, photo_cm2_g, coherent_cm2_g, incoherent_cm2_g, "
+      "mu_en_rho_cm2_g, photo_model_cm2_g, absorbed_model_cm2_g, attenuation_length_um). Raises SceneError "
+      "for what the CLI refuses.");
+  m.def("nist_compounds", &nist_compound_names, "The NIST compound names xraylib knows (materials' spec).");
 
   py::class_<PyScene>(m, "Scene", "A scene read and validated exactly as `dosemap check` and `dosemap run` do.")
       .def_static("load", &PyScene::load, py::arg("path"),
