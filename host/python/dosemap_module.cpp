@@ -6,34 +6,191 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include <toml++/toml.h>
+
+#include <sstream>
+
 #include "host/cli/scene_setup.h"
 #include "host/common/errors.h"
+#include "host/common/input_file.h"
 #include "host/common/text.h"
 #include "host/grid/voxel_grid.h"
 #include "host/materials/materials.h"
+#include "host/scene/scene_limits.h"
+#include "host/scene/scene_reader.h"
+#include "host/scene/toml_reader.h"
 
 namespace py = pybind11;
 
 namespace dosemap {
 namespace {
 
+// ---- scenes as dicts: TOML's tables, arrays, strings, numbers and booleans ----
+
+py::object toml_to_python(const toml::node& n) {
+  if (const toml::table* t = n.as_table()) {
+    // In the file's order (toml++ sorts keys): the scene numbers materials in that order.
+    std::vector<std::pair<toml::source_position, const toml::key*>> keys;
+    for (const auto& [key, value] : *t) keys.push_back({value.source().begin, &key});
+    std::stable_sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    py::dict d;
+    for (const auto& [at, key] : keys) d[py::str(std::string(key->str()))] = toml_to_python(*t->get(key->str()));
+    return std::move(d);
+  }
+  if (const toml::array* a = n.as_array()) {
+    py::list l;
+    for (const toml::node& value : *a) l.append(toml_to_python(value));
+    return std::move(l);
+  }
+  if (const auto* v = n.as_string()) return py::str(v->get());
+  if (const auto* v = n.as_integer()) return py::int_(v->get());
+  if (const auto* v = n.as_floating_point()) return py::float_(v->get());
+  if (const auto* v = n.as_boolean()) return py::bool_(v->get());
+  return py::str(toml_text(n));  // dates and times, which no scene key takes: their text
+}
+
+void python_to_toml(py::handle v, const std::string& where, const std::function<void(toml::node&&)>& put);
+
+toml::table dict_to_table(py::handle d, const std::string& where) {
+  toml::table t;
+  for (const auto& [key, value] : py::reinterpret_borrow<py::dict>(d)) {
+    if (!py::isinstance<py::str>(key))
+      throw UserError(SourcePos{}, "scene dict: " + (where.empty() ? std::string("a") : where + ": a") + " key is " +
+                                       std::string(py::str(py::repr(key))) + ", not a string",
+                      "name every key with a string, as in the scene file");
+    const std::string k = key.cast<std::string>();
+    python_to_toml(value, where.empty() ? k : where + "." + k, [&](toml::node&& n) { t.insert(k, std::move(n)); });
+  }
+  return t;
+}
+
+void python_to_toml(py::handle v, const std::string& where, const std::function<void(toml::node&&)>& put) {
+  if (py::isinstance<py::bool_>(v)) return put(toml::value<bool>(v.cast<bool>()));
+  if (py::isinstance<py::str>(v)) return put(toml::value<std::string>(v.cast<std::string>()));
+  if (py::isinstance<py::dict>(v)) return put(dict_to_table(v, where));
+  if (py::isinstance<py::list>(v) || py::isinstance<py::tuple>(v)) {
+    toml::array a;
+    size_t i = 0;
+    for (py::handle item : v) python_to_toml(item, where + "[" + std::to_string(i++) + "]", [&](toml::node&& n) {
+        a.push_back(std::move(n));
+      });
+    return put(std::move(a));
+  }
+  // Numbers, NumPy's included: whole numbers (__index__) as integers, others as floats.
+  if (py::hasattr(v, "__index__")) {
+    try {
+      return put(toml::value<int64_t>(v.cast<int64_t>()));
+    } catch (const py::cast_error&) {
+      throw UserError(SourcePos{}, "scene dict: " + where + ": " + std::string(py::str(v)) + " does not fit in 64 bits",
+                      "give a smaller number");
+    }
+  }
+  if (py::hasattr(v, "__float__")) return put(toml::value<double>(py::float_(py::reinterpret_borrow<py::object>(v))));
+  throw UserError(SourcePos{}, "scene dict: " + where + ": " + std::string(py::str(py::type::of(v).attr("__name__"))) +
+                                   " cannot be written in a scene",
+                  "use dicts, lists, strings, numbers and booleans, as in a scene file (TOML has no None)");
+}
+
+// A key as TOML writes it: bare when it can be, else quoted.
+std::string toml_key(const std::string& key) {
+  const bool bare = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+  if (bare) return key;
+  std::ostringstream out;
+  out << toml::toml_formatter(toml::value<std::string>(key));
+  return out.str();
+}
+
+// The dict `d` as the TOML table at `header` (dotted, TOML-quoted keys; empty: the root),
+// keys in the dict's order (toml++'s own writer sorts them, and the scene numbers materials
+// in the order they come): its values first, then its tables as [header.key] and its lists
+// of tables as [[header.key]]. toml++ writes every value.
+void write_toml_table(std::ostream& out, py::handle d, const std::string& header, const std::string& where) {
+  std::vector<std::pair<std::string, py::handle>> tables, table_lists;
+  for (const auto& [key, value] : py::reinterpret_borrow<py::dict>(d)) {
+    if (!py::isinstance<py::str>(key))
+      throw UserError(SourcePos{}, "scene dict: " + (where.empty() ? std::string("a") : where + ": a") + " key is " +
+                                       std::string(py::str(py::repr(key))) + ", not a string",
+                      "name every key with a string, as in the scene file");
+    const std::string k = key.cast<std::string>();
+    if (py::isinstance<py::dict>(value)) {
+      tables.push_back({k, value});
+      continue;
+    }
+    if ((py::isinstance<py::list>(value) || py::isinstance<py::tuple>(value)) && py::len(value) > 0) {
+      bool all_tables = true;
+      for (py::handle item : value) all_tables = all_tables && py::isinstance<py::dict>(item);
+      if (all_tables) {
+        table_lists.push_back({k, value});
+        continue;
+      }
+    }
+    const std::string at = where.empty() ? k : where + "." + k;
+    python_to_toml(value, at, [&](toml::node&& n) {
+      toml::table one;
+      one.insert(k, std::move(n));
+      out << toml::toml_formatter(one) << "\n";
+    });
+  }
+  for (const auto& [k, value] : tables) {
+    const std::string h = header.empty() ? toml_key(k) : header + "." + toml_key(k);
+    out << "\n[" << h << "]\n";
+    write_toml_table(out, value, h, where.empty() ? k : where + "." + k);
+  }
+  for (const auto& [k, value] : table_lists) {
+    const std::string h = header.empty() ? toml_key(k) : header + "." + toml_key(k);
+    size_t i = 0;
+    for (py::handle item : value) {
+      out << "\n[[" << h << "]]\n";
+      write_toml_table(out, item, h, (where.empty() ? k : where + "." + k) + "[" + std::to_string(i++) + "]");
+    }
+  }
+}
+
 // A scene that passed every check `dosemap check` makes (the set-up, the memory it needs
-// on this machine, a label volume's labels).
+// on this machine, a label volume's labels), with the TOML it was read from.
 struct PyScene {
   std::shared_ptr<const SceneSetup> setup;
+  std::string toml;
 
-  static PyScene load(const std::string& path) {
-    auto s = std::make_shared<SceneSetup>(set_up_scene(path));
+  // `path` names the scene in messages and is where its relative paths start from.
+  static PyScene from_toml(std::string text, const std::string& path) {
+    auto s = std::make_shared<SceneSetup>(set_up_scene(read_scene_text(text, path)));
     refuse_if_short_of_memory(*s);
     // A label volume is read whole by check and run: a label without a material is an
     // error of the scene, found only by reading every voxel.
     if (s->scene.sample.volume.present) voxelize(s->scene);
-    return PyScene{std::move(s)};
+    return PyScene{std::move(s), std::move(text)};
+  }
+  static PyScene load(const std::string& path) {
+    std::string text;
+    read_small_file(path, "scene file", kMaxSceneFileBytes, text);
+    return from_toml(std::move(text), path);
+  }
+  // The dict is written as TOML and read as a scene file named `name` in `directory`.
+  static PyScene from_dict(py::dict d, const std::string& directory, const std::string& name) {
+    std::ostringstream text;
+    write_toml_table(text, d, "", "");
+    return from_toml(text.str(), (std::filesystem::path(directory) / name).string());
+  }
+  py::dict to_dict() const {
+    toml::table root;
+    try {
+      root = toml::parse(toml, setup->scene.path);
+    } catch (const toml::parse_error& e) {
+      DOSEMAP_BUG_CHECK(false, std::string("a scene read once no longer parses: ") + std::string(e.description()));
+    }
+    return toml_to_python(root);
   }
 
   py::dict grid() const {
@@ -147,11 +304,30 @@ PYBIND11_MODULE(_dosemap, m) {
       "(mass fractions) and lines (per energy: mu_rho_cm2_g, photo_cm2_g, coherent_cm2_g, incoherent_cm2_g, "
       "mu_en_rho_cm2_g, photo_model_cm2_g, absorbed_model_cm2_g, attenuation_length_um). Raises SceneError "
       "for what the CLI refuses.");
+  m.def(
+      "dict_to_toml",
+      [](py::dict d) {
+        std::ostringstream text;
+        write_toml_table(text, d, "", "");
+        return text.str();
+      },
+      py::arg("scene"),
+      "The TOML text Scene.from_dict reads for this dict (its error positions point into it): save it as a scene "
+      "file. Keys keep the dict's order.");
   m.def("nist_compounds", &nist_compound_names, "The NIST compound names xraylib knows (materials' spec).");
 
   py::class_<PyScene>(m, "Scene", "A scene read and validated exactly as `dosemap check` and `dosemap run` do.")
       .def_static("load", &PyScene::load, py::arg("path"),
                   "Reads and validates a scene file (TOML); raises SceneError with the CLI's messages.")
+      .def_static("from_dict", &PyScene::from_dict, py::arg("scene"), py::arg("directory") = ".",
+                  py::arg("name") = "scene_dict.toml",
+                  "A scene from a dict of the scene file's tables (as to_dict gives), written as TOML and read as the "
+                  "scene file `name` in `directory` (where its relative paths start; messages name it): the same "
+                  "reader and checks as a file, so a typo raises SceneError as the TOML would.")
+      .def_static("from_toml", &PyScene::from_toml, py::arg("text"), py::arg("path") = "scene.toml",
+                  "A scene from TOML text, read as if it were the file `path`.")
+      .def("to_dict", &PyScene::to_dict, "The scene file's tables as a dict (as written: defaults not filled in).")
+      .def_property_readonly("toml", [](const PyScene& s) { return s.toml; }, "The TOML the scene was read from.")
       .def_property_readonly("path", [](const PyScene& s) { return s.setup->scene.path; })
       .def_property_readonly("title", [](const PyScene& s) { return s.setup->scene.title; })
       .def_property_readonly("grid", &PyScene::grid, "dims (x, y, z), voxel_um and origin_um of the voxel grid")
