@@ -6,18 +6,17 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
-
-#include <toml++/toml.h>
-
-#include <sstream>
 
 #include "host/cli/scene_setup.h"
 #include "host/common/errors.h"
@@ -60,14 +59,19 @@ py::object toml_to_python(const toml::node& n) {
 
 void python_to_toml(py::handle v, const std::string& where, const std::function<void(toml::node&&)>& put);
 
+// A key of a scene dict (at `where`): a string, as in a scene file.
+std::string dict_key(py::handle key, const std::string& where) {
+  if (!py::isinstance<py::str>(key))
+    throw UserError(SourcePos{}, "scene dict: " + (where.empty() ? std::string("a") : where + ": a") + " key is " +
+                                     std::string(py::str(py::repr(key))) + ", not a string",
+                    "name every key with a string, as in the scene file");
+  return key.cast<std::string>();
+}
+
 toml::table dict_to_table(py::handle d, const std::string& where) {
   toml::table t;
   for (const auto& [key, value] : py::reinterpret_borrow<py::dict>(d)) {
-    if (!py::isinstance<py::str>(key))
-      throw UserError(SourcePos{}, "scene dict: " + (where.empty() ? std::string("a") : where + ": a") + " key is " +
-                                       std::string(py::str(py::repr(key))) + ", not a string",
-                      "name every key with a string, as in the scene file");
-    const std::string k = key.cast<std::string>();
+    const std::string k = dict_key(key, where);
     python_to_toml(value, where.empty() ? k : where + "." + k, [&](toml::node&& n) { t.insert(k, std::move(n)); });
   }
   return t;
@@ -118,11 +122,7 @@ std::string toml_key(const std::string& key) {
 void write_toml_table(std::ostream& out, py::handle d, const std::string& header, const std::string& where) {
   std::vector<std::pair<std::string, py::handle>> tables, table_lists;
   for (const auto& [key, value] : py::reinterpret_borrow<py::dict>(d)) {
-    if (!py::isinstance<py::str>(key))
-      throw UserError(SourcePos{}, "scene dict: " + (where.empty() ? std::string("a") : where + ": a") + " key is " +
-                                       std::string(py::str(py::repr(key))) + ", not a string",
-                      "name every key with a string, as in the scene file");
-    const std::string k = key.cast<std::string>();
+    const std::string k = dict_key(key, where);
     if (py::isinstance<py::dict>(value)) {
       tables.push_back({k, value});
       continue;
@@ -161,16 +161,16 @@ void write_toml_table(std::ostream& out, py::handle d, const std::string& header
 // on this machine, a label volume's labels), with the TOML it was read from.
 struct PyScene {
   std::shared_ptr<const SceneSetup> setup;
-  std::string toml;
+  std::string text;  // the TOML it was read from
 
   // `path` names the scene in messages and is where its relative paths start from.
-  static PyScene from_toml(std::string text, const std::string& path) {
-    auto s = std::make_shared<SceneSetup>(set_up_scene(read_scene_text(text, path)));
+  static PyScene from_toml(std::string scene_toml, const std::string& path) {
+    auto s = std::make_shared<SceneSetup>(set_up_scene(read_scene_text(scene_toml, path)));
     refuse_if_short_of_memory(*s);
     // A label volume is read whole by check and run: a label without a material is an
     // error of the scene, found only by reading every voxel.
     if (s->scene.sample.volume.present) voxelize(s->scene);
-    return PyScene{std::move(s), std::move(text)};
+    return PyScene{std::move(s), std::move(scene_toml)};
   }
   static PyScene load(const std::string& path) {
     std::string text;
@@ -186,7 +186,7 @@ struct PyScene {
   py::dict to_dict() const {
     toml::table root;
     try {
-      root = toml::parse(toml, setup->scene.path);
+      root = toml::parse(text, setup->scene.path);
     } catch (const toml::parse_error& e) {
       DOSEMAP_BUG_CHECK(false, std::string("a scene read once no longer parses: ") + std::string(e.description()));
     }
@@ -327,7 +327,7 @@ PYBIND11_MODULE(_dosemap, m) {
       .def_static("from_toml", &PyScene::from_toml, py::arg("text"), py::arg("path") = "scene.toml",
                   "A scene from TOML text, read as if it were the file `path`.")
       .def("to_dict", &PyScene::to_dict, "The scene file's tables as a dict (as written: defaults not filled in).")
-      .def_property_readonly("toml", [](const PyScene& s) { return s.toml; }, "The TOML the scene was read from.")
+      .def_property_readonly("toml", [](const PyScene& s) { return s.text; }, "The TOML the scene was read from.")
       .def_property_readonly("path", [](const PyScene& s) { return s.setup->scene.path; })
       .def_property_readonly("title", [](const PyScene& s) { return s.setup->scene.title; })
       .def_property_readonly("grid", &PyScene::grid, "dims (x, y, z), voxel_um and origin_um of the voxel grid")
