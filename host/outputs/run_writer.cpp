@@ -114,7 +114,8 @@ void write_previews(RunDirectory& out, const RunWriteInputs& in, const DoseResul
 
 }  // namespace
 
-ViewerFiles write_run_files(RunDirectory& out, const RunWriteInputs& in, DoseResults&& r, double dose_max_Gy) {
+ViewerFiles write_run_files(RunDirectory& out, const RunWriteInputs& in, DoseResults& r, double dose_max_Gy,
+                            bool release_as_written) {
   const GridGeometry& g = in.grid.geometry;
   VdbWriteContext ctx{in.scene, in.materials, in.grid, in.timeline.duration_s, DOSEMAP_VERSION, nullptr};
   if (in.progress) in.progress->start("writing frames and dose.vti", static_cast<int64_t>(in.frame_times_s.size()) + 1);
@@ -170,7 +171,7 @@ ViewerFiles write_run_files(RunDirectory& out, const RunWriteInputs& in, DoseRes
   viewers.phases.emplace_back("write_dose_history", clock.lap());
   if (in.write_vdb) {
     ctx.progress = in.progress;
-    out.write_file("dose.vdb", [&](CheckedFile& file) { write_dose_vdb(file, ctx, std::move(r)); });
+    out.write_file("dose.vdb", [&](CheckedFile& file) { write_dose_vdb(file, ctx, r, release_as_written); });
     viewers.phases.emplace_back("write_dose_vdb", clock.lap());
   }
   return viewers;

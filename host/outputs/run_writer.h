@@ -40,7 +40,13 @@ struct ViewerFiles {
   PhaseList phases;  // what each part of the writing took: write_frames, write_vti, ...
 };
 
-// Consumes `results` (dose.vdb is written last, freeing each array as its grid is built).
-ViewerFiles write_run_files(RunDirectory& out, const RunWriteInputs& in, DoseResults&& results, double dose_max_Gy);
+// With `release_as_written`, dose.vdb (written last) frees each array of `results` as its
+// grids are built; else the results stay whole.
+ViewerFiles write_run_files(RunDirectory& out, const RunWriteInputs& in, DoseResults& results, double dose_max_Gy,
+                            bool release_as_written);
+inline ViewerFiles write_run_files(RunDirectory& out, const RunWriteInputs& in, DoseResults&& results,
+                                   double dose_max_Gy) {
+  return write_run_files(out, in, results, dose_max_Gy, /*release_as_written=*/true);
+}
 
 }  // namespace dosemap

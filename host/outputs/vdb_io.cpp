@@ -477,8 +477,8 @@ void write_density(VdbFileWriter& out, const VdbWriteContext& ctx, const float* 
 }
 
 template <typename Vector>
-void release(Vector& v) {
-  Vector().swap(v);
+void release(Vector& v, bool now) {
+  if (now) Vector().swap(v);
 }
 
 // Parallel maximum of a dense array (0 when empty or all below 0).
@@ -494,7 +494,7 @@ float max_of(const float* data, int64_t n) {
 
 }  // namespace
 
-void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults&& r) {
+void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults& r, bool release_as_written) {
   init_openvdb();
   const TransportTables& tt = r.tables;
   const ThresholdScale& thresholds = tt.thresholds;
@@ -555,10 +555,10 @@ void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults&&
   write_values(float_grid("dose_rate_peak", "Gy/s", "peak dose rate: max over exposures of dose increment / duration",
                            0.0f),
                r.rate_peak_Gy_s.data(), is_matter);
-  release(r.rate_peak_Gy_s);
+  release(r.rate_peak_Gy_s, release_as_written);
   write_values(float_grid("dose_rate_mean", "Gy/s", "dose-weighted mean dose rate: sum(dD^2/dt) / sum(dD)", 0.0f),
                r.rate_mean_Gy_s.data(), is_matter);
-  release(r.rate_mean_Gy_s);
+  release(r.rate_mean_Gy_s, release_as_written);
 
   for (int t = 0; t < thresholds.count(); ++t) {
     const float* cross = r.crossing(t);
@@ -567,7 +567,7 @@ void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults&&
     describe_threshold(*grid, ctx, thresholds, t);
     write_values(grid, cross, [&](int64_t v) { return is_matter(v) && cross[v] >= 0; });
   }
-  release(r.crossing_s);
+  release(r.crossing_s, release_as_written);
 
   for (int t = 0; t < thresholds.count(); ++t) {
     auto mask = empty_grid<openvdb::BoolGrid>(g, false);
@@ -583,11 +583,11 @@ void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults&&
                  r.component_dose(static_cast<int>(c)),
                  [&](int64_t v) { return is_matter(v) && presence[c][material[v]]; });
   }
-  release(r.component_dose_Gy);
+  release(r.component_dose_Gy, release_as_written);
 
   if (dose_max > 0)
     write_density(out, ctx, dose, std::log10(dose_max), "log-scaled dose for rendering: (log10(dose) - log10_min) / 4");
-  release(r.dose_Gy);
+  release(r.dose_Gy, release_as_written);
   out.finish();
 }
 

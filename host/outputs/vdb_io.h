@@ -28,9 +28,12 @@ struct VdbWriteContext {
 };
 
 // Writes every grid of `results` into `file` (BLOSC compressed), then its integrity record
-// (host/outputs/integrity_footer.h). Consumes the results: each dense array is released as
-// soon as its grid is built, so the peak memory stays near one copy of the results.
-void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults&& results);
+// (host/outputs/integrity_footer.h). With `release_as_written`, each dense array is released
+// as soon as its grids are built, so the peak memory stays near one copy of the results.
+void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults& results, bool release_as_written);
+inline void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults&& results) {
+  write_dose_vdb(file, ctx, results, /*release_as_written=*/true);
+}
 
 // A frame: the cumulative dose at `time_s` (per voxel, from the run's state) as grid `dose`,
 // and `density` on the log scale of the final dose (log10 of its maximum, 4 decades) so
