@@ -1,8 +1,11 @@
 // The compiled part of the Python package `dosemap` (python/dosemap/__init__.py re-exports
 // it): scenes read and validated by the same code as `dosemap check` and `dosemap run`, so
 // that a scene Python accepts is exactly one the CLI accepts, and a rejected one raises
-// SceneError with the CLI's own lines; materials resolved as `dosemap materials` resolves
-// them. Runs and the planner are not bound yet (README, "From Python").
+// SceneError with the CLI's own lines; runs computed and written by the CLI's own
+// compute_run / write_run (host/cli/computed_run.h), their arrays handed to NumPy without a
+// copy; materials resolved as `dosemap materials` resolves them. The planner is not bound
+// yet (README, "From Python").
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -18,7 +21,10 @@
 #include <string>
 #include <vector>
 
+#include "host/cli/computed_run.h"
 #include "host/cli/scene_setup.h"
+#include "host/cli/scene_warnings.h"
+#include "host/outputs/output_files.h"
 #include "host/common/errors.h"
 #include "host/common/input_file.h"
 #include "host/common/text.h"
@@ -208,6 +214,105 @@ struct PyScene {
   }
 };
 
+// ---- runs ----
+
+Backend backend_named(const std::string& name) {
+  if (name == "auto") return Backend::kAuto;
+  if (name == "cpu") return Backend::kCpu;
+  if (name == "cuda") return Backend::kCuda;
+  throw UserError(SourcePos{}, "backend: '" + name + "' is not one of auto, cpu, cuda", "give backend=\"auto\" (the default)");
+}
+
+// A computed run (host/cli/computed_run.h): its arrays as read-only NumPy views of the
+// engine's buffers, shape (nz, ny, nx), each keeping the run alive while it is referenced.
+struct PyResult {
+  std::shared_ptr<ComputedRun> run;
+
+  template <typename T>
+  py::array view(const T* data) const {
+    const GridGeometry& g = run->grid->geometry;
+    const std::vector<py::ssize_t> shape{g.dims[2], g.dims[1], g.dims[0]};
+    const std::vector<py::ssize_t> strides{static_cast<py::ssize_t>(g.dims[1] * g.dims[0] * sizeof(T)),
+                                           static_cast<py::ssize_t>(g.dims[0] * sizeof(T)), sizeof(T)};
+    py::capsule owner(new std::shared_ptr<ComputedRun>(run),
+                      [](void* p) { delete static_cast<std::shared_ptr<ComputedRun>*>(p); });
+    py::array a(py::dtype::of<T>(), shape, strides, data, owner);
+    a.attr("setflags")(py::arg("write") = false);
+    return a;
+  }
+  // The grids of dose.vdb by name (its float grids; material as the voxels' uint16 indices).
+  std::vector<std::string> names() const {
+    const TransportTables& tt = run->results.tables;
+    std::vector<std::string> n{"material", "dose", "dose_rate_peak", "dose_rate_mean"};
+    for (const auto& label : tt.thresholds.labels) n.push_back("t_" + label + "_s");
+    for (const auto& c : tt.component_grid_names) n.push_back("dose:" + c);
+    return n;
+  }
+  py::array get(const std::string& name) const {
+    const DoseResults& r = run->results;
+    const TransportTables& tt = r.tables;
+    if (name == "material") return view(run->grid->material.data());
+    if (name == "dose") return view(r.dose_Gy.data());
+    if (name == "dose_rate_peak") return view(r.rate_peak_Gy_s.data());
+    if (name == "dose_rate_mean") return view(r.rate_mean_Gy_s.data());
+    for (int t = 0; t < tt.thresholds.count(); ++t)
+      if (name == "t_" + tt.thresholds.labels[t] + "_s") return view(r.crossing(t));
+    for (size_t c = 0; c < tt.component_grid_names.size(); ++c)
+      if (name == "dose:" + tt.component_grid_names[c]) return view(r.component_dose(static_cast<int>(c)));
+    std::string known;
+    for (const auto& n : names()) known += (known.empty() ? "" : ", ") + n;
+    throw py::key_error("no grid '" + name + "' in this run; it has " + known);
+  }
+  py::object summary() const {
+    return py::module_::import("json").attr("loads")(summary_json(*run->record));
+  }
+  void write(const std::string& dir, std::optional<std::vector<std::string>> formats, bool overwrite,
+             const std::string& crop) {
+    const Scene& scene = run->setup->scene;
+    RunWriteOptions w;
+    w.write_vdb = scene.output.write_vdb;
+    w.write_vti = scene.output.write_vti;
+    if (formats) {
+      w.write_vdb = w.write_vti = false;
+      for (const auto& f : *formats) {
+        if (f != "vdb" && f != "vti")
+          throw UserError(SourcePos{}, "formats: '" + f + "' is not vdb or vti", "give formats=(\"vdb\", \"vti\")");
+        (f == "vti" ? w.write_vti : w.write_vdb) = true;
+      }
+    }
+    if (crop != "auto" && crop != "none")
+      throw UserError(SourcePos{}, "crop: '" + crop + "' is not auto or none", "give crop=\"auto\" (the default)");
+    w.crop_vti = crop == "auto";
+    w.keep_results = true;  // the arrays stay the views' buffers
+    py::gil_scoped_release unlocked;
+    RunDirectory out(dir, overwrite);
+    write_run(*run, out, w);
+  }
+};
+
+PyResult run_scene(py::object scene_or_path, int threads, const std::string& backend, bool convergence) {
+  const PhaseClock since_setup;
+  const PyScene scene =
+      py::isinstance<PyScene>(scene_or_path) ? scene_or_path.cast<PyScene>() : PyScene::load(py::str(scene_or_path));
+  if (convergence)
+    if (auto why = convergence_not_possible(scene.setup->scene, scene.setup->timeline, scene.setup->geometry))
+      throw UserError({*why});
+  // Valid but doubtful (unit slips, voxels too coarse for the beam): said, not refused.
+  py::object warn = py::module_::import("warnings").attr("warn");
+  for (const Diagnostic& w : scene_warnings(*scene.setup)) warn(w.format("warning"), py::arg("stacklevel") = 2);
+  RunComputeOptions options;
+  options.engine.backend = backend_named(backend);
+  options.engine.threads = threads;
+  options.convergence = convergence;
+  auto run = std::make_shared<ComputedRun>();
+  {
+    py::gil_scoped_release unlocked;
+    auto grid = std::make_shared<const VoxelGrid>(voxelize(scene.setup->scene));
+    *run = compute_run(scene.setup, std::move(grid), options, since_setup);
+  }
+  return PyResult{std::move(run)};
+}
+
 // `dosemap materials SPEC --energy-keV E... [--density D]` as a dict: what the material is,
 // its elements and, per energy, its coefficients (cm^2/g) and attenuation length.
 py::dict material_dict(const std::string& spec, const std::vector<double>& energies_keV,
@@ -315,6 +420,30 @@ PYBIND11_MODULE(_dosemap, m) {
       "The TOML text Scene.from_dict reads for this dict (its error positions point into it): save it as a scene "
       "file. Keys keep the dict's order.");
   m.def("nist_compounds", &nist_compound_names, "The NIST compound names xraylib knows (materials' spec).");
+
+  py::class_<PyResult>(m, "Result",
+                       "A run's results in memory: NumPy arrays of shape (nz, ny, nx) that are read-only views of the "
+                       "engine's buffers (no copy; each keeps the run alive), the summary, and write() for the CLI's files.")
+      .def_property_readonly("dose", [](const PyResult& r) { return r.get("dose"); }, "absorbed dose (Gy)")
+      .def_property_readonly("rate_peak", [](const PyResult& r) { return r.get("dose_rate_peak"); }, "peak dose rate (Gy/s)")
+      .def_property_readonly("rate_mean", [](const PyResult& r) { return r.get("dose_rate_mean"); },
+                             "dose-weighted mean dose rate (Gy/s)")
+      .def_property_readonly("material", [](const PyResult& r) { return r.get("material"); },
+                             "material index per voxel (uint16, scene order; 65535 = void)")
+      .def("__getitem__", &PyResult::get, py::arg("name"),
+           "a grid by its dose.vdb name: 't_<label>_s' (-1 where never reached), 'dose:<component>', ...")
+      .def("keys", &PyResult::names, "the grids' names")
+      .def_property_readonly("summary", &PyResult::summary, "summary.json's content (before writing: no files)")
+      .def_property_readonly("grid", [](const PyResult& r) { return PyScene{r.run->setup, {}}.grid(); })
+      .def("write", &PyResult::write, py::arg("dir"), py::arg("formats") = py::none(), py::arg("overwrite") = false,
+           py::arg("crop") = "auto",
+           "Writes what `dosemap run` writes into `dir` (formats: ('vdb', 'vti'), default the scene's), all or "
+           "nothing; the arrays stay.");
+
+  m.def("run", &run_scene, py::arg("scene"), py::arg("threads") = 0, py::arg("backend") = "auto",
+        py::arg("convergence") = false,
+        "Runs a Scene (or a scene file's path) as `dosemap run` does and returns its Result; the scene's warnings "
+        "are Python warnings. The GIL is released while it runs.");
 
   py::class_<PyScene>(m, "Scene", "A scene read and validated exactly as `dosemap check` and `dosemap run` do.")
       .def_static("load", &PyScene::load, py::arg("path"),
