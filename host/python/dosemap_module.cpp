@@ -163,6 +163,15 @@ void write_toml_table(std::ostream& out, py::handle d, const std::string& header
   }
 }
 
+// A grid's dims (x, y, z), voxel_um and origin_um.
+py::dict grid_dict(const GridGeometry& g) {
+  py::dict d;
+  d["dims"] = py::make_tuple(g.dims[0], g.dims[1], g.dims[2]);
+  d["voxel_um"] = py::make_tuple(g.voxel_um[0], g.voxel_um[1], g.voxel_um[2]);
+  d["origin_um"] = py::make_tuple(g.origin_um[0], g.origin_um[1], g.origin_um[2]);
+  return d;
+}
+
 // A scene that passed every check `dosemap check` makes (the set-up, the memory it needs
 // on this machine, a label volume's labels), with the TOML it was read from.
 struct PyScene {
@@ -199,14 +208,6 @@ struct PyScene {
     return toml_to_python(root);
   }
 
-  py::dict grid() const {
-    const GridGeometry& g = setup->geometry;
-    py::dict d;
-    d["dims"] = py::make_tuple(g.dims[0], g.dims[1], g.dims[2]);
-    d["voxel_um"] = py::make_tuple(g.voxel_um[0], g.voxel_um[1], g.voxel_um[2]);
-    d["origin_um"] = py::make_tuple(g.origin_um[0], g.origin_um[1], g.origin_um[2]);
-    return d;
-  }
   std::vector<std::string> materials() const {
     std::vector<std::string> names;
     for (const auto& m : setup->materials.materials) names.push_back(m.name);
@@ -434,7 +435,7 @@ PYBIND11_MODULE(_dosemap, m) {
            "a grid by its dose.vdb name: 't_<label>_s' (-1 where never reached), 'dose:<component>', ...")
       .def("keys", &PyResult::names, "the grids' names")
       .def_property_readonly("summary", &PyResult::summary, "summary.json's content (before writing: no files)")
-      .def_property_readonly("grid", [](const PyResult& r) { return PyScene{r.run->setup, {}}.grid(); })
+      .def_property_readonly("grid", [](const PyResult& r) { return grid_dict(r.run->grid->geometry); })
       .def("write", &PyResult::write, py::arg("dir"), py::arg("formats") = py::none(), py::arg("overwrite") = false,
            py::arg("crop") = "auto",
            "Writes what `dosemap run` writes into `dir` (formats: ('vdb', 'vti'), default the scene's), all or "
@@ -459,7 +460,8 @@ PYBIND11_MODULE(_dosemap, m) {
       .def_property_readonly("toml", [](const PyScene& s) { return s.text; }, "The TOML the scene was read from.")
       .def_property_readonly("path", [](const PyScene& s) { return s.setup->scene.path; })
       .def_property_readonly("title", [](const PyScene& s) { return s.setup->scene.title; })
-      .def_property_readonly("grid", &PyScene::grid, "dims (x, y, z), voxel_um and origin_um of the voxel grid")
+      .def_property_readonly("grid", [](const PyScene& s) { return grid_dict(s.setup->geometry); },
+                             "dims (x, y, z), voxel_um and origin_um of the voxel grid")
       .def_property_readonly("voxels", [](const PyScene& s) { return s.setup->geometry.voxels(); })
       .def_property_readonly("materials", &PyScene::materials, "the materials' names, in scene order")
       .def_property_readonly("exposures", [](const PyScene& s) { return s.setup->timeline.exposures.size(); })
