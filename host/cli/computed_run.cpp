@@ -22,6 +22,11 @@ ComputedRun compute_run(std::shared_ptr<const SceneSetup> setup_ptr, std::shared
   const Timeline& timeline = setup.timeline;
   PhaseClock clock = since_setup;
   auto stage_done = [&](const char* name) { run.stages.emplace_back(name, clock.lap()); };
+  // The stages after the engine's, for a progress line or callback (and a stop point each).
+  Progress* progress = options.engine.progress;
+  auto stage_begins = [&](const char* name) {
+    if (progress) progress->start(name, 1);
+  };
 
   const TransportParams params = make_transport_params(materials, std::move(grid_ptr), scene.beam, scene.sample.stage,
                                                        threshold_scale(scene), setup.frame_times_s);
@@ -34,6 +39,7 @@ ComputedRun compute_run(std::shared_ptr<const SceneSetup> setup_ptr, std::shared
   run.stages.emplace_back("history", results.history);
   run.stages.emplace_back("march", results.march);
   clock.restart();
+  stage_begins("statistics");
   run.stats = std::make_unique<RunStatistics>(compute_statistics(materials, grid, results, options.engine.threads));
   const RunStatistics& stats = *run.stats;
   stage_done("statistics");
@@ -41,6 +47,7 @@ ComputedRun compute_run(std::shared_ptr<const SceneSetup> setup_ptr, std::shared
 
   std::optional<PeakConvergence> convergence;
   if (options.convergence && stats.dose_max_voxel >= 0) {
+    stage_begins("convergence");
     convergence = estimate_peak_convergence(scene, materials, grid, timeline, results, stats.dose_max_voxel,
                                             options.engine);
     stage_done("convergence");
@@ -61,12 +68,14 @@ ComputedRun compute_run(std::shared_ptr<const SceneSetup> setup_ptr, std::shared
   record.component_grids = results.tables.component_grid_names;
   record.frame_times_s = setup.frame_times_s;
 
+  stage_begins("curves and points");
   run.curves = most_dosed_voxel_curves(scene, grid, timeline, stats, results);
   record.point_positions = point_positions(scene, materials, grid, timeline, results);
   run.points = std::make_unique<PointTable>(point_table(scene, materials, grid, timeline, results, options.engine.threads));
   record.point_rows = run.points->rows();
   record.points_not_built = run.points->not_built;
   stage_done("curves_and_positions");
+  if (progress) progress->finish();
   return run;
 }
 
@@ -87,6 +96,7 @@ void write_run(ComputedRun& run, RunDirectory& out, const RunWriteOptions& optio
   record.preview = viewers.preview;
   // The HDF5 image of points.h5 is built in memory: written once the results are freed (the
   // CLI), then the table is freed too unless kept.
+  stop_point(options.progress);
   if (run.points->not_built.empty()) {
     out.write_file("points.csv", [&](CheckedFile& f) { write_points_csv(*run.points, f.stream()); });
     out.write_file("points.h5", [&](CheckedFile& f) { write_points_h5(*run.points, f.stream()); });
@@ -97,6 +107,7 @@ void write_run(ComputedRun& run, RunDirectory& out, const RunWriteOptions& optio
   stages.emplace_back("write_points", clock.lap());
   record.stages = stages;
   record.total = run.whole.elapsed();
+  stop_point(options.progress);  // the last: then the run is committed whole
   out.write_file("summary.json", [&](CheckedFile& f) { f.stream() << summary_json(record); });
   out.commit();
 }

@@ -18,6 +18,8 @@ void Progress::clear() {
 }
 
 void Progress::start(const std::string& stage, int64_t total) {
+  stop_point();
+  std::lock_guard<std::mutex> lock(mutex_);
   stage_ = stage;
   total_ = total;
   done_ = 0;
@@ -25,13 +27,21 @@ void Progress::start(const std::string& stage, int64_t total) {
 }
 
 void Progress::advance(int64_t units) {
+  std::lock_guard<std::mutex> lock(mutex_);
   done_ += units;
   draw(false);
 }
 
 void Progress::finish() {
+  stop_point();
+  std::lock_guard<std::mutex> lock(mutex_);
   done_ = total_;
   draw(false);
+}
+
+ProgressState Progress::state() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return ProgressState{stage_, done_, total_};
 }
 
 void Progress::draw(bool force) {

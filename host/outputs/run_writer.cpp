@@ -130,6 +130,7 @@ ViewerFiles write_run_files(RunDirectory& out, const RunWriteInputs& in, DoseRes
     const double log10_max = dose_max_Gy > 0 ? std::log10(dose_max_Gy) : 0.0;
     std::vector<std::pair<double, std::string>> pvd;
     for (size_t f = 0; f < in.frame_times_s.size(); ++f) {
+      stop_point(in.progress);
       const int number = static_cast<int>(f) + 1;
       const float* frame_dose = r.frame_dose(static_cast<int>(f));
       const double t = in.frame_times_s[f];

@@ -430,7 +430,10 @@ typename GridT::Ptr empty_grid(const GridGeometry& g, typename GridT::ValueType 
 
 void describe(openvdb::GridBase& grid, const std::string& name, const std::string& units, const std::string& quantity,
               const VdbWriteContext& ctx) {
-  if (ctx.progress) ctx.progress->advance(1);
+  if (ctx.progress) {
+    ctx.progress->stop_point();  // a grid at a time: the unfinished file is discarded with its run directory
+    ctx.progress->advance(1);
+  }
   grid.setName(name);
   grid.setSaveFloatAsHalf(false);  // 1e6 Gy would become inf
   grid.insertMeta("units", openvdb::StringMetadata(units));

@@ -24,12 +24,14 @@
 #include "host/cli/computed_run.h"
 #include "host/cli/scene_setup.h"
 #include "host/cli/scene_warnings.h"
+#include "host/common/progress.h"
 #include "host/outputs/output_files.h"
 #include "host/common/errors.h"
 #include "host/common/input_file.h"
 #include "host/common/text.h"
 #include "host/grid/voxel_grid.h"
 #include "host/materials/materials.h"
+#include "host/python/watched_work.h"
 #include "host/scene/scene_limits.h"
 #include "host/scene/scene_reader.h"
 #include "host/scene/toml_reader.h"
@@ -268,7 +270,7 @@ struct PyResult {
     return py::module_::import("json").attr("loads")(summary_json(*run->record));
   }
   void write(const std::string& dir, std::optional<std::vector<std::string>> formats, bool overwrite,
-             const std::string& crop) {
+             const std::string& crop, const py::object& progress_callback) {
     const Scene& scene = run->setup->scene;
     RunWriteOptions w;
     w.write_vdb = scene.output.write_vdb;
@@ -285,13 +287,17 @@ struct PyResult {
       throw UserError(SourcePos{}, "crop: '" + crop + "' is not auto or none", "give crop=\"auto\" (the default)");
     w.crop_vti = crop == "auto";
     w.keep_results = true;  // the arrays stay the views' buffers
-    py::gil_scoped_release unlocked;
-    RunDirectory out(dir, overwrite);
-    write_run(*run, out, w);
+    Progress progress(false);
+    w.progress = &progress;
+    run_watched(progress, progress_callback, [&] {
+      RunDirectory out(dir, overwrite);
+      write_run(*run, out, w);
+    });
   }
 };
 
-PyResult run_scene(py::object scene_or_path, int threads, const std::string& backend, bool convergence) {
+PyResult run_scene(py::object scene_or_path, int threads, const std::string& backend, bool convergence,
+                   const py::object& progress_callback) {
   const PhaseClock since_setup;
   const PyScene scene =
       py::isinstance<PyScene>(scene_or_path) ? scene_or_path.cast<PyScene>() : PyScene::load(py::str(scene_or_path));
@@ -305,12 +311,13 @@ PyResult run_scene(py::object scene_or_path, int threads, const std::string& bac
   options.engine.backend = backend_named(backend);
   options.engine.threads = threads;
   options.convergence = convergence;
+  Progress progress(false);
+  options.engine.progress = &progress;
   auto run = std::make_shared<ComputedRun>();
-  {
-    py::gil_scoped_release unlocked;
+  run_watched(progress, progress_callback, [&] {
     auto grid = std::make_shared<const VoxelGrid>(voxelize(scene.setup->scene));
     *run = compute_run(scene.setup, std::move(grid), options, since_setup);
-  }
+  });
   return PyResult{std::move(run)};
 }
 
@@ -437,14 +444,16 @@ PYBIND11_MODULE(_dosemap, m) {
       .def_property_readonly("summary", &PyResult::summary, "summary.json's content (before writing: no files)")
       .def_property_readonly("grid", [](const PyResult& r) { return grid_dict(r.run->grid->geometry); })
       .def("write", &PyResult::write, py::arg("dir"), py::arg("formats") = py::none(), py::arg("overwrite") = false,
-           py::arg("crop") = "auto",
+           py::arg("crop") = "auto", py::arg("progress") = py::none(),
            "Writes what `dosemap run` writes into `dir` (formats: ('vdb', 'vti'), default the scene's), all or "
-           "nothing; the arrays stay.");
+           "nothing; the arrays stay. progress(stage, done, total) and Ctrl-C as for run().");
 
   m.def("run", &run_scene, py::arg("scene"), py::arg("threads") = 0, py::arg("backend") = "auto",
-        py::arg("convergence") = false,
+        py::arg("convergence") = false, py::arg("progress") = py::none(),
         "Runs a Scene (or a scene file's path) as `dosemap run` does and returns its Result; the scene's warnings "
-        "are Python warnings. The GIL is released while it runs.");
+        "are Python warnings. The run has its own thread (the GIL released); this thread calls "
+        "progress(stage, done, total) when given (up to ten times a second), and Ctrl-C (KeyboardInterrupt, "
+        "Jupyter's interrupt) or an exception from progress stops the run within moments and is re-raised.");
 
   py::class_<PyScene>(m, "Scene", "A scene read and validated exactly as `dosemap check` and `dosemap run` do.")
       .def_static("load", &PyScene::load, py::arg("path"),

@@ -34,6 +34,7 @@ void march_rays_cpu(const MarchParams& p, const RayLattice& L, const uint16_t* m
     bool marching[kRaysPerGroup];
 #pragma omp for schedule(dynamic, 1)
     for (int64_t b = 0; b < blocks; ++b) {
+      if (progress && progress->stop_requested()) continue;  // finish() below throws
       const int64_t end = std::min(groups, (b + 1) * block);
       for (int64_t group = b * block; group < end; ++group) {
         const int64_t row = group / groups_per_row, r1 = (group % groups_per_row) * kRaysPerGroup;

@@ -127,6 +127,7 @@ DoseResults compute_dose(const TransportParams& in, const Timeline& timeline, co
     std::vector<double> unit, fluence;
     FluenceHistoryBuilder histories(threads);
     for (const PoseBlock& b : blocks) {
+      stop_point(options.progress);
       const Pose pose = stage_pose(stage, g, b.angle_deg);
       const RayLattice L = pose_lattice(pose, g);
       DOSEMAP_BUG_CHECK(pose_is_supported(L), "a pose the scene setup should have refused");

@@ -112,6 +112,7 @@ class HostHistoryExecutor {
             fluence_sorted[slot] = rule.fluence(s, r1, r2);
           }
         if (progress_ && t == 0) progress_->advance(slices);
+        if (progress_ && progress_->stop_requested()) break;  // finish() below throws
       }
     }
     if (progress_) progress_->finish();
