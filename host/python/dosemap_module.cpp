@@ -3,8 +3,8 @@
 // that a scene Python accepts is exactly one the CLI accepts, and a rejected one raises
 // SceneError with the CLI's own lines; runs computed and written by the CLI's own
 // compute_run / write_run (host/cli/computed_run.h), their arrays handed to NumPy without a
-// copy; materials resolved as `dosemap materials` resolves them. The planner is not bound
-// yet (README, "From Python").
+// copy; plans computed by the CLI's compute_plan (host/cli/computed_plan.h); materials
+// resolved as `dosemap materials` resolves them.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -21,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "host/cli/computed_plan.h"
 #include "host/cli/computed_run.h"
 #include "host/cli/scene_setup.h"
 #include "host/cli/scene_warnings.h"
@@ -321,6 +323,73 @@ PyResult run_scene(py::object scene_or_path, int threads, const std::string& bac
   return PyResult{std::move(run)};
 }
 
+// `dosemap plan`'s result (host/cli/computed_plan.h): plan.json as a dict, planned.toml as
+// text and as a Scene, the report the CLI prints, and write() for the CLI's files.
+struct PyPlan {
+  std::shared_ptr<const ComputedPlan> plan;
+
+  py::object json() const { return py::module_::import("json").attr("loads")(plan->plan_json); }
+  py::object planned_toml() const {
+    if (plan->planned_toml.empty()) return py::none();
+    return py::str(plan->planned_toml);
+  }
+  // Read as `<scene>_planned.toml` beside the scene: a relative volume path still resolves
+  // (planned.toml's beam image path is absolute).
+  py::object planned() const {
+    if (plan->planned_toml.empty()) return py::none();
+    const std::filesystem::path scene(plan->setup->scene.path);
+    return py::cast(
+        PyScene::from_toml(plan->planned_toml, (scene.parent_path() / (scene.stem().string() + "_planned.toml")).string()));
+  }
+  py::object not_planned() const {
+    if (!plan->planned_toml.empty()) return py::none();
+    return py::str(plan->not_planned);
+  }
+  void write(const std::string& dir, bool overwrite) const {
+    py::gil_scoped_release unlocked;
+    RunDirectory out(dir, overwrite);
+    write_plan(*plan, out);
+  }
+};
+
+// The limits {name: value} as the CLI's NAME=VALUE texts (the shortest digits that read back
+// as the value), in the dict's order (plan.json lists them so).
+std::vector<std::string> limit_texts(const std::optional<py::dict>& limits) {
+  std::vector<std::string> texts;
+  if (limits)
+    for (const auto& [name, value] : *limits) {
+      char digits[64];
+      const auto end = std::to_chars(digits, digits + sizeof digits, value.cast<double>()).ptr;
+      texts.push_back(name.cast<std::string>() + "=" + std::string(digits, end));
+    }
+  return texts;
+}
+
+PyPlan plan_scene(py::object scene_or_path, std::optional<py::dict> limits, std::optional<py::dict> rate_limits, std::optional<std::string> optimize,
+                  std::optional<double> max_dwell_scale, std::optional<double> rate_window_s, int threads,
+                  const std::string& backend, const py::object& progress_callback) {
+  const PyScene scene =
+      py::isinstance<PyScene>(scene_or_path) ? scene_or_path.cast<PyScene>() : PyScene::load(py::str(scene_or_path));
+  PlanOptions o;
+  o.limits = limit_texts(limits);
+  o.rate_limits = limit_texts(rate_limits);
+  o.optimize = optimize.value_or("");
+  o.max_dwell_scale_given = max_dwell_scale.has_value();
+  o.max_dwell_scale = max_dwell_scale.value_or(o.max_dwell_scale);
+  o.rate_window_given = rate_window_s.has_value();
+  o.rate_window_s = rate_window_s.value_or(o.rate_window_s);
+  o.threads = threads;
+  backend_named(backend);  // refused as run() refuses it
+  o.backend = backend;
+  Progress progress(false);
+  std::shared_ptr<const ComputedPlan> plan;
+  run_watched(progress, progress_callback, [&] {
+    const PlanJob job = prepare_plan(scene.setup, o);
+    plan = std::make_shared<const ComputedPlan>(compute_plan(job, &progress));
+  });
+  return PyPlan{std::move(plan)};
+}
+
 // `dosemap materials SPEC --energy-keV E... [--density D]` as a dict: what the material is,
 // its elements and, per energy, its coefficients (cm^2/g) and attenuation length.
 py::dict material_dict(const std::string& spec, const std::vector<double>& energies_keV,
@@ -454,6 +523,33 @@ PYBIND11_MODULE(_dosemap, m) {
         "are Python warnings. The run has its own thread (the GIL released); this thread calls "
         "progress(stage, done, total) when given (up to ten times a second), and Ctrl-C (KeyboardInterrupt, "
         "Jupyter's interrupt) or an exception from progress stops the run within moments and is re-raised.");
+
+  py::class_<PyPlan>(m, "Plan",
+                     "A plan (dosemap plan): how far the scan's beam-on times or flux may be scaled within the limits, "
+                     "or an optimised dwell per point or raster pattern.")
+      .def_property_readonly("json", &PyPlan::json, "plan.json's content as a dict")
+      .def_property_readonly("report", [](const PyPlan& p) { return p.plan->report; }, "the tables dosemap plan prints")
+      .def_property_readonly("planned", &PyPlan::planned,
+                             "the planned scene (planned.toml) as a Scene, ready for dosemap.run; None when there is none")
+      .def_property_readonly("planned_toml", &PyPlan::planned_toml, "planned.toml's text, or None")
+      .def_property_readonly("not_planned", &PyPlan::not_planned, "why there is no planned scene, or None")
+      .def("write", &PyPlan::write, py::arg("dir"), py::arg("overwrite") = false,
+           "Writes plan.json and planned.toml into `dir` as dosemap plan does, all or nothing (pareto.png: "
+           "`dosemap plot DIR`).")
+      .def("__repr__", [](const PyPlan& p) {
+        return "<dosemap.Plan of '" + p.plan->setup->scene.path + "': " +
+               (p.plan->planned_toml.empty() ? "no planned scene (" + p.plan->not_planned + ")" : p.plan->planned_what) +
+               ">";
+      });
+
+  m.def("plan", &plan_scene, py::arg("scene"), py::arg("limits") = py::none(), py::arg("rate_limits") = py::none(),
+        py::arg("optimize") = py::none(), py::arg("max_dwell_scale") = py::none(),
+        py::arg("rate_window_s") = py::none(), py::arg("threads") = 0, py::arg("backend") = "auto",
+        py::arg("progress") = py::none(),
+        "Plans a Scene (or a scene file's path) as `dosemap plan` does: limits={'NMC811': 1e6} (Gy; a material or "
+        "'material:component'), rate_limits={'NMC811': 1e5} (Gy/s), optimize=None, 'dwell' or 'pattern', "
+        "max_dwell_scale (dwell), rate_window_s (pattern). Returns a Plan; SceneError for what the CLI refuses. "
+        "progress and Ctrl-C as for run().");
 
   py::class_<PyScene>(m, "Scene", "A scene read and validated exactly as `dosemap check` and `dosemap run` do.")
       .def_static("load", &PyScene::load, py::arg("path"),
