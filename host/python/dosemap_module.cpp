@@ -268,6 +268,12 @@ struct PyResult {
     for (const auto& n : names()) known += (known.empty() ? "" : ", ") + n;
     throw py::key_error("no grid '" + name + "' in this run; it has " + known);
   }
+  // The dose at each frame time (frames/dose_NNNN.vdb), in the order of frame_times_s.
+  py::list frames() const {
+    py::list l;
+    for (size_t f = 0; f < run->setup->frame_times_s.size(); ++f) l.append(view(run->results.frame_dose(static_cast<int>(f))));
+    return l;
+  }
   py::object summary() const {
     return py::module_::import("json").attr("loads")(summary_json(*run->record));
   }
@@ -510,6 +516,9 @@ PYBIND11_MODULE(_dosemap, m) {
       .def("__getitem__", &PyResult::get, py::arg("name"),
            "a grid by its dose.vdb name: 't_<label>_s' (-1 where never reached), 'dose:<component>', ...")
       .def("keys", &PyResult::names, "the grids' names")
+      .def_property_readonly("frames", &PyResult::frames,
+                             "the dose (Gy) at each of frame_times_s: frames/dose_NNNN.vdb's grids, as views")
+      .def_property_readonly("frame_times_s", [](const PyResult& r) { return r.run->setup->frame_times_s; })
       .def_property_readonly("summary", &PyResult::summary, "summary.json's content (before writing: no files)")
       .def_property_readonly("grid", [](const PyResult& r) { return grid_dict(r.run->grid->geometry); })
       .def("write", &PyResult::write, py::arg("dir"), py::arg("formats") = py::none(), py::arg("overwrite") = false,

@@ -1,7 +1,7 @@
 """dosemap.run equals `dosemap run` bit for bit: on several scenes (frames; a turned sample;
 a label volume) Result.write gives a dose.vdb byte-identical to the CLI's but for its UUID
 and the hash that covers it, the same points.csv and summary (but for timings), and the
-arrays are the CLI's grids exactly. The arrays are read-only views of the run's buffers
+arrays (frames too) are the CLI's grids exactly. The arrays are read-only views of the run's buffers
 (no copy) that outlive the Result while referenced."""
 import gc
 import json
@@ -71,6 +71,15 @@ def main():
             mine = np.asarray(result[key]).transpose(2, 1, 0)
             vt.check(np.array_equal(mine[matter].view(np.uint32), dense[matter].view(np.uint32)),
                      f"{name}: {key} equals the CLI's grid bit for bit")
+        frame_files = sorted(os.listdir(os.path.join(cli_dir, "frames"))) if os.path.isdir(os.path.join(cli_dir, "frames")) else []
+        vt.check(len(result.frames) == len(result.frame_times_s) == len(frame_files),
+                 f"{name}: {len(result.frames)} frames, as the CLI wrote")
+        for f, frame in zip(frame_files, result.frames):
+            g = [g for g in vdb.readAll(os.path.join(cli_dir, "frames", f))[0] if g.name == "dose"][0]
+            dense = np.full((nx, ny, nz), g.background, dtype=np.float32)
+            g.copyToArray(dense, ijk=(0, 0, 0))
+            vt.check(np.array_equal(np.asarray(frame).transpose(2, 1, 0)[matter].view(np.uint32),
+                                    dense[matter].view(np.uint32)), f"{name}: frame {f} equals the CLI's bit for bit")
 
     r = dosemap.run(os.path.join(a.source, "scenes", "quickstart.toml"))
     d = r.dose
