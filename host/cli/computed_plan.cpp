@@ -238,7 +238,7 @@ PlanJob prepare_plan(std::shared_ptr<const SceneSetup> setup_ptr, const PlanOpti
   return job;
 }
 
-ComputedPlan compute_plan(const PlanJob& job, Progress* progress) {
+ComputedPlan compute_plan(const PlanJob& job, Progress* progress, const std::function<void(const std::string&)>& note) {
   const SceneSetup& setup = *job.setup;
   const Scene& scene = setup.scene;
   const Scene& judged = job.judged;
@@ -251,6 +251,7 @@ ComputedPlan compute_plan(const PlanJob& job, Progress* progress) {
   options.threads = job.threads;
   options.backend = job.backend;
   options.progress = progress;
+  options.note = note;
   const DoseResults results = compute_dose(params, setup.timeline, options);
   if (progress) progress->start("inverse dose", 1);
   const InverseDose inv =

@@ -6,6 +6,7 @@
 // dosemap.plan returns it all as a Plan.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,7 +47,9 @@ struct ComputedPlan {
   bool pattern = false;      // pareto.png can be drawn from plan.json
 };
 
-ComputedPlan compute_plan(const PlanJob& job, Progress* progress);
+// `note`: the engine's notes (EngineOptions::note; unset: on stderr).
+ComputedPlan compute_plan(const PlanJob& job, Progress* progress,
+                          const std::function<void(const std::string&)>& note = {});
 
 // plan.json and planned.toml (if any) into `out`, committed.
 void write_plan(const ComputedPlan& plan, RunDirectory& out);

@@ -321,11 +321,14 @@ PyResult run_scene(py::object scene_or_path, int threads, const std::string& bac
   options.convergence = convergence;
   Progress progress(false);
   options.engine.progress = &progress;
+  std::vector<std::string> notes;  // the engine's (on the CPU: why), as warnings once it ends
+  options.engine.note = [&](const std::string& text) { notes.push_back(text); };
   auto run = std::make_shared<ComputedRun>();
   run_watched(progress, progress_callback, [&] {
     auto grid = std::make_shared<const VoxelGrid>(voxelize(scene.setup->scene));
     *run = compute_run(scene.setup, std::move(grid), options, since_setup);
   });
+  for (const std::string& n : notes) warn("dosemap: note: " + n, py::arg("stacklevel") = 2);
   return PyResult{std::move(run)};
 }
 
@@ -388,11 +391,15 @@ PyPlan plan_scene(py::object scene_or_path, std::optional<py::dict> limits, std:
   backend_named(backend);  // refused as run() refuses it
   o.backend = backend;
   Progress progress(false);
+  std::vector<std::string> notes;
   std::shared_ptr<const ComputedPlan> plan;
   run_watched(progress, progress_callback, [&] {
     const PlanJob job = prepare_plan(scene.setup, o);
-    plan = std::make_shared<const ComputedPlan>(compute_plan(job, &progress));
+    plan = std::make_shared<const ComputedPlan>(
+        compute_plan(job, &progress, [&](const std::string& text) { notes.push_back(text); }));
   });
+  py::object warn = py::module_::import("warnings").attr("warn");
+  for (const std::string& n : notes) warn("dosemap: note: " + n, py::arg("stacklevel") = 2);
   return PyPlan{std::move(plan)};
 }
 

@@ -27,6 +27,17 @@ bool cuda_backend_usable(std::string& why) {
 #endif
 }
 
+namespace {
+
+void engine_note(const EngineOptions& options, const std::string& text) {
+  if (options.note)
+    options.note(text);
+  else
+    std::cerr << "dosemap: note: " << text << "\n";
+}
+
+}  // namespace
+
 DoseResults compute_dose(const TransportParams& in, const Timeline& timeline, const EngineOptions& options) {
   const GridGeometry& g = in.geometry();
   const std::vector<MaterialId>& material = in.grid->material;
@@ -57,7 +68,7 @@ DoseResults compute_dose(const TransportParams& in, const Timeline& timeline, co
   } else if (options.backend == Backend::kAuto) {
     use_cuda = cuda_backend_usable(why);
 #ifdef DOSEMAP_HAVE_CUDA
-    if (!use_cuda) std::cerr << "dosemap: note: running on the CPU (" << why << ")\n";
+    if (!use_cuda) engine_note(options, "running on the CPU (" + why + ")");
 #endif
   }
 
@@ -109,7 +120,7 @@ DoseResults compute_dose(const TransportParams& in, const Timeline& timeline, co
       // Too little device memory or a driver error: the reason is the user's to know.
       if (options.backend == Backend::kCuda)
         throw UserError(SourcePos{}, std::string("--backend cuda failed: ") + e.what(), "use --backend cpu (or auto)");
-      std::cerr << "dosemap: note: running on the CPU (the GPU run failed: " << e.what() << ")\n";
+      engine_note(options, std::string("running on the CPU (the GPU run failed: ") + e.what() + ")");
       use_cuda = false;
       fresh_state();
       const double beam_J = r.energy.beam_J;

@@ -4,6 +4,7 @@
 // running per-voxel state. Returns the per-voxel results with the energy balance.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,9 @@ struct EngineOptions {
   Backend backend = Backend::kAuto;
   int threads = 0;  // 0: every core
   Progress* progress = nullptr;
+  // What a user should know about how the run ran ("running on the CPU (why)"): printed on
+  // stderr as "dosemap: note: ..." when not set (the Python package makes them warnings).
+  std::function<void(const std::string&)> note;
 };
 
 // Dense per-voxel results, voxel index = (k * ny + j) * nx + i.
