@@ -173,6 +173,14 @@ py::dict grid_dict(const GridGeometry& g) {
   d["dims"] = py::make_tuple(g.dims[0], g.dims[1], g.dims[2]);
   d["voxel_um"] = py::make_tuple(g.voxel_um[0], g.voxel_um[1], g.voxel_um[2]);
   d["origin_um"] = py::make_tuple(g.origin_um[0], g.origin_um[1], g.origin_um[2]);
+  // Index (i, j, k) = array[k, j, i] to the voxel centre in sample coordinates (um), as a
+  // 4 x 4 affine matrix: dose.vdb's transform, there in mm.
+  py::array_t<double> transform({4, 4});
+  auto t = transform.mutable_unchecked<2>();
+  for (int r = 0; r < 4; ++r)
+    for (int c = 0; c < 4; ++c) t(r, c) = r == c ? (r < 3 ? g.voxel_um[r] : 1.0) : 0.0;
+  for (int r = 0; r < 3; ++r) t(r, 3) = g.origin_um[r] + 0.5 * g.voxel_um[r];
+  d["transform"] = transform;
   return d;
 }
 
@@ -527,7 +535,9 @@ PYBIND11_MODULE(_dosemap, m) {
                              "the dose (Gy) at each of frame_times_s: frames/dose_NNNN.vdb's grids, as views")
       .def_property_readonly("frame_times_s", [](const PyResult& r) { return r.run->setup->frame_times_s; })
       .def_property_readonly("summary", &PyResult::summary, "summary.json's content (before writing: no files)")
-      .def_property_readonly("grid", [](const PyResult& r) { return grid_dict(r.run->grid->geometry); })
+      .def_property_readonly("grid", [](const PyResult& r) { return grid_dict(r.run->grid->geometry); },
+                             "dims (x, y, z), voxel_um, origin_um and transform (index (i, j, k) = array[k, j, i] to "
+                             "the voxel centre, um), as Scene.grid")
       .def("write", &PyResult::write, py::arg("dir"), py::arg("formats") = py::none(), py::arg("overwrite") = false,
            py::arg("crop") = "auto", py::arg("progress") = py::none(),
            "Writes what `dosemap run` writes into `dir` (formats: ('vdb', 'vti'), default the scene's), all or "
@@ -582,7 +592,8 @@ PYBIND11_MODULE(_dosemap, m) {
       .def_property_readonly("path", [](const PyScene& s) { return s.setup->scene.path; })
       .def_property_readonly("title", [](const PyScene& s) { return s.setup->scene.title; })
       .def_property_readonly("grid", [](const PyScene& s) { return grid_dict(s.setup->geometry); },
-                             "dims (x, y, z), voxel_um and origin_um of the voxel grid")
+                             "dims (x, y, z), voxel_um and origin_um of the voxel grid, and transform: the 4 x 4 "
+                             "matrix from index (i, j, k) = array[k, j, i] to the voxel centre (um)")
       .def_property_readonly("voxels", [](const PyScene& s) { return s.setup->geometry.voxels(); })
       .def_property_readonly("materials", &PyScene::materials, "the materials' names, in scene order")
       .def_property_readonly("exposures", [](const PyScene& s) { return s.setup->timeline.exposures.size(); })

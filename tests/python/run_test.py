@@ -71,6 +71,12 @@ def main():
             mine = np.asarray(result[key]).transpose(2, 1, 0)
             vt.check(np.array_equal(mine[matter].view(np.uint32), dense[matter].view(np.uint32)),
                      f"{name}: {key} equals the CLI's grid bit for bit")
+        # The transform: index (i, j, k) to the voxel centre, as dose.vdb's (which is in mm).
+        T = np.asarray(result.grid["transform"])
+        for ijk in [(0, 0, 0), (nx - 1, ny - 1, nz - 1), (nx // 2, 0, nz // 3)]:
+            mine_mm = (T @ np.array([*ijk, 1.0]))[:3] / 1000
+            theirs_mm = np.array(grids["dose"].transform.indexToWorld(ijk))
+            vt.check(np.allclose(mine_mm, theirs_mm, rtol=0, atol=1e-9), f"{name}: grid transform at {ijk} is dose.vdb's")
         frame_files = sorted(os.listdir(os.path.join(cli_dir, "frames"))) if os.path.isdir(os.path.join(cli_dir, "frames")) else []
         vt.check(len(result.frames) == len(result.frame_times_s) == len(frame_files),
                  f"{name}: {len(result.frames)} frames, as the CLI wrote")
