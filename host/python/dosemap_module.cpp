@@ -12,6 +12,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <filesystem>
@@ -175,11 +176,17 @@ py::dict grid_dict(const GridGeometry& g) {
   d["origin_um"] = py::make_tuple(g.origin_um[0], g.origin_um[1], g.origin_um[2]);
   // Index (i, j, k) = array[k, j, i] to the voxel centre in sample coordinates (um), as a
   // 4 x 4 affine matrix: dose.vdb's transform, there in mm.
-  py::array_t<double> transform({4, 4});
-  auto t = transform.mutable_unchecked<2>();
-  for (int r = 0; r < 4; ++r)
-    for (int c = 0; c < 4; ++c) t(r, c) = r == c ? (r < 3 ? g.voxel_um[r] : 1.0) : 0.0;
-  for (int r = 0; r < 3; ++r) t(r, 3) = g.origin_um[r] + 0.5 * g.voxel_um[r];
+  // Plain tuples (np.asarray(grid["transform"]) for NumPy), so that grids compare with ==.
+  py::list rows;
+  for (int r = 0; r < 4; ++r) {
+    std::array<double, 4> row{0, 0, 0, r == 3 ? 1.0 : 0.0};
+    if (r < 3) {
+      row[r] = g.voxel_um[r];
+      row[3] = g.origin_um[r] + 0.5 * g.voxel_um[r];
+    }
+    rows.append(py::make_tuple(row[0], row[1], row[2], row[3]));
+  }
+  const py::tuple transform(rows);
   d["transform"] = transform;
   return d;
 }
