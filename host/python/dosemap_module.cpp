@@ -174,9 +174,9 @@ py::dict grid_dict(const GridGeometry& g) {
   d["dims"] = py::make_tuple(g.dims[0], g.dims[1], g.dims[2]);
   d["voxel_um"] = py::make_tuple(g.voxel_um[0], g.voxel_um[1], g.voxel_um[2]);
   d["origin_um"] = py::make_tuple(g.origin_um[0], g.origin_um[1], g.origin_um[2]);
-  // Index (i, j, k) = array[k, j, i] to the voxel centre in sample coordinates (um), as a
-  // 4 x 4 affine matrix: dose.vdb's transform, there in mm.
-  // Plain tuples (np.asarray(grid["transform"]) for NumPy), so that grids compare with ==.
+  // Index (i, j, k) = array[k, j, i] to the voxel centre in sample coordinates (um), as the
+  // rows of a 4 x 4 affine matrix (dose.vdb's transform, there in mm): plain tuples, so that
+  // grids compare with == (np.asarray(grid["transform"]) gives the matrix).
   py::list rows;
   for (int r = 0; r < 4; ++r) {
     std::array<double, 4> row{0, 0, 0, r == 3 ? 1.0 : 0.0};
@@ -382,6 +382,9 @@ std::vector<std::string> limit_texts(const std::optional<py::dict>& limits) {
   std::vector<std::string> texts;
   if (limits)
     for (const auto& [name, value] : *limits) {
+      if (!py::isinstance<py::str>(name) || !(py::isinstance<py::float_>(value) || py::isinstance<py::int_>(value)))
+        throw py::type_error("limits: give {material: number}, e.g. {\"NMC811\": 1e6}; got " +
+                             std::string(py::repr(name)) + ": " + std::string(py::repr(value)));
       char digits[64];
       const auto end = std::to_chars(digits, digits + sizeof digits, value.cast<double>()).ptr;
       texts.push_back(name.cast<std::string>() + "=" + std::string(digits, end));
@@ -389,9 +392,10 @@ std::vector<std::string> limit_texts(const std::optional<py::dict>& limits) {
   return texts;
 }
 
-PyPlan plan_scene(py::object scene_or_path, std::optional<py::dict> limits, std::optional<py::dict> rate_limits, std::optional<std::string> optimize,
-                  std::optional<double> max_dwell_scale, std::optional<double> rate_window_s, int threads,
-                  const std::string& backend, const py::object& progress_callback) {
+PyPlan plan_scene(py::object scene_or_path, std::optional<py::dict> limits, std::optional<py::dict> rate_limits,
+                  std::optional<std::string> optimize, std::optional<double> max_dwell_scale,
+                  std::optional<double> rate_window_s, int threads, const std::string& backend,
+                  const py::object& progress_callback) {
   const PyScene scene =
       py::isinstance<PyScene>(scene_or_path) ? scene_or_path.cast<PyScene>() : PyScene::load(py::str(scene_or_path));
   PlanOptions o;

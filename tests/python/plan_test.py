@@ -111,6 +111,11 @@ def main():
                 vt.check(False, f"{cli_args}: SceneError says\n{e}\nthe CLI ({cli.returncode}) says\n{cli.stderr}")
             vt.check(True, f"{cli_args}: SceneError with the CLI's text")
         vt.check(not os.path.exists(os.path.join(tmp, "refused")), f"{cli_args}: the CLI wrote nothing")
+    try:
+        dosemap.plan(pouch, limits={"cathode:NMC811": "1 MGy"})
+        vt.check(False, "a limit that is not a number is refused")
+    except TypeError as e:
+        vt.check("1 MGy" in str(e), f"a limit that is not a number: {e}")
     # The CLI's parser refuses --max-dwell-scale without --optimize before dosemap sees it;
     # the module says it as dosemap would.
     try:
