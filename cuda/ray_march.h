@@ -403,6 +403,7 @@ DM_HD DM_INLINE void march_ray(const MarchParams& p, const RayLattice& L, const 
 // The CPU's march of rays [r0, r1) together, slice by slice: each slice's voxels of the
 // group lie side by side (along a row of the grid for a beam along an axis), so their state
 // is read and written a few cache lines at a time instead of one line per ray per voxel.
+// (On the grid's columns, the CPU runs host/transport/column_group_march.h, vectorized.)
 // Every ray does exactly march_ray's arithmetic in the same order: the results are the same
 // bit for bit. `line_t` has room for (r1 - r0) x p.n_lines values; walks for r1 - r0.
 DM_HD DM_INLINE void march_ray_group(const MarchParams& p, const RayLattice& L, const uint16_t* material,
@@ -415,24 +416,6 @@ DM_HD DM_INLINE void march_ray_group(const MarchParams& p, const RayLattice& L, 
   for (int i = 0; i < n; ++i) {
     marching[i] = begin_ray_walk(p, L, h, st, r0 + i, LineTransmission{line_t + i, n}, &walks[i]);
     left += marching[i];
-  }
-  // The beam along +z with the lattice on the grid's columns (every scene without a stage):
-  // ray r is column r, its voxel in slice q is q x columns + r.
-  const bool grid_columns = L.dom == 2 && L.forward && !L.sheared && !L.swap && !L.flip1 && !L.flip2 &&
-                            L.m1_lo == 0 && L.m2_lo == 0 && L.n1 == L.n[0] && L.n2 == L.n[1];
-  if (grid_columns) {
-    for (long long q = 0; q < L.n[2] && left > 0; ++q) {
-      const int64_t slice = q * columns + r0;
-      for (int i = 0; i < n; ++i) {
-        if (!marching[i]) continue;
-        const uint16_t m = material[slice + i];
-        if (m == kVoidMaterialId) continue;
-        walk_through_voxel(p, h, st, columns, voxels, walks[i], slice + i, m, LineTransmission{line_t + i, n});
-      }
-    }
-    for (int i = 0; i < n; ++i)
-      if (marching[i]) end_ray_walk(p, st, r0 + i, walks[i], LineTransmission{line_t + i, n});
-    return;
   }
   for (long long q = 0; q < L.n[L.dom] && left > 0; ++q)
     for (int i = 0; i < n; ++i) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "host/common/progress.h"
+#include "host/transport/column_group_march.h"
 
 namespace dosemap {
 
@@ -18,9 +19,11 @@ void mark_nothing_crossed_cpu(const MarchParams& p, const DoseState& st, int64_t
 
 void march_rays_cpu(const MarchParams& p, const RayLattice& L, const uint16_t* material, const HistoryView& h,
                     const DoseState& st, int threads, Progress* progress) {
-  // Groups of neighbouring rays of a lattice row (march_ray_group), in blocks of groups, at
-  // least 16 blocks per thread so that uneven rays (a turned lattice's short rays at its
-  // edges) balance; progress is reported by thread 0 only, between blocks.
+  // Groups of neighbouring rays of a lattice row, in blocks of groups, at least 16 blocks per
+  // thread so that uneven rays (a turned lattice's short rays at its edges) balance; progress
+  // is reported by thread 0 only, between blocks. On the grid's columns (every scan that
+  // does not turn the sample) the vectorized column march; else march_ray_group.
+  const bool columns = grid_columns_lattice(L);
   const int64_t groups_per_row = (L.n1 + kRaysPerGroup - 1) / kRaysPerGroup;
   const int64_t groups = groups_per_row * L.n2;
   const int64_t block = std::max<int64_t>(2, std::min<int64_t>(128, groups / (16 * std::max(1, threads))));
@@ -32,6 +35,7 @@ void march_rays_cpu(const MarchParams& p, const RayLattice& L, const uint16_t* m
     double line_t[kRaysPerGroup * kMaxSpectrumLines];
     RayWalk walks[kRaysPerGroup];
     bool marching[kRaysPerGroup];
+    const auto scratch = make_column_group_scratch(columns ? kRaysPerGroup : 0);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t b = 0; b < blocks; ++b) {
       if (progress && progress->stop_requested()) continue;  // finish() below throws
@@ -39,8 +43,11 @@ void march_rays_cpu(const MarchParams& p, const RayLattice& L, const uint16_t* m
       for (int64_t group = b * block; group < end; ++group) {
         const int64_t row = group / groups_per_row, r1 = (group % groups_per_row) * kRaysPerGroup;
         const int64_t r0 = row * L.n1 + r1;
-        march_ray_group(p, L, material, h, st, r0, r0 + std::min<int64_t>(kRaysPerGroup, L.n1 - r1), line_t, walks,
-                        marching);
+        const int n = static_cast<int>(std::min<int64_t>(kRaysPerGroup, L.n1 - r1));
+        if (columns)
+          march_column_group(p, L, material, h, st, r0, n, *scratch);
+        else
+          march_ray_group(p, L, material, h, st, r0, r0 + n, line_t, walks, marching);
       }
       if (progress && omp_get_thread_num() == 0) progress->advance(omp_get_num_threads());
     }
