@@ -18,6 +18,7 @@ struct ColumnGroupScratch {
         line_t(static_cast<size_t>(rays) * kMaxSpectrumLines),
         g(rays),
         removed_other(rays),
+        after(rays),
         before(rays),
         stored(rays),
         flagged(rays) {}
@@ -29,7 +30,7 @@ struct ColumnGroupScratch {
   std::vector<double> line_t;  // [line * n + ray]: the rays' transmission per spectrum line
   // The run's voxels: dose per unit fluence (voxel or component), the dose before and as
   // stored, and the rays whose voxel crossed a threshold (done after the vector loop).
-  std::vector<double> g, removed_other;
+  std::vector<double> g, removed_other, after;
   std::vector<float> before, stored;
   std::vector<unsigned char> flagged;
 };
@@ -144,20 +145,22 @@ DOSEMAP_SIMD_CLONES void run_component_dose(const RunArgs& a, int slot) {
   float* __restrict component = a.st->component_dose_Gy + p.slot_grid[slot] * a.voxels + a.slice;
   const double* __restrict total = a.s->total.data();
   float* __restrict before_out = a.s->before.data();
+  double* __restrict after_out = a.s->after.data();
   unsigned char* __restrict flagged = a.s->flagged.data();
-  const double* component_threshold = p.component_threshold_Gy + static_cast<int64_t>(p.slot_grid[slot]) * p.n_thresholds;
 #pragma omp simd
   for (int i = i0; i < i1; ++i) {
     const float before = component[i];
     const double after = (double)before + gc[i] * total[i];
     component[i] = (float)after;
     before_out[i] = before;
-    unsigned char crossed = 0;
-    for (int t = 0; t < p.n_thresholds; ++t) {
-      const double threshold = component_threshold[t];
-      crossed |= (gc[i] > 0) & (before < threshold) & (after >= threshold);
-    }
-    flagged[i] = crossed;
+    after_out[i] = after;
+    flagged[i] = 0;
+  }
+  const double* component_threshold = p.component_threshold_Gy + static_cast<int64_t>(p.slot_grid[slot]) * p.n_thresholds;
+  for (int t = 0; t < p.n_thresholds; ++t) {
+    const double threshold = component_threshold[t];
+#pragma omp simd
+    for (int i = i0; i < i1; ++i) flagged[i] |= (gc[i] > 0) & (before_out[i] < threshold) & (after_out[i] >= threshold);
   }
 }
 
@@ -173,6 +176,15 @@ DOSEMAP_SIMD_CLONES void run_attenuate(const RunArgs& a) {
   }
 }
 
+// Whether a vector loop flagged any ray of the run (most runs cross nothing).
+bool any_flagged(const RunArgs& a) {
+  const unsigned char* flagged = a.s->flagged.data();
+  unsigned char any = 0;
+#pragma omp simd reduction(| : any)
+  for (int i = a.i0; i < a.i1; ++i) any |= flagged[i];
+  return any != 0;
+}
+
 // One run through its voxels: the vector loops, then per ray what they flagged and the frames.
 void march_run(const RunArgs& a, const HistoryView& h, int64_t columns) {
   const MarchParams& p = *a.p;
@@ -180,7 +192,7 @@ void march_run(const RunArgs& a, const HistoryView& h, int64_t columns) {
   const DoseState& st = *a.st;
   run_voxel_dose(a);
   const double* material_threshold = p.threshold_Gy + static_cast<int64_t>(a.m) * p.n_thresholds;
-  for (int i = a.i0; i < a.i1; ++i) {
+  for (int i = any_flagged(a) ? a.i0 : a.i1; i < a.i1; ++i) {
     if (!s.flagged[i]) continue;
     const RayWalk& w = s.walks[i];
     for (int t = 0; t < p.n_thresholds; ++t) {
@@ -203,14 +215,14 @@ void march_run(const RunArgs& a, const HistoryView& h, int64_t columns) {
   }
   for (int slot = p.component_begin[a.m]; slot < p.component_begin[a.m + 1]; ++slot) {
     run_component_dose(a, slot);
+    if (!any_flagged(a)) continue;
     const double* component_threshold =
         p.component_threshold_Gy + static_cast<int64_t>(p.slot_grid[slot]) * p.n_thresholds;
     for (int i = a.i0; i < a.i1; ++i) {
       if (!s.flagged[i]) continue;
       const RayWalk& w = s.walks[i];
       const float before = s.before[i];
-      const double gc = s.g[i];
-      const double after = (double)before + gc * w.total;
+      const double gc = s.g[i], after = s.after[i];
       for (int t = 0; t < p.n_thresholds; ++t) {
         const double threshold = component_threshold[t];
         if (gc > 0 && before < threshold && after >= threshold)
