@@ -255,9 +255,33 @@ void march_column_group(const MarchParams& p, const RayLattice& L, const uint16_
   }
   if (left == 0) return;
   RunArgs a{&p, &st, 0, voxels, n, 0, 0, 0, &s};
+  // The next slice's rows of the grids, asked for while this one is marched: a group's row
+  // of a grid is a few cache lines a plane away from the last, too short a stream for the
+  // hardware prefetcher, so each slice otherwise began with a wait on memory for each grid.
+  // The component grids are those of the material this slice mostly holds (layers are
+  // thicker than a voxel).
+  auto prefetch = [](const void* row, int64_t bytes, bool write) {
+    for (int64_t b = 0; b < bytes; b += 64)
+      write ? __builtin_prefetch(static_cast<const char*>(row) + b, 1, 3)
+            : __builtin_prefetch(static_cast<const char*>(row) + b, 0, 3);
+  };
+  constexpr int kPrefetchSlices = 2;
+  int first_marching = 0;
+  while (!s.marching[first_marching]) ++first_marching;
   for (int64_t q = 0; q < L.n[2]; ++q) {
     a.slice = q * columns + r0;
     const uint16_t* slice_material = material + a.slice;
+    if (q + kPrefetchSlices < L.n[2]) {
+      const int64_t next = a.slice + kPrefetchSlices * columns;
+      prefetch(material + next, n * 2, false);
+      prefetch(st.dose_Gy + next, n * 4, true);
+      prefetch(st.rate_peak_Gy_s + next, n * 4, true);
+      prefetch(st.rate_mean_Gy_s + next, n * 4, true);
+      const uint16_t m = slice_material[first_marching];
+      if (m != kVoidMaterialId)
+        for (int slot = p.component_begin[m]; slot < p.component_begin[m + 1]; ++slot)
+          prefetch(st.component_dose_Gy + p.slot_grid[slot] * voxels + next, n * 4, true);
+    }
     // Runs of rays entering voxels of one material (void takes nothing).
     for (int i = 0; i < n;) {
       const uint16_t m = slice_material[i];
