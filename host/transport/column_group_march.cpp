@@ -29,7 +29,8 @@ struct ColumnGroupScratch {
   std::vector<double> total, peak_rate, mean_rate, sum_sq_rate, deposited, other;
   std::vector<double> line_t;  // [line * n + ray]: the rays' transmission per spectrum line
   // The run's voxels: dose per unit fluence (voxel or component), the dose before and as
-  // stored, and the rays whose voxel crossed a threshold (done after the vector loop).
+  // stored (a component's: before and after, in double), and the rays whose voxel crossed
+  // a threshold (done after the vector loop).
   std::vector<double> g, removed_other, after;
   std::vector<float> before, stored;
   std::vector<unsigned char> flagged;
