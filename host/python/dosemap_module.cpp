@@ -206,6 +206,11 @@ struct PyScene {
     if (s->scene.sample.volume.present) voxelize(s->scene);
     return PyScene{std::move(s), std::move(scene_toml)};
   }
+  // A Scene as given, or the scene file a path names.
+  static PyScene of(const py::object& scene_or_path) {
+    if (py::isinstance<PyScene>(scene_or_path)) return scene_or_path.cast<PyScene>();
+    return load(py::str(scene_or_path));
+  }
   static PyScene load(const std::string& path) {
     std::string text;
     read_small_file(path, "scene file", kMaxSceneFileBytes, text);
@@ -319,11 +324,17 @@ struct PyResult {
   }
 };
 
+// The engine's notes (EngineOptions::note: running on the CPU, and why) as Python warnings.
+void warn_notes(const std::vector<std::string>& notes) {
+  if (notes.empty()) return;
+  py::object warn = py::module_::import("warnings").attr("warn");
+  for (const std::string& n : notes) warn("dosemap: note: " + n, py::arg("stacklevel") = 2);
+}
+
 PyResult run_scene(py::object scene_or_path, int threads, const std::string& backend, bool convergence,
                    const py::object& progress_callback) {
   const PhaseClock since_setup;
-  const PyScene scene =
-      py::isinstance<PyScene>(scene_or_path) ? scene_or_path.cast<PyScene>() : PyScene::load(py::str(scene_or_path));
+  const PyScene scene = PyScene::of(scene_or_path);
   if (convergence)
     if (auto why = convergence_not_possible(scene.setup->scene, scene.setup->timeline, scene.setup->geometry))
       throw UserError({*why});
@@ -343,7 +354,7 @@ PyResult run_scene(py::object scene_or_path, int threads, const std::string& bac
     auto grid = std::make_shared<const VoxelGrid>(voxelize(scene.setup->scene));
     *run = compute_run(scene.setup, std::move(grid), options, since_setup);
   });
-  for (const std::string& n : notes) warn("dosemap: note: " + n, py::arg("stacklevel") = 2);
+  warn_notes(notes);
   return PyResult{std::move(run)};
 }
 
@@ -396,8 +407,7 @@ PyPlan plan_scene(py::object scene_or_path, std::optional<py::dict> limits, std:
                   std::optional<std::string> optimize, std::optional<double> max_dwell_scale,
                   std::optional<double> rate_window_s, int threads, const std::string& backend,
                   const py::object& progress_callback) {
-  const PyScene scene =
-      py::isinstance<PyScene>(scene_or_path) ? scene_or_path.cast<PyScene>() : PyScene::load(py::str(scene_or_path));
+  const PyScene scene = PyScene::of(scene_or_path);
   PlanOptions o;
   o.limits = limit_texts(limits);
   o.rate_limits = limit_texts(rate_limits);
@@ -417,8 +427,7 @@ PyPlan plan_scene(py::object scene_or_path, std::optional<py::dict> limits, std:
     plan = std::make_shared<const ComputedPlan>(
         compute_plan(job, &progress, [&](const std::string& text) { notes.push_back(text); }));
   });
-  py::object warn = py::module_::import("warnings").attr("warn");
-  for (const std::string& n : notes) warn("dosemap: note: " + n, py::arg("stacklevel") = 2);
+  warn_notes(notes);
   return PyPlan{std::move(plan)};
 }
 
