@@ -12,13 +12,13 @@
 #include <future>
 #include <mutex>
 #include <sstream>
-#include <streambuf>
 
 #include "host/common/errors.h"
 #include "host/common/progress.h"
 #include "host/common/text.h"
 #include "host/outputs/checked_file.h"
 #include "host/outputs/integrity_footer.h"
+#include "host/outputs/leaf_value_encoder.h"
 
 namespace dosemap {
 
@@ -45,9 +45,10 @@ openvdb::math::Transform::Ptr voxel_transform(const GridGeometry& g) {
 // second copy of the results, all of it fresh memory to fault in) and compresses each leaf
 // twice (once in parallel for the delayed-load metadata, once serially as it writes). Here a
 // grid's tree holds its topology only (leaves made with PartialCreate own no values), and
-// each leaf's values are gathered from the arrays and compressed once, in parallel, by the
-// same io::writeCompressedValues a leaf's writeBuffers calls: the file reads back exactly as
-// the whole grid written by OpenVDB would (tested), without its delayed-load metadata.
+// each leaf's values are gathered from the arrays and compressed once, in parallel, in the
+// layout io::writeCompressedValues (a leaf's writeBuffers) writes, by a LeafValueEncoder that
+// keeps its LZ4 state from leaf to leaf: the file reads back exactly as the whole grid written
+// by OpenVDB would (tested), without its delayed-load metadata.
 
 using LeafMask = openvdb::FloatTree::LeafNodeType::NodeMaskType;
 constexpr int64_t kLeafDim = openvdb::FloatTree::LeafNodeType::DIM;
@@ -110,25 +111,6 @@ void for_each_voxel_of_block_row(const GridGeometry& g, const LeafBlocks& blocks
         f(voxel_row + i, first_block + (i >> 3), static_cast<openvdb::Index>(((i & 7) << 6) | jk));
     }
 }
-
-// A std::streambuf appending to a string that keeps its capacity from grid to grid.
-class StringSink : public std::streambuf {
- public:
-  explicit StringSink(std::string& out) : out_(out) {}
-
- protected:
-  std::streamsize xsputn(const char* s, std::streamsize n) override {
-    out_.append(s, static_cast<size_t>(n));
-    return n;
-  }
-  int_type overflow(int_type c) override {
-    if (!traits_type::eq_int_type(c, traits_type::eof())) out_.push_back(traits_type::to_char_type(c));
-    return traits_type::not_eof(c);
-  }
-
- private:
-  std::string& out_;
-};
 
 // The bounding box of a leaf's active voxels (its mask not empty): bit n of the mask is
 // voxel (x, y, z) = (n >> 6, (n >> 3) & 7, n & 7) from the leaf's origin, one 64-bit word
@@ -274,7 +256,11 @@ class VdbFileWriter : private openvdb::io::Archive {
     // stream of our own: the file's stream belongs to the grid being written.
     std::ostringstream probe;
     setGridCompression(probe, *grid);
-    const uint32_t compression_flags = openvdb::io::getDataCompression(probe);
+    DOSEMAP_BUG_CHECK(openvdb::io::getDataCompression(probe) == (openvdb::io::COMPRESS_BLOSC | openvdb::io::COMPRESS_ACTIVE_MASK),
+                      "leaves are encoded as blosc with active masks");
+    static_assert(sizeof(ValueT) == 4, "blosc's type size for OpenVDB's values is 4 bytes");
+    // A NaN background would not count as one inactive value (io::MaskCompress compares exactly).
+    DOSEMAP_BUG_CHECK(grid->background() == grid->background(), "a grid's background is a number");
 
     // Each row of blocks gathered in memory order (its 8 x 8 rows of voxels read once), each
     // block with active voxels compressed into the row's bytes as LeafNode::writeBuffers
@@ -283,6 +269,8 @@ class VdbFileWriter : private openvdb::io::Archive {
     const LeafBlocks blocks(geometry_);
     tbb::parallel_for(tbb::blocked_range<int64_t>(0, blocks.rows(), 1), [&](const tbb::blocked_range<int64_t>& r) {
       std::vector<ValueT> values(static_cast<size_t>(blocks.bx) * LeafT::SIZE);
+      std::vector<ValueT> active_values(LeafT::SIZE);
+      LeafValueEncoder encoder;
       for (int64_t row = r.begin(); row != r.end(); ++row) {
         const int64_t first = row * blocks.bx;
         std::fill(values.begin(), values.end(), background);
@@ -294,20 +282,29 @@ class VdbFileWriter : private openvdb::io::Archive {
         });
         std::string& bytes = c.row_bytes[row];
         bytes.clear();
-        StringSink sink(bytes);
-        std::ostream out(&sink);
-        openvdb::io::setDataCompression(out, compression_flags);
-        openvdb::io::setGridBackgroundValuePtr(out, &background);
         int64_t active = 0;
         openvdb::CoordBBox bounds;  // empty
         for (int64_t b = first; b < first + blocks.bx; ++b) {
           c.bytes_begin[b] = static_cast<uint32_t>(bytes.size());
-          if (!c.masks[b].isOff()) {
-            active += c.masks[b].countOn();
-            bounds.expand(active_bounds(c.masks[b], blocks.origin(b)));
-            c.masks[b].save(out);
-            openvdb::io::writeCompressedValues(out, values.data() + (b - first) * LeafT::SIZE, LeafT::SIZE, c.masks[b],
-                                               LeafMask(), /*toHalf=*/false);
+          const LeafMask& mask = c.masks[b];
+          if (!mask.isOff()) {
+            const openvdb::Index on = mask.countOn();
+            active += on;
+            bounds.expand(active_bounds(mask, blocks.origin(b)));
+            LeafMask::Word words[LeafMask::WORD_COUNT];  // as NodeMask::save writes them
+            for (openvdb::Index w = 0; w < LeafMask::WORD_COUNT; ++w) words[w] = mask.getWord<LeafMask::Word>(w);
+            bytes.append(reinterpret_cast<const char*>(words), sizeof words);
+            // The active values in the leaf's order (LeafNode::writeBuffers via
+            // io::writeCompressedValues; every inactive value here is the background).
+            const ValueT* leaf_values = values.data() + (b - first) * LeafT::SIZE;
+            if (on < LeafT::SIZE) {
+              ValueT* packed = active_values.data();
+              for (openvdb::Index w = 0; w < LeafMask::WORD_COUNT; ++w)
+                for (LeafMask::Word bits = mask.getWord<LeafMask::Word>(w); bits; bits &= bits - 1)
+                  *packed++ = leaf_values[w * 64 + static_cast<openvdb::Index>(__builtin_ctzll(bits))];
+              leaf_values = active_values.data();
+            }
+            encoder.append(bytes, leaf_values, on);
           }
           c.bytes_end[b] = static_cast<uint32_t>(bytes.size());
         }
