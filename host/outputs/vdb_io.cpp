@@ -95,21 +95,38 @@ std::vector<int64_t> blocks_in_tree_order(const GridGeometry& g) {
 
 static_assert(kLeafDim == 8, "a leaf's offset is (x << 6) | (y << 3) | z within its 8^3 block");
 
-// Calls f(v, b, n) for every voxel of the grid in the row of blocks `row` (8 x 8 rows of
-// voxels across the grid along x), in memory order: v its index in the dense arrays, b its
-// block, n its offset in the block's leaf.
-template <typename F>
-void for_each_voxel_of_block_row(const GridGeometry& g, const LeafBlocks& blocks, int64_t row, F f) {
+// Gathers the row of blocks `row` (8 x 8 rows of voxels across the grid along x) into its
+// leaves. value(v, out) says whether voxel v of the dense arrays is active and sets its
+// value; inactive voxels, and those beyond the grid, hold `background`. Voxel (i, y, z) of
+// the row is at offset ((i & 7) << 6 | y << 3 | z) of leaf i >> 3, that is at
+// values[i * 64 + yz] (yz = y << 3 | z), and is bit yz of its leaf's mask word i & 7, that
+// is of words[i]: each row of voxels is read in memory order and written a column of this
+// 64-wide transpose. `words` (bx * 8 of them) are then the leaves' masks.
+template <typename ValueT, typename ValueF>
+void gather_block_row(const GridGeometry& g, const LeafBlocks& blocks, int64_t row, ValueF& value,
+                      const ValueT background, ValueT* values, LeafMask::Word* words, LeafMask* masks) {
+  constexpr int kRows = kLeafDim * kLeafDim;
+  const int64_t nx = g.dims[0], n_padded = blocks.bx * kLeafDim;
   const int64_t j0 = (row % blocks.by) * kLeafDim, k0 = (row / blocks.by) * kLeafDim;
-  const int64_t j1 = std::min(j0 + kLeafDim, g.dims[1]), k1 = std::min(k0 + kLeafDim, g.dims[2]);
-  const int64_t first_block = row * blocks.bx;
-  for (int64_t k = k0; k < k1; ++k)
-    for (int64_t j = j0; j < j1; ++j) {
-      const int64_t voxel_row = g.index(0, j, k);
-      const openvdb::Index jk = static_cast<openvdb::Index>(((j - j0) << 3) | (k - k0));
-      for (int64_t i = 0; i < g.dims[0]; ++i)
-        f(voxel_row + i, first_block + (i >> 3), static_cast<openvdb::Index>(((i & 7) << 6) | jk));
+  std::fill(words, words + n_padded, LeafMask::Word(0));
+  for (int yz = 0; yz < kRows; ++yz) {
+    const int64_t j = j0 + (yz >> 3), k = k0 + (yz & 7);
+    if (j >= g.dims[1] || k >= g.dims[2]) {
+      for (int64_t i = 0; i < nx; ++i) values[i * kRows + yz] = background;
+      continue;
     }
+    const int64_t first = g.index(0, j, k);
+    for (int64_t i = 0; i < nx; ++i) {
+      ValueT v = background;
+      const bool on = value(first + i, v);
+      values[i * kRows + yz] = on ? v : background;
+      words[i] |= LeafMask::Word(on) << yz;
+    }
+  }
+  std::fill(values + nx * kRows, values + n_padded * kRows, background);
+  for (int64_t bi = 0; bi < blocks.bx; ++bi)
+    for (int x = 0; x < kLeafDim; ++x)
+      masks[bi].template getWord<LeafMask::Word>(static_cast<openvdb::Index>(x)) = words[bi * kLeafDim + x];
 }
 
 // The bounding box of a leaf's active voxels (its mask not empty): bit n of the mask is
@@ -220,13 +237,21 @@ class VdbFileWriter : private openvdb::io::Archive {
     openvdb::io::GridDescriptor gd = next_descriptor(*grid);
     const LeafBlocks blocks(geometry_);
     std::vector<LeafT*> leaves(static_cast<size_t>(blocks.count()), nullptr);
+    auto value = [&on](int64_t v, uint8_t& out) { return (out = on(v)) != 0; };
     tbb::parallel_for(tbb::blocked_range<int64_t>(0, blocks.rows()), [&](const tbb::blocked_range<int64_t>& r) {
-      for (int64_t row = r.begin(); row != r.end(); ++row)
-        for_each_voxel_of_block_row(geometry_, blocks, row, [&](int64_t v, int64_t b, openvdb::Index n) {
-          if (!on(v)) return;
-          if (!leaves[b]) leaves[b] = new LeafT(blocks.origin(b), false, false);
-          leaves[b]->setValueOn(n, true);
-        });
+      std::vector<uint8_t> values(static_cast<size_t>(blocks.bx) * LeafT::SIZE);
+      std::vector<LeafMask::Word> words(static_cast<size_t>(blocks.bx * kLeafDim));
+      std::vector<LeafMask> masks(static_cast<size_t>(blocks.bx));
+      for (int64_t row = r.begin(); row != r.end(); ++row) {
+        gather_block_row(geometry_, blocks, row, value, uint8_t(0), values.data(), words.data(), masks.data());
+        for (int64_t bi = 0; bi < blocks.bx; ++bi) {
+          if (masks[bi].isOff()) continue;
+          const int64_t b = row * blocks.bx + bi;
+          leaves[b] = new LeafT(blocks.origin(b), false, false);
+          leaves[b]->setValueMask(masks[bi]);  // on where active: a bool leaf's values are its mask
+          leaves[b]->buffer() = masks[bi];
+        }
+      }
     });
     for (LeafT* leaf : leaves)
       if (leaf) grid->tree().addLeaf(leaf);  // the tree takes ownership
@@ -262,24 +287,18 @@ class VdbFileWriter : private openvdb::io::Archive {
     // A NaN background would not count as one inactive value (io::MaskCompress compares exactly).
     DOSEMAP_BUG_CHECK(grid->background() == grid->background(), "a grid's background is a number");
 
-    // Each row of blocks gathered in memory order (its 8 x 8 rows of voxels read once), each
-    // block with active voxels compressed into the row's bytes as LeafNode::writeBuffers
+    // Each row of blocks gathered into its leaves, each block with active voxels compressed into the row's bytes as LeafNode::writeBuffers
     // writes a leaf: its mask, then its values.
     const ValueT background = grid->background();
     const LeafBlocks blocks(geometry_);
     tbb::parallel_for(tbb::blocked_range<int64_t>(0, blocks.rows(), 1), [&](const tbb::blocked_range<int64_t>& r) {
       std::vector<ValueT> values(static_cast<size_t>(blocks.bx) * LeafT::SIZE);
+      std::vector<LeafMask::Word> words(static_cast<size_t>(blocks.bx * kLeafDim));
       std::vector<ValueT> active_values(LeafT::SIZE);
       LeafValueEncoder encoder;
       for (int64_t row = r.begin(); row != r.end(); ++row) {
         const int64_t first = row * blocks.bx;
-        std::fill(values.begin(), values.end(), background);
-        for (int64_t b = first; b < first + blocks.bx; ++b) c.masks[b].setOff();
-        for_each_voxel_of_block_row(geometry_, blocks, row, [&](int64_t v, int64_t b, openvdb::Index n) {
-          ValueT& slot = values[static_cast<size_t>(b - first) * LeafT::SIZE + n];
-          if (value(v, slot)) c.masks[b].setOn(n);
-          else slot = background;
-        });
+        gather_block_row(geometry_, blocks, row, value, background, values.data(), words.data(), &c.masks[first]);
         std::string& bytes = c.row_bytes[row];
         bytes.clear();
         int64_t active = 0;
@@ -466,9 +485,12 @@ void write_density(VdbFileWriter& out, const VdbWriteContext& ctx, const float* 
   fog->setGridClass(openvdb::GRID_FOG_VOLUME);
   fog->insertMeta("log10_dose_min_Gy", openvdb::DoubleMetadata(lo));
   fog->insertMeta("log10_dose_max_Gy", openvdb::DoubleMetadata(hi));
+  // Doses clearly below 10^lo are inactive without a logarithm (most voxels of a cell lie
+  // out of the beam); the margin, far above log10's rounding, leaves the edge to log10.
+  const double surely_below_Gy = std::pow(10.0, lo) * (1.0 - 1e-9);
   out.write_dense(fog, [&](int64_t v, float& value) {
     const double d = dose_Gy[v];
-    if (material[v] == kVoidId || !(d > 0)) return false;
+    if (material[v] == kVoidId || !(d >= surely_below_Gy) || !(d > 0)) return false;
     const double x = (std::log10(d) - lo) / (hi - lo);
     if (x <= 0) return false;
     value = static_cast<float>(std::min(1.0, x));
