@@ -71,12 +71,20 @@ DOSEMAP_SIMD_CLONES void run_voxel_dose(const RunArgs& a) {
   double* __restrict ro = a.s->removed_other.data();
   const double* __restrict T = a.s->line_t.data();
   const int n = a.n, i0 = a.i0, i1 = a.i1;
-#pragma omp simd
-  for (int i = i0; i < i1; ++i) g[i] = ro[i] = 0;
+  // The sums start from the first line's terms: 0 + x is x, as every term is >= +0 (or NaN).
   for (int e = 0; e < p.n_lines; ++e) {
     const double energy = p.line_energy_J[e], mean_fluence = p.voxel_mean_fluence[row + e],
                  deposition = p.deposition_m2_kg[row + e], other_fraction = p.other_fraction[row + e];
     const double* __restrict Te = T + static_cast<int64_t>(e) * n;
+    if (e == 0) {
+#pragma omp simd
+      for (int i = i0; i < i1; ++i) {
+        const double w = energy * Te[i];
+        g[i] = w * mean_fluence * deposition;
+        ro[i] = w * other_fraction;
+      }
+      continue;
+    }
 #pragma omp simd
     for (int i = i0; i < i1; ++i) {
       const double w = energy * Te[i];
@@ -116,10 +124,17 @@ DOSEMAP_SIMD_CLONES void run_voxel_dose(const RunArgs& a) {
   }
   unsigned char* __restrict flagged = a.s->flagged.data();
   const double* material_threshold = p.threshold_Gy + static_cast<int64_t>(a.m) * p.n_thresholds;
+  if (p.n_thresholds == 0) {
 #pragma omp simd
-  for (int i = i0; i < i1; ++i) flagged[i] = 0;
+    for (int i = i0; i < i1; ++i) flagged[i] = 0;
+  }
   for (int t = 0; t < p.n_thresholds; ++t) {
     const double threshold = material_threshold[t];
+    if (t == 0) {
+#pragma omp simd
+      for (int i = i0; i < i1; ++i) flagged[i] = (threshold <= stored_out[i]) & (before_out[i] < threshold) & (g[i] > 0);
+      continue;
+    }
 #pragma omp simd
     for (int i = i0; i < i1; ++i)
       flagged[i] |= (threshold <= stored_out[i]) & (before_out[i] < threshold) & (g[i] > 0);
@@ -134,12 +149,15 @@ DOSEMAP_SIMD_CLONES void run_component_dose(const RunArgs& a, int slot) {
   double* __restrict gc = a.s->g.data();
   const double* __restrict T = a.s->line_t.data();
   const int n = a.n, i0 = a.i0, i1 = a.i1;
-#pragma omp simd
-  for (int i = i0; i < i1; ++i) gc[i] = 0;
-  for (int e = 0; e < p.n_lines; ++e) {
+  for (int e = 0; e < p.n_lines; ++e) {  // from the first line's term, as run_voxel_dose
     const double energy = p.line_energy_J[e], mean_fluence = p.voxel_mean_fluence[row + e],
                  deposition = p.slot_deposition_m2_kg[static_cast<int64_t>(slot) * p.n_lines + e];
     const double* __restrict Te = T + static_cast<int64_t>(e) * n;
+    if (e == 0) {
+#pragma omp simd
+      for (int i = i0; i < i1; ++i) gc[i] = energy * Te[i] * mean_fluence * deposition;
+      continue;
+    }
 #pragma omp simd
     for (int i = i0; i < i1; ++i) gc[i] += energy * Te[i] * mean_fluence * deposition;
   }
@@ -240,7 +258,7 @@ void march_run(const RunArgs& a, const HistoryView& h, int64_t columns) {
 
 void march_column_group(const MarchParams& p, const RayLattice& L, const uint16_t* material, const HistoryView& h,
                         const DoseState& st, int64_t r0, int n, ColumnGroupScratch& s) {
-  DM_EXPECT(n <= s.group_rays && grid_columns_lattice(L) && p.n_lines <= kMaxSpectrumLines);
+  DM_EXPECT(n <= s.group_rays && grid_columns_lattice(L) && p.n_lines >= 1 && p.n_lines <= kMaxSpectrumLines);
   const int64_t columns = L.n[0] * L.n[1];
   const int64_t voxels = columns * L.n[2];
   int left = 0;
