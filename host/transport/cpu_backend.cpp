@@ -24,8 +24,13 @@ void march_rays_cpu(const MarchParams& p, const RayLattice& L, const uint16_t* m
   // is reported by thread 0 only, between blocks. On the grid's columns (every scan that
   // does not turn the sample) the vectorized column march; else march_ray_group.
   const bool columns = grid_columns_lattice(L);
-  const int64_t groups_per_row = (L.n1 + kRaysPerGroup - 1) / kRaysPerGroup;
-  const int64_t groups = groups_per_row * L.n2;
+  // The grid's columns are consecutive rays and voxels from one lattice row to the next, so
+  // their groups run on across rows: all but the last are whole (the vector loops' leftover
+  // rays, and a short group's per-slice work, were per row).
+  const int64_t groups_per_row = columns ? (ray_count(L) + kRaysPerGroup - 1) / kRaysPerGroup
+                                         : (L.n1 + kRaysPerGroup - 1) / kRaysPerGroup;
+  const int64_t groups = columns ? groups_per_row : groups_per_row * L.n2;
+  const int64_t row_rays = columns ? ray_count(L) : L.n1;
   const int64_t block = std::max<int64_t>(2, std::min<int64_t>(128, groups / (16 * std::max(1, threads))));
   const int64_t blocks = (groups + block - 1) / block;
   if (progress) progress->start("march", blocks);
@@ -42,8 +47,8 @@ void march_rays_cpu(const MarchParams& p, const RayLattice& L, const uint16_t* m
       const int64_t end = std::min(groups, (b + 1) * block);
       for (int64_t group = b * block; group < end; ++group) {
         const int64_t row = group / groups_per_row, r1 = (group % groups_per_row) * kRaysPerGroup;
-        const int64_t r0 = row * L.n1 + r1;
-        const int n = static_cast<int>(std::min<int64_t>(kRaysPerGroup, L.n1 - r1));
+        const int64_t r0 = row * row_rays + r1;
+        const int n = static_cast<int>(std::min<int64_t>(kRaysPerGroup, row_rays - r1));
         if (columns)
           march_column_group(p, L, material, h, st, r0, n, *scratch);
         else
