@@ -85,7 +85,9 @@ Leaf make_leaf(std::mt19937& rng, int count, Values kind, float background) {
       const int x = static_cast<int>(n >> 6), z = static_cast<int>(n & 7);
       switch (kind) {
         case Values::kZeros: v = 0.0f; break;
-        case Values::kSmooth: v = scale * std::exp(-0.3f * static_cast<float>(z)) * (1.0f + 0.01f * static_cast<float>(x)); break;
+        case Values::kSmooth:  // a depth profile, slowly varying across
+          v = scale * std::exp(-0.3f * static_cast<float>(z)) * (1.0f + 0.01f * static_cast<float>(x));
+          break;
         case Values::kRandomBits: {
           const uint32_t b = bits(rng);
           std::memcpy(&v, &b, sizeof v);

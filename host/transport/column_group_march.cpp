@@ -132,7 +132,8 @@ DOSEMAP_SIMD_CLONES void run_voxel_dose(const RunArgs& a) {
     const double threshold = material_threshold[t];
     if (t == 0) {
 #pragma omp simd
-      for (int i = i0; i < i1; ++i) flagged[i] = (threshold <= stored_out[i]) & (before_out[i] < threshold) & (g[i] > 0);
+      for (int i = i0; i < i1; ++i)
+        flagged[i] = (threshold <= stored_out[i]) & (before_out[i] < threshold) & (g[i] > 0);
       continue;
     }
 #pragma omp simd
