@@ -26,6 +26,7 @@ constexpr int kMinBufferBytes = 128;    // blosc's MIN_BUFFERSIZE: smaller buffe
 constexpr int kTypeBytes = 4;           // OpenVDB asks blosc for sizeof(float)
 constexpr int kAcceleration = 1;        // blosc's LZ4 acceleration at clevel 9: 10 - 9
 constexpr char kNoInactiveValues = 0;   // OpenVDB's NO_MASK_OR_INACTIVE_VALS
+constexpr int kPlanesPerRestart = 4096; // each reset moves LZ4's positions on by 64 kB and a plane
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the byte planes and sizes are read as little-endian");
 
@@ -38,6 +39,21 @@ void put_le32(char* at, int32_t v) {
 
 LeafValueEncoder::LeafValueEncoder() : lz4_(LZ4_createStream()) {
   if (!lz4_) throw std::bad_alloc();
+  restart();
+}
+
+// LZ4 reads an empty slot of a zeroed hash table as position 0 of the block, a candidate
+// match; after LZ4_resetStream_fast every slot holds an earlier block's position, which it
+// always rejects. So that a plane's bytes depend on the plane alone (not on which planes this
+// thread compressed before, which the scheduler decides), no plane is compressed on a zeroed
+// table: the state compresses a few bytes first, and is zeroed again well before LZ4 would
+// do it itself (its positions pass 1 GB after some 16 000 planes).
+void LeafValueEncoder::restart() {
+  LZ4_initStream(lz4_, sizeof(LZ4_stream_t));
+  static const char kFirst[16] = {};
+  char out[64];
+  LZ4_compress_fast_continue(lz4_, kFirst, out, sizeof kFirst, sizeof out, kAcceleration);
+  planes_since_restart_ = 0;
 }
 
 LeafValueEncoder::~LeafValueEncoder() { LZ4_freeStream(lz4_); }
@@ -85,6 +101,7 @@ void LeafValueEncoder::append(std::string& out, const void* active_values, uint3
       int32_t stream_bytes = 0;
       if (room > 0) {
         // A new chain of blocks: this plane refers to none of the bytes compressed before.
+        if (++planes_since_restart_ > kPlanesPerRestart) restart();
         LZ4_resetStream_fast(lz4_);
         stream_bytes = LZ4_compress_fast_continue(lz4_, shuffled_ + p * plane_bytes, compressed_, plane_bytes, room,
                                                   kAcceleration);

@@ -7,7 +7,8 @@
 // byte plane (four per leaf of floats), and each of those calls clears a fresh 16 kB LZ4 state
 // to compress 512 bytes: most of a dose.vdb's compression time (callgrind). The bytes written
 // here follow the same layout, read by the same io::readCompressedValues and blosc
-// decompression (tested); only LZ4's choice of matches may differ, as its hash table is reused.
+// decompression (tested); only LZ4's choice of matches may differ from blosc's, as its hash
+// table is reused. A leaf's bytes depend on its values alone (tested): files are reproducible.
 #include <cstdint>
 #include <string>
 
@@ -31,7 +32,10 @@ class LeafValueEncoder {
   void append(std::string& out, const void* active_values, uint32_t count);
 
  private:
+  void restart();
+
   LZ4_stream_u* lz4_;                 // reset (cheaply) before each byte plane
+  int planes_since_restart_ = 0;
   alignas(64) char shuffled_[2048];   // the values' bytes, plane by plane
   alignas(64) char compressed_[2048]; // one plane, LZ4-compressed
 };
