@@ -71,7 +71,8 @@ DOSEMAP_SIMD_CLONES void run_voxel_dose(const RunArgs& a) {
   double* __restrict ro = a.s->removed_other.data();
   const double* __restrict T = a.s->line_t.data();
   const int n = a.n, i0 = a.i0, i1 = a.i1;
-  // The sums start from the first line's terms: 0 + x is x, as every term is >= +0 (or NaN).
+  // The sums start from the first line's terms, as 0 + x is x (but for x = -0, which a term
+  // of g never is, and which adds nothing to `other`, the one sum ro goes to).
   for (int e = 0; e < p.n_lines; ++e) {
     const double energy = p.line_energy_J[e], mean_fluence = p.voxel_mean_fluence[row + e],
                  deposition = p.deposition_m2_kg[row + e], other_fraction = p.other_fraction[row + e];

@@ -27,10 +27,9 @@ void march_rays_cpu(const MarchParams& p, const RayLattice& L, const uint16_t* m
   // The grid's columns are consecutive rays and voxels from one lattice row to the next, so
   // their groups run on across rows: all but the last are whole (the vector loops' leftover
   // rays, and a short group's per-slice work, were per row).
-  const int64_t groups_per_row = columns ? (ray_count(L) + kRaysPerGroup - 1) / kRaysPerGroup
-                                         : (L.n1 + kRaysPerGroup - 1) / kRaysPerGroup;
-  const int64_t groups = columns ? groups_per_row : groups_per_row * L.n2;
-  const int64_t row_rays = columns ? ray_count(L) : L.n1;
+  const int64_t row_rays = columns ? ray_count(L) : L.n1, rows = columns ? 1 : L.n2;
+  const int64_t groups_per_row = (row_rays + kRaysPerGroup - 1) / kRaysPerGroup;
+  const int64_t groups = groups_per_row * rows;
   const int64_t block = std::max<int64_t>(2, std::min<int64_t>(128, groups / (16 * std::max(1, threads))));
   const int64_t blocks = (groups + block - 1) / block;
   if (progress) progress->start("march", blocks);
