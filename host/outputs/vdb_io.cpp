@@ -129,15 +129,12 @@ void gather_block_row(const GridGeometry& g, const LeafBlocks& blocks, int64_t r
       masks[bi].template getWord<LeafMask::Word>(static_cast<openvdb::Index>(x)) = words[bi * kLeafDim + x];
 }
 
-// A thread's memory for gathering (and encoding) rows of blocks, kept from row to row and
-// grid to grid: allocated per task, it was cleared (80 kB and a 16 kB LZ4 state) every few
-// rows, 12 % of a frame's instructions (callgrind), if little of its time.
+// A thread's memory for gathering rows of blocks, kept from row to row and grid to grid:
+// allocated per task, it was cleared (80 kB) every few rows.
 template <typename ValueT>
 struct GatherScratch {
   std::vector<ValueT> values;         // a row of blocks' leaves, values[i * 64 + yz]
   std::vector<LeafMask::Word> words;  // their mask words, words[i]
-  std::vector<ValueT> active;         // one leaf's active values
-  LeafValueEncoder encoder;
 
   static GatherScratch& of_this_thread(const LeafBlocks& blocks) {
     thread_local GatherScratch s;
@@ -145,8 +142,20 @@ struct GatherScratch {
     if (s.words.size() < n) {
       s.values.resize(n * kLeafDim * kLeafDim);
       s.words.resize(n);
-      s.active.resize(kLeafDim * kLeafDim * kLeafDim);
     }
+    return s;
+  }
+};
+
+// A thread's leaf encoder and one leaf's active values, kept likewise (a fresh LZ4 state is
+// 16 kB to clear): 12 % of a frame's instructions (callgrind) when made per task.
+template <typename ValueT>
+struct EncodeScratch {
+  std::array<ValueT, kLeafDim * kLeafDim * kLeafDim> active;
+  LeafValueEncoder encoder;
+
+  static EncodeScratch& of_this_thread() {
+    thread_local EncodeScratch s;
     return s;
   }
 };
@@ -314,6 +323,7 @@ class VdbFileWriter : private openvdb::io::Archive {
     const LeafBlocks blocks(geometry_);
     tbb::parallel_for(tbb::blocked_range<int64_t>(0, blocks.rows(), 1), [&](const tbb::blocked_range<int64_t>& r) {
       GatherScratch<ValueT>& s = GatherScratch<ValueT>::of_this_thread(blocks);
+      EncodeScratch<ValueT>& e = EncodeScratch<ValueT>::of_this_thread();
       for (int64_t row = r.begin(); row != r.end(); ++row) {
         const int64_t first = row * blocks.bx;
         gather_block_row(geometry_, blocks, row, value, background, s.values.data(), s.words.data(), &c.masks[first]);
@@ -335,13 +345,13 @@ class VdbFileWriter : private openvdb::io::Archive {
             // io::writeCompressedValues; every inactive value here is the background).
             const ValueT* leaf_values = s.values.data() + (b - first) * LeafT::SIZE;
             if (on < LeafT::SIZE) {
-              ValueT* packed = s.active.data();
+              ValueT* packed = e.active.data();
               for (openvdb::Index w = 0; w < LeafMask::WORD_COUNT; ++w)
                 for (LeafMask::Word bits = mask.getWord<LeafMask::Word>(w); bits; bits &= bits - 1)
                   *packed++ = leaf_values[w * 64 + static_cast<openvdb::Index>(__builtin_ctzll(bits))];
-              leaf_values = s.active.data();
+              leaf_values = e.active.data();
             }
-            s.encoder.append(bytes, leaf_values, on);
+            e.encoder.append(bytes, leaf_values, on);
           }
           c.bytes_end[b] = static_cast<uint32_t>(bytes.size());
         }
