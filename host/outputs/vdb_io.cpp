@@ -17,6 +17,7 @@
 #include "host/common/progress.h"
 #include "host/common/text.h"
 #include "host/outputs/checked_file.h"
+#include "host/outputs/fog_density.h"
 #include "host/outputs/integrity_footer.h"
 #include "host/outputs/leaf_value_encoder.h"
 
@@ -296,8 +297,11 @@ class VdbFileWriter : private openvdb::io::Archive {
   // `grid` (named and described, its tree empty) with value(v, out) for each voxel v of the
   // dense arrays: true and the value where active, false where not. Returns once its leaves
   // are compressed (the arrays may go); the file gets them while the caller goes on.
-  template <typename GridT, typename ValueF>
-  void write_dense(const std::shared_ptr<GridT>& grid, ValueF value) {
+  // leaf(values, mask), when given, then rewrites each gathered leaf that has active voxels
+  // (its kLeafDim^3 values in the leaf's order, inactive ones the background, and its mask)
+  // a whole leaf at a time, for values that vectorize better so than voxel by voxel.
+  template <typename GridT, typename ValueF, typename LeafF = std::nullptr_t>
+  void write_dense(const std::shared_ptr<GridT>& grid, ValueF value, LeafF leaf = nullptr) {
     using TreeT = typename GridT::TreeType;
     using LeafT = typename TreeT::LeafNodeType;
     using ValueT = typename GridT::ValueType;
@@ -333,7 +337,9 @@ class VdbFileWriter : private openvdb::io::Archive {
         openvdb::CoordBBox bounds;  // empty
         for (int64_t b = first; b < first + blocks.bx; ++b) {
           c.bytes_begin[b] = static_cast<uint32_t>(bytes.size());
-          const LeafMask& mask = c.masks[b];
+          LeafMask& mask = c.masks[b];
+          if constexpr (!std::is_same_v<LeafF, std::nullptr_t>)
+            if (!mask.isOff()) leaf(s.values.data() + (b - first) * LeafT::SIZE, mask);
           if (!mask.isOff()) {
             const openvdb::Index on = mask.countOn();
             active += on;
@@ -507,23 +513,27 @@ void describe_threshold(openvdb::GridBase& grid, const VdbWriteContext& ctx, con
 void write_density(VdbFileWriter& out, const VdbWriteContext& ctx, const float* dose_Gy, double log10_dose_max,
                    const std::string& quantity) {
   const std::vector<MaterialId>& material = ctx.grid.material;
-  const double hi = log10_dose_max, lo = hi - 4.0;
+  const FogScale scale(log10_dose_max);
   auto fog = empty_grid<openvdb::FloatGrid>(ctx.grid.geometry, 0.0f);
   describe(*fog, "density", "1", quantity, ctx);
   fog->setGridClass(openvdb::GRID_FOG_VOLUME);
-  fog->insertMeta("log10_dose_min_Gy", openvdb::DoubleMetadata(lo));
-  fog->insertMeta("log10_dose_max_Gy", openvdb::DoubleMetadata(hi));
-  // Doses clearly below 10^lo are inactive without a logarithm (most voxels of a cell lie
-  // out of the beam); the margin, far above log10's rounding, leaves the edge to log10.
-  const double surely_below_Gy = std::pow(10.0, lo) * (1.0 - 1e-9);
-  out.write_dense(fog, [&](int64_t v, float& value) {
-    const double d = dose_Gy[v];
-    if (material[v] == kVoidId || !(d >= surely_below_Gy) || !(d > 0)) return false;
-    const double x = (std::log10(d) - lo) / (hi - lo);
-    if (x <= 0) return false;
-    value = static_cast<float>(std::min(1.0, x));
-    return true;
-  });
+  fog->insertMeta("log10_dose_min_Gy", openvdb::DoubleMetadata(scale.lo));
+  fog->insertMeta("log10_dose_max_Gy", openvdb::DoubleMetadata(scale.hi));
+  // The dose of each voxel of matter gathered, then turned into density a leaf at a time.
+  out.write_dense(
+      fog,
+      [&](int64_t v, float& value) {
+        if (material[v] == kVoidId) return false;
+        value = dose_Gy[v];
+        return true;
+      },
+      [&scale](float* values, LeafMask& mask) {
+        static_assert(kFogLeafValues == LeafMask::SIZE && sizeof(LeafMask::Word) == sizeof(uint64_t));
+        uint64_t words[LeafMask::WORD_COUNT];
+        for (openvdb::Index w = 0; w < LeafMask::WORD_COUNT; ++w) words[w] = mask.getWord<LeafMask::Word>(w);
+        fog_density_leaf(scale, values, words);
+        for (openvdb::Index w = 0; w < LeafMask::WORD_COUNT; ++w) mask.getWord<LeafMask::Word>(w) = words[w];
+      });
 }
 
 template <typename Vector>
