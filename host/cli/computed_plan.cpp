@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "host/cli/thread_budget.h"
 #include "host/common/input_file.h"
 #include "host/common/progress.h"
 #include "host/common/text.h"
@@ -239,6 +240,7 @@ PlanJob prepare_plan(std::shared_ptr<const SceneSetup> setup_ptr, const PlanOpti
 }
 
 ComputedPlan compute_plan(const PlanJob& job, Progress* progress, const std::function<void(const std::string&)>& note) {
+  const ThreadBudget budget(job.threads);
   const SceneSetup& setup = *job.setup;
   const Scene& scene = setup.scene;
   const Scene& judged = job.judged;

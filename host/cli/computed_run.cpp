@@ -1,5 +1,6 @@
 #include "host/cli/computed_run.h"
 
+#include "host/cli/thread_budget.h"
 #include "host/common/progress.h"
 #include "host/outputs/checked_file.h"
 #include "host/outputs/output_files.h"
@@ -13,9 +14,11 @@ namespace dosemap {
 
 ComputedRun compute_run(std::shared_ptr<const SceneSetup> setup_ptr, std::shared_ptr<const VoxelGrid> grid_ptr,
                         const RunComputeOptions& options, PhaseClock since_setup) {
+  const ThreadBudget budget(options.engine.threads);
   ComputedRun run;
   run.setup = std::move(setup_ptr);
   run.whole = since_setup;
+  run.threads = options.engine.threads;
   const SceneSetup& setup = *run.setup;
   const Scene& scene = setup.scene;
   const MaterialTable& materials = setup.materials;
@@ -80,6 +83,7 @@ ComputedRun compute_run(std::shared_ptr<const SceneSetup> setup_ptr, std::shared
 }
 
 void write_run(ComputedRun& run, RunDirectory& out, const RunWriteOptions& options) {
+  const ThreadBudget budget(run.threads);
   const SceneSetup& setup = *run.setup;
   RunRecord& record = *run.record;
   PhaseList stages = run.stages;

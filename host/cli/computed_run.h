@@ -35,6 +35,7 @@ struct ComputedRun {
   std::unique_ptr<PointTable> points;
   PhaseClock whole;  // from the start of the set-up
   PhaseList stages;  // setup, state, history, march, statistics, ...
+  int threads = 0;   // the CPU threads asked for (0: every core), for the writing too
 };
 
 struct RunComputeOptions {
