@@ -633,7 +633,14 @@ void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults& 
     auto mask = empty_grid<openvdb::BoolGrid>(g, false);
     describe(*mask, "dose_gt_" + thresholds.labels[t], "1", "dose >= " + thresholds.labels[t] + " threshold", ctx);
     describe_threshold(*mask, ctx, thresholds, t);
-    out.write_mask(mask, [&](int64_t v) { return is_matter(v) && thresholds.reached(material[v], t, dose[v]); });
+    // thresholds.reached, from a table of one threshold per material (void's never reached):
+    // the scale's own lookup per voxel made the masks the slowest grids to gather.
+    std::vector<double> reached_at(static_cast<size_t>(thresholds.n_materials) + 1, INFINITY);
+    for (int m = 0; m < thresholds.n_materials; ++m) reached_at[static_cast<size_t>(m)] = thresholds.at(m, t);
+    DOSEMAP_BUG_CHECK(thresholds.n_materials < kVoidId, "void's id is above every material's");
+    const double* at = reached_at.data();
+    const MaterialId void_at = static_cast<MaterialId>(thresholds.n_materials);
+    out.write_mask(mask, [&](int64_t v) { return dose[v] >= at[std::min(material[v], void_at)]; });
   }
 
   const auto presence = component_presence(tt);
