@@ -53,6 +53,7 @@ openvdb::math::Transform::Ptr voxel_transform(const GridGeometry& g) {
 
 using LeafMask = openvdb::FloatTree::LeafNodeType::NodeMaskType;
 constexpr int64_t kLeafDim = openvdb::FloatTree::LeafNodeType::DIM;
+constexpr openvdb::Index kLeafValues = openvdb::FloatTree::LeafNodeType::SIZE;
 
 // One order of leaves serves every value type: the trees share their node layout.
 template <typename TreeT>
@@ -302,27 +303,14 @@ class VdbFileWriter : private openvdb::io::Archive {
   // a whole leaf at a time, for values that vectorize better so than voxel by voxel.
   template <typename GridT, typename ValueF, typename LeafF = std::nullptr_t>
   void write_dense(const std::shared_ptr<GridT>& grid, ValueF value, LeafF leaf = nullptr) {
-    using TreeT = typename GridT::TreeType;
-    using LeafT = typename TreeT::LeafNodeType;
     using ValueT = typename GridT::ValueType;
-    static_assert(kSameLayoutAsFloatTree<TreeT>, "one leaf order for every grid type");
-    DOSEMAP_BUG_CHECK(grid->tree().empty() && !grid->saveFloatAsHalf(), "a streamed grid starts empty, at full precision");
-    openvdb::io::GridDescriptor gd = next_descriptor(*grid);
+    openvdb::io::GridDescriptor gd = next_dense_descriptor(*grid);
+    if (pair_writing_) wait_for_writing();  // both compressed grids are in use until then
     CompressedGrid& c = writer_scratch().grids[next_scratch_];
     next_scratch_ ^= 1;  // the other one's grid is being written, or has been
 
-    // The compression options Archive::setGridCompression gives this grid, asked of a
-    // stream of our own: the file's stream belongs to the grid being written.
-    std::ostringstream probe;
-    setGridCompression(probe, *grid);
-    constexpr uint32_t kEncoded = openvdb::io::COMPRESS_BLOSC | openvdb::io::COMPRESS_ACTIVE_MASK;
-    DOSEMAP_BUG_CHECK(openvdb::io::getDataCompression(probe) == kEncoded, "leaves are encoded as blosc with active masks");
-    static_assert(sizeof(ValueT) == 4, "blosc's type size for OpenVDB's values is 4 bytes");
-    // A NaN background would not count as one inactive value (io::MaskCompress compares exactly).
-    DOSEMAP_BUG_CHECK(grid->background() == grid->background(), "a grid's background is a number");
-
     // Each row of blocks gathered into its leaves, each block with active voxels encoded into
-    // the row's bytes as LeafNode::writeBuffers writes a leaf: its mask, then its values.
+    // the row's bytes.
     const ValueT background = grid->background();
     const LeafBlocks blocks(geometry_);
     tbb::parallel_for(tbb::blocked_range<int64_t>(0, blocks.rows(), 1), [&](const tbb::blocked_range<int64_t>& r) {
@@ -331,43 +319,64 @@ class VdbFileWriter : private openvdb::io::Archive {
       for (int64_t row = r.begin(); row != r.end(); ++row) {
         const int64_t first = row * blocks.bx;
         gather_block_row(geometry_, blocks, row, value, background, s.values.data(), s.words.data(), &c.masks[first]);
-        std::string& bytes = c.row_bytes[row];
-        bytes.clear();
-        int64_t active = 0;
-        openvdb::CoordBBox bounds;  // empty
+        RowEncoding out(c, row);
         for (int64_t b = first; b < first + blocks.bx; ++b) {
-          c.bytes_begin[b] = static_cast<uint32_t>(bytes.size());
-          LeafMask& mask = c.masks[b];
+          ValueT* values = s.values.data() + (b - first) * kLeafValues;
           if constexpr (!std::is_same_v<LeafF, std::nullptr_t>)
-            if (!mask.isOff()) leaf(s.values.data() + (b - first) * LeafT::SIZE, mask);
-          if (!mask.isOff()) {
-            const openvdb::Index on = mask.countOn();
-            active += on;
-            bounds.expand(active_bounds(mask, blocks.origin(b)));
-            LeafMask::Word words[LeafMask::WORD_COUNT];  // as NodeMask::save writes them
-            for (openvdb::Index w = 0; w < LeafMask::WORD_COUNT; ++w) words[w] = mask.getWord<LeafMask::Word>(w);
-            bytes.append(reinterpret_cast<const char*>(words), sizeof words);
-            // The active values in the leaf's order (LeafNode::writeBuffers via
-            // io::writeCompressedValues; every inactive value here is the background).
-            const ValueT* leaf_values = s.values.data() + (b - first) * LeafT::SIZE;
-            if (on < LeafT::SIZE) {
-              ValueT* packed = e.active.data();
-              for (openvdb::Index w = 0; w < LeafMask::WORD_COUNT; ++w)
-                for (LeafMask::Word bits = mask.getWord<LeafMask::Word>(w); bits; bits &= bits - 1)
-                  *packed++ = leaf_values[w * 64 + static_cast<openvdb::Index>(__builtin_ctzll(bits))];
-              leaf_values = e.active.data();
-            }
-            e.encoder.append(bytes, leaf_values, on);
-          }
-          c.bytes_end[b] = static_cast<uint32_t>(bytes.size());
+            if (!c.masks[b].isOff()) leaf(values, c.masks[b]);
+          out.append_leaf(b, blocks.origin(b), values, e);
         }
-        c.row_active[row] = active;
-        c.row_bounds[row] = bounds;
       }
     });
 
     wait_for_writing();
     writing_ = std::async(std::launch::async, [this, grid, gd, &c]() mutable { write_compressed(*grid, gd, c); });
+  }
+
+  // `grid` as write_dense writes it, then `derived` (the next grid the file lists, same value
+  // type) whose leaves derive(values, mask) makes of a copy of each of grid's leaves that has
+  // active voxels: one pass over the dense arrays for both (a frame's dose and density).
+  template <typename GridT, typename ValueF, typename DeriveF>
+  void write_dense_and_derived(const std::shared_ptr<GridT>& grid, ValueF value, const std::shared_ptr<GridT>& derived,
+                               DeriveF derive) {
+    using ValueT = typename GridT::ValueType;
+    openvdb::io::GridDescriptor gd = next_dense_descriptor(*grid);
+    openvdb::io::GridDescriptor derived_gd = next_dense_descriptor(*derived);
+    wait_for_writing();  // both compressed grids are needed
+    CompressedGrid& c = writer_scratch().grids[0];
+    CompressedGrid& dc = writer_scratch().grids[1];
+    next_scratch_ = 0;
+
+    const ValueT background = grid->background(), derived_background = derived->background();
+    const LeafBlocks blocks(geometry_);
+    tbb::parallel_for(tbb::blocked_range<int64_t>(0, blocks.rows(), 1), [&](const tbb::blocked_range<int64_t>& r) {
+      GatherScratch<ValueT>& s = GatherScratch<ValueT>::of_this_thread(blocks);
+      EncodeScratch<ValueT>& e = EncodeScratch<ValueT>::of_this_thread();
+      std::array<ValueT, kLeafValues> copy;
+      for (int64_t row = r.begin(); row != r.end(); ++row) {
+        const int64_t first = row * blocks.bx;
+        gather_block_row(geometry_, blocks, row, value, background, s.values.data(), s.words.data(), &c.masks[first]);
+        RowEncoding out(c, row), derived_out(dc, row);
+        for (int64_t b = first; b < first + blocks.bx; ++b) {
+          const ValueT* values = s.values.data() + (b - first) * kLeafValues;
+          out.append_leaf(b, blocks.origin(b), values, e);
+          dc.masks[b] = c.masks[b];
+          if (!dc.masks[b].isOff()) {
+            std::copy(values, values + kLeafValues, copy.begin());
+            derive(copy.data(), dc.masks[b]);
+          } else {
+            copy.fill(derived_background);  // not read: an empty leaf writes no values
+          }
+          derived_out.append_leaf(b, blocks.origin(b), copy.data(), e);
+        }
+      }
+    });
+
+    writing_ = std::async(std::launch::async, [this, grid, gd, &c, derived, derived_gd, &dc]() mutable {
+      write_compressed(*grid, gd, c);
+      write_compressed(*derived, derived_gd, dc);
+    });
+    pair_writing_ = true;
   }
 
   // After the last grid: the integrity record.
@@ -385,8 +394,71 @@ class VdbFileWriter : private openvdb::io::Archive {
     return openvdb::io::GridDescriptor(grid.getName(), grid.type(), grid.saveFloatAsHalf());
   }
 
+  // next_descriptor for a grid write_dense streams, after checking that its leaves can be
+  // encoded as OpenVDB would write them.
+  template <typename GridT>
+  openvdb::io::GridDescriptor next_dense_descriptor(const GridT& grid) {
+    using TreeT = typename GridT::TreeType;
+    using ValueT = typename GridT::ValueType;
+    static_assert(kSameLayoutAsFloatTree<TreeT>, "one leaf order for every grid type");
+    static_assert(TreeT::LeafNodeType::SIZE == kLeafValues, "8^3 leaves");
+    DOSEMAP_BUG_CHECK(grid.tree().empty() && !grid.saveFloatAsHalf(), "a streamed grid starts empty, at full precision");
+    // The compression options Archive::setGridCompression gives this grid, asked of a
+    // stream of our own: the file's stream belongs to the grid being written.
+    std::ostringstream probe;
+    setGridCompression(probe, grid);
+    constexpr uint32_t kEncoded = openvdb::io::COMPRESS_BLOSC | openvdb::io::COMPRESS_ACTIVE_MASK;
+    DOSEMAP_BUG_CHECK(openvdb::io::getDataCompression(probe) == kEncoded, "leaves are encoded as blosc with active masks");
+    static_assert(sizeof(ValueT) == 4, "blosc's type size for OpenVDB's values is 4 bytes");
+    // A NaN background would not count as one inactive value (io::MaskCompress compares exactly).
+    DOSEMAP_BUG_CHECK(grid.background() == grid.background(), "a grid's background is a number");
+    return next_descriptor(grid);
+  }
+
+  // One row of blocks of a grid encoded into c.row_bytes[row] leaf by leaf, as
+  // LeafNode::writeBuffers writes a leaf: its mask, then its values; and the row's active
+  // voxels and their bounds, once it goes.
+  struct RowEncoding {
+    CompressedGrid& c;
+    int64_t row;
+    std::string& bytes;
+    int64_t active = 0;
+    openvdb::CoordBBox bounds;  // empty
+    RowEncoding(CompressedGrid& grid, int64_t r) : c(grid), row(r), bytes(grid.row_bytes[r]) { bytes.clear(); }
+    ~RowEncoding() {
+      c.row_active[row] = active;
+      c.row_bounds[row] = bounds;
+    }
+    // Block b's leaf (at `origin`), its mask c.masks[b] and its kLeafValues values.
+    template <typename ValueT>
+    void append_leaf(int64_t b, const openvdb::Coord& origin, const ValueT* values, EncodeScratch<ValueT>& e) {
+      c.bytes_begin[b] = static_cast<uint32_t>(bytes.size());
+      const LeafMask& mask = c.masks[b];
+      if (!mask.isOff()) {
+        const openvdb::Index on = mask.countOn();
+        active += on;
+        bounds.expand(active_bounds(mask, origin));
+        LeafMask::Word words[LeafMask::WORD_COUNT];  // as NodeMask::save writes them
+        for (openvdb::Index w = 0; w < LeafMask::WORD_COUNT; ++w) words[w] = mask.getWord<LeafMask::Word>(w);
+        bytes.append(reinterpret_cast<const char*>(words), sizeof words);
+        // The active values in the leaf's order (LeafNode::writeBuffers via
+        // io::writeCompressedValues; every inactive value here is the background).
+        if (on < kLeafValues) {
+          ValueT* packed = e.active.data();
+          for (openvdb::Index w = 0; w < LeafMask::WORD_COUNT; ++w)
+            for (LeafMask::Word bits = mask.getWord<LeafMask::Word>(w); bits; bits &= bits - 1)
+              *packed++ = values[w * 64 + static_cast<openvdb::Index>(__builtin_ctzll(bits))];
+          values = e.active.data();
+        }
+        e.encoder.append(bytes, values, on);
+      }
+      c.bytes_end[b] = static_cast<uint32_t>(bytes.size());
+    }
+  };
+
   // Waits for the grid being written, if any; rethrows what stopped it.
   void wait_for_writing() {
+    pair_writing_ = false;
     if (writing_.valid()) writing_.get();
   }
 
@@ -468,6 +540,7 @@ class VdbFileWriter : private openvdb::io::Archive {
   size_t written_ = 0;
   int next_scratch_ = 0;
   std::future<void> writing_;  // the grid being written to the file, if any
+  bool pair_writing_ = false;  // writing_ writes a grid and its derived grid: both scratch grids
 };
 
 // A grid of the run's geometry ready to describe and stream (its tree empty).
@@ -508,32 +581,44 @@ void describe_threshold(openvdb::GridBase& grid, const VdbWriteContext& ctx, con
   grid.insertMeta("threshold_Gy_by_material", openvdb::StringMetadata(by_material));
 }
 
-// The `density` fog volume Blender renders as is: log10 of dose mapped to [0, 1] over the
-// four decades below 10^log10_dose_max; zero (inactive) below.
-void write_density(VdbFileWriter& out, const VdbWriteContext& ctx, const float* dose_Gy, double log10_dose_max,
-                   const std::string& quantity) {
-  const std::vector<MaterialId>& material = ctx.grid.material;
-  const FogScale scale(log10_dose_max);
+// The `density` fog volume Blender renders as is (described, its tree empty).
+openvdb::FloatGrid::Ptr density_grid(const VdbWriteContext& ctx, const FogScale& scale, const std::string& quantity) {
   auto fog = empty_grid<openvdb::FloatGrid>(ctx.grid.geometry, 0.0f);
   describe(*fog, "density", "1", quantity, ctx);
   fog->setGridClass(openvdb::GRID_FOG_VOLUME);
   fog->insertMeta("log10_dose_min_Gy", openvdb::DoubleMetadata(scale.lo));
   fog->insertMeta("log10_dose_max_Gy", openvdb::DoubleMetadata(scale.hi));
-  // The dose of each voxel of matter gathered, then turned into density a leaf at a time.
-  out.write_dense(
-      fog,
-      [&](int64_t v, float& value) {
-        if (material[v] == kVoidId) return false;
-        value = dose_Gy[v];
-        return true;
-      },
-      [&scale](float* values, LeafMask& mask) {
-        static_assert(kFogLeafValues == LeafMask::SIZE && sizeof(LeafMask::Word) == sizeof(uint64_t));
-        uint64_t words[LeafMask::WORD_COUNT];
-        for (openvdb::Index w = 0; w < LeafMask::WORD_COUNT; ++w) words[w] = mask.getWord<LeafMask::Word>(w);
-        fog_density_leaf(scale, values, words);
-        for (openvdb::Index w = 0; w < LeafMask::WORD_COUNT; ++w) mask.getWord<LeafMask::Word>(w) = words[w];
-      });
+  return fog;
+}
+
+// A gathered leaf of dose (active on matter) turned into density in place, mask and all.
+struct FogLeaf {
+  FogScale scale;
+  void operator()(float* values, LeafMask& mask) const {
+    static_assert(kFogLeafValues == LeafMask::SIZE && sizeof(LeafMask::Word) == sizeof(uint64_t));
+    uint64_t words[LeafMask::WORD_COUNT];
+    for (openvdb::Index w = 0; w < LeafMask::WORD_COUNT; ++w) words[w] = mask.getWord<LeafMask::Word>(w);
+    fog_density_leaf(scale, values, words);
+    for (openvdb::Index w = 0; w < LeafMask::WORD_COUNT; ++w) mask.getWord<LeafMask::Word>(w) = words[w];
+  }
+};
+
+// The dose of each voxel of matter: the `dose` grid's values, and what `density` is made of.
+auto dose_of_matter(const VdbWriteContext& ctx, const float* dose_Gy) {
+  return [material = ctx.grid.material.data(), dose_Gy](int64_t v, float& value) {
+    if (material[v] == kVoidId) return false;
+    value = dose_Gy[v];
+    return true;
+  };
+}
+
+// The `density` fog volume Blender renders as is: log10 of dose mapped to [0, 1] over the
+// four decades below 10^log10_dose_max; zero (inactive) below. The dose gathered, then turned
+// into density a leaf at a time.
+void write_density(VdbFileWriter& out, const VdbWriteContext& ctx, const float* dose_Gy, double log10_dose_max,
+                   const std::string& quantity) {
+  const FogScale scale(log10_dose_max);
+  out.write_dense(density_grid(ctx, scale, quantity), dose_of_matter(ctx, dose_Gy), FogLeaf{scale});
 }
 
 template <typename Vector>
@@ -673,7 +758,6 @@ void write_dose_and_density(CheckedFile& file, const VdbWriteContext& ctx, const
                             openvdb::MetaMap extra, const std::vector<MoreGrid>& more = {}) {
   init_openvdb();
   const GridGeometry& g = ctx.grid.geometry;
-  const std::vector<MaterialId>& material = ctx.grid.material;
   std::vector<std::string> names{"dose", "density"};
   for (const MoreGrid& m : more) names.push_back(m.grid->getName());
   extra.insertMeta("title", openvdb::StringMetadata(ctx.scene.title));
@@ -681,12 +765,10 @@ void write_dose_and_density(CheckedFile& file, const VdbWriteContext& ctx, const
   VdbFileWriter out(file, g, extra, names);
   auto dose = empty_grid<openvdb::FloatGrid>(g, 0.0f);
   describe(*dose, "dose", "Gy", dose_quantity, ctx);
-  out.write_dense(dose, [&](int64_t v, float& value) {
-    if (material[v] == kVoidId) return false;
-    value = dose_Gy[v];
-    return true;
-  });
-  write_density(out, ctx, dose_Gy, log10_dose_max, density_quantity);
+  // density from the dose's leaves, the arrays read once for both.
+  const FogScale scale(log10_dose_max);
+  out.write_dense_and_derived(dose, dose_of_matter(ctx, dose_Gy), density_grid(ctx, scale, density_quantity),
+                              FogLeaf{scale});
   for (const MoreGrid& m : more)
     out.write_dense(m.grid, [&](int64_t v, float& value) {
       if (!(m.values[v] >= 0)) return false;
