@@ -299,8 +299,8 @@ class VdbFileWriter : private openvdb::io::Archive {
   // dense arrays: true and the value where active, false where not. Returns once its leaves
   // are compressed (the arrays may go); the file gets them while the caller goes on.
   // leaf(values, mask), when given, then rewrites each gathered leaf that has active voxels
-  // (its kLeafDim^3 values in the leaf's order, inactive ones the background, and its mask)
-  // a whole leaf at a time, for values that vectorize better so than voxel by voxel.
+  // (its kLeafDim^3 values in the leaf's order, inactive ones the background, and its mask):
+  // values cheaper to compute a leaf at a time (vectorized) than voxel by voxel.
   template <typename GridT, typename ValueF, typename LeafF = std::nullptr_t>
   void write_dense(const std::shared_ptr<GridT>& grid, ValueF value, LeafF leaf = nullptr) {
     using ValueT = typename GridT::ValueType;
@@ -347,7 +347,7 @@ class VdbFileWriter : private openvdb::io::Archive {
     CompressedGrid& dc = writer_scratch().grids[1];
     next_scratch_ = 0;
 
-    const ValueT background = grid->background(), derived_background = derived->background();
+    const ValueT background = grid->background();
     const LeafBlocks blocks(geometry_);
     tbb::parallel_for(tbb::blocked_range<int64_t>(0, blocks.rows(), 1), [&](const tbb::blocked_range<int64_t>& r) {
       GatherScratch<ValueT>& s = GatherScratch<ValueT>::of_this_thread(blocks);
@@ -361,11 +361,9 @@ class VdbFileWriter : private openvdb::io::Archive {
           const ValueT* values = s.values.data() + (b - first) * kLeafValues;
           out.append_leaf(b, blocks.origin(b), values, e);
           dc.masks[b] = c.masks[b];
-          if (!dc.masks[b].isOff()) {
+          if (!dc.masks[b].isOff()) {  // (an empty leaf's values are not read)
             std::copy(values, values + kLeafValues, copy.begin());
             derive(copy.data(), dc.masks[b]);
-          } else {
-            copy.fill(derived_background);  // not read: an empty leaf writes no values
           }
           derived_out.append_leaf(b, blocks.origin(b), copy.data(), e);
         }
