@@ -4,15 +4,10 @@
 #include <cmath>
 #include <cstring>
 
+#include "host/common/simd_clones.h"
+
 namespace dosemap {
 namespace {
-
-// Not in the sanitizer and fuzz builds (ASan and ifunc resolvers, clang): one clone there.
-#if defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define DOSEMAP_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define DOSEMAP_SIMD_CLONES
-#endif
 
 // log10(x) = (e ln 2 + ln m) / ln 10 for x = m 2^e, m in [sqrt(1/2), sqrt(2)), with
 // ln m = 2 atanh(t) = 2 (t + t^3/3 + t^5/5 + ...), t = (m - 1) / (m + 1), |t| <= 0.1716:

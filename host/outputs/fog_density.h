@@ -10,10 +10,10 @@
 
 namespace dosemap {
 
-// log10(x) for a positive, finite x, in the arithmetic the fog leaf uses (vectorizable: no
-// branch, no table). Within 1e-15 of log10(x) in absolute terms over the float range (tested
-// against std::log10), so that the density, a float, is std::log10's but for rare last-bit
-// ties.
+// log10(x) for x the value of a positive float, in the arithmetic the fog leaf uses
+// (vectorizable: no branch, no table). Within 2 units in the last place of log10(x), under
+// 1e-14 absolute over the float range (tested against std::log10), so that the density, a
+// float, is std::log10's but for rare last-bit ties.
 double fog_log10(double x);
 
 struct FogScale {

@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "host/common/simd_clones.h"
+
 namespace dosemap {
 
 struct ColumnGroupScratch {
@@ -54,13 +56,6 @@ struct RunArgs {
   uint16_t m;
   ColumnGroupScratch* s;
 };
-
-// Not in the sanitizer and fuzz builds (ASan and ifunc resolvers, clang): one clone there.
-#if defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define DOSEMAP_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define DOSEMAP_SIMD_CLONES
-#endif
 
 // g and the energy removed but not deposited (segment_dose_per_fluence), then the voxel's
 // dose, peak and mean rate, the ray's balance; flags the rays whose voxel crossed a threshold.
