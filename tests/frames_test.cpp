@@ -3,6 +3,8 @@
 // the next, and a .pvd giving ParaView the real times.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "host/outputs/vdb_io.h"
@@ -48,6 +50,22 @@ formats = ["vdb", "vti"]
 frame_every_s = 8.0
 )";
 
+GridGeometry geometry_of(const nlohmann::json& summary) {
+  GridGeometry g;
+  for (int a = 0; a < 3; ++a) {
+    g.dims[a] = summary["grid"]["dims"][a];
+    g.voxel_um[a] = summary["grid"]["voxel_um"][a];
+    g.origin_um[a] = summary["grid"]["origin_um"][a];
+  }
+  return g;
+}
+
+std::string frame_path(const test::ScratchDir& dir, size_t frame, const char* extension) {
+  char name[64];
+  std::snprintf(name, sizeof name, "out/frames/dose_%04zu.%s", frame, extension);
+  return (dir / name).string();
+}
+
 TEST(Frames, LastFrameIsTheFinalDoseAndFramesNeverDecrease) {
   test::ScratchDir dir;
   test::write_file(dir / "scene.toml", kScene);
@@ -58,31 +76,59 @@ TEST(Frames, LastFrameIsTheFinalDoseAndFramesNeverDecrease) {
   const std::vector<double> expect_times{8, 16, 24, 25};
   ASSERT_EQ(summary["frames"].size(), expect_times.size());
   for (size_t f = 0; f < expect_times.size(); ++f) EXPECT_DOUBLE_EQ(summary["frames"][f]["time_s"].get<double>(), expect_times[f]);
-  GridGeometry g;
-  for (int a = 0; a < 3; ++a) {
-    g.dims[a] = summary["grid"]["dims"][a];
-    g.voxel_um[a] = summary["grid"]["voxel_um"][a];
-    g.origin_um[a] = summary["grid"]["origin_um"][a];
-  }
+  const GridGeometry g = geometry_of(summary);
   const std::vector<float> final_dose = read_float_grid((dir / "out/dose.vdb").string(), "dose", g, 0.0f);
   std::vector<float> previous(final_dose.size(), 0.0f);
   for (size_t f = 0; f < expect_times.size(); ++f) {
-    char name[64];
-    std::snprintf(name, sizeof name, "out/frames/dose_%04zu.vdb", f + 1);
-    const std::string path = (dir / name).string();
+    const std::string path = frame_path(dir, f + 1, "vdb");
     const std::vector<float> frame = read_float_grid(path, "dose", g, 0.0f);
     for (size_t v = 0; v < frame.size(); ++v) ASSERT_GE(frame[v], previous[v]) << "frame " << f + 1 << " voxel " << v;
     previous = frame;
     const VdbFileSummary info = read_vdb_summary(path);
     EXPECT_DOUBLE_EQ(std::stod(info.metadata.at("time_s")), expect_times[f]);
-    std::snprintf(name, sizeof name, "out/frames/dose_%04zu.vti", f + 1);
-    EXPECT_TRUE(std::filesystem::exists(dir / name)) << name;
+    EXPECT_TRUE(std::filesystem::exists(frame_path(dir, f + 1, "vti"))) << f + 1;
   }
   EXPECT_EQ(previous, final_dose);  // the last frame is dose.vdb
   // The first frame, at 8 s, is inside the first exposure: 8/10 of its dose in its columns.
   const std::string pvd = test::read_file(dir / "out/dose.pvd");
   EXPECT_NE(pvd.find("timestep=\"8\" part=\"0\" file=\"frames/dose_0001.vti\""), std::string::npos) << pvd;
   EXPECT_NE(pvd.find("timestep=\"25\" part=\"0\" file=\"frames/dose_0004.vti\""), std::string::npos) << pvd;
+}
+
+// A frame's density (made of its dose grid's leaves as they are written) is its dose on the
+// final dose's scale: log10 over the four decades below the run's largest dose.
+TEST(Frames, EachFramesDensityIsItsDoseOnTheFinalDosesScale) {
+  test::ScratchDir dir;
+  test::write_file(dir / "scene.toml", kScene);
+  const auto r = test::run_dosemap({"run", (dir / "scene.toml").string(), "-o", (dir / "out").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const GridGeometry g = geometry_of(nlohmann::json::parse(test::read_file(dir / "out/summary.json")));
+  const std::vector<float> final_dose = read_float_grid((dir / "out/dose.vdb").string(), "dose", g, 0.0f);
+  const double log10_final_max = std::log10(*std::max_element(final_dose.begin(), final_dose.end()));
+  // The scale is the run's largest dose as the statistics hold it (in double), within a
+  // float's rounding of dose.vdb's largest value: x is compared to 1e-6 (a fog value in [0, 1]).
+  const double lo = log10_final_max - 4.0;
+  constexpr double kScaleRounding = 1e-6;
+  int64_t with_density = 0;
+  for (size_t f = 1; f <= 4; ++f) {
+    for (const VdbGridSummary& s : read_vdb_summary(frame_path(dir, f, "vdb")).grids)
+      if (s.name == "density") {
+        EXPECT_NEAR(std::stod(s.metadata.at("log10_dose_max_Gy")), log10_final_max, 1e-5);
+      }
+    const std::vector<float> dose = read_float_grid(frame_path(dir, f, "vdb"), "dose", g, 0.0f);
+    const std::vector<float> density = read_float_grid(frame_path(dir, f, "vdb"), "density", g, 0.0f);
+    for (size_t v = 0; v < dose.size(); ++v) {
+      const double x = dose[v] > 0 ? (std::log10(static_cast<double>(dose[v])) - lo) / 4.0 : 0.0;
+      if (std::fabs(x) < kScaleRounding) continue;  // on the floor: either side
+      if (x < 0) {
+        ASSERT_EQ(density[v], 0.0f) << "frame " << f << " voxel " << v;
+        continue;
+      }
+      ASSERT_NEAR(density[v], std::min(1.0, x), kScaleRounding) << "frame " << f << " voxel " << v;
+      ++with_density;
+    }
+  }
+  EXPECT_GT(with_density, 100);  // the comparison saw dosed voxels
 }
 
 TEST(Frames, DoseAtAFrameFollowsTheColumnHistory) {
