@@ -1,11 +1,13 @@
 #include "host/outputs/run_writer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <functional>
 #include <limits>
 #include <memory>
 
+#include "host/common/errors.h"
 #include "host/common/progress.h"
 #include "host/outputs/checked_file.h"
 #include "host/outputs/output_files.h"
@@ -26,40 +28,55 @@ std::string frame_name(int frame, const char* ext) {
 }
 
 // Every per-voxel array as VTK cell data. ParaView has no "inactive": NaN marks void voxels,
-// thresholds never reached and components absent from a voxel.
+// thresholds never reached and components absent from a voxel. Each fill is a plain loop
+// over raw arrays (pointers held by value, tables by shared_ptr), which the compiler
+// vectorizes: through references to vectors it reloaded them voxel by voxel.
 std::vector<VtiArray> vti_arrays(const RunWriteInputs& in, const DoseResults& r) {
-  const std::vector<MaterialId>& mat = in.grid.material;
+  const MaterialId* mat = in.grid.material.data();
   std::vector<VtiArray> a;
   auto float_array = [&](const std::string& name, const float* data, auto valid) {
     a.push_back({name, VtiArray::kFloat32, [data, valid](int64_t b, int64_t e, void* out) {
-                   float* o = static_cast<float*>(out);
+                   float* __restrict o = static_cast<float*>(out);
                    for (int64_t v = b; v < e; ++v) o[v - b] = valid(v) ? data[v] : kNaN;
                  }});
   };
-  auto matter = [&mat](int64_t v) { return mat[v] != kVoidId; };
+  auto matter = [mat](int64_t v) { return mat[v] != kVoidId; };
   float_array("dose", r.dose_Gy.data(), matter);
   float_array("dose_rate_peak", r.rate_peak_Gy_s.data(), matter);
   float_array("dose_rate_mean", r.rate_mean_Gy_s.data(), matter);
   const ThresholdScale& th = r.tables.thresholds;
   for (int t = 0; t < th.count(); ++t) {
     const float* c = r.crossing(t);
-    float_array("t_" + th.labels[t] + "_s", c, [c, matter](int64_t v) { return matter(v) && c[v] >= 0; });
+    float_array("t_" + th.labels[t] + "_s", c, [c, mat](int64_t v) { return mat[v] != kVoidId && c[v] >= 0; });
   }
+  // Tables per material, void's entry last (material ids clamped to it).
+  DOSEMAP_BUG_CHECK(th.n_materials < kVoidId && r.tables.n_materials < kVoidId, "void's id is above every material's");
   const auto presence = component_presence(r.tables);
+  const MaterialId void_in_presence = static_cast<MaterialId>(r.tables.n_materials);
   for (size_t c = 0; c < r.tables.component_grid_names.size(); ++c) {
-    const auto& present = presence[c];
-    float_array("dose:" + r.tables.component_grid_names[c], r.component_dose(static_cast<int>(c)),
-                [&mat, present](int64_t v) { return mat[v] != kVoidId && present[mat[v]]; });
+    auto present = std::make_shared<std::vector<uint8_t>>(presence[c].begin(), presence[c].end());
+    present->push_back(0);  // void
+    const float* data = r.component_dose(static_cast<int>(c));
+    a.push_back({"dose:" + r.tables.component_grid_names[c], VtiArray::kFloat32,
+                 [data, mat, present, void_in_presence](int64_t b, int64_t e, void* out) {
+                   float* __restrict o = static_cast<float*>(out);
+                   const uint8_t* p = present->data();
+                   for (int64_t v = b; v < e; ++v) o[v - b] = p[std::min(mat[v], void_in_presence)] ? data[v] : kNaN;
+                 }});
   }
-  a.push_back({"material", VtiArray::kInt32, [&mat](int64_t b, int64_t e, void* out) {
-                 int32_t* o = static_cast<int32_t*>(out);
+  a.push_back({"material", VtiArray::kInt32, [mat](int64_t b, int64_t e, void* out) {
+                 int32_t* __restrict o = static_cast<int32_t*>(out);
                  for (int64_t v = b; v < e; ++v) o[v - b] = mat[v] == kVoidId ? -1 : mat[v];
                }});
   const float* dose = r.dose_Gy.data();
+  const MaterialId void_in_scale = static_cast<MaterialId>(th.n_materials);
   for (int t = 0; t < th.count(); ++t) {
-    a.push_back({"dose_gt_" + th.labels[t], VtiArray::kUInt8, [&mat, &th, dose, t](int64_t b, int64_t e, void* out) {
-                   uint8_t* o = static_cast<uint8_t*>(out);
-                   for (int64_t v = b; v < e; ++v) o[v - b] = mat[v] != kVoidId && th.reached(mat[v], t, dose[v]);
+    auto reached_at = std::make_shared<std::vector<double>>(th.doses_of_label(t));
+    a.push_back({"dose_gt_" + th.labels[t], VtiArray::kUInt8,
+                 [mat, dose, reached_at, void_in_scale](int64_t b, int64_t e, void* out) {
+                   uint8_t* __restrict o = static_cast<uint8_t*>(out);
+                   const double* at = reached_at->data();
+                   for (int64_t v = b; v < e; ++v) o[v - b] = dose[v] >= at[std::min(mat[v], void_in_scale)];
                  }});
   }
   return a;
@@ -139,9 +156,9 @@ ViewerFiles write_run_files(RunDirectory& out, const RunWriteInputs& in, DoseRes
           write_frame_vdb(file, ctx, frame_dose, t, number, log10_max);
         });
       if (in.write_vti) {
-        const std::vector<MaterialId>& mat = in.grid.material;
-        std::vector<VtiArray> arrays{{"dose", VtiArray::kFloat32, [&](int64_t b, int64_t e, void* o) {
-                                        float* v = static_cast<float*>(o);
+        std::vector<VtiArray> arrays{{"dose", VtiArray::kFloat32,
+                                      [mat = in.grid.material.data(), frame_dose](int64_t b, int64_t e, void* o) {
+                                        float* __restrict v = static_cast<float*>(o);
                                         for (int64_t i = b; i < e; ++i) v[i - b] = mat[i] == kVoidId ? kNaN : frame_dose[i];
                                       }}};
         out.write_file(frame_name(number, "vti"),

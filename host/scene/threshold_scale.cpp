@@ -16,6 +16,12 @@ std::vector<std::pair<int, double>> ThresholdScale::of(int material) const {
   return own;
 }
 
+std::vector<double> ThresholdScale::doses_of_label(int label) const {
+  std::vector<double> table(static_cast<size_t>(n_materials) + 1, std::numeric_limits<double>::infinity());
+  for (int m = 0; m < n_materials; ++m) table[static_cast<size_t>(m)] = at(m, label);
+  return table;
+}
+
 double ThresholdScale::common_dose(int label) const {
   double common = std::numeric_limits<double>::quiet_NaN();
   for (int m = 0; m < n_materials; ++m) {

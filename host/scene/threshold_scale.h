@@ -31,6 +31,9 @@ struct ThresholdScale {
   bool reached(int material, int label, double dose) const { return dose >= at(material, label); }
   // The material's own thresholds, ascending (label index and dose).
   std::vector<std::pair<int, double>> of(int material) const;
+  // The label's dose for each material, then +inf at index n_materials: a table for per-voxel
+  // loops, which clamp a voxel's material id to n_materials so that void never reaches it.
+  std::vector<double> doses_of_label(int label) const;
   // The one dose every material carrying the label gives it, or NaN when they differ.
   double common_dose(int label) const;
   // Every material has the same scale (the report then shows one header row of doses).
