@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 #include <string>
 
 #include "host/outputs/checked_file.h"
@@ -47,24 +48,82 @@ speed_um_s = 1000.0
 )",
                                                 "[output]\nthresholds_Gy = { low = 1.0e3, high = 1.0e5 }\n");
 
+// Every grid of the dose.vdb at `path`, read back through OpenVDB, is the engine's arrays
+// (the background where inactive), the masks follow the dose and `density` is its definition.
+// Returns how many voxels of each float grid are active, by name.
+std::map<std::string, int64_t> expect_grids_are_the_engines_arrays(const std::string& path, const test::EngineRun& run) {
+  const GridGeometry& g = run.g();
+  const DoseResults& r = run.results;
+  const std::vector<MaterialId>& material = run.grid->material;
+  std::map<std::string, int64_t> active;
+  const std::vector<int32_t> mat = read_material_grid(path, g);
+  auto is_matter = [&](int64_t v) { return material[v] != kVoidId; };
+  for (int64_t v = 0; v < g.voxels(); ++v) {
+    EXPECT_EQ(mat[v], is_matter(v) ? material[v] : -1) << v;
+    if (mat[v] != (is_matter(v) ? material[v] : -1)) break;
+  }
+  // A float grid read back against the array (background where inactive).
+  auto expect_float_grid = [&](const std::string& name, const float* values, float background, auto is_active) {
+    const std::vector<float> back = read_float_grid(path, name, g, background);
+    int64_t on = 0, wrong = 0, first_wrong = -1;
+    for (int64_t v = 0; v < g.voxels(); ++v) {
+      const float expected = is_active(v) ? values[v] : background;
+      on += is_active(v);
+      if (back[v] != expected && wrong++ == 0) first_wrong = v;
+    }
+    EXPECT_EQ(wrong, 0) << name << ": first at voxel " << first_wrong;
+    active[name] = on;
+  };
+  expect_float_grid("dose", r.dose_Gy.data(), 0.0f, is_matter);
+  expect_float_grid("dose_rate_peak", r.rate_peak_Gy_s.data(), 0.0f, is_matter);
+  expect_float_grid("dose_rate_mean", r.rate_mean_Gy_s.data(), 0.0f, is_matter);
+  const ThresholdScale& th = r.tables.thresholds;
+  for (int t = 0; t < th.count(); ++t) {
+    const float* cross = r.crossing(t);
+    expect_float_grid("t_" + th.labels[t] + "_s", cross, -1.0f, [&](int64_t v) { return is_matter(v) && cross[v] >= 0; });
+    const std::vector<uint8_t> mask = read_bool_grid(path, "dose_gt_" + th.labels[t], g);
+    for (int64_t v = 0; v < g.voxels(); ++v) {
+      EXPECT_EQ(mask[v] != 0, is_matter(v) && th.reached(material[v], t, r.dose_Gy[v])) << th.labels[t] << " " << v;
+      if ((mask[v] != 0) != (is_matter(v) && th.reached(material[v], t, r.dose_Gy[v]))) break;
+    }
+  }
+  const auto presence = component_presence(r.tables);
+  for (size_t c = 0; c < r.tables.component_grid_names.size(); ++c)
+    expect_float_grid("dose:" + r.tables.component_grid_names[c], r.component_dose(static_cast<int>(c)), 0.0f,
+                      [&](int64_t v) { return is_matter(v) && presence[c][material[v]]; });
+  // `density` is the log-scaled dose over four decades below the maximum.
+  const std::vector<float> density = read_float_grid(path, "density", g, 0.0f);
+  float dose_max = 0;
+  for (int64_t v = 0; v < g.voxels(); ++v) dose_max = std::max(dose_max, r.dose_Gy[v]);
+  for (int64_t v = 0; v < g.voxels(); ++v) {
+    const double d = r.dose_Gy[v];
+    const double x = d > 0 ? (std::log10(d) - (std::log10(dose_max) - 4.0)) / 4.0 : 0.0;
+    if (!is_matter(v) || x <= 0) EXPECT_EQ(density[v], 0.0f) << v;
+    else EXPECT_FLOAT_EQ(density[v], static_cast<float>(std::min(1.0, x))) << v;
+    if (testing::Test::HasFailure()) break;
+  }
+  return active;
+}
+
+void write_dose_vdb_of(const test::EngineRun& run, const std::string& path) {
+  CheckedFile file(path, path);
+  VdbWriteContext ctx{run.scene, run.materials, *run.grid, run.timeline.duration_s, "test", nullptr};
+  DoseResults copy = run.results;
+  write_dose_vdb(file, ctx, std::move(copy));
+  file.finish();
+}
+
 TEST(VdbWriter, EveryGridReadsBackThroughOpenVdbAsTheEnginesArrays) {
   auto run = test::run_engine(kWideScene);
   const GridGeometry& g = run->g();
   ASSERT_GT(g.dims[0], 4096);
   ASSERT_NE(g.dims[1] % 8, 0);
   ASSERT_NE(g.dims[2] % 8, 0);
-  const DoseResults& r = run->results;
   const std::vector<MaterialId>& material = run->grid->material;
 
   test::ScratchDir dir;
   const std::string path = (dir / "dose.vdb").string();
-  {
-    CheckedFile file(path, path);
-    VdbWriteContext ctx{run->scene, run->materials, *run->grid, run->timeline.duration_s, "test", nullptr};
-    DoseResults copy = r;
-    write_dose_vdb(file, ctx, std::move(copy));
-    file.finish();
-  }
+  write_dose_vdb_of(*run, path);
 
   int64_t matter = 0, cathode = 0;
   const int cathode_id = 3;  // copper, NMC811, EC, cathode
@@ -75,42 +134,12 @@ TEST(VdbWriter, EveryGridReadsBackThroughOpenVdbAsTheEnginesArrays) {
   ASSERT_GT(matter, cathode);
   ASSERT_LT(matter, g.voxels());  // the sphere is void
 
-  const std::vector<int32_t> mat = read_material_grid(path, g);
-  // Compares a float grid read back with the array (background where inactive); returns
-  // how many voxels are active.
-  auto expect_float_grid = [&](const std::string& name, const float* values, float background, auto active) {
-    const std::vector<float> back = read_float_grid(path, name, g, background);
-    int64_t on = 0, wrong = 0, first_wrong = -1;
-    for (int64_t v = 0; v < g.voxels(); ++v) {
-      const float expected = active(v) ? values[v] : background;
-      on += active(v);
-      if (back[v] != expected && wrong++ == 0) first_wrong = v;
-    }
-    EXPECT_EQ(wrong, 0) << name << ": first at voxel " << first_wrong;
-    return on;
-  };
-  auto is_matter = [&](int64_t v) { return material[v] != kVoidId; };
-  for (int64_t v = 0; v < g.voxels(); ++v) ASSERT_EQ(mat[v], is_matter(v) ? material[v] : -1) << v;
-  EXPECT_EQ(expect_float_grid("dose", r.dose_Gy.data(), 0.0f, is_matter), matter);
-  expect_float_grid("dose_rate_peak", r.rate_peak_Gy_s.data(), 0.0f, is_matter);
-  expect_float_grid("dose_rate_mean", r.rate_mean_Gy_s.data(), 0.0f, is_matter);
-  const ThresholdScale& th = r.tables.thresholds;
-  ASSERT_EQ(th.count(), 2);
-  for (int t = 0; t < th.count(); ++t) {
-    const float* cross = r.crossing(t);
-    const int64_t crossed = expect_float_grid("t_" + th.labels[t] + "_s", cross, -1.0f,
-                                              [&](int64_t v) { return is_matter(v) && cross[v] >= 0; });
-    EXPECT_GT(crossed, 0) << th.labels[t];
-    const std::vector<uint8_t> mask = read_bool_grid(path, "dose_gt_" + th.labels[t], g);
-    for (int64_t v = 0; v < g.voxels(); ++v)
-      ASSERT_EQ(mask[v] != 0, is_matter(v) && th.reached(material[v], t, r.dose_Gy[v])) << th.labels[t] << " " << v;
-  }
-  const auto presence = component_presence(r.tables);
-  for (size_t c = 0; c < r.tables.component_grid_names.size(); ++c) {
-    const int64_t on = expect_float_grid("dose:" + r.tables.component_grid_names[c], r.component_dose(static_cast<int>(c)),
-                                         0.0f, [&](int64_t v) { return is_matter(v) && presence[c][material[v]]; });
-    EXPECT_EQ(on, cathode) << r.tables.component_grid_names[c];
-  }
+  const std::map<std::string, int64_t> active = expect_grids_are_the_engines_arrays(path, *run);
+  EXPECT_EQ(active.at("dose"), matter);
+  EXPECT_GT(active.at("t_low_s"), 0);
+  EXPECT_GT(active.at("t_high_s"), 0);
+  EXPECT_EQ(active.at("dose:NMC811"), cathode);
+  EXPECT_EQ(active.at("dose:EC"), cathode);
 
   // The file's own account of its grids: every grid listed, in the order written, with the
   // active voxels and bounding boxes OpenVDB computes from the topology read back.
@@ -125,15 +154,107 @@ TEST(VdbWriter, EveryGridReadsBackThroughOpenVdbAsTheEnginesArrays) {
     EXPECT_EQ(s.index_min, (std::array<int, 3>{0, 0, 0})) << s.name;
     EXPECT_EQ(s.index_max, (std::array<int, 3>{int(g.dims[0] - 1), int(g.dims[1] - 1), int(g.dims[2] - 1)})) << s.name;
   }
-  // `density` is the log-scaled dose over four decades below the maximum.
-  const std::vector<float> density = read_float_grid(path, "density", g, 0.0f);
-  float dose_max = 0;
-  for (int64_t v = 0; v < g.voxels(); ++v) dose_max = std::max(dose_max, r.dose_Gy[v]);
+}
+
+// Layers a whole number of leaves thick and a void box spanning whole leaves, a grid edge
+// cutting leaves along every axis, and a small top-hat spot: most 8^3 blocks are one material,
+// undosed or void, which the writer stores as tiles (or not at all) without gathering them.
+const std::string kLayeredScene = test::make_scene("[materials.copper]\nformula = \"Cu\"\n" + test::kCathodeMaterials,
+                                                   R"(voxel_um = [1.0, 1.0, 1.0]
+lateral_um = [84.0, 43.0]
+[[sample.layers]]
+material = "copper"
+thickness_um = 8.0
+[[sample.layers]]
+material = "cathode"
+thickness_um = 21.0
+[[sample.shapes]]
+kind = "box"
+material = "void"
+center_um = [26.0, 0.0, 14.0]
+size_um = [16.0, 43.0, 16.0]
+)",
+                                                   R"(energy_keV = 27.0
+flux_ph_s = 1e12
+profile = "tophat"
+size_um = [20.0, 10.0]
+)",
+                                                   R"([[scan.steps]]
+kind = "point"
+at_um = [-20.0, 0.0]
+exposure_s = 10.0
+)",
+                                                   "[output]\nthresholds_Gy = { low = 1.0e3, high = 1.0e5 }\n"
+                                                   "frames_s = [4.0]\n");
+
+TEST(VdbWriter, BlocksOfOneValueAreTilesThatReadBackAsTheirVoxels) {
+  auto run = test::run_engine(kLayeredScene);
+  const GridGeometry& g = run->g();
+  ASSERT_NE(g.dims[0] % 8, 0);
+  ASSERT_NE(g.dims[1] % 8, 0);
+  ASSERT_NE(g.dims[2] % 8, 0);
+  const std::vector<MaterialId>& material = run->grid->material;
+  int64_t matter = 0, undosed_matter = 0;
   for (int64_t v = 0; v < g.voxels(); ++v) {
-    const double d = r.dose_Gy[v];
-    const double x = d > 0 ? (std::log10(d) - (std::log10(dose_max) - 4.0)) / 4.0 : 0.0;
-    if (!is_matter(v) || x <= 0) ASSERT_EQ(density[v], 0.0f) << v;
-    else ASSERT_FLOAT_EQ(density[v], static_cast<float>(std::min(1.0, x))) << v;
+    matter += material[v] != kVoidId;
+    undosed_matter += material[v] != kVoidId && run->results.dose_Gy[v] == 0.0f;
+  }
+  ASSERT_LT(matter, g.voxels());
+  ASSERT_GT(undosed_matter, matter / 2);  // the spot covers a small part
+
+  test::ScratchDir dir;
+  const std::string path = (dir / "dose.vdb").string();
+  write_dose_vdb_of(*run, path);
+  const std::map<std::string, int64_t> active = expect_grids_are_the_engines_arrays(path, *run);
+  EXPECT_EQ(active.at("dose"), matter);
+  EXPECT_GT(active.at("t_low_s"), 0);
+
+  // Tiles where blocks are one value, counted with the voxels (OpenVDB's own account).
+  for (const VdbGridSummary& s : read_vdb_summary(path).grids) {
+    if (s.name == "material" || s.name == "dose" || s.name == "dose_rate_peak" || s.name == "dose:NMC811" ||
+        s.name == "dose_gt_low") {
+      EXPECT_GT(s.active_tiles, 0) << s.name;
+    }
+    if (s.name == "material" || s.name == "dose") {
+      EXPECT_EQ(s.active_voxels, matter) << s.name;
+      EXPECT_LT(s.leaves, (g.dims[0] / 8 + 1) * (g.dims[1] / 8 + 1) * (g.dims[2] / 8 + 1)) << s.name;
+    }
+    if (s.name == "dose") {
+      double sum = 0;
+      for (int64_t v = 0; v < g.voxels(); ++v) sum += material[v] != kVoidId ? run->results.dose_Gy[v] : 0.0;
+      EXPECT_NEAR(s.mean, sum / static_cast<double>(matter), 1e-6 * s.max) << "the tiles count in the mean";
+      EXPECT_EQ(s.min, 0.0);
+    }
+  }
+
+  // A frame: its dose, zero over most blocks, and its density on the final dose's scale.
+  ASSERT_EQ(run->results.frame_dose_Gy.size(), static_cast<size_t>(g.voxels()));  // one frame
+  const std::string frame_path = (dir / "dose_0001.vdb").string();
+  float dose_max = 0;
+  for (int64_t v = 0; v < g.voxels(); ++v) dose_max = std::max(dose_max, run->results.dose_Gy[v]);
+  {
+    CheckedFile file(frame_path, frame_path);
+    VdbWriteContext ctx{run->scene, run->materials, *run->grid, 4.0, "test", nullptr};
+    write_frame_vdb(file, ctx, run->results.frame_dose(0), 4.0, 1, std::log10(dose_max));
+    file.finish();
+  }
+  const std::vector<float> frame = read_float_grid(frame_path, "dose", g, -1.0f);
+  const std::vector<float> density = read_float_grid(frame_path, "density", g, 0.0f);
+  const float* expected = run->results.frame_dose(0);
+  int64_t dosed = 0;
+  for (int64_t v = 0; v < g.voxels(); ++v) {
+    const bool on = material[v] != kVoidId;
+    ASSERT_EQ(frame[v], on ? expected[v] : -1.0f) << v;
+    const double x = expected[v] > 0 ? (std::log10(double(expected[v])) - (std::log10(dose_max) - 4.0)) / 4.0 : 0.0;
+    if (!on || x <= 0) ASSERT_EQ(density[v], 0.0f) << v;
+    else ASSERT_NEAR(density[v], std::min(1.0, x), 1e-6) << v;
+    dosed += on && expected[v] > 0;
+  }
+  EXPECT_GT(dosed, 0);
+  for (const VdbGridSummary& s : read_vdb_summary(frame_path).grids) {
+    if (s.name == "dose") {
+      EXPECT_GT(s.active_tiles, 0);
+    }
   }
 }
 

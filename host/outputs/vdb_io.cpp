@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <future>
 #include <mutex>
@@ -77,6 +78,97 @@ struct LeafBlocks {
   }
 };
 
+// ---- blocks that need no gathering ----
+//
+// Much of a grid is often one value over whole 8^3 blocks: undosed matter (a frame's dose,
+// the rates and component doses are 0 wherever the beam never went) and one material's layer
+// (the material grid). OpenVDB keeps such a block as a tile, one value and an active flag in
+// the node above the leaves (as tools::prune and tools::copyFromDense make them), which reads
+// back as the same 8^3 voxels. A grid whose value(v) depends on material[v] and one dense
+// array's data[v] alone is one value, active or not, over every block where both arrays are
+// (bit for bit): such blocks are found by reading the two arrays in memory order, and the
+// grid's value at the block's first voxel stands for the whole block, which is then neither
+// gathered nor compressed.
+
+// A value's bits: blocks are uniform bit for bit (0 and -0, or two NaNs, are not one value).
+template <typename T>
+auto bits_of(T x) {
+  static_assert(sizeof(T) == 2 || sizeof(T) == 4, "materials and 4-byte values");
+  std::conditional_t<sizeof(T) == 2, uint16_t, uint32_t> b;
+  std::memcpy(&b, &x, sizeof b);
+  return b;
+}
+
+// Clears u[bi] for each block bi of row `row` whose voxels within the grid do not all hold
+// the bits of its first voxel in `data` (dense on g): each line of the row is compared with
+// the first line's block starts, along x in memory order (vectorized), into differ[i]
+// (first and differ: nx values of scratch). Run just before the row is gathered, it brings
+// the lines the gather reads into the cache.
+template <typename T, typename Bits = decltype(bits_of(T{}))>
+void keep_uniform_blocks_of_row(const GridGeometry& g, const LeafBlocks& blocks, int64_t row, const T* data, uint8_t* u,
+                                std::vector<Bits>& first, std::vector<Bits>& differ) {
+  if (std::none_of(u, u + blocks.bx, [](uint8_t x) { return x != 0; })) return;
+  const int64_t nx = g.dims[0];
+  first.resize(static_cast<size_t>(nx));
+  differ.assign(static_cast<size_t>(nx), 0);
+  const int64_t j0 = (row % blocks.by) * kLeafDim, k0 = (row / blocks.by) * kLeafDim;
+  const T* first_line = data + g.index(0, j0, k0);
+  for (int64_t i = 0; i < nx; ++i) first[static_cast<size_t>(i)] = bits_of(first_line[i & ~(kLeafDim - 1)]);
+  for (int yz = 0; yz < kLeafDim * kLeafDim; ++yz) {
+    const int64_t j = j0 + (yz >> 3), k = k0 + (yz & 7);
+    if (j >= g.dims[1] || k >= g.dims[2]) continue;
+    const T* line = data + g.index(0, j, k);
+    Bits* d = differ.data();
+    const Bits* f = first.data();
+    for (int64_t i = 0; i < nx; ++i) d[i] |= bits_of(line[i]) ^ f[i];
+  }
+  for (int64_t bi = 0; bi < blocks.bx; ++bi) {
+    Bits any = 0;
+    for (int64_t i = bi * kLeafDim; i < std::min(nx, (bi + 1) * kLeafDim); ++i) any |= differ[static_cast<size_t>(i)];
+    u[bi] &= any == 0;
+  }
+}
+
+// [block]: whether each block is one material (within the grid).
+std::vector<uint8_t> blocks_of_one_material(const GridGeometry& g, const MaterialId* material) {
+  const LeafBlocks blocks(g);
+  std::vector<uint8_t> uniform(static_cast<size_t>(blocks.count()), 1);
+  tbb::parallel_for(tbb::blocked_range<int64_t>(0, blocks.rows()), [&](const tbb::blocked_range<int64_t>& r) {
+    std::vector<uint16_t> first, differ;
+    for (int64_t row = r.begin(); row != r.end(); ++row)
+      keep_uniform_blocks_of_row(g, blocks, row, material, uniform.data() + row * blocks.bx, first, differ);
+  });
+  return uniform;
+}
+
+// The level of the tree's nodes whose tiles are a leaf's 8^3 voxels (leaves are level 0).
+constexpr openvdb::Index kTileLevel = 1;
+
+// What a block of a grid is, decided before gathering: a uniform block is a tile when the
+// grid's value there is active and the block lies whole in the grid (a tile covers 8^3
+// voxels), empty when inactive; any other block is gathered.
+enum BlockKind : uint8_t { kGatherBlock = 0, kEmptyBlock = 1, kTileBlock = 2 };
+
+// The kinds of the blocks of row `row` (kind[bi], and the value of each tile) of a grid
+// valued value(v, out) where uniform[bi] says the block's material and data are one value.
+template <typename ValueT, typename ValueF>
+void classify_block_row(const GridGeometry& g, const LeafBlocks& blocks, int64_t row, const uint8_t* uniform,
+                        ValueF& value, const ValueT background, uint8_t* kind, ValueT* tile_value) {
+  const int64_t j0 = (row % blocks.by) * kLeafDim, k0 = (row / blocks.by) * kLeafDim;
+  const bool whole_yz = j0 + kLeafDim <= g.dims[1] && k0 + kLeafDim <= g.dims[2];
+  for (int64_t bi = 0; bi < blocks.bx; ++bi) {
+    kind[bi] = kGatherBlock;
+    if (!uniform[bi]) continue;
+    ValueT v = background;
+    if (!value(g.index(bi * kLeafDim, j0, k0), v)) {
+      kind[bi] = kEmptyBlock;
+    } else if (whole_yz && (bi + 1) * kLeafDim <= g.dims[0]) {
+      kind[bi] = kTileBlock;
+      tile_value[bi] = v;
+    }
+  }
+}
+
 // The blocks in the order a tree holding all of them iterates (and writes) its leaves,
 // asked of a tree of value-less leaves rather than re-derived from OpenVDB's node layout.
 std::vector<int64_t> blocks_in_tree_order(const GridGeometry& g) {
@@ -97,46 +189,17 @@ std::vector<int64_t> blocks_in_tree_order(const GridGeometry& g) {
 
 static_assert(kLeafDim == 8, "a leaf's offset is (x << 6) | (y << 3) | z within its 8^3 block");
 
-// Gathers the row of blocks `row` (8 x 8 rows of voxels across the grid along x) into its
-// leaves. value(v, out) says whether voxel v of the dense arrays is active and sets its
-// value; inactive voxels, and those beyond the grid, hold `background`. Voxel (i, y, z) of
-// the row is at offset ((i & 7) << 6 | y << 3 | z) of leaf i >> 3, that is at
-// values[i * 64 + yz] (yz = y << 3 | z), and is bit yz of its leaf's mask word i & 7, that
-// is of words[i]: each row of voxels is read in memory order and written a column of this
-// 64-wide transpose. `words` (bx * 8 of them) are then the leaves' masks.
-template <typename ValueT, typename ValueF>
-void gather_block_row(const GridGeometry& g, const LeafBlocks& blocks, int64_t row, ValueF& value,
-                      const ValueT background, ValueT* values, LeafMask::Word* words, LeafMask* masks) {
-  constexpr int kRows = kLeafDim * kLeafDim;
-  const int64_t nx = g.dims[0], n_padded = blocks.bx * kLeafDim;
-  const int64_t j0 = (row % blocks.by) * kLeafDim, k0 = (row / blocks.by) * kLeafDim;
-  std::fill(words, words + n_padded, LeafMask::Word(0));
-  for (int yz = 0; yz < kRows; ++yz) {
-    const int64_t j = j0 + (yz >> 3), k = k0 + (yz & 7);
-    if (j >= g.dims[1] || k >= g.dims[2]) {
-      for (int64_t i = 0; i < nx; ++i) values[i * kRows + yz] = background;
-      continue;
-    }
-    const int64_t first = g.index(0, j, k);
-    for (int64_t i = 0; i < nx; ++i) {
-      ValueT v = background;
-      const bool on = value(first + i, v);
-      values[i * kRows + yz] = on ? v : background;
-      words[i] |= LeafMask::Word(on) << yz;
-    }
-  }
-  std::fill(values + nx * kRows, values + n_padded * kRows, background);
-  for (int64_t bi = 0; bi < blocks.bx; ++bi)
-    for (int x = 0; x < kLeafDim; ++x)
-      masks[bi].template getWord<LeafMask::Word>(static_cast<openvdb::Index>(x)) = words[bi * kLeafDim + x];
-}
-
 // A thread's memory for gathering rows of blocks, kept from row to row and grid to grid:
 // allocated per task, it was cleared (80 kB) every few rows.
 template <typename ValueT>
 struct GatherScratch {
-  std::vector<ValueT> values;         // a row of blocks' leaves, values[i * 64 + yz]
-  std::vector<LeafMask::Word> words;  // their mask words, words[i]
+  std::vector<ValueT> values;                      // a row of blocks' leaves, values[i * 64 + yz]
+  std::vector<LeafMask::Word> words;               // their mask words, words[i]
+  std::vector<uint8_t> kind;                       // [bi]: BlockKind
+  std::vector<ValueT> tile_value;                  // [bi]: a tile's value
+  std::vector<std::pair<int64_t, int64_t>> runs;   // blocks to gather, [begin, end) in voxels along x
+  std::vector<uint8_t> uniform;                    // [bi]: one material and one value of the grid's array
+  std::vector<uint32_t> first, differ;             // keep_uniform_blocks_of_row's scratch
 
   static GatherScratch& of_this_thread(const LeafBlocks& blocks) {
     thread_local GatherScratch s;
@@ -144,10 +207,62 @@ struct GatherScratch {
     if (s.words.size() < n) {
       s.values.resize(n * kLeafDim * kLeafDim);
       s.words.resize(n);
+      s.kind.resize(static_cast<size_t>(blocks.bx));
+      s.tile_value.resize(static_cast<size_t>(blocks.bx));
+      s.uniform.resize(static_cast<size_t>(blocks.bx));
     }
     return s;
   }
 };
+
+// Gathers the row of blocks `row` (8 x 8 rows of voxels across the grid along x) into its
+// leaves, the blocks whose s.kind[bi] is kGatherBlock only (the others' masks are off and
+// their values unset). value(v, out) says whether voxel v of the dense arrays is active and
+// sets its value; inactive voxels, and those beyond the grid, hold `background`. Voxel
+// (i, y, z) of the row is at offset ((i & 7) << 6 | y << 3 | z) of leaf i >> 3, that is at
+// s.values[i * 64 + yz] (yz = y << 3 | z), and is bit yz of its leaf's mask word i & 7, that
+// is of s.words[i]: each row of voxels is read in memory order and written a column of this
+// 64-wide transpose. The words are then the leaves' masks.
+template <typename ValueT, typename ValueF>
+void gather_block_row(const GridGeometry& g, const LeafBlocks& blocks, int64_t row, ValueF& value,
+                      const ValueT background, GatherScratch<ValueT>& s, LeafMask* masks) {
+  constexpr int kRows = kLeafDim * kLeafDim;
+  const int64_t nx = g.dims[0], n_padded = blocks.bx * kLeafDim;
+  const int64_t j0 = (row % blocks.by) * kLeafDim, k0 = (row / blocks.by) * kLeafDim;
+  ValueT* values = s.values.data();
+  LeafMask::Word* words = s.words.data();
+  std::fill(words, words + n_padded, LeafMask::Word(0));
+  s.runs.clear();
+  for (int64_t bi = 0; bi < blocks.bx;) {
+    if (s.kind[bi] != kGatherBlock) {
+      ++bi;
+      continue;
+    }
+    const int64_t b0 = bi;
+    while (bi < blocks.bx && s.kind[bi] == kGatherBlock) ++bi;
+    s.runs.emplace_back(b0 * kLeafDim, std::min(nx, bi * kLeafDim));
+  }
+  for (int yz = 0; yz < kRows; ++yz) {
+    const int64_t j = j0 + (yz >> 3), k = k0 + (yz & 7);
+    if (j >= g.dims[1] || k >= g.dims[2]) {
+      for (const auto& [i0, i1] : s.runs)
+        for (int64_t i = i0; i < i1; ++i) values[i * kRows + yz] = background;
+      continue;
+    }
+    const int64_t first = g.index(0, j, k);
+    for (const auto& [i0, i1] : s.runs)
+      for (int64_t i = i0; i < i1; ++i) {
+        ValueT v = background;
+        const bool on = value(first + i, v);
+        values[i * kRows + yz] = on ? v : background;
+        words[i] |= LeafMask::Word(on) << yz;
+      }
+  }
+  std::fill(values + nx * kRows, values + n_padded * kRows, background);
+  for (int64_t bi = 0; bi < blocks.bx; ++bi)
+    for (int x = 0; x < kLeafDim; ++x)
+      masks[bi].template getWord<LeafMask::Word>(static_cast<openvdb::Index>(x)) = words[bi * kLeafDim + x];
+}
 
 // A thread's leaf encoder and one leaf's active values, kept likewise (a fresh LZ4 state is
 // 16 kB to clear): 12 % of a frame's instructions (callgrind) when made per task.
@@ -186,10 +301,12 @@ openvdb::CoordBBox active_bounds(const LeafMask& mask, const openvdb::Coord& ori
 }
 
 // One grid's leaves compressed: each row of blocks' bytes, and each block's mask and place
-// in its row's bytes; the active voxels' count and bounding box per row of blocks.
+// in its row's bytes, or its tile; the active voxels' count and bounding box per row of blocks.
 struct CompressedGrid {
-  std::vector<LeafMask> masks;                   // [block]
+  std::vector<LeafMask> masks;                   // [block]: off for a tile
   std::vector<uint32_t> bytes_begin, bytes_end;  // [block]: its leaf in its row's bytes
+  std::vector<uint8_t> tile;                     // [block]: an active tile, no leaf
+  std::vector<uint32_t> tile_bits;               // [block]: the tile's value (4-byte values)
   std::vector<std::string> row_bytes;            // [row of blocks]
   std::vector<int64_t> row_active;               // [row of blocks]
   std::vector<openvdb::CoordBBox> row_bounds;    // [row of blocks]
@@ -198,6 +315,8 @@ struct CompressedGrid {
     masks.resize(static_cast<size_t>(blocks.count()));
     bytes_begin.resize(masks.size());
     bytes_end.resize(masks.size());
+    tile.resize(masks.size());
+    tile_bits.resize(masks.size());
     row_bytes.resize(static_cast<size_t>(blocks.rows()));
     row_active.resize(row_bytes.size());
     row_bounds.resize(row_bytes.size());
@@ -236,8 +355,11 @@ WriterScratch& writer_scratch() {
 // order, and compressing (parallel) overlaps writing (serial).
 class VdbFileWriter : private openvdb::io::Archive {
  public:
-  VdbFileWriter(CheckedFile& file, const GridGeometry& g, openvdb::MetaMap meta, std::vector<std::string> grid_names)
-      : file_(file), os_(file.stream()), geometry_(g), names_(std::move(grid_names)), lock_(writer_scratch().busy) {
+  // `material` (dense on g): what the grids' values depend on besides the array each names.
+  VdbFileWriter(CheckedFile& file, const GridGeometry& g, const MaterialId* material, openvdb::MetaMap meta,
+                std::vector<std::string> grid_names)
+      : file_(file), os_(file.stream()), geometry_(g), names_(std::move(grid_names)),
+        material_uniform_(blocks_of_one_material(g, material)), lock_(writer_scratch().busy) {
     setCompression(openvdb::io::COMPRESS_BLOSC | openvdb::io::COMPRESS_ACTIVE_MASK);
     writer_scratch().prepare(g);
     file_meta_ = std::make_shared<openvdb::io::StreamMetadata>();
@@ -258,27 +380,45 @@ class VdbFileWriter : private openvdb::io::Archive {
     openvdb::io::setStreamMetadataPtr(os_, none, /*transfer=*/false);  // ours is about to go
   }
 
-  // A bool grid (named and described, its tree empty), on(v) true for the voxels it holds:
-  // built whole (its leaves are two masks, no buffer) and written by OpenVDB, which
-  // compresses nothing of a bool leaf and keeps no delayed-load metadata for it; written to
-  // the file, like a dense grid, while the caller goes on.
+  // s.uniform: the blocks of row `row` over which a grid whose value(v) depends on
+  // material[v] and data[v] alone (data null: on material[v] alone) is one value.
+  template <typename ValueT>
+  void find_uniform_blocks(int64_t row, const float* data, GatherScratch<ValueT>& s) {
+    const LeafBlocks blocks(geometry_);
+    std::copy_n(material_uniform_.begin() + row * blocks.bx, blocks.bx, s.uniform.begin());
+    if (data) keep_uniform_blocks_of_row(geometry_, blocks, row, data, s.uniform.data(), s.first, s.differ);
+  }
+
+  // A bool grid (named and described, its tree empty), on(v) true for the voxels it holds, a
+  // function of material[v] and data[v] alone: built whole (its leaves are two masks, no
+  // buffer; a block all on is a tile) and written by OpenVDB, which compresses nothing of a
+  // bool leaf and keeps no delayed-load metadata for it; written to the file, like a dense
+  // grid, while the caller goes on.
   template <typename OnF>
-  void write_mask(const openvdb::BoolGrid::Ptr& grid, OnF on) {
+  void write_mask(const openvdb::BoolGrid::Ptr& grid, const float* data, OnF on) {
     using LeafT = openvdb::BoolTree::LeafNodeType;
     static_assert(LeafT::DIM == kLeafDim, "the 8^3 blocks are the tree's leaves");
     DOSEMAP_BUG_CHECK(grid->tree().empty(), "a mask grid starts empty");
     openvdb::io::GridDescriptor gd = next_descriptor(*grid);
     const LeafBlocks blocks(geometry_);
     std::vector<LeafT*> leaves(static_cast<size_t>(blocks.count()), nullptr);
+    std::vector<uint8_t> tiles(leaves.size(), 0);
     auto value = [&on](int64_t v, uint8_t& out) { return (out = on(v)) != 0; };
     tbb::parallel_for(tbb::blocked_range<int64_t>(0, blocks.rows()), [&](const tbb::blocked_range<int64_t>& r) {
       GatherScratch<uint8_t>& s = GatherScratch<uint8_t>::of_this_thread(blocks);
       std::vector<LeafMask> masks(static_cast<size_t>(blocks.bx));
       for (int64_t row = r.begin(); row != r.end(); ++row) {
-        gather_block_row(geometry_, blocks, row, value, uint8_t(0), s.values.data(), s.words.data(), masks.data());
+        find_uniform_blocks(row, data, s);
+        classify_block_row(geometry_, blocks, row, s.uniform.data(), value, uint8_t(0), s.kind.data(),
+                           s.tile_value.data());
+        gather_block_row(geometry_, blocks, row, value, uint8_t(0), s, masks.data());
         for (int64_t bi = 0; bi < blocks.bx; ++bi) {
-          if (masks[bi].isOff()) continue;
           const int64_t b = row * blocks.bx + bi;
+          if (s.kind[bi] == kTileBlock || masks[bi].isOn()) {
+            tiles[b] = 1;
+            continue;
+          }
+          if (masks[bi].isOff()) continue;
           leaves[b] = new LeafT(blocks.origin(b), false, false);
           leaves[b]->setValueMask(masks[bi]);  // on where active: a bool leaf's values are its mask
           leaves[b]->buffer() = masks[bi];
@@ -287,6 +427,8 @@ class VdbFileWriter : private openvdb::io::Archive {
     });
     for (LeafT* leaf : leaves)
       if (leaf) grid->tree().addLeaf(leaf);  // the tree takes ownership
+    for (int64_t b = 0; b < blocks.count(); ++b)
+      if (tiles[b]) grid->tree().addTile(kTileLevel, blocks.origin(b), true, true);
     wait_for_writing();
     writing_ = std::async(std::launch::async, [this, grid, gd]() mutable {
       writeGrid(gd, grid, os_, /*seekable=*/true);
@@ -296,13 +438,15 @@ class VdbFileWriter : private openvdb::io::Archive {
   }
 
   // `grid` (named and described, its tree empty) with value(v, out) for each voxel v of the
-  // dense arrays: true and the value where active, false where not. Returns once its leaves
-  // are compressed (the arrays may go); the file gets them while the caller goes on.
-  // leaf(values, mask), when given, then rewrites each gathered leaf that has active voxels
-  // (its kLeafDim^3 values in the leaf's order, inactive ones the background, and its mask):
-  // values cheaper to compute a leaf at a time (vectorized) than voxel by voxel.
+  // dense arrays: true and the value where active, false where not; a function of material[v]
+  // and data[v] alone (data null: of material[v] alone). Returns once its leaves are
+  // compressed (the arrays may go); the file gets them while the caller goes on.
+  // leaf(values, mask), when given, then rewrites each leaf that has active voxels (its
+  // kLeafDim^3 values in the leaf's order, inactive ones the background, and its mask; a
+  // tile's made a leaf): values cheaper to compute a leaf at a time (vectorized) than voxel
+  // by voxel. It never activates a voxel.
   template <typename GridT, typename ValueF, typename LeafF = std::nullptr_t>
-  void write_dense(const std::shared_ptr<GridT>& grid, ValueF value, LeafF leaf = nullptr) {
+  void write_dense(const std::shared_ptr<GridT>& grid, const float* data, ValueF value, LeafF leaf = nullptr) {
     using ValueT = typename GridT::ValueType;
     openvdb::io::GridDescriptor gd = next_dense_descriptor(*grid);
     if (pair_writing_) wait_for_writing();  // both compressed grids are in use until then
@@ -318,12 +462,26 @@ class VdbFileWriter : private openvdb::io::Archive {
       EncodeScratch<ValueT>& e = EncodeScratch<ValueT>::of_this_thread();
       for (int64_t row = r.begin(); row != r.end(); ++row) {
         const int64_t first = row * blocks.bx;
-        gather_block_row(geometry_, blocks, row, value, background, s.values.data(), s.words.data(), &c.masks[first]);
+        find_uniform_blocks(row, data, s);
+        classify_block_row(geometry_, blocks, row, s.uniform.data(), value, background, s.kind.data(),
+                           s.tile_value.data());
+        gather_block_row(geometry_, blocks, row, value, background, s, &c.masks[first]);
         RowEncoding out(c, row);
         for (int64_t b = first; b < first + blocks.bx; ++b) {
           ValueT* values = s.values.data() + (b - first) * kLeafValues;
-          if constexpr (!std::is_same_v<LeafF, std::nullptr_t>)
+          const uint8_t kind = s.kind[b - first];
+          if constexpr (std::is_same_v<LeafF, std::nullptr_t>) {
+            if (kind == kTileBlock) {
+              out.append_tile(b, blocks.origin(b), s.tile_value[b - first]);
+              continue;
+            }
+          } else {
+            if (kind == kTileBlock) {  // the tile as a leaf, made anew
+              std::fill(values, values + kLeafValues, s.tile_value[b - first]);
+              c.masks[b].setOn();
+            }
             if (!c.masks[b].isOff()) leaf(values, c.masks[b]);
+          }
           out.append_leaf(b, blocks.origin(b), values, e);
         }
       }
@@ -334,11 +492,12 @@ class VdbFileWriter : private openvdb::io::Archive {
   }
 
   // `grid` as write_dense writes it, then `derived` (the next grid the file lists, same value
-  // type) whose leaves derive(values, mask) makes of a copy of each of grid's leaves that has
-  // active voxels: one pass over the dense arrays for both (a frame's dose and density).
+  // type) whose leaves derive(values, mask) makes of a copy of each of grid's leaves (or
+  // tiles) that has active voxels: one pass over the dense arrays for both (a frame's dose and
+  // density). derive never activates a voxel.
   template <typename GridT, typename ValueF, typename DeriveF>
-  void write_dense_and_derived(const std::shared_ptr<GridT>& grid, ValueF value, const std::shared_ptr<GridT>& derived,
-                               DeriveF derive) {
+  void write_dense_and_derived(const std::shared_ptr<GridT>& grid, const float* data, ValueF value,
+                               const std::shared_ptr<GridT>& derived, DeriveF derive) {
     using ValueT = typename GridT::ValueType;
     openvdb::io::GridDescriptor gd = next_dense_descriptor(*grid);
     openvdb::io::GridDescriptor derived_gd = next_dense_descriptor(*derived);
@@ -355,12 +514,21 @@ class VdbFileWriter : private openvdb::io::Archive {
       std::array<ValueT, kLeafValues> copy;
       for (int64_t row = r.begin(); row != r.end(); ++row) {
         const int64_t first = row * blocks.bx;
-        gather_block_row(geometry_, blocks, row, value, background, s.values.data(), s.words.data(), &c.masks[first]);
+        find_uniform_blocks(row, data, s);
+        classify_block_row(geometry_, blocks, row, s.uniform.data(), value, background, s.kind.data(),
+                           s.tile_value.data());
+        gather_block_row(geometry_, blocks, row, value, background, s, &c.masks[first]);
         RowEncoding out(c, row), derived_out(dc, row);
         for (int64_t b = first; b < first + blocks.bx; ++b) {
-          const ValueT* values = s.values.data() + (b - first) * kLeafValues;
-          out.append_leaf(b, blocks.origin(b), values, e);
-          dc.masks[b] = c.masks[b];
+          ValueT* values = s.values.data() + (b - first) * kLeafValues;
+          if (s.kind[b - first] == kTileBlock) {  // derived from the tile as a leaf
+            out.append_tile(b, blocks.origin(b), s.tile_value[b - first]);
+            std::fill(values, values + kLeafValues, s.tile_value[b - first]);
+            dc.masks[b].setOn();
+          } else {
+            dc.masks[b] = c.masks[b];  // (before append_leaf, which may make the leaf a tile)
+            out.append_leaf(b, blocks.origin(b), values, e);
+          }
           if (!dc.masks[b].isOff()) {  // (an empty leaf's values are not read)
             std::copy(values, values + kLeafValues, copy.begin());
             derive(copy.data(), dc.masks[b]);
@@ -427,11 +595,18 @@ class VdbFileWriter : private openvdb::io::Archive {
       c.row_active[row] = active;
       c.row_bounds[row] = bounds;
     }
-    // Block b's leaf (at `origin`), its mask c.masks[b] and its kLeafValues values.
+    // Block b's leaf (at `origin`), its mask c.masks[b] and its kLeafValues values; a tile
+    // when every voxel is active with one value (bit for bit).
     template <typename ValueT>
     void append_leaf(int64_t b, const openvdb::Coord& origin, const ValueT* values, EncodeScratch<ValueT>& e) {
-      c.bytes_begin[b] = static_cast<uint32_t>(bytes.size());
       const LeafMask& mask = c.masks[b];
+      if (mask.isOn() && std::all_of(values + 1, values + kLeafValues,
+                                     [first = bits_of(values[0])](ValueT v) { return bits_of(v) == first; })) {
+        append_tile(b, origin, values[0]);
+        return;
+      }
+      c.tile[b] = 0;
+      c.bytes_begin[b] = static_cast<uint32_t>(bytes.size());
       if (!mask.isOff()) {
         const openvdb::Index on = mask.countOn();
         active += on;
@@ -451,6 +626,16 @@ class VdbFileWriter : private openvdb::io::Archive {
         e.encoder.append(bytes, values, on);
       }
       c.bytes_end[b] = static_cast<uint32_t>(bytes.size());
+    }
+    // Block b (at `origin`, whole in the grid) as an active tile of `value`: no leaf.
+    template <typename ValueT>
+    void append_tile(int64_t b, const openvdb::Coord& origin, ValueT value) {
+      c.masks[b].setOff();
+      c.tile[b] = 1;
+      c.tile_bits[b] = bits_of(value);
+      c.bytes_begin[b] = c.bytes_end[b] = static_cast<uint32_t>(bytes.size());
+      active += kLeafValues;
+      bounds.expand(openvdb::CoordBBox(origin, origin.offsetBy(kLeafDim - 1)));
     }
   };
 
@@ -478,7 +663,7 @@ class VdbFileWriter : private openvdb::io::Archive {
     setGridCompression(os_, grid);
     const uint32_t compression_flags = openvdb::io::getDataCompression(os_);
 
-    // The topology: a value-less leaf per block with active voxels.
+    // The topology: a value-less leaf per block with active voxels, or its tile.
     const ValueT background = grid.background();
     const LeafBlocks blocks(geometry_);
     std::vector<LeafT*> leaves(static_cast<size_t>(blocks.count()), nullptr);
@@ -491,6 +676,12 @@ class VdbFileWriter : private openvdb::io::Archive {
     });
     for (LeafT* leaf : leaves)
       if (leaf) grid.tree().addLeaf(leaf);  // the tree takes ownership
+    for (int64_t b = 0; b < blocks.count(); ++b) {
+      if (!c.tile[b]) continue;
+      ValueT value;
+      std::memcpy(&value, &c.tile_bits[b], sizeof value);
+      grid.tree().addTile(kTileLevel, blocks.origin(b), value, true);
+    }
 
     // Metadata with the statistics GridBase::addStatsMetadata adds, from the masks (the
     // memory the grid takes once read counts its leaves' values).
@@ -533,6 +724,7 @@ class VdbFileWriter : private openvdb::io::Archive {
   std::ostream& os_;
   GridGeometry geometry_;
   std::vector<std::string> names_;
+  std::vector<uint8_t> material_uniform_;  // [block]: one material
   std::unique_lock<std::mutex> lock_;
   openvdb::io::StreamMetadata::Ptr file_meta_;
   size_t written_ = 0;
@@ -616,7 +808,7 @@ auto dose_of_matter(const VdbWriteContext& ctx, const float* dose_Gy) {
 void write_density(VdbFileWriter& out, const VdbWriteContext& ctx, const float* dose_Gy, double log10_dose_max,
                    const std::string& quantity) {
   const FogScale scale(log10_dose_max);
-  out.write_dense(density_grid(ctx, scale, quantity), dose_of_matter(ctx, dose_Gy), FogLeaf{scale});
+  out.write_dense(density_grid(ctx, scale, quantity), dose_Gy, dose_of_matter(ctx, dose_Gy), FogLeaf{scale});
 }
 
 template <typename Vector>
@@ -661,7 +853,7 @@ void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults& 
   file_meta.insertMeta("title", openvdb::StringMetadata(ctx.scene.title));
   file_meta.insertMeta("creator", openvdb::StringMetadata("dosemap " + ctx.version));
   file_meta.insertMeta("dose_model", openvdb::StringMetadata(dose_model_name(ctx.materials.model)));
-  VdbFileWriter out(file, g, file_meta, names);
+  VdbFileWriter out(file, g, material.data(), file_meta, names);
 
   // A float grid holding whole numbers (exact up to 2^24; materials are fewer than 2^16):
   // python3-openvdb (Debian's pyopenvdb) cannot open a file that holds an Int32 grid at all
@@ -671,7 +863,7 @@ void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults& 
   std::string material_names;
   for (const auto& m : ctx.materials.materials) material_names += (material_names.empty() ? "" : ",") + m.name;
   mat->insertMeta("materials", openvdb::StringMetadata(material_names));
-  out.write_dense(mat, [&](int64_t v, float& value) {
+  out.write_dense(mat, nullptr, [&](int64_t v, float& value) {
     if (!is_matter(v)) return false;
     value = static_cast<float>(material[v]);
     return true;
@@ -686,7 +878,7 @@ void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults& 
     return grid;
   };
   auto write_values = [&](const openvdb::FloatGrid::Ptr& grid, const float* data, auto active) {
-    out.write_dense(grid, [&](int64_t v, float& value) {
+    out.write_dense(grid, data, [&](int64_t v, float& value) {
       if (!active(v)) return false;
       value = data[v];
       return true;
@@ -718,12 +910,11 @@ void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults& 
     describe_threshold(*mask, ctx, thresholds, t);
     // thresholds.reached, from a table of one threshold per material (void's never reached):
     // the scale's own lookup per voxel made the masks the slowest grids to gather.
-    std::vector<double> reached_at(static_cast<size_t>(thresholds.n_materials) + 1, INFINITY);
-    for (int m = 0; m < thresholds.n_materials; ++m) reached_at[static_cast<size_t>(m)] = thresholds.at(m, t);
+    const std::vector<double> reached_at = thresholds.doses_of_label(t);
     DOSEMAP_BUG_CHECK(thresholds.n_materials < kVoidId, "void's id is above every material's");
     const double* at = reached_at.data();
     const MaterialId void_at = static_cast<MaterialId>(thresholds.n_materials);
-    out.write_mask(mask, [&](int64_t v) { return dose[v] >= at[std::min(material[v], void_at)]; });
+    out.write_mask(mask, dose, [&](int64_t v) { return dose[v] >= at[std::min(material[v], void_at)]; });
   }
 
   const auto presence = component_presence(tt);
@@ -760,15 +951,15 @@ void write_dose_and_density(CheckedFile& file, const VdbWriteContext& ctx, const
   for (const MoreGrid& m : more) names.push_back(m.grid->getName());
   extra.insertMeta("title", openvdb::StringMetadata(ctx.scene.title));
   extra.insertMeta("creator", openvdb::StringMetadata("dosemap " + ctx.version));
-  VdbFileWriter out(file, g, extra, names);
+  VdbFileWriter out(file, g, ctx.grid.material.data(), extra, names);
   auto dose = empty_grid<openvdb::FloatGrid>(g, 0.0f);
   describe(*dose, "dose", "Gy", dose_quantity, ctx);
   // density from the dose's leaves, the arrays read once for both.
   const FogScale scale(log10_dose_max);
-  out.write_dense_and_derived(dose, dose_of_matter(ctx, dose_Gy), density_grid(ctx, scale, density_quantity),
-                              FogLeaf{scale});
+  out.write_dense_and_derived(dose, dose_Gy, dose_of_matter(ctx, dose_Gy),
+                              density_grid(ctx, scale, density_quantity), FogLeaf{scale});
   for (const MoreGrid& m : more)
-    out.write_dense(m.grid, [&](int64_t v, float& value) {
+    out.write_dense(m.grid, m.values, [&](int64_t v, float& value) {
       if (!(m.values[v] >= 0)) return false;
       value = m.values[v];
       return true;
@@ -864,14 +1055,15 @@ VdbFileSummary read_vdb_summary(const std::string& path) {
     auto stats = [&](auto grid) {
       double lo = 0, hi = 0, sum = 0;
       bool first = true;
-      for (auto v = grid->cbeginValueOn(); v; ++v) {
-        if (!v.isVoxelValue()) continue;
+      for (auto v = grid->cbeginValueOn(); v; ++v) {  // voxels and active tiles
         const double x = static_cast<double>(*v);
         lo = first ? x : std::min(lo, x);
         hi = first ? x : std::max(hi, x);
-        sum += x;
+        sum += x * static_cast<double>(v.getVoxelCount());
         first = false;
       }
+      s.leaves = static_cast<int64_t>(grid->tree().leafCount());
+      s.active_tiles = static_cast<int64_t>(grid->tree().activeTileCount());
       s.min = lo;
       s.max = hi;
       s.mean = s.active_voxels > 0 ? sum / static_cast<double>(s.active_voxels) : 0;
@@ -894,11 +1086,16 @@ std::vector<T> read_dense(const std::string& path, const std::string& name, cons
   auto grid = openvdb::GridBase::grid<GridT>(find_grid(grids, path, name));
   if (!grid) throw UserError(SourcePos{path, 0, 0}, "grid '" + name + "' is not " + kind);
   std::vector<T> out(static_cast<size_t>(g.voxels()), background);
-  for (auto v = grid->cbeginValueOn(); v; ++v) {
-    if (!v.isVoxelValue()) continue;
-    const openvdb::Coord c = v.getCoord();
-    if (c.x() < 0 || c.y() < 0 || c.z() < 0 || c.x() >= g.dims[0] || c.y() >= g.dims[1] || c.z() >= g.dims[2]) continue;
-    out[g.index(c.x(), c.y(), c.z())] = static_cast<T>(*v);
+  const openvdb::CoordBBox on_grid(openvdb::Coord(0), openvdb::Coord(int(g.dims[0] - 1), int(g.dims[1] - 1),
+                                                                   int(g.dims[2] - 1)));
+  for (auto v = grid->cbeginValueOn(); v; ++v) {  // voxels and active tiles
+    openvdb::CoordBBox box;
+    v.getBoundingBox(box);
+    box.intersect(on_grid);
+    if (box.empty()) continue;
+    for (int k = box.min().z(); k <= box.max().z(); ++k)
+      for (int j = box.min().y(); j <= box.max().y(); ++j)
+        for (int i = box.min().x(); i <= box.max().x(); ++i) out[g.index(i, j, k)] = static_cast<T>(*v);
   }
   return out;
 }

@@ -53,6 +53,7 @@ struct VdbGridSummary {
   std::array<double, 3> voxel_mm{};
   int64_t active_voxels = 0;
   double min = 0, max = 0, mean = 0;  // over active voxels
+  int64_t leaves = 0, active_tiles = 0;  // how the tree holds them (a tile: 8^3 voxels of one value, or more)
   std::map<std::string, std::string> metadata;
 };
 
