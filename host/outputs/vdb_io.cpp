@@ -114,6 +114,17 @@ void keep_uniform_blocks_of_row(const GridGeometry& g, const LeafBlocks& blocks,
   const int64_t j0 = (row % blocks.by) * kLeafDim, k0 = (row / blocks.by) * kLeafDim;
   const T* first_line = data + g.index(0, j0, k0);
   for (int64_t i = 0; i < nx; ++i) first[static_cast<size_t>(i)] = bits_of(first_line[i & ~(kLeafDim - 1)]);
+  // Folds differ into u; false once no block of the row is left uniform.
+  auto any_left = [&] {
+    bool left = false;
+    for (int64_t bi = 0; bi < blocks.bx; ++bi) {
+      Bits any = 0;
+      for (int64_t i = bi * kLeafDim; i < std::min(nx, (bi + 1) * kLeafDim); ++i) any |= differ[static_cast<size_t>(i)];
+      u[bi] &= any == 0;
+      left |= u[bi] != 0;
+    }
+    return left;
+  };
   for (int yz = 0; yz < kLeafDim * kLeafDim; ++yz) {
     const int64_t j = j0 + (yz >> 3), k = k0 + (yz & 7);
     if (j >= g.dims[1] || k >= g.dims[2]) continue;
@@ -121,12 +132,11 @@ void keep_uniform_blocks_of_row(const GridGeometry& g, const LeafBlocks& blocks,
     Bits* d = differ.data();
     const Bits* f = first.data();
     for (int64_t i = 0; i < nx; ++i) d[i] |= bits_of(line[i]) ^ f[i];
+    // A dosed block differs within its first lines (the dose falls along the beam): stop
+    // reading a row where no block is left.
+    if ((yz == 1 || (yz & 7) == 7) && !any_left()) return;
   }
-  for (int64_t bi = 0; bi < blocks.bx; ++bi) {
-    Bits any = 0;
-    for (int64_t i = bi * kLeafDim; i < std::min(nx, (bi + 1) * kLeafDim); ++i) any |= differ[static_cast<size_t>(i)];
-    u[bi] &= any == 0;
-  }
+  any_left();
 }
 
 // [block]: whether each block is one material (within the grid).
