@@ -390,13 +390,17 @@ class VdbFileWriter : private openvdb::io::Archive {
     openvdb::io::setStreamMetadataPtr(os_, none, /*transfer=*/false);  // ours is about to go
   }
 
-  // s.uniform: the blocks of row `row` over which a grid whose value(v) depends on
-  // material[v] and data[v] alone (data null: on material[v] alone) is one value.
-  template <typename ValueT>
-  void find_uniform_blocks(int64_t row, const float* data, GatherScratch<ValueT>& s) {
+  // Row `row` of a grid whose value(v, out) depends on material[v] and data[v] alone (data
+  // null: on material[v] alone): its blocks of one value found and classified (s.kind,
+  // s.tile_value), the others gathered into s.values and masks[bi].
+  template <typename ValueT, typename ValueF>
+  void gather_row(int64_t row, const float* data, ValueF& value, const ValueT background, GatherScratch<ValueT>& s,
+                  LeafMask* masks) {
     const LeafBlocks blocks(geometry_);
     std::copy_n(material_uniform_.begin() + row * blocks.bx, blocks.bx, s.uniform.begin());
     if (data) keep_uniform_blocks_of_row(geometry_, blocks, row, data, s.uniform.data(), s.first, s.differ);
+    classify_block_row(geometry_, blocks, row, s.uniform.data(), value, background, s.kind.data(), s.tile_value.data());
+    gather_block_row(geometry_, blocks, row, value, background, s, masks);
   }
 
   // A bool grid (named and described, its tree empty), on(v) true for the voxels it holds, a
@@ -418,10 +422,7 @@ class VdbFileWriter : private openvdb::io::Archive {
       GatherScratch<uint8_t>& s = GatherScratch<uint8_t>::of_this_thread(blocks);
       std::vector<LeafMask> masks(static_cast<size_t>(blocks.bx));
       for (int64_t row = r.begin(); row != r.end(); ++row) {
-        find_uniform_blocks(row, data, s);
-        classify_block_row(geometry_, blocks, row, s.uniform.data(), value, uint8_t(0), s.kind.data(),
-                           s.tile_value.data());
-        gather_block_row(geometry_, blocks, row, value, uint8_t(0), s, masks.data());
+        gather_row(row, data, value, uint8_t(0), s, masks.data());
         for (int64_t bi = 0; bi < blocks.bx; ++bi) {
           const int64_t b = row * blocks.bx + bi;
           if (s.kind[bi] == kTileBlock || masks[bi].isOn()) {
@@ -472,10 +473,7 @@ class VdbFileWriter : private openvdb::io::Archive {
       EncodeScratch<ValueT>& e = EncodeScratch<ValueT>::of_this_thread();
       for (int64_t row = r.begin(); row != r.end(); ++row) {
         const int64_t first = row * blocks.bx;
-        find_uniform_blocks(row, data, s);
-        classify_block_row(geometry_, blocks, row, s.uniform.data(), value, background, s.kind.data(),
-                           s.tile_value.data());
-        gather_block_row(geometry_, blocks, row, value, background, s, &c.masks[first]);
+        gather_row(row, data, value, background, s, &c.masks[first]);
         RowEncoding out(c, row);
         for (int64_t b = first; b < first + blocks.bx; ++b) {
           ValueT* values = s.values.data() + (b - first) * kLeafValues;
@@ -524,10 +522,7 @@ class VdbFileWriter : private openvdb::io::Archive {
       std::array<ValueT, kLeafValues> copy;
       for (int64_t row = r.begin(); row != r.end(); ++row) {
         const int64_t first = row * blocks.bx;
-        find_uniform_blocks(row, data, s);
-        classify_block_row(geometry_, blocks, row, s.uniform.data(), value, background, s.kind.data(),
-                           s.tile_value.data());
-        gather_block_row(geometry_, blocks, row, value, background, s, &c.masks[first]);
+        gather_row(row, data, value, background, s, &c.masks[first]);
         RowEncoding out(c, row), derived_out(dc, row);
         for (int64_t b = first; b < first + blocks.bx; ++b) {
           ValueT* values = s.values.data() + (b - first) * kLeafValues;
