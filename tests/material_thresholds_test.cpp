@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -96,18 +95,6 @@ std::unique_ptr<Run> run_cli(const std::string& text) {
   return r;
 }
 
-// One appended array of a raw VTK ImageData file (host/outputs/vti_writer.h), as bytes.
-std::string vti_array(const std::string& file, const std::string& name) {
-  const std::string key = "Name=\"" + name + "\" format=\"appended\" offset=\"";
-  const size_t at = file.find(key);
-  if (at == std::string::npos) return {};
-  const size_t offset = std::stoull(file.substr(at + key.size()));
-  const size_t data = file.find('_', file.find("<AppendedData encoding=\"raw\">")) + 1;
-  uint64_t bytes = 0;
-  std::memcpy(&bytes, file.data() + data + offset, 8);
-  return file.substr(data + offset + 8, bytes);
-}
-
 TEST(MaterialThresholds, TheScaleIsEachMaterialsOwnOrTheDefaultAndLabelsRankByLowestDose) {
   auto run = test::run_engine(kMaterials + kRest);
   const ThresholdScale& s = run->results.tables.thresholds;
@@ -146,7 +133,7 @@ TEST(MaterialThresholds, CrossingGridsMasksAndStatisticsJudgeEachVoxelByItsMater
     SCOPED_TRACE(label);
     const auto mask = read_bool_grid(vdb, "dose_gt_" + label, r->g);
     const auto cross = read_float_grid(vdb, "t_" + label + "_s", r->g, -1.0f);
-    const std::string vti_mask = vti_array(vti, "dose_gt_" + label);
+    const std::string vti_mask = test::vti_array(vti, "dose_gt_" + label);
     ASSERT_EQ(vti_mask.size(), static_cast<size_t>(r->g.voxels()));
     std::vector<int64_t> above(engine->materials.materials.size(), 0);
     for (int64_t v = 0; v < r->g.voxels(); ++v) {

@@ -7,9 +7,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <lz4.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -18,6 +21,41 @@
 namespace dosemap::test {
 
 namespace fs = std::filesystem;
+
+std::string vti_array(const std::string& file, const std::string& name) {
+  const std::string key = "Name=\"" + name + "\" format=\"appended\" offset=\"";
+  const size_t at = file.find(key);
+  if (at == std::string::npos) return {};
+  if (file.find("compressor=\"vtkLZ4DataCompressor\"") == std::string::npos)
+    throw std::runtime_error("not an LZ4-compressed VTK file");
+  const size_t offset = std::stoull(file.substr(at + key.size()));
+  const size_t appended = file.find("<AppendedData encoding=\"raw\">");
+  if (appended == std::string::npos) throw std::runtime_error("no appended data");
+  size_t pos = file.find('_', appended) + 1 + offset;
+  auto u64 = [&](size_t where) {
+    if (where + 8 > file.size()) throw std::runtime_error("a VTK block header past the end");
+    uint64_t v = 0;
+    std::memcpy(&v, file.data() + where, 8);
+    return v;
+  };
+  // The header: blocks, a block's bytes, the last block's bytes if shorter (else 0), then
+  // each block's compressed bytes.
+  const uint64_t blocks = u64(pos), block_bytes = u64(pos + 8), last_bytes = u64(pos + 16);
+  size_t data = pos + 24 + 8 * blocks;
+  std::string out;
+  for (uint64_t b = 0; b < blocks; ++b) {
+    const uint64_t compressed = u64(pos + 24 + 8 * b);
+    const uint64_t raw = (b + 1 == blocks && last_bytes) ? last_bytes : block_bytes;
+    if (data + compressed > file.size()) throw std::runtime_error("a VTK block past the end");
+    const size_t from = out.size();
+    out.resize(from + raw);
+    const int n = LZ4_decompress_safe(file.data() + data, out.data() + from, static_cast<int>(compressed),
+                                      static_cast<int>(raw));
+    if (n != static_cast<int>(raw)) throw std::runtime_error("a VTK block does not decompress to its size");
+    data += compressed;
+  }
+  return out;
+}
 
 namespace {
 std::string shell_quote(const std::string& s) {

@@ -64,6 +64,11 @@ class ScratchDir {
 void write_file(const std::filesystem::path& p, const std::string& text);
 std::string read_file(const std::filesystem::path& p);
 
+// One appended array of a VTK ImageData file as dosemap writes it (host/outputs/vti_writer.h:
+// LZ4-compressed blocks behind a UInt64 header), decompressed: its bytes, in VTK's order.
+// Empty when the file has no such array; throws std::runtime_error on a malformed one.
+std::string vti_array(const std::string& file, const std::string& name);
+
 // Absolute path of a file in the source tree (e.g. "scenes/quickstart.toml"), or in
 // $DOSEMAP_TEST_SOURCE_DIR when set (a relocated bundle).
 std::filesystem::path source_path(const std::string& relative);

@@ -1,5 +1,6 @@
 // VTK XML ImageData (.vti) for ParaView, which has no OpenVDB reader: every per-voxel array
-// as cell data, raw appended binary, origin and spacing in millimetres; and .pvd
+// as cell data, appended binary in LZ4-compressed blocks (vtkLZ4DataCompressor, which VTK
+// reads since 8.1, ParaView since 5.5), origin and spacing in millimetres; and .pvd
 // collections that give a series of .vti files their real times.
 #pragma once
 
@@ -25,7 +26,8 @@ struct VtiArray {
 };
 
 // Writes the voxels of `box` to `out` (extent lo..hi in the grid's own indices, origin and
-// spacing the grid's: a cropped file keeps every voxel's index and position); the caller
+// spacing the grid's: a cropped file keeps every voxel's index and position). `out` must be
+// seekable (each array's sizes and offset are written once its blocks are); the caller
 // checks the stream (host/outputs/checked_file.h).
 void write_vti(std::ostream& out, const GridGeometry& g, const std::vector<VtiArray>& arrays,
                const std::string& scalars, const IndexBox& box);
