@@ -185,6 +185,35 @@ TEST(LeafValueEncoder, ALeafsBytesDependOnItsValuesAlone) {
   }
 }
 
+TEST(LeafValueEncoder, ALeafMetAgainTakesItsOwnBytesAndOneThatDiffersByABitItsOwn) {
+  // An encoder keeps the leaves it encoded lately by their values: a leaf met again must get
+  // exactly its own bytes, and leaves one bit or one value away their own, never its.
+  std::mt19937 rng(5);
+  const Leaf leaf = make_leaf(rng, 512, Values::kSmooth, 0.0f);
+  std::vector<std::vector<float>> variants{leaf.active()};
+  variants.push_back(variants[0]);
+  uint32_t bits;
+  std::memcpy(&bits, &variants[1][300], 4);
+  bits ^= 1;  // the last bit of one value
+  std::memcpy(&variants[1][300], &bits, 4);
+  variants.push_back(std::vector<float>(variants[0].begin(), variants[0].end() - 1));  // one value fewer
+  std::vector<std::string> fresh;
+  for (const auto& v : variants) {
+    LeafValueEncoder encoder;
+    fresh.emplace_back();
+    encoder.append(fresh.back(), v.data(), static_cast<uint32_t>(v.size()));
+  }
+  EXPECT_NE(fresh[0], fresh[1]);
+  EXPECT_NE(fresh[0], fresh[2]);
+  LeafValueEncoder used;
+  for (int round = 0; round < 3; ++round)
+    for (size_t i = 0; i < variants.size(); ++i) {
+      std::string out = "prefix";
+      used.append(out, variants[i].data(), static_cast<uint32_t>(variants[i].size()));
+      ASSERT_EQ(out, "prefix" + fresh[i]) << "variant " << i << ", round " << round;
+    }
+}
+
 TEST(LeafValueEncoder, CompressesAsWellAsBlosc) {
   // The encoder is a faster way to the same format, not a weaker compressor: on smooth dose
   // values (a depth profile in every leaf) its chunks are no larger than blosc's, give or

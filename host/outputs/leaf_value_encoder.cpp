@@ -1,6 +1,7 @@
 #include "host/outputs/leaf_value_encoder.h"
 
 #include <lz4.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <cstring>
@@ -61,6 +62,22 @@ LeafValueEncoder::~LeafValueEncoder() { LZ4_freeStream(lz4_); }
 void LeafValueEncoder::append(std::string& out, const void* active_values, uint32_t count) {
   DOSEMAP_BUG_CHECK(count >= 1 && count <= sizeof shuffled_ / kTypeBytes, "a leaf holds 1 to 512 active values");
   const char* values = static_cast<const char*>(active_values);
+  const size_t n_bytes = static_cast<size_t>(count) * kTypeBytes;
+  const uint64_t hash = XXH3_64bits(values, n_bytes);
+  Recent& recent = recent_[hash % recent_.size()];
+  if (recent.count == count && recent.hash == hash && std::memcmp(recent.values.data(), values, n_bytes) == 0) {
+    out += recent.bytes;
+    return;
+  }
+  const size_t from = out.size();
+  encode(out, values, count);
+  recent.hash = hash;
+  recent.count = count;
+  recent.values.assign(values, n_bytes);
+  recent.bytes.assign(out, from, std::string::npos);
+}
+
+void LeafValueEncoder::encode(std::string& out, const char* values, uint32_t count) {
   const int32_t n_bytes = static_cast<int32_t>(count) * kTypeBytes;
   // blosc_compress_ctx with OpenVDB's arguments: the block is the whole buffer, split into
   // byte planes when a plane holds at least kMinBufferBytes (split_block, forward-compatible

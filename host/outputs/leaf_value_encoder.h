@@ -9,6 +9,12 @@
 // here follow the same layout, read by the same io::readCompressedValues and blosc
 // decompression (tested); only LZ4's choice of matches may differ from blosc's, as its hash
 // table is reused. A leaf's bytes depend on its values alone (tested): files are reproducible.
+//
+// Leaves encoded lately are kept by their values: a top-hat beam doses every column under it
+// alike and a stack of layers repeats along the layers, so many leaves of a run are alike bit
+// for bit (on the demo scene, four in five of a frame's), and one met again takes its bytes
+// from there, uncompressed again.
+#include <array>
 #include <cstdint>
 #include <string>
 
@@ -32,7 +38,17 @@ class LeafValueEncoder {
   void append(std::string& out, const void* active_values, uint32_t count);
 
  private:
+  void encode(std::string& out, const char* values, uint32_t count);
   void restart();
+
+  // A leaf encoded lately: its values and what append wrote for them. Direct-mapped by the
+  // values' hash: alike leaves come in runs (neighbours along a row of blocks).
+  struct Recent {
+    uint64_t hash = 0;
+    uint32_t count = 0;  // 0: empty
+    std::string values, bytes;
+  };
+  std::array<Recent, 16> recent_;
 
   LZ4_stream_u* lz4_;                 // reset (cheaply) before each byte plane
   int planes_since_restart_ = 0;

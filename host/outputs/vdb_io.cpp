@@ -5,8 +5,11 @@
 #include <tbb/parallel_for.h>
 #include <tbb/parallel_reduce.h>
 
+#include <xxhash.h>
+
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -274,6 +277,52 @@ void gather_block_row(const GridGeometry& g, const LeafBlocks& blocks, int64_t r
       masks[bi].template getWord<LeafMask::Word>(static_cast<openvdb::Index>(x)) = words[bi * kLeafDim + x];
 }
 
+// Leaves derived lately (a frame's density from its dose leaves) by their source, for one
+// derivation: the leaves a top-hat beam and a stack of layers make alike (see
+// leaf_value_encoder.h) are derived once. Direct-mapped by the source's hash; a thread's,
+// kept from grid to grid, its slots valid for the derivation (`epoch`) that filled them.
+template <typename ValueT>
+struct DerivedLeafMemo {
+  struct Slot {
+    uint64_t epoch = 0, hash = 0;  // epoch 0: empty
+    LeafMask source_mask, mask;
+    std::array<ValueT, kLeafDim * kLeafDim * kLeafDim> source, values;
+  };
+  std::array<Slot, 8> slots;
+
+  static uint64_t next_epoch() {
+    static std::atomic<uint64_t> epochs{0};
+    return ++epochs;
+  }
+  static DerivedLeafMemo& of_this_thread() {
+    thread_local DerivedLeafMemo m;
+    return m;
+  }
+  // out and out_mask: derive(values, mask) of a copy of `source` and `mask`.
+  template <typename DeriveF>
+  void derive(uint64_t epoch, const ValueT* source, const LeafMask& source_mask, DeriveF& derive, ValueT* out,
+              LeafMask& out_mask) {
+    constexpr size_t kBytes = sizeof(ValueT) * kLeafDim * kLeafDim * kLeafDim;
+    const uint64_t hash = XXH3_64bits_withSeed(source, kBytes, XXH3_64bits(&source_mask, sizeof source_mask));
+    Slot& s = slots[hash % slots.size()];
+    if (s.epoch == epoch && s.hash == hash && s.source_mask == source_mask &&
+        std::memcmp(s.source.data(), source, kBytes) == 0) {
+      std::copy(s.values.begin(), s.values.end(), out);
+      out_mask = s.mask;
+      return;
+    }
+    std::copy(source, source + s.source.size(), out);
+    out_mask = source_mask;
+    derive(out, out_mask);
+    s.epoch = epoch;
+    s.hash = hash;
+    s.source_mask = source_mask;
+    std::copy(source, source + s.source.size(), s.source.begin());
+    s.mask = out_mask;
+    std::copy(out, out + s.values.size(), s.values.begin());
+  }
+};
+
 // A thread's leaf encoder and one leaf's active values, kept likewise (a fresh LZ4 state is
 // 16 kB to clear): 12 % of a frame's instructions (callgrind) when made per task.
 template <typename ValueT>
@@ -516,9 +565,11 @@ class VdbFileWriter : private openvdb::io::Archive {
 
     const ValueT background = grid->background();
     const LeafBlocks blocks(geometry_);
+    const uint64_t epoch = DerivedLeafMemo<ValueT>::next_epoch();
     tbb::parallel_for(tbb::blocked_range<int64_t>(0, blocks.rows(), 1), [&](const tbb::blocked_range<int64_t>& r) {
       GatherScratch<ValueT>& s = GatherScratch<ValueT>::of_this_thread(blocks);
       EncodeScratch<ValueT>& e = EncodeScratch<ValueT>::of_this_thread();
+      DerivedLeafMemo<ValueT>& memo = DerivedLeafMemo<ValueT>::of_this_thread();
       std::array<ValueT, kLeafValues> copy;
       for (int64_t row = r.begin(); row != r.end(); ++row) {
         const int64_t first = row * blocks.bx;
@@ -526,18 +577,17 @@ class VdbFileWriter : private openvdb::io::Archive {
         RowEncoding out(c, row), derived_out(dc, row);
         for (int64_t b = first; b < first + blocks.bx; ++b) {
           ValueT* values = s.values.data() + (b - first) * kLeafValues;
+          LeafMask source_mask = c.masks[b];  // (before append_leaf, which may make the leaf a tile)
           if (s.kind[b - first] == kTileBlock) {  // derived from the tile as a leaf
             out.append_tile(b, blocks.origin(b), s.tile_value[b - first]);
             std::fill(values, values + kLeafValues, s.tile_value[b - first]);
-            dc.masks[b].setOn();
+            source_mask.setOn();
           } else {
-            dc.masks[b] = c.masks[b];  // (before append_leaf, which may make the leaf a tile)
             out.append_leaf(b, blocks.origin(b), values, e);
           }
-          if (!dc.masks[b].isOff()) {  // (an empty leaf's values are not read)
-            std::copy(values, values + kLeafValues, copy.begin());
-            derive(copy.data(), dc.masks[b]);
-          }
+          dc.masks[b] = source_mask;
+          if (!source_mask.isOff())  // (an empty leaf's values are not read)
+            memo.derive(epoch, values, source_mask, derive, copy.data(), dc.masks[b]);
           derived_out.append_leaf(b, blocks.origin(b), copy.data(), e);
         }
       }
