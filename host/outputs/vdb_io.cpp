@@ -414,13 +414,17 @@ WriterScratch& writer_scratch() {
 // order, and compressing (parallel) overlaps writing (serial).
 class VdbFileWriter : private openvdb::io::Archive {
  public:
-  // `material` (dense on g): what the grids' values depend on besides the array each names.
-  VdbFileWriter(CheckedFile& file, const GridGeometry& g, const MaterialId* material, openvdb::MetaMap meta,
-                std::vector<std::string> grid_names)
-      : file_(file), os_(file.stream()), geometry_(g), names_(std::move(grid_names)),
-        material_uniform_(blocks_of_one_material(g, material)), lock_(writer_scratch().busy) {
+  // The material (dense on ctx.grid) is what the grids' values depend on besides the array
+  // each names.
+  VdbFileWriter(CheckedFile& file, const VdbWriteContext& ctx, openvdb::MetaMap meta, std::vector<std::string> grid_names)
+      : file_(file), os_(file.stream()), geometry_(ctx.grid.geometry), names_(std::move(grid_names)),
+        material_uniform_(ctx.blocks ? ctx.blocks->one_material
+                                     : blocks_of_one_material(ctx.grid.geometry, ctx.grid.material.data())),
+        lock_(writer_scratch().busy) {
+    DOSEMAP_BUG_CHECK(static_cast<int64_t>(material_uniform_.size()) == LeafBlocks(geometry_).count(),
+                      "the blocks found for another grid");
     setCompression(openvdb::io::COMPRESS_BLOSC | openvdb::io::COMPRESS_ACTIVE_MASK);
-    writer_scratch().prepare(g);
+    writer_scratch().prepare(geometry_);
     file_meta_ = std::make_shared<openvdb::io::StreamMetadata>();
     openvdb::io::setStreamMetadataPtr(os_, file_meta_, /*transfer=*/false);
     openvdb::io::setDataCompression(os_, compression());
@@ -884,6 +888,10 @@ float max_of(const float* data, int64_t n) {
 
 }  // namespace
 
+VdbGridBlocks vdb_grid_blocks(const VoxelGrid& grid) {
+  return {blocks_of_one_material(grid.geometry, grid.material.data())};
+}
+
 void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults& r, bool release_as_written) {
   init_openvdb();
   const TransportTables& tt = r.tables;
@@ -908,7 +916,7 @@ void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults& 
   file_meta.insertMeta("title", openvdb::StringMetadata(ctx.scene.title));
   file_meta.insertMeta("creator", openvdb::StringMetadata("dosemap " + ctx.version));
   file_meta.insertMeta("dose_model", openvdb::StringMetadata(dose_model_name(ctx.materials.model)));
-  VdbFileWriter out(file, g, material.data(), file_meta, names);
+  VdbFileWriter out(file, ctx, file_meta, names);
 
   // A float grid holding whole numbers (exact up to 2^24; materials are fewer than 2^16):
   // python3-openvdb (Debian's pyopenvdb) cannot open a file that holds an Int32 grid at all
@@ -1006,7 +1014,7 @@ void write_dose_and_density(CheckedFile& file, const VdbWriteContext& ctx, const
   for (const MoreGrid& m : more) names.push_back(m.grid->getName());
   extra.insertMeta("title", openvdb::StringMetadata(ctx.scene.title));
   extra.insertMeta("creator", openvdb::StringMetadata("dosemap " + ctx.version));
-  VdbFileWriter out(file, g, ctx.grid.material.data(), extra, names);
+  VdbFileWriter out(file, ctx, extra, names);
   auto dose = empty_grid<openvdb::FloatGrid>(g, 0.0f);
   describe(*dose, "dose", "Gy", dose_quantity, ctx);
   // density from the dose's leaves, the arrays read once for both.

@@ -18,6 +18,14 @@ namespace dosemap {
 class CheckedFile;
 class Progress;
 
+// Which 8^3 blocks of a grid hold one material (their voxels within the grid): the same for
+// every file of a run, so found once for them all (a block of one material and one value
+// becomes a tile, host/outputs/vdb_io.cpp).
+struct VdbGridBlocks {
+  std::vector<uint8_t> one_material;  // [block], blocks numbered x fastest
+};
+VdbGridBlocks vdb_grid_blocks(const VoxelGrid& grid);
+
 struct VdbWriteContext {
   const Scene& scene;
   const MaterialTable& materials;
@@ -25,6 +33,7 @@ struct VdbWriteContext {
   double time_s = 0;  // the time the grids describe (scan end)
   std::string version;
   Progress* progress = nullptr;  // advanced once per grid built
+  const VdbGridBlocks* blocks = nullptr;  // vdb_grid_blocks(grid) when found once for several files
 };
 
 // Writes every grid of `results` into `file` (BLOSC compressed), then its integrity record
