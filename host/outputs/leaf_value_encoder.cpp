@@ -1,7 +1,6 @@
 #include "host/outputs/leaf_value_encoder.h"
 
 #include <lz4.h>
-#include <xxhash.h>
 
 #include <algorithm>
 #include <cstring>
@@ -63,18 +62,22 @@ void LeafValueEncoder::append(std::string& out, const void* active_values, uint3
   DOSEMAP_BUG_CHECK(count >= 1 && count <= sizeof shuffled_ / kTypeBytes, "a leaf holds 1 to 512 active values");
   const char* values = static_cast<const char*>(active_values);
   const size_t n_bytes = static_cast<size_t>(count) * kTypeBytes;
-  const uint64_t hash = XXH3_64bits(values, n_bytes);
-  Recent& recent = recent_[hash % recent_.size()];
-  if (recent.count == count && recent.hash == hash && std::memcmp(recent.values.data(), values, n_bytes) == 0) {
-    out += recent.bytes;
-    return;
+  // Compared directly, newest first: leaves that differ mostly do so in their first bytes,
+  // so a miss costs less than hashing the values would (Debian's xxhash is not vectorized).
+  for (size_t age = 0; age < recent_.size(); ++age) {
+    const Recent& r = recent_[(newest_ + recent_.size() - age) % recent_.size()];
+    if (r.count == count && std::memcmp(r.values.data(), values, n_bytes) == 0) {
+      out += r.bytes;
+      return;
+    }
   }
   const size_t from = out.size();
   encode(out, values, count);
-  recent.hash = hash;
-  recent.count = count;
-  recent.values.assign(values, n_bytes);
-  recent.bytes.assign(out, from, std::string::npos);
+  newest_ = (newest_ + 1) % recent_.size();
+  Recent& r = recent_[newest_];
+  r.count = count;
+  r.values.assign(values, n_bytes);
+  r.bytes.assign(out, from, std::string::npos);
 }
 
 void LeafValueEncoder::encode(std::string& out, const char* values, uint32_t count) {

@@ -41,14 +41,14 @@ class LeafValueEncoder {
   void encode(std::string& out, const char* values, uint32_t count);
   void restart();
 
-  // A leaf encoded lately: its values and what append wrote for them. Direct-mapped by the
-  // values' hash: alike leaves come in runs (neighbours along a row of blocks).
+  // The leaves encoded last: their values and what append wrote for them. Alike leaves come
+  // in runs (neighbours along a row of blocks; a frame's dose and density leaves alternate).
   struct Recent {
-    uint64_t hash = 0;
     uint32_t count = 0;  // 0: empty
     std::string values, bytes;
   };
-  std::array<Recent, 16> recent_;
+  std::array<Recent, 8> recent_;
+  size_t newest_ = 0;
 
   LZ4_stream_u* lz4_;                 // reset (cheaply) before each byte plane
   int planes_since_restart_ = 0;

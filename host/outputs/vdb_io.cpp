@@ -5,8 +5,6 @@
 #include <tbb/parallel_for.h>
 #include <tbb/parallel_reduce.h>
 
-#include <xxhash.h>
-
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -277,18 +275,19 @@ void gather_block_row(const GridGeometry& g, const LeafBlocks& blocks, int64_t r
       masks[bi].template getWord<LeafMask::Word>(static_cast<openvdb::Index>(x)) = words[bi * kLeafDim + x];
 }
 
-// Leaves derived lately (a frame's density from its dose leaves) by their source, for one
-// derivation: the leaves a top-hat beam and a stack of layers make alike (see
-// leaf_value_encoder.h) are derived once. Direct-mapped by the source's hash; a thread's,
-// kept from grid to grid, its slots valid for the derivation (`epoch`) that filled them.
+// The leaves derived last (a frame's density from its dose leaves) with their sources, for
+// one derivation: the leaves a top-hat beam and a stack of layers make alike (see
+// leaf_value_encoder.h) are derived once. A thread's, kept from grid to grid, its slots
+// valid for the derivation (`epoch`) that filled them; compared directly, newest first.
 template <typename ValueT>
 struct DerivedLeafMemo {
   struct Slot {
-    uint64_t epoch = 0, hash = 0;  // epoch 0: empty
+    uint64_t epoch = 0;  // 0: empty
     LeafMask source_mask, mask;
     std::array<ValueT, kLeafDim * kLeafDim * kLeafDim> source, values;
   };
-  std::array<Slot, 8> slots;
+  std::array<Slot, 4> slots;
+  size_t newest = 0;
 
   static uint64_t next_epoch() {
     static std::atomic<uint64_t> epochs{0};
@@ -303,23 +302,24 @@ struct DerivedLeafMemo {
   void derive(uint64_t epoch, const ValueT* source, const LeafMask& source_mask, DeriveF& derive, ValueT* out,
               LeafMask& out_mask) {
     constexpr size_t kBytes = sizeof(ValueT) * kLeafDim * kLeafDim * kLeafDim;
-    const uint64_t hash = XXH3_64bits_withSeed(source, kBytes, XXH3_64bits(&source_mask, sizeof source_mask));
-    Slot& s = slots[hash % slots.size()];
-    if (s.epoch == epoch && s.hash == hash && s.source_mask == source_mask &&
-        std::memcmp(s.source.data(), source, kBytes) == 0) {
-      std::copy(s.values.begin(), s.values.end(), out);
-      out_mask = s.mask;
-      return;
+    for (size_t age = 0; age < slots.size(); ++age) {
+      const Slot& s = slots[(newest + slots.size() - age) % slots.size()];
+      if (s.epoch == epoch && s.source_mask == source_mask && std::memcmp(s.source.data(), source, kBytes) == 0) {
+        std::copy(s.values.begin(), s.values.end(), out);
+        out_mask = s.mask;
+        return;
+      }
     }
-    std::copy(source, source + s.source.size(), out);
+    std::copy(source, source + kLeafValues, out);
     out_mask = source_mask;
     derive(out, out_mask);
+    newest = (newest + 1) % slots.size();
+    Slot& s = slots[newest];
     s.epoch = epoch;
-    s.hash = hash;
     s.source_mask = source_mask;
-    std::copy(source, source + s.source.size(), s.source.begin());
+    std::copy(source, source + kLeafValues, s.source.begin());
     s.mask = out_mask;
-    std::copy(out, out + s.values.size(), s.values.begin());
+    std::copy(out, out + kLeafValues, s.values.begin());
   }
 };
 
