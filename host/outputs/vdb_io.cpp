@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <sstream>
 
 #include "host/common/errors.h"
@@ -158,7 +159,8 @@ constexpr openvdb::Index kTileLevel = 1;
 // What a block of a grid is, decided before gathering: a uniform block is a tile when the
 // grid's value there is active and the block lies whole in the grid (a tile covers 8^3
 // voxels), empty when inactive; any other block is gathered.
-enum BlockKind : uint8_t { kGatherBlock = 0, kEmptyBlock = 1, kTileBlock = 2 };
+// A repeated block is gathered as another (see mark_repeated_blocks).
+enum BlockKind : uint8_t { kGatherBlock = 0, kEmptyBlock = 1, kTileBlock = 2, kRepeatedBlock = 3 };
 
 // The kinds of the blocks of row `row` (kind[bi], and the value of each tile) of a grid
 // valued value(v, out) where uniform[bi] says the block's material and data are one value.
@@ -176,6 +178,44 @@ void classify_block_row(const GridGeometry& g, const LeafBlocks& blocks, int64_t
     } else if (whole_yz && (bi + 1) * kLeafDim <= g.dims[0]) {
       kind[bi] = kTileBlock;
       tile_value[bi] = v;
+    }
+  }
+}
+
+// Blocks whose leaves are another's: a block of row `row` to be gathered whose material and
+// data are, voxel for voxel and bit for bit, those of the block gathered before it in the
+// row holds that block's leaf (a grid's value depends on material and data alone): kind[bi]
+// becomes kRepeatedBlock, copied from block repeats[bi] once that is gathered. A stack of
+// layers and a top-hat beam make them (every block across a layer boundary, every block
+// within the beam's footprint at one depth, is alike); elsewhere a block differs from its
+// neighbour within its first bytes, where the comparison stops. data may be null.
+void mark_repeated_blocks(const GridGeometry& g, const LeafBlocks& blocks, int64_t row, const MaterialId* material,
+                          const float* data, uint8_t* kind, int64_t* repeats) {
+  const int64_t j0 = (row % blocks.by) * kLeafDim, k0 = (row / blocks.by) * kLeafDim;
+  int64_t lines[kLeafDim * kLeafDim];  // the first voxel of each of the block row's lines within the grid
+  int n_lines = 0;
+  for (int yz = 0; yz < kLeafDim * kLeafDim; ++yz) {
+    const int64_t j = j0 + (yz >> 3), k = k0 + (yz & 7);
+    if (j < g.dims[1] && k < g.dims[2]) lines[n_lines++] = g.index(0, j, k);
+  }
+  auto alike = [&](int64_t a, int64_t b) {
+    for (int l = 0; l < n_lines; ++l) {
+      const int64_t at = lines[l] + a * kLeafDim, bt = lines[l] + b * kLeafDim;
+      if ((data && std::memcmp(data + at, data + bt, kLeafDim * sizeof(float)) != 0) ||
+          std::memcmp(material + at, material + bt, kLeafDim * sizeof(MaterialId)) != 0)
+        return false;
+    }
+    return true;
+  };
+  int64_t last = -1;  // the block gathered last
+  for (int64_t bi = 0; bi < blocks.bx; ++bi) {
+    // (a block cut by the grid's end along x has fewer voxels than the others)
+    if (kind[bi] != kGatherBlock || (bi + 1) * kLeafDim > g.dims[0]) continue;
+    if (last >= 0 && alike(bi, last)) {
+      kind[bi] = kRepeatedBlock;
+      repeats[bi] = last;
+    } else {
+      last = bi;
     }
   }
 }
@@ -210,6 +250,7 @@ struct GatherScratch {
   std::vector<ValueT> tile_value;                  // [bi]: a tile's value
   std::vector<std::pair<int64_t, int64_t>> runs;   // blocks to gather, [begin, end) in voxels along x
   std::vector<uint8_t> uniform;                    // [bi]: one material and one value of the grid's array
+  std::vector<int64_t> repeats;                    // [bi]: the block a kRepeatedBlock is gathered as
   std::vector<uint32_t> first, differ;             // keep_uniform_blocks_of_row's scratch
 
   static GatherScratch& of_this_thread(const LeafBlocks& blocks) {
@@ -221,6 +262,7 @@ struct GatherScratch {
       s.kind.resize(static_cast<size_t>(blocks.bx));
       s.tile_value.resize(static_cast<size_t>(blocks.bx));
       s.uniform.resize(static_cast<size_t>(blocks.bx));
+      s.repeats.resize(static_cast<size_t>(blocks.bx));
     }
     return s;
   }
@@ -270,6 +312,12 @@ void gather_block_row(const GridGeometry& g, const LeafBlocks& blocks, int64_t r
       }
   }
   std::fill(values + nx * kRows, values + n_padded * kRows, background);
+  for (int64_t bi = 0; bi < blocks.bx; ++bi) {
+    if (s.kind[bi] != kRepeatedBlock) continue;
+    const int64_t from = s.repeats[bi];
+    std::copy_n(values + from * kLeafDim * kRows, kLeafDim * kRows, values + bi * kLeafDim * kRows);
+    std::copy_n(words + from * kLeafDim, kLeafDim, words + bi * kLeafDim);
+  }
   for (int64_t bi = 0; bi < blocks.bx; ++bi)
     for (int x = 0; x < kLeafDim; ++x)
       masks[bi].template getWord<LeafMask::Word>(static_cast<openvdb::Index>(x)) = words[bi * kLeafDim + x];
@@ -417,7 +465,8 @@ class VdbFileWriter : private openvdb::io::Archive {
   // The material (dense on ctx.grid) is what the grids' values depend on besides the array
   // each names.
   VdbFileWriter(CheckedFile& file, const VdbWriteContext& ctx, openvdb::MetaMap meta, std::vector<std::string> grid_names)
-      : file_(file), os_(file.stream()), geometry_(ctx.grid.geometry), names_(std::move(grid_names)),
+      : file_(file), os_(file.stream()), geometry_(ctx.grid.geometry), material_(ctx.grid.material.data()),
+        names_(std::move(grid_names)),
         material_uniform_(ctx.blocks ? ctx.blocks->one_material
                                      : blocks_of_one_material(ctx.grid.geometry, ctx.grid.material.data())),
         lock_(writer_scratch().busy) {
@@ -445,7 +494,8 @@ class VdbFileWriter : private openvdb::io::Archive {
 
   // Row `row` of a grid whose value(v, out) depends on material[v] and data[v] alone (data
   // null: on material[v] alone): its blocks of one value found and classified (s.kind,
-  // s.tile_value), the others gathered into s.values and masks[bi].
+  // s.tile_value), the others gathered into s.values and masks[bi] (a block that repeats an
+  // earlier one of the row copied from it).
   template <typename ValueT, typename ValueF>
   void gather_row(int64_t row, const float* data, ValueF& value, const ValueT background, GatherScratch<ValueT>& s,
                   LeafMask* masks) {
@@ -453,6 +503,7 @@ class VdbFileWriter : private openvdb::io::Archive {
     std::copy_n(material_uniform_.begin() + row * blocks.bx, blocks.bx, s.uniform.begin());
     if (data) keep_uniform_blocks_of_row(geometry_, blocks, row, data, s.uniform.data(), s.first, s.differ);
     classify_block_row(geometry_, blocks, row, s.uniform.data(), value, background, s.kind.data(), s.tile_value.data());
+    mark_repeated_blocks(geometry_, blocks, row, material_, data, s.kind.data(), s.repeats.data());
     gather_block_row(geometry_, blocks, row, value, background, s, masks);
   }
 
@@ -575,20 +626,32 @@ class VdbFileWriter : private openvdb::io::Archive {
       EncodeScratch<ValueT>& e = EncodeScratch<ValueT>::of_this_thread();
       DerivedLeafMemo<ValueT>& memo = DerivedLeafMemo<ValueT>::of_this_thread();
       std::array<ValueT, kLeafValues> copy;
+      // The leaf derived from the latest tile and that tile's value: most tiles are undosed
+      // matter, one value.
+      std::array<ValueT, kLeafValues> tile_derived;
+      LeafMask tile_derived_mask;
+      std::optional<decltype(bits_of(ValueT{}))> tile_bits;
       for (int64_t row = r.begin(); row != r.end(); ++row) {
         const int64_t first = row * blocks.bx;
         gather_row(row, data, value, background, s, &c.masks[first]);
         RowEncoding out(c, row), derived_out(dc, row);
         for (int64_t b = first; b < first + blocks.bx; ++b) {
           ValueT* values = s.values.data() + (b - first) * kLeafValues;
-          LeafMask source_mask = c.masks[b];  // (before append_leaf, which may make the leaf a tile)
           if (s.kind[b - first] == kTileBlock) {  // derived from the tile as a leaf
-            out.append_tile(b, blocks.origin(b), s.tile_value[b - first]);
-            std::fill(values, values + kLeafValues, s.tile_value[b - first]);
-            source_mask.setOn();
-          } else {
-            out.append_leaf(b, blocks.origin(b), values, e);
+            const ValueT tile = s.tile_value[b - first];
+            out.append_tile(b, blocks.origin(b), tile);
+            if (tile_bits != bits_of(tile)) {
+              std::fill(tile_derived.begin(), tile_derived.end(), tile);
+              tile_derived_mask.setOn();
+              derive(tile_derived.data(), tile_derived_mask);
+              tile_bits = bits_of(tile);
+            }
+            dc.masks[b] = tile_derived_mask;
+            derived_out.append_leaf(b, blocks.origin(b), tile_derived.data(), e);
+            continue;
           }
+          const LeafMask source_mask = c.masks[b];  // (before append_leaf, which may make the leaf a tile)
+          out.append_leaf(b, blocks.origin(b), values, e);
           dc.masks[b] = source_mask;
           if (!source_mask.isOff())  // (an empty leaf's values are not read)
             memo.derive(epoch, values, source_mask, derive, copy.data(), dc.masks[b]);
@@ -782,6 +845,7 @@ class VdbFileWriter : private openvdb::io::Archive {
   CheckedFile& file_;
   std::ostream& os_;
   GridGeometry geometry_;
+  const MaterialId* material_;
   std::vector<std::string> names_;
   std::vector<uint8_t> material_uniform_;  // [block]: one material
   std::unique_lock<std::mutex> lock_;
