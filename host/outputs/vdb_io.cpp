@@ -101,29 +101,44 @@ auto bits_of(T x) {
   return b;
 }
 
-// Clears u[bi] for each block bi of row `row` whose voxels within the grid do not all hold
-// the bits of its first voxel in `data` (dense on g): each line of the row is compared with
-// the first line's block starts, along x in memory order (vectorized), into differ[i]
-// (first and differ: nx values of scratch). Run just before the row is gathered, it brings
-// the lines the gather reads into the cache.
+// Compares the blocks of row `row` of `data` (dense on g) in one pass over the row's lines,
+// along x in memory order (vectorized): clears uniform[bi] for each block bi whose voxels
+// within the grid do not all hold the bits of its first voxel, and alike_left[bi] (when
+// given) for each block whose voxels are not, bit for bit, those of block bi - 1 (blocks
+// that may be alike are flagged by the caller: not the first, nor one cut by the grid's end
+// along x). It stops reading once no flag is left: a dosed block differs within its first
+// lines (the dose falls along the beam). Run just before the row is gathered, it brings the
+// lines the gather reads into the cache. first, differ and differ_left: nx values of scratch.
 template <typename T, typename Bits = decltype(bits_of(T{}))>
-void keep_uniform_blocks_of_row(const GridGeometry& g, const LeafBlocks& blocks, int64_t row, const T* data, uint8_t* u,
-                                std::vector<Bits>& first, std::vector<Bits>& differ) {
-  if (std::none_of(u, u + blocks.bx, [](uint8_t x) { return x != 0; })) return;
+void compare_blocks_of_row(const GridGeometry& g, const LeafBlocks& blocks, int64_t row, const T* data,
+                           uint8_t* uniform, uint8_t* alike_left, std::vector<Bits>& first, std::vector<Bits>& differ,
+                           std::vector<Bits>& differ_left) {
+  auto none = [&](const uint8_t* flags) {
+    return !flags || std::none_of(flags, flags + blocks.bx, [](uint8_t x) { return x != 0; });
+  };
+  if (none(uniform) && none(alike_left)) return;
   const int64_t nx = g.dims[0];
   first.resize(static_cast<size_t>(nx));
   differ.assign(static_cast<size_t>(nx), 0);
+  differ_left.assign(static_cast<size_t>(nx), 0);
   const int64_t j0 = (row % blocks.by) * kLeafDim, k0 = (row / blocks.by) * kLeafDim;
   const T* first_line = data + g.index(0, j0, k0);
   for (int64_t i = 0; i < nx; ++i) first[static_cast<size_t>(i)] = bits_of(first_line[i & ~(kLeafDim - 1)]);
-  // Folds differ into u; false once no block of the row is left uniform.
+  // Folds the differences into the flags; false once none is left.
   auto any_left = [&] {
     bool left = false;
     for (int64_t bi = 0; bi < blocks.bx; ++bi) {
-      Bits any = 0;
-      for (int64_t i = bi * kLeafDim; i < std::min(nx, (bi + 1) * kLeafDim); ++i) any |= differ[static_cast<size_t>(i)];
-      u[bi] &= any == 0;
-      left |= u[bi] != 0;
+      Bits any = 0, any_left_of = 0;
+      for (int64_t i = bi * kLeafDim; i < std::min(nx, (bi + 1) * kLeafDim); ++i) {
+        any |= differ[static_cast<size_t>(i)];
+        any_left_of |= differ_left[static_cast<size_t>(i)];
+      }
+      uniform[bi] &= any == 0;
+      left |= uniform[bi] != 0;
+      if (alike_left) {
+        alike_left[bi] &= any_left_of == 0;
+        left |= alike_left[bi] != 0;
+      }
     }
     return left;
   };
@@ -134,23 +149,37 @@ void keep_uniform_blocks_of_row(const GridGeometry& g, const LeafBlocks& blocks,
     Bits* d = differ.data();
     const Bits* f = first.data();
     for (int64_t i = 0; i < nx; ++i) d[i] |= bits_of(line[i]) ^ f[i];
-    // A dosed block differs within its first lines (the dose falls along the beam): stop
-    // reading a row where no block is left.
+    if (alike_left) {
+      Bits* dl = differ_left.data();
+      for (int64_t i = kLeafDim; i < nx; ++i) dl[i] |= bits_of(line[i]) ^ bits_of(line[i - kLeafDim]);
+    }
     if ((yz == 1 || (yz & 7) == 7) && !any_left()) return;
   }
   any_left();
 }
 
-// [block]: whether each block is one material (within the grid).
-std::vector<uint8_t> blocks_of_one_material(const GridGeometry& g, const MaterialId* material) {
+// [block]: whether each block is one material (within the grid), and whether its material
+// is, voxel for voxel, that of block bi - 1 of its row (never for the first block of a row
+// nor one cut by the grid's end along x, which has fewer voxels).
+struct MaterialBlocks {
+  std::vector<uint8_t> uniform, alike_left;
+};
+MaterialBlocks material_blocks(const GridGeometry& g, const MaterialId* material) {
   const LeafBlocks blocks(g);
-  std::vector<uint8_t> uniform(static_cast<size_t>(blocks.count()), 1);
+  MaterialBlocks m;
+  m.uniform.assign(static_cast<size_t>(blocks.count()), 1);
+  m.alike_left.assign(m.uniform.size(), 1);
+  for (int64_t row = 0; row < blocks.rows(); ++row) {
+    m.alike_left[static_cast<size_t>(row * blocks.bx)] = 0;
+    if (g.dims[0] % kLeafDim != 0) m.alike_left[static_cast<size_t>(row * blocks.bx + blocks.bx - 1)] = 0;
+  }
   tbb::parallel_for(tbb::blocked_range<int64_t>(0, blocks.rows()), [&](const tbb::blocked_range<int64_t>& r) {
-    std::vector<uint16_t> first, differ;
+    std::vector<uint16_t> first, differ, differ_left;
     for (int64_t row = r.begin(); row != r.end(); ++row)
-      keep_uniform_blocks_of_row(g, blocks, row, material, uniform.data() + row * blocks.bx, first, differ);
+      compare_blocks_of_row(g, blocks, row, material, m.uniform.data() + row * blocks.bx,
+                            m.alike_left.data() + row * blocks.bx, first, differ, differ_left);
   });
-  return uniform;
+  return m;
 }
 
 // The level of the tree's nodes whose tiles are a leaf's 8^3 voxels (leaves are level 0).
@@ -182,40 +211,21 @@ void classify_block_row(const GridGeometry& g, const LeafBlocks& blocks, int64_t
   }
 }
 
-// Blocks whose leaves are another's: a block of row `row` to be gathered whose material and
-// data are, voxel for voxel and bit for bit, those of the block gathered before it in the
-// row holds that block's leaf (a grid's value depends on material and data alone): kind[bi]
-// becomes kRepeatedBlock, copied from block repeats[bi] once that is gathered. A stack of
-// layers and a top-hat beam make them (every block across a layer boundary, every block
-// within the beam's footprint at one depth, is alike); elsewhere a block differs from its
-// neighbour within its first bytes, where the comparison stops. data may be null.
-void mark_repeated_blocks(const GridGeometry& g, const LeafBlocks& blocks, int64_t row, const MaterialId* material,
-                          const float* data, uint8_t* kind, int64_t* repeats) {
-  const int64_t j0 = (row % blocks.by) * kLeafDim, k0 = (row / blocks.by) * kLeafDim;
-  int64_t lines[kLeafDim * kLeafDim];  // the first voxel of each of the block row's lines within the grid
-  int n_lines = 0;
-  for (int yz = 0; yz < kLeafDim * kLeafDim; ++yz) {
-    const int64_t j = j0 + (yz >> 3), k = k0 + (yz & 7);
-    if (j < g.dims[1] && k < g.dims[2]) lines[n_lines++] = g.index(0, j, k);
-  }
-  auto alike = [&](int64_t a, int64_t b) {
-    for (int l = 0; l < n_lines; ++l) {
-      const int64_t at = lines[l] + a * kLeafDim, bt = lines[l] + b * kLeafDim;
-      if ((data && std::memcmp(data + at, data + bt, kLeafDim * sizeof(float)) != 0) ||
-          std::memcmp(material + at, material + bt, kLeafDim * sizeof(MaterialId)) != 0)
-        return false;
-    }
-    return true;
-  };
-  int64_t last = -1;  // the block gathered last
-  for (int64_t bi = 0; bi < blocks.bx; ++bi) {
-    // (a block cut by the grid's end along x has fewer voxels than the others)
-    if (kind[bi] != kGatherBlock || (bi + 1) * kLeafDim > g.dims[0]) continue;
-    if (last >= 0 && alike(bi, last)) {
+// Blocks whose leaves are another's: a block to be gathered whose material and data are,
+// voxel for voxel and bit for bit, those of the block before it in the row (alike_left[bi])
+// holds that block's leaf (a grid's value depends on material and data alone): kind[bi]
+// becomes kRepeatedBlock, copied from block repeats[bi] (the first of the alike run) once
+// that is gathered. A stack of layers and a top-hat beam make them: every block across a
+// layer boundary, every block within the beam's footprint at one depth, is alike.
+void mark_repeated_blocks(int64_t bx, const uint8_t* alike_left, uint8_t* kind, int64_t* repeats) {
+  for (int64_t bi = 1; bi < bx; ++bi) {
+    if (kind[bi] != kGatherBlock || !alike_left[bi]) continue;
+    if (kind[bi - 1] == kGatherBlock) {
       kind[bi] = kRepeatedBlock;
-      repeats[bi] = last;
-    } else {
-      last = bi;
+      repeats[bi] = bi - 1;
+    } else if (kind[bi - 1] == kRepeatedBlock) {
+      kind[bi] = kRepeatedBlock;
+      repeats[bi] = repeats[bi - 1];
     }
   }
 }
@@ -250,8 +260,9 @@ struct GatherScratch {
   std::vector<ValueT> tile_value;                  // [bi]: a tile's value
   std::vector<std::pair<int64_t, int64_t>> runs;   // blocks to gather, [begin, end) in voxels along x
   std::vector<uint8_t> uniform;                    // [bi]: one material and one value of the grid's array
+  std::vector<uint8_t> alike_left;                 // [bi]: material and values those of block bi - 1
   std::vector<int64_t> repeats;                    // [bi]: the block a kRepeatedBlock is gathered as
-  std::vector<uint32_t> first, differ;             // keep_uniform_blocks_of_row's scratch
+  std::vector<uint32_t> first, differ, differ_left;  // compare_blocks_of_row's scratch
 
   static GatherScratch& of_this_thread(const LeafBlocks& blocks) {
     thread_local GatherScratch s;
@@ -262,6 +273,7 @@ struct GatherScratch {
       s.kind.resize(static_cast<size_t>(blocks.bx));
       s.tile_value.resize(static_cast<size_t>(blocks.bx));
       s.uniform.resize(static_cast<size_t>(blocks.bx));
+      s.alike_left.resize(static_cast<size_t>(blocks.bx));
       s.repeats.resize(static_cast<size_t>(blocks.bx));
     }
     return s;
@@ -465,12 +477,12 @@ class VdbFileWriter : private openvdb::io::Archive {
   // The material (dense on ctx.grid) is what the grids' values depend on besides the array
   // each names.
   VdbFileWriter(CheckedFile& file, const VdbWriteContext& ctx, openvdb::MetaMap meta, std::vector<std::string> grid_names)
-      : file_(file), os_(file.stream()), geometry_(ctx.grid.geometry), material_(ctx.grid.material.data()),
-        names_(std::move(grid_names)),
-        material_uniform_(ctx.blocks ? ctx.blocks->one_material
-                                     : blocks_of_one_material(ctx.grid.geometry, ctx.grid.material.data())),
+      : file_(file), os_(file.stream()), geometry_(ctx.grid.geometry), names_(std::move(grid_names)),
+        material_(ctx.blocks ? MaterialBlocks{ctx.blocks->one_material, ctx.blocks->material_alike_left}
+                             : material_blocks(ctx.grid.geometry, ctx.grid.material.data())),
         lock_(writer_scratch().busy) {
-    DOSEMAP_BUG_CHECK(static_cast<int64_t>(material_uniform_.size()) == LeafBlocks(geometry_).count(),
+    const size_t n_blocks = static_cast<size_t>(LeafBlocks(geometry_).count());
+    DOSEMAP_BUG_CHECK(material_.uniform.size() == n_blocks && material_.alike_left.size() == n_blocks,
                       "the blocks found for another grid");
     setCompression(openvdb::io::COMPRESS_BLOSC | openvdb::io::COMPRESS_ACTIVE_MASK);
     writer_scratch().prepare(geometry_);
@@ -500,10 +512,13 @@ class VdbFileWriter : private openvdb::io::Archive {
   void gather_row(int64_t row, const float* data, ValueF& value, const ValueT background, GatherScratch<ValueT>& s,
                   LeafMask* masks) {
     const LeafBlocks blocks(geometry_);
-    std::copy_n(material_uniform_.begin() + row * blocks.bx, blocks.bx, s.uniform.begin());
-    if (data) keep_uniform_blocks_of_row(geometry_, blocks, row, data, s.uniform.data(), s.first, s.differ);
+    std::copy_n(material_.uniform.begin() + row * blocks.bx, blocks.bx, s.uniform.begin());
+    std::copy_n(material_.alike_left.begin() + row * blocks.bx, blocks.bx, s.alike_left.begin());
+    if (data)
+      compare_blocks_of_row(geometry_, blocks, row, data, s.uniform.data(), s.alike_left.data(), s.first, s.differ,
+                            s.differ_left);
     classify_block_row(geometry_, blocks, row, s.uniform.data(), value, background, s.kind.data(), s.tile_value.data());
-    mark_repeated_blocks(geometry_, blocks, row, material_, data, s.kind.data(), s.repeats.data());
+    mark_repeated_blocks(blocks.bx, s.alike_left.data(), s.kind.data(), s.repeats.data());
     gather_block_row(geometry_, blocks, row, value, background, s, masks);
   }
 
@@ -845,9 +860,8 @@ class VdbFileWriter : private openvdb::io::Archive {
   CheckedFile& file_;
   std::ostream& os_;
   GridGeometry geometry_;
-  const MaterialId* material_;
   std::vector<std::string> names_;
-  std::vector<uint8_t> material_uniform_;  // [block]: one material
+  MaterialBlocks material_;  // [block]: one material; its material that of the block before it
   std::unique_lock<std::mutex> lock_;
   openvdb::io::StreamMetadata::Ptr file_meta_;
   size_t written_ = 0;
@@ -953,7 +967,8 @@ float max_of(const float* data, int64_t n) {
 }  // namespace
 
 VdbGridBlocks vdb_grid_blocks(const VoxelGrid& grid) {
-  return {blocks_of_one_material(grid.geometry, grid.material.data())};
+  MaterialBlocks m = material_blocks(grid.geometry, grid.material.data());
+  return {std::move(m.uniform), std::move(m.alike_left)};
 }
 
 void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults& r, bool release_as_written) {

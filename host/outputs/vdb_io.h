@@ -18,11 +18,13 @@ namespace dosemap {
 class CheckedFile;
 class Progress;
 
-// Which 8^3 blocks of a grid hold one material (their voxels within the grid): the same for
-// every file of a run, so found once for them all (a block of one material and one value
-// becomes a tile, host/outputs/vdb_io.cpp).
+// Which 8^3 blocks of a grid hold one material (their voxels within the grid), and which
+// hold the material of the block before them along x voxel for voxel: the same for every
+// file of a run, so found once for them all (a block of one material and one value becomes
+// a tile, a block alike its neighbour is copied; host/outputs/vdb_io.cpp).
 struct VdbGridBlocks {
-  std::vector<uint8_t> one_material;  // [block], blocks numbered x fastest
+  std::vector<uint8_t> one_material;          // [block], blocks numbered x fastest
+  std::vector<uint8_t> material_alike_left;  // [block]
 };
 VdbGridBlocks vdb_grid_blocks(const VoxelGrid& grid);
 
