@@ -37,7 +37,10 @@ std::vector<VtiArray> vti_arrays(const RunWriteInputs& in, const DoseResults& r)
   auto float_array = [&](const std::string& name, const float* data, auto valid) {
     a.push_back({name, VtiArray::kFloat32, [data, valid](int64_t b, int64_t e, void* out) {
                    float* __restrict o = static_cast<float*>(out);
-                   for (int64_t v = b; v < e; ++v) o[v - b] = valid(v) ? data[v] : kNaN;
+                   for (int64_t v = b; v < e; ++v) {
+                     const float x = data[v];  // read whatever the choice, so that the loop is a vector blend
+                     o[v - b] = valid(v) ? x : kNaN;
+                   }
                  }});
   };
   auto matter = [mat](int64_t v) { return mat[v] != kVoidId; };
@@ -61,7 +64,10 @@ std::vector<VtiArray> vti_arrays(const RunWriteInputs& in, const DoseResults& r)
                  [data, mat, present, void_in_presence](int64_t b, int64_t e, void* out) {
                    float* __restrict o = static_cast<float*>(out);
                    const uint8_t* p = present->data();
-                   for (int64_t v = b; v < e; ++v) o[v - b] = p[std::min(mat[v], void_in_presence)] ? data[v] : kNaN;
+                   for (int64_t v = b; v < e; ++v) {
+                     const float x = data[v];
+                     o[v - b] = p[std::min(mat[v], void_in_presence)] ? x : kNaN;
+                   }
                  }});
   }
   a.push_back({"material", VtiArray::kInt32, [mat](int64_t b, int64_t e, void* out) {
@@ -161,7 +167,10 @@ ViewerFiles write_run_files(RunDirectory& out, const RunWriteInputs& in, DoseRes
         std::vector<VtiArray> arrays{{"dose", VtiArray::kFloat32,
                                       [mat = in.grid.material.data(), frame_dose](int64_t b, int64_t e, void* o) {
                                         float* __restrict v = static_cast<float*>(o);
-                                        for (int64_t i = b; i < e; ++i) v[i - b] = mat[i] == kVoidId ? kNaN : frame_dose[i];
+                                        for (int64_t i = b; i < e; ++i) {
+                                          const float x = frame_dose[i];  // (unconditional: a vector blend)
+                                          v[i - b] = mat[i] == kVoidId ? kNaN : x;
+                                        }
                                       }}};
         out.write_file(frame_name(number, "vti"),
                        [&](CheckedFile& file) { write_vti(file.stream(), g, arrays, "dose", viewers.vti_box); });
