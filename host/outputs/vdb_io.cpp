@@ -12,12 +12,14 @@
 #include <cstring>
 #include <filesystem>
 #include <future>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <sstream>
 
 #include "host/common/errors.h"
 #include "host/common/progress.h"
+#include "host/common/simd_clones.h"
 #include "host/common/text.h"
 #include "host/outputs/checked_file.h"
 #include "host/outputs/fog_density.h"
@@ -101,6 +103,16 @@ auto bits_of(T x) {
   return b;
 }
 
+// One line of a row of blocks compared (compare_blocks_of_row): differ[i] |= the bits of
+// line[i] ^ first[i], and differ_left[i] |= those of line[i] ^ line[i - 8] when given. In
+// clones for the vector widths (host/common/simd_clones.h): integer work, alike in each.
+DOSEMAP_SIMD_CLONES void compare_line(const float* __restrict line, const uint32_t* __restrict first,
+                                      uint32_t* __restrict differ, uint32_t* __restrict differ_left, int64_t nx) {
+  for (int64_t i = 0; i < nx; ++i) differ[i] |= bits_of(line[i]) ^ first[i];
+  if (differ_left)
+    for (int64_t i = kLeafDim; i < nx; ++i) differ_left[i] |= bits_of(line[i]) ^ bits_of(line[i - kLeafDim]);
+}
+
 // Compares the blocks of row `row` of `data` (dense on g) in one pass over the row's lines,
 // along x in memory order (vectorized): clears uniform[bi] for each block bi whose voxels
 // within the grid do not all hold the bits of its first voxel, and alike_left[bi] (when
@@ -125,22 +137,24 @@ void compare_blocks_of_row(const GridGeometry& g, const LeafBlocks& blocks, int6
   const T* first_line = data + g.index(0, j0, k0);
   for (int64_t i = 0; i < nx; ++i) first[static_cast<size_t>(i)] = bits_of(first_line[i & ~(kLeafDim - 1)]);
   // Folds the differences into the flags; false once none is left.
-  auto any_left = [&] {
+  auto fold = [nx, &blocks](const Bits* d, uint8_t* flags) {
     bool left = false;
     for (int64_t bi = 0; bi < blocks.bx; ++bi) {
-      Bits any = 0, any_left_of = 0;
-      for (int64_t i = bi * kLeafDim; i < std::min(nx, (bi + 1) * kLeafDim); ++i) {
-        any |= differ[static_cast<size_t>(i)];
-        any_left_of |= differ_left[static_cast<size_t>(i)];
+      if (!flags[bi]) continue;
+      Bits any = 0;
+      if ((bi + 1) * kLeafDim <= nx) {
+        for (int x = 0; x < kLeafDim; ++x) any |= d[bi * kLeafDim + x];  // (a fixed count: unrolled)
+      } else {
+        for (int64_t i = bi * kLeafDim; i < nx; ++i) any |= d[i];
       }
-      uniform[bi] &= any == 0;
-      left |= uniform[bi] != 0;
-      if (alike_left) {
-        alike_left[bi] &= any_left_of == 0;
-        left |= alike_left[bi] != 0;
-      }
+      flags[bi] = any == 0;
+      left |= any == 0;
     }
     return left;
+  };
+  auto any_left = [&] {
+    const bool uniform_left = fold(differ.data(), uniform);
+    return (alike_left && fold(differ_left.data(), alike_left)) || uniform_left;
   };
   for (int yz = 0; yz < kLeafDim * kLeafDim; ++yz) {
     const int64_t j = j0 + (yz >> 3), k = k0 + (yz & 7);
@@ -148,12 +162,16 @@ void compare_blocks_of_row(const GridGeometry& g, const LeafBlocks& blocks, int6
     const T* line = data + g.index(0, j, k);
     Bits* d = differ.data();
     const Bits* f = first.data();
-    for (int64_t i = 0; i < nx; ++i) d[i] |= bits_of(line[i]) ^ f[i];
-    if (alike_left) {
-      Bits* dl = differ_left.data();
-      for (int64_t i = kLeafDim; i < nx; ++i) dl[i] |= bits_of(line[i]) ^ bits_of(line[i - kLeafDim]);
+    if constexpr (std::is_same_v<T, float>) {
+      compare_line(line, f, d, alike_left ? differ_left.data() : nullptr, nx);
+    } else {  // the material's, once per run
+      for (int64_t i = 0; i < nx; ++i) d[i] |= bits_of(line[i]) ^ f[i];
+      if (alike_left) {
+        Bits* dl = differ_left.data();
+        for (int64_t i = kLeafDim; i < nx; ++i) dl[i] |= bits_of(line[i]) ^ bits_of(line[i - kLeafDim]);
+      }
     }
-    if ((yz == 1 || (yz & 7) == 7) && !any_left()) return;
+    if ((yz == 1 || (yz & 15) == 15) && !any_left()) return;
   }
   any_left();
 }
@@ -164,6 +182,13 @@ void compare_blocks_of_row(const GridGeometry& g, const LeafBlocks& blocks, int6
 struct MaterialBlocks {
   std::vector<uint8_t> uniform, alike_left;
 };
+// The same for a grid's data array: uniform and alike in material and data, per block; found
+// by the first grid of the array in a file and taken by the next ones.
+struct DataBlocks {
+  bool found = false;
+  std::vector<uint8_t> uniform, alike_left;
+};
+
 MaterialBlocks material_blocks(const GridGeometry& g, const MaterialId* material) {
   const LeafBlocks blocks(g);
   MaterialBlocks m;
@@ -498,6 +523,29 @@ class VdbFileWriter : private openvdb::io::Archive {
     const int32_t count = static_cast<int32_t>(names_.size());
     os_.write(reinterpret_cast<const char*>(&count), sizeof count);
   }
+  // The blocks of one material and value, and alike their neighbour, found for the grids
+  // of `data` (null: none) written so far: dose.vdb's dose, masks and density share them.
+  // The array must not change, nor its memory go to another array, while this file is
+  // written (forget() it first).
+  DataBlocks* data_blocks(const float* data) {
+    if (!data) return nullptr;
+    auto [at, added] = data_blocks_.try_emplace(data);
+    if (added) {
+      const size_t n = material_.uniform.size();
+      at->second.uniform.resize(n);
+      at->second.alike_left.resize(n);
+    }
+    return &at->second;
+  }
+  // Drops what was found of the arrays within [begin, begin + n), about to be released.
+  void forget(const float* begin, size_t n) {
+    const auto lo = reinterpret_cast<uintptr_t>(begin), hi = reinterpret_cast<uintptr_t>(begin + n);
+    for (auto it = data_blocks_.begin(); it != data_blocks_.end();) {
+      const auto at = reinterpret_cast<uintptr_t>(it->first);
+      it = at >= lo && at < hi ? data_blocks_.erase(it) : std::next(it);
+    }
+  }
+
   ~VdbFileWriter() {
     if (writing_.valid()) writing_.wait();  // unwinding: the grid's thread must not outlive us
     openvdb::io::StreamMetadata::Ptr none;
@@ -508,15 +556,27 @@ class VdbFileWriter : private openvdb::io::Archive {
   // null: on material[v] alone): its blocks of one value found and classified (s.kind,
   // s.tile_value), the others gathered into s.values and masks[bi] (a block that repeats an
   // earlier one of the row copied from it).
+  // `of_data`: data_blocks(data), whose rows a grid of the same array found before are
+  // taken as they are, and the others' are kept.
   template <typename ValueT, typename ValueF>
   void gather_row(int64_t row, const float* data, ValueF& value, const ValueT background, GatherScratch<ValueT>& s,
-                  LeafMask* masks) {
+                  LeafMask* masks, DataBlocks* of_data) {
     const LeafBlocks blocks(geometry_);
-    std::copy_n(material_.uniform.begin() + row * blocks.bx, blocks.bx, s.uniform.begin());
-    std::copy_n(material_.alike_left.begin() + row * blocks.bx, blocks.bx, s.alike_left.begin());
-    if (data)
-      compare_blocks_of_row(geometry_, blocks, row, data, s.uniform.data(), s.alike_left.data(), s.first, s.differ,
-                            s.differ_left);
+    const int64_t first = row * blocks.bx;
+    if (of_data && of_data->found) {
+      std::copy_n(of_data->uniform.begin() + first, blocks.bx, s.uniform.begin());
+      std::copy_n(of_data->alike_left.begin() + first, blocks.bx, s.alike_left.begin());
+    } else {
+      std::copy_n(material_.uniform.begin() + first, blocks.bx, s.uniform.begin());
+      std::copy_n(material_.alike_left.begin() + first, blocks.bx, s.alike_left.begin());
+      if (data)
+        compare_blocks_of_row(geometry_, blocks, row, data, s.uniform.data(), s.alike_left.data(), s.first, s.differ,
+                              s.differ_left);
+      if (of_data) {
+        std::copy_n(s.uniform.begin(), blocks.bx, of_data->uniform.begin() + first);
+        std::copy_n(s.alike_left.begin(), blocks.bx, of_data->alike_left.begin() + first);
+      }
+    }
     classify_block_row(geometry_, blocks, row, s.uniform.data(), value, background, s.kind.data(), s.tile_value.data());
     mark_repeated_blocks(blocks.bx, s.alike_left.data(), s.kind.data(), s.repeats.data());
     gather_block_row(geometry_, blocks, row, value, background, s, masks);
@@ -537,11 +597,12 @@ class VdbFileWriter : private openvdb::io::Archive {
     std::vector<LeafT*> leaves(static_cast<size_t>(blocks.count()), nullptr);
     std::vector<uint8_t> tiles(leaves.size(), 0);
     auto value = [&on](int64_t v, uint8_t& out) { return (out = on(v)) != 0; };
+    DataBlocks* of_data = data_blocks(data);
     tbb::parallel_for(tbb::blocked_range<int64_t>(0, blocks.rows()), [&](const tbb::blocked_range<int64_t>& r) {
       GatherScratch<uint8_t>& s = GatherScratch<uint8_t>::of_this_thread(blocks);
       std::vector<LeafMask> masks(static_cast<size_t>(blocks.bx));
       for (int64_t row = r.begin(); row != r.end(); ++row) {
-        gather_row(row, data, value, uint8_t(0), s, masks.data());
+        gather_row(row, data, value, uint8_t(0), s, masks.data(), of_data);
         for (int64_t bi = 0; bi < blocks.bx; ++bi) {
           const int64_t b = row * blocks.bx + bi;
           if (s.kind[bi] == kTileBlock || masks[bi].isOn()) {
@@ -555,6 +616,7 @@ class VdbFileWriter : private openvdb::io::Archive {
         }
       }
     });
+    found_blocks_of(of_data);
     for (LeafT* leaf : leaves)
       if (leaf) grid->tree().addLeaf(leaf);  // the tree takes ownership
     for (int64_t b = 0; b < blocks.count(); ++b)
@@ -587,12 +649,13 @@ class VdbFileWriter : private openvdb::io::Archive {
     // the row's bytes.
     const ValueT background = grid->background();
     const LeafBlocks blocks(geometry_);
+    DataBlocks* of_data = data_blocks(data);
     tbb::parallel_for(tbb::blocked_range<int64_t>(0, blocks.rows(), 1), [&](const tbb::blocked_range<int64_t>& r) {
       GatherScratch<ValueT>& s = GatherScratch<ValueT>::of_this_thread(blocks);
       EncodeScratch<ValueT>& e = EncodeScratch<ValueT>::of_this_thread();
       for (int64_t row = r.begin(); row != r.end(); ++row) {
         const int64_t first = row * blocks.bx;
-        gather_row(row, data, value, background, s, &c.masks[first]);
+        gather_row(row, data, value, background, s, &c.masks[first], of_data);
         RowEncoding out(c, row);
         for (int64_t b = first; b < first + blocks.bx; ++b) {
           ValueT* values = s.values.data() + (b - first) * kLeafValues;
@@ -613,6 +676,7 @@ class VdbFileWriter : private openvdb::io::Archive {
         }
       }
     });
+    found_blocks_of(of_data);
 
     wait_for_writing();
     writing_ = std::async(std::launch::async, [this, grid, gd, &c]() mutable { write_compressed(*grid, gd, c); });
@@ -636,6 +700,7 @@ class VdbFileWriter : private openvdb::io::Archive {
     const ValueT background = grid->background();
     const LeafBlocks blocks(geometry_);
     const uint64_t epoch = DerivedLeafMemo<ValueT>::next_epoch();
+    DataBlocks* of_data = data_blocks(data);
     tbb::parallel_for(tbb::blocked_range<int64_t>(0, blocks.rows(), 1), [&](const tbb::blocked_range<int64_t>& r) {
       GatherScratch<ValueT>& s = GatherScratch<ValueT>::of_this_thread(blocks);
       EncodeScratch<ValueT>& e = EncodeScratch<ValueT>::of_this_thread();
@@ -648,7 +713,7 @@ class VdbFileWriter : private openvdb::io::Archive {
       std::optional<decltype(bits_of(ValueT{}))> tile_bits;
       for (int64_t row = r.begin(); row != r.end(); ++row) {
         const int64_t first = row * blocks.bx;
-        gather_row(row, data, value, background, s, &c.masks[first]);
+        gather_row(row, data, value, background, s, &c.masks[first], of_data);
         RowEncoding out(c, row), derived_out(dc, row);
         for (int64_t b = first; b < first + blocks.bx; ++b) {
           ValueT* values = s.values.data() + (b - first) * kLeafValues;
@@ -674,6 +739,7 @@ class VdbFileWriter : private openvdb::io::Archive {
         }
       }
     });
+    found_blocks_of(of_data);
 
     writing_ = std::async(std::launch::async, [this, grid, gd, &c, derived, derived_gd, &dc]() mutable {
       write_compressed(*grid, gd, c);
@@ -857,11 +923,17 @@ class VdbFileWriter : private openvdb::io::Archive {
     grid.tree().clear();  // the value-less leaves must not outlive the write
   }
 
+  // Finished with this grid's rows: data_blocks(data) holds them for the next grid of it.
+  void found_blocks_of(DataBlocks* of_data) {
+    if (of_data) of_data->found = true;
+  }
+
   CheckedFile& file_;
   std::ostream& os_;
   GridGeometry geometry_;
   std::vector<std::string> names_;
   MaterialBlocks material_;  // [block]: one material; its material that of the block before it
+  std::map<const float*, DataBlocks> data_blocks_;
   std::unique_lock<std::mutex> lock_;
   openvdb::io::StreamMetadata::Ptr file_meta_;
   size_t written_ = 0;
@@ -948,9 +1020,12 @@ void write_density(VdbFileWriter& out, const VdbWriteContext& ctx, const float* 
   out.write_dense(density_grid(ctx, scale, quantity), dose_Gy, dose_of_matter(ctx, dose_Gy), FogLeaf{scale});
 }
 
+// Releases a dense array once its grids are written (when `now`), after `out` forgets it.
 template <typename Vector>
-void release(Vector& v, bool now) {
-  if (now) Vector().swap(v);
+void release(VdbFileWriter& out, Vector& v, bool now) {
+  if (!now) return;
+  out.forget(v.data(), v.size());
+  Vector().swap(v);
 }
 
 // Parallel maximum of a dense array (0 when empty or all below 0).
@@ -1032,10 +1107,10 @@ void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults& 
   write_values(float_grid("dose_rate_peak", "Gy/s", "peak dose rate: max over exposures of dose increment / duration",
                            0.0f),
                r.rate_peak_Gy_s.data(), is_matter);
-  release(r.rate_peak_Gy_s, release_as_written);
+  release(out, r.rate_peak_Gy_s, release_as_written);
   write_values(float_grid("dose_rate_mean", "Gy/s", "dose-weighted mean dose rate: sum(dD^2/dt) / sum(dD)", 0.0f),
                r.rate_mean_Gy_s.data(), is_matter);
-  release(r.rate_mean_Gy_s, release_as_written);
+  release(out, r.rate_mean_Gy_s, release_as_written);
 
   for (int t = 0; t < thresholds.count(); ++t) {
     const float* cross = r.crossing(t);
@@ -1044,7 +1119,7 @@ void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults& 
     describe_threshold(*grid, ctx, thresholds, t);
     write_values(grid, cross, [&](int64_t v) { return is_matter(v) && cross[v] >= 0; });
   }
-  release(r.crossing_s, release_as_written);
+  release(out, r.crossing_s, release_as_written);
 
   for (int t = 0; t < thresholds.count(); ++t) {
     auto mask = empty_grid<openvdb::BoolGrid>(g, false);
@@ -1066,11 +1141,11 @@ void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults& 
                  r.component_dose(static_cast<int>(c)),
                  [&](int64_t v) { return is_matter(v) && presence[c][material[v]]; });
   }
-  release(r.component_dose_Gy, release_as_written);
+  release(out, r.component_dose_Gy, release_as_written);
 
   if (dose_max > 0)
     write_density(out, ctx, dose, std::log10(dose_max), "log-scaled dose for rendering: (log10(dose) - log10_min) / 4");
-  release(r.dose_Gy, release_as_written);
+  release(out, r.dose_Gy, release_as_written);
   out.finish();
 }
 
