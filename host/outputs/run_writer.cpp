@@ -9,6 +9,7 @@
 
 #include "host/common/errors.h"
 #include "host/common/progress.h"
+#include "host/common/simd_clones.h"
 #include "host/outputs/checked_file.h"
 #include "host/outputs/output_files.h"
 #include "host/outputs/vdb_io.h"
@@ -25,6 +26,32 @@ std::string frame_name(int frame, const char* ext) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "frames/dose_%04d.%s", frame, ext);
   return buf;
+}
+
+// Fills of the arrays that look a value up per material, in clones for the vector widths
+// (host/common/simd_clones.h; comparisons and selects only, alike in each), where the
+// lookups are vector gathers. `last`: void's entry, the last of each table.
+// out[i] = dose[i] >= at[material]: at holds each material's threshold as the least float
+// at or above it, with which a float dose compares as with the threshold itself.
+DOSEMAP_SIMD_CLONES void fill_reached(const float* __restrict dose, const MaterialId* __restrict mat,
+                                      const float* __restrict at, uint32_t last, uint8_t* __restrict out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = dose[i] >= at[std::min<uint32_t>(mat[i], last)];
+}
+// out[i] = data[i] where present[material], else NaN.
+DOSEMAP_SIMD_CLONES void fill_present(const float* __restrict data, const MaterialId* __restrict mat,
+                                      const int32_t* __restrict present, uint32_t last, float* __restrict out,
+                                      int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float x = data[i];
+    out[i] = present[std::min<uint32_t>(mat[i], last)] ? x : kNaN;
+  }
+}
+
+// The least float at or above x (infinity above the floats).
+float float_at_or_above(double x) {
+  float f = static_cast<float>(x);
+  if (static_cast<double>(f) < x) f = std::nextafter(f, std::numeric_limits<float>::infinity());
+  return f;
 }
 
 // Every per-voxel array as VTK cell data. ParaView has no "inactive": NaN marks void voxels,
@@ -50,24 +77,19 @@ std::vector<VtiArray> vti_arrays(const RunWriteInputs& in, const DoseResults& r)
   const ThresholdScale& th = r.tables.thresholds;
   for (int t = 0; t < th.count(); ++t) {
     const float* c = r.crossing(t);
-    float_array("t_" + th.labels[t] + "_s", c, [c, mat](int64_t v) { return mat[v] != kVoidId && c[v] >= 0; });
+    float_array("t_" + th.labels[t] + "_s", c, [c, mat](int64_t v) { return (mat[v] != kVoidId) & (c[v] >= 0); });
   }
   // Tables per material, void's entry last (material ids clamped to it).
   DOSEMAP_BUG_CHECK(th.n_materials < kVoidId && r.tables.n_materials < kVoidId, "void's id is above every material's");
   const auto presence = component_presence(r.tables);
   const MaterialId void_in_presence = static_cast<MaterialId>(r.tables.n_materials);
   for (size_t c = 0; c < r.tables.component_grid_names.size(); ++c) {
-    auto present = std::make_shared<std::vector<uint8_t>>(presence[c].begin(), presence[c].end());
+    auto present = std::make_shared<std::vector<int32_t>>(presence[c].begin(), presence[c].end());
     present->push_back(0);  // void
     const float* data = r.component_dose(static_cast<int>(c));
     a.push_back({"dose:" + r.tables.component_grid_names[c], VtiArray::kFloat32,
                  [data, mat, present, void_in_presence](int64_t b, int64_t e, void* out) {
-                   float* __restrict o = static_cast<float*>(out);
-                   const uint8_t* p = present->data();
-                   for (int64_t v = b; v < e; ++v) {
-                     const float x = data[v];
-                     o[v - b] = p[std::min(mat[v], void_in_presence)] ? x : kNaN;
-                   }
+                   fill_present(data + b, mat + b, present->data(), void_in_presence, static_cast<float*>(out), e - b);
                  }});
   }
   a.push_back({"material", VtiArray::kInt32, [mat](int64_t b, int64_t e, void* out) {
@@ -77,12 +99,11 @@ std::vector<VtiArray> vti_arrays(const RunWriteInputs& in, const DoseResults& r)
   const float* dose = r.dose_Gy.data();
   const MaterialId void_in_scale = static_cast<MaterialId>(th.n_materials);
   for (int t = 0; t < th.count(); ++t) {
-    auto reached_at = std::make_shared<std::vector<double>>(th.doses_of_label(t));
+    auto reached_at = std::make_shared<std::vector<float>>();
+    for (const double at : th.doses_of_label(t)) reached_at->push_back(float_at_or_above(at));
     a.push_back({"dose_gt_" + th.labels[t], VtiArray::kUInt8,
                  [mat, dose, reached_at, void_in_scale](int64_t b, int64_t e, void* out) {
-                   uint8_t* __restrict o = static_cast<uint8_t*>(out);
-                   const double* at = reached_at->data();
-                   for (int64_t v = b; v < e; ++v) o[v - b] = dose[v] >= at[std::min(mat[v], void_in_scale)];
+                   fill_reached(dose + b, mat + b, reached_at->data(), void_in_scale, static_cast<uint8_t*>(out), e - b);
                  }});
   }
   return a;

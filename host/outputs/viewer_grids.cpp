@@ -45,6 +45,10 @@ IndexBox dosed_region(const GridGeometry& g, const std::vector<MaterialId>& mate
                       double dose_max_Gy) {
   if (!(dose_max_Gy > 0)) return whole_grid(g);
   const double floor_Gy = kDosedFraction * dose_max_Gy;
+  // The least float at or above the floor: a float dose reaches floor_Gy exactly when it
+  // reaches this, and a comparison of floats vectorizes.
+  float floor_f = static_cast<float>(floor_Gy);
+  if (static_cast<double>(floor_f) < floor_Gy) floor_f = std::nextafter(floor_f, std::numeric_limits<float>::infinity());
   const int64_t nx = g.dims[0], ny = g.dims[1], nz = g.dims[2];
   IndexBox b;
   b.lo = g.dims;
@@ -56,16 +60,25 @@ IndexBox dosed_region(const GridGeometry& g, const std::vector<MaterialId>& mate
     mine.hi = {0, 0, 0};
 #pragma omp for schedule(static)
     for (int64_t k = 0; k < nz; ++k)
-      for (int64_t j = 0; j < ny; ++j)
-        for (int64_t i = 0; i < nx; ++i) {
-          const int64_t v = g.index(i, j, k);
-          if (material[v] == kVoidId || !(dose_Gy[v] >= floor_Gy)) continue;
-          const int64_t at[3] = {i, j, k};
-          for (int a = 0; a < 3; ++a) {
-            mine.lo[a] = std::min(mine.lo[a], at[a]);
-            mine.hi[a] = std::max(mine.hi[a], at[a] + 1);
-          }
+      for (int64_t j = 0; j < ny; ++j) {
+        // A row at a time: whether any voxel is dosed (a vectorized pass), then its first
+        // and last dosed voxels (most rows have none).
+        const MaterialId* m = material.data() + g.index(0, j, k);
+        const float* d = dose_Gy + g.index(0, j, k);
+        auto dosed = [&](int64_t i) { return m[i] != kVoidId && d[i] >= floor_f; };
+        int any = 0;
+#pragma omp simd reduction(| : any)
+        for (int64_t i = 0; i < nx; ++i) any |= (m[i] != kVoidId) & (d[i] >= floor_f);
+        if (!any) continue;
+        int64_t first = 0, last = nx - 1;
+        while (!dosed(first)) ++first;
+        while (!dosed(last)) --last;
+        const int64_t lo[3] = {first, j, k}, hi[3] = {last + 1, j + 1, k + 1};
+        for (int a = 0; a < 3; ++a) {
+          mine.lo[a] = std::min(mine.lo[a], lo[a]);
+          mine.hi[a] = std::max(mine.hi[a], hi[a]);
         }
+      }
 #pragma omp critical
     for (int a = 0; a < 3; ++a) {
       b.lo[a] = std::min(b.lo[a], mine.lo[a]);
