@@ -28,9 +28,10 @@ std::string frame_name(int frame, const char* ext) {
   return buf;
 }
 
-// Fills of the arrays that look a value up per material, in clones for the vector widths
-// (host/common/simd_clones.h; comparisons and selects only, alike in each), where the
-// lookups are vector gathers. `last`: void's entry, the last of each table.
+// The VTI arrays' fills, in clones for the vector widths (host/common/simd_clones.h;
+// comparisons and selects only, alike in each), where the lookups of a value per material
+// are vector gathers. `last`: void's entry, the last of each table.
+//
 // out[i] = dose[i] >= at[material]: at holds each material's threshold as the least float
 // at or above it, with which a float dose compares as with the threshold itself.
 DOSEMAP_SIMD_CLONES void fill_reached(const float* __restrict dose, const MaterialId* __restrict mat,
@@ -47,6 +48,23 @@ DOSEMAP_SIMD_CLONES void fill_present(const float* __restrict data, const Materi
   }
 }
 
+// out[i] = data[i] in matter, NaN in void; with `at_least_zero`, NaN also where data[i] < 0
+// (a crossing time never reached).
+DOSEMAP_SIMD_CLONES void fill_matter(const float* __restrict data, const MaterialId* __restrict mat, bool at_least_zero,
+                                     float* __restrict out, int64_t n) {
+  if (at_least_zero) {
+    for (int64_t i = 0; i < n; ++i) {
+      const float x = data[i];
+      out[i] = (mat[i] != kVoidId) & (x >= 0) ? x : kNaN;
+    }
+  } else {
+    for (int64_t i = 0; i < n; ++i) {
+      const float x = data[i];
+      out[i] = mat[i] != kVoidId ? x : kNaN;
+    }
+  }
+}
+
 // The least float at or above x (infinity above the floats).
 float float_at_or_above(double x) {
   float f = static_cast<float>(x);
@@ -55,30 +73,21 @@ float float_at_or_above(double x) {
 }
 
 // Every per-voxel array as VTK cell data. ParaView has no "inactive": NaN marks void voxels,
-// thresholds never reached and components absent from a voxel. Each fill is a plain loop
-// over raw arrays (pointers held by value, tables by shared_ptr), which the compiler
-// vectorizes: through references to vectors it reloaded them voxel by voxel.
+// thresholds never reached and components absent from a voxel. Each fill is one of the
+// vectorized loops above over raw arrays (pointers held by value, tables by shared_ptr).
 std::vector<VtiArray> vti_arrays(const RunWriteInputs& in, const DoseResults& r) {
   const MaterialId* mat = in.grid.material.data();
   std::vector<VtiArray> a;
-  auto float_array = [&](const std::string& name, const float* data, auto valid) {
-    a.push_back({name, VtiArray::kFloat32, [data, valid](int64_t b, int64_t e, void* out) {
-                   float* __restrict o = static_cast<float*>(out);
-                   for (int64_t v = b; v < e; ++v) {
-                     const float x = data[v];  // read whatever the choice, so that the loop is a vector blend
-                     o[v - b] = valid(v) ? x : kNaN;
-                   }
+  auto float_array = [&](const std::string& name, const float* data, bool at_least_zero) {
+    a.push_back({name, VtiArray::kFloat32, [data, mat, at_least_zero](int64_t b, int64_t e, void* out) {
+                   fill_matter(data + b, mat + b, at_least_zero, static_cast<float*>(out), e - b);
                  }});
   };
-  auto matter = [mat](int64_t v) { return mat[v] != kVoidId; };
-  float_array("dose", r.dose_Gy.data(), matter);
-  float_array("dose_rate_peak", r.rate_peak_Gy_s.data(), matter);
-  float_array("dose_rate_mean", r.rate_mean_Gy_s.data(), matter);
+  float_array("dose", r.dose_Gy.data(), false);
+  float_array("dose_rate_peak", r.rate_peak_Gy_s.data(), false);
+  float_array("dose_rate_mean", r.rate_mean_Gy_s.data(), false);
   const ThresholdScale& th = r.tables.thresholds;
-  for (int t = 0; t < th.count(); ++t) {
-    const float* c = r.crossing(t);
-    float_array("t_" + th.labels[t] + "_s", c, [c, mat](int64_t v) { return (mat[v] != kVoidId) & (c[v] >= 0); });
-  }
+  for (int t = 0; t < th.count(); ++t) float_array("t_" + th.labels[t] + "_s", r.crossing(t), true);
   // Tables per material, void's entry last (material ids clamped to it).
   DOSEMAP_BUG_CHECK(th.n_materials < kVoidId && r.tables.n_materials < kVoidId, "void's id is above every material's");
   const auto presence = component_presence(r.tables);
@@ -187,11 +196,7 @@ ViewerFiles write_run_files(RunDirectory& out, const RunWriteInputs& in, DoseRes
       if (in.write_vti) {
         std::vector<VtiArray> arrays{{"dose", VtiArray::kFloat32,
                                       [mat = in.grid.material.data(), frame_dose](int64_t b, int64_t e, void* o) {
-                                        float* __restrict v = static_cast<float*>(o);
-                                        for (int64_t i = b; i < e; ++i) {
-                                          const float x = frame_dose[i];  // (unconditional: a vector blend)
-                                          v[i - b] = mat[i] == kVoidId ? kNaN : x;
-                                        }
+                                        fill_matter(frame_dose + b, mat + b, false, static_cast<float*>(o), e - b);
                                       }}};
         out.write_file(frame_name(number, "vti"),
                        [&](CheckedFile& file) { write_vti(file.stream(), g, arrays, "dose", viewers.vti_box); });
