@@ -104,11 +104,12 @@ auto bits_of(T x) {
 }
 
 // One line of a row of blocks compared (compare_blocks_of_row): differ[i] |= the bits of
-// line[i] ^ first[i], and differ_left[i] |= those of line[i] ^ line[i - 8] when given. In
+// line[i] ^ first[i], and differ_left[i] |= those of line[i] ^ line[i - 8], each when given. In
 // clones for the vector widths (host/common/simd_clones.h): integer work, alike in each.
 DOSEMAP_SIMD_CLONES void compare_line(const float* __restrict line, const uint32_t* __restrict first,
                                       uint32_t* __restrict differ, uint32_t* __restrict differ_left, int64_t nx) {
-  for (int64_t i = 0; i < nx; ++i) differ[i] |= bits_of(line[i]) ^ first[i];
+  if (differ)
+    for (int64_t i = 0; i < nx; ++i) differ[i] |= bits_of(line[i]) ^ first[i];
   if (differ_left)
     for (int64_t i = kLeafDim; i < nx; ++i) differ_left[i] |= bits_of(line[i]) ^ bits_of(line[i - kLeafDim]);
 }
@@ -152,9 +153,13 @@ void compare_blocks_of_row(const GridGeometry& g, const LeafBlocks& blocks, int6
     }
     return left;
   };
+  // Which comparisons still matter: a row without blocks of one material has no uniform
+  // block to find, and the flags only ever clear.
+  bool uniform_left = !none(uniform), alike_to_find = !none(alike_left);
   auto any_left = [&] {
-    const bool uniform_left = fold(differ.data(), uniform);
-    return (alike_left && fold(differ_left.data(), alike_left)) || uniform_left;
+    if (uniform_left) uniform_left = fold(differ.data(), uniform);
+    if (alike_to_find) alike_to_find = fold(differ_left.data(), alike_left);
+    return uniform_left || alike_to_find;
   };
   for (int yz = 0; yz < kLeafDim * kLeafDim; ++yz) {
     const int64_t j = j0 + (yz >> 3), k = k0 + (yz & 7);
@@ -163,7 +168,7 @@ void compare_blocks_of_row(const GridGeometry& g, const LeafBlocks& blocks, int6
     Bits* d = differ.data();
     const Bits* f = first.data();
     if constexpr (std::is_same_v<T, float>) {
-      compare_line(line, f, d, alike_left ? differ_left.data() : nullptr, nx);
+      compare_line(line, f, uniform_left ? d : nullptr, alike_to_find ? differ_left.data() : nullptr, nx);
     } else {  // the material's, once per run
       for (int64_t i = 0; i < nx; ++i) d[i] |= bits_of(line[i]) ^ f[i];
       if (alike_left) {
