@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "host/common/errors.h"
+#include "host/common/float_threshold.h"
 #include "host/common/progress.h"
 #include "host/common/simd_clones.h"
 #include "host/outputs/checked_file.h"
@@ -65,13 +66,6 @@ DOSEMAP_SIMD_CLONES void fill_matter(const float* __restrict data, const Materia
   }
 }
 
-// The least float at or above x (infinity above the floats).
-float float_at_or_above(double x) {
-  float f = static_cast<float>(x);
-  if (static_cast<double>(f) < x) f = std::nextafter(f, std::numeric_limits<float>::infinity());
-  return f;
-}
-
 // Every per-voxel array as VTK cell data. ParaView has no "inactive": NaN marks void voxels,
 // thresholds never reached and components absent from a voxel. Each fill is one of the
 // vectorized loops above over raw arrays (pointers held by value, tables by shared_ptr).
@@ -109,7 +103,7 @@ std::vector<VtiArray> vti_arrays(const RunWriteInputs& in, const DoseResults& r)
   const MaterialId void_in_scale = static_cast<MaterialId>(th.n_materials);
   for (int t = 0; t < th.count(); ++t) {
     auto reached_at = std::make_shared<std::vector<float>>();
-    for (const double at : th.doses_of_label(t)) reached_at->push_back(float_at_or_above(at));
+    for (const double at : th.doses_of_label(t)) reached_at->push_back(least_float_at_or_above(at));
     a.push_back({"dose_gt_" + th.labels[t], VtiArray::kUInt8,
                  [mat, dose, reached_at, void_in_scale](int64_t b, int64_t e, void* out) {
                    fill_reached(dose + b, mat + b, reached_at->data(), void_in_scale, static_cast<uint8_t*>(out), e - b);

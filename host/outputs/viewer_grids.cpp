@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "host/common/float_threshold.h"
+
 namespace dosemap {
 
 namespace {
@@ -45,10 +47,7 @@ IndexBox dosed_region(const GridGeometry& g, const std::vector<MaterialId>& mate
                       double dose_max_Gy) {
   if (!(dose_max_Gy > 0)) return whole_grid(g);
   const double floor_Gy = kDosedFraction * dose_max_Gy;
-  // The least float at or above the floor: a float dose reaches floor_Gy exactly when it
-  // reaches this, and a comparison of floats vectorizes.
-  float floor_f = static_cast<float>(floor_Gy);
-  if (static_cast<double>(floor_f) < floor_Gy) floor_f = std::nextafter(floor_f, std::numeric_limits<float>::infinity());
+  const float floor_f = least_float_at_or_above(floor_Gy);  // (a float comparison vectorizes)
   const int64_t nx = g.dims[0], ny = g.dims[1], nz = g.dims[2];
   IndexBox b;
   b.lo = g.dims;
