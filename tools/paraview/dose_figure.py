@@ -8,7 +8,7 @@ material's thresholds). Needs the run's dose.vti (run with formats = ["vti"] or
       [--out RUN_DIR/paraview_slice.png] [--lod auto|full|preview] [--crop auto|none]
       [--max-memory GB] [--probe i,j,k ...]
 
-At real scale (a coin-cell map's dose.vti is 2 GB) it reads only the arrays it draws, slices
+At real scale (a coin-cell map's dose.vti holds 2 GB of arrays) it reads only the arrays it draws, slices
 before anything else, and checks memory first: --lod auto (default) uses dose_preview.vti
 (written by dosemap run for large grids: each voxel the maximum of the voxels it covers)
 when the full grid's arrays would not fit in --max-memory (default: half the available). --crop auto (default)
