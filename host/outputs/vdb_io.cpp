@@ -104,14 +104,20 @@ auto bits_of(T x) {
 }
 
 // One line of a row of blocks compared (compare_blocks_of_row): differ[i] |= the bits of
-// line[i] ^ first[i], and differ_left[i] |= those of line[i] ^ line[i - 8], each when given. In
-// clones for the vector widths (host/common/simd_clones.h): integer work, alike in each.
-DOSEMAP_SIMD_CLONES void compare_line(const float* __restrict line, const uint32_t* __restrict first,
-                                      uint32_t* __restrict differ, uint32_t* __restrict differ_left, int64_t nx) {
+// line[i] ^ first[i], and differ_left[i] |= those of line[i] ^ line[i - 8], each when given.
+template <typename T, typename Bits>
+inline void compare_line_bits(const T* __restrict line, const Bits* __restrict first, Bits* __restrict differ,
+                              Bits* __restrict differ_left, int64_t nx) {
   if (differ)
     for (int64_t i = 0; i < nx; ++i) differ[i] |= bits_of(line[i]) ^ first[i];
   if (differ_left)
     for (int64_t i = kLeafDim; i < nx; ++i) differ_left[i] |= bits_of(line[i]) ^ bits_of(line[i - kLeafDim]);
+}
+// The same for the grids' float arrays, in clones for the vector widths
+// (host/common/simd_clones.h): integer work, alike in each.
+DOSEMAP_SIMD_CLONES void compare_line(const float* line, const uint32_t* first, uint32_t* differ, uint32_t* differ_left,
+                                      int64_t nx) {
+  compare_line_bits(line, first, differ, differ_left, nx);
 }
 
 // Compares the blocks of row `row` of `data` (dense on g) in one pass over the row's lines,
@@ -165,52 +171,49 @@ void compare_blocks_of_row(const GridGeometry& g, const LeafBlocks& blocks, int6
     const int64_t j = j0 + (yz >> 3), k = k0 + (yz & 7);
     if (j >= g.dims[1] || k >= g.dims[2]) continue;
     const T* line = data + g.index(0, j, k);
-    Bits* d = differ.data();
-    const Bits* f = first.data();
-    if constexpr (std::is_same_v<T, float>) {
-      compare_line(line, f, uniform_left ? d : nullptr, alike_to_find ? differ_left.data() : nullptr, nx);
-    } else {  // the material's, once per run
-      for (int64_t i = 0; i < nx; ++i) d[i] |= bits_of(line[i]) ^ f[i];
-      if (alike_left) {
-        Bits* dl = differ_left.data();
-        for (int64_t i = kLeafDim; i < nx; ++i) dl[i] |= bits_of(line[i]) ^ bits_of(line[i - kLeafDim]);
-      }
-    }
+    Bits* d = uniform_left ? differ.data() : nullptr;
+    Bits* dl = alike_to_find ? differ_left.data() : nullptr;
+    if constexpr (std::is_same_v<T, float>)
+      compare_line(line, first.data(), d, dl, nx);
+    else  // the material's, once per run
+      compare_line_bits(line, first.data(), d, dl, nx);
     if ((yz == 1 || (yz & 15) == 15) && !any_left()) return;
   }
   any_left();
 }
 
-// [block]: whether each block is one material (within the grid), and whether its material
-// is, voxel for voxel, that of block bi - 1 of its row (never for the first block of a row
-// nor one cut by the grid's end along x, which has fewer voxels).
-struct MaterialBlocks {
-  std::vector<uint8_t> uniform, alike_left;
-};
-// The same for a grid's data array: uniform and alike in material and data, per block; found
-// by the first grid of the array in a file and taken by the next ones.
+// Which blocks of a grid's data array are uniform and alike their neighbour, in material and
+// data (VdbGridBlocks and compare_blocks_of_row): found by the first grid of the array in a
+// file and taken by the next ones.
 struct DataBlocks {
   bool found = false;
   std::vector<uint8_t> uniform, alike_left;
 };
 
-MaterialBlocks material_blocks(const GridGeometry& g, const MaterialId* material) {
+}  // namespace
+
+// The alike blocks never include the first of a row, nor one cut by the grid's end along x
+// (it has fewer voxels).
+VdbGridBlocks vdb_grid_blocks(const VoxelGrid& grid) {
+  const GridGeometry& g = grid.geometry;
   const LeafBlocks blocks(g);
-  MaterialBlocks m;
-  m.uniform.assign(static_cast<size_t>(blocks.count()), 1);
-  m.alike_left.assign(m.uniform.size(), 1);
+  VdbGridBlocks m;
+  m.one_material.assign(static_cast<size_t>(blocks.count()), 1);
+  m.material_alike_left.assign(m.one_material.size(), 1);
   for (int64_t row = 0; row < blocks.rows(); ++row) {
-    m.alike_left[static_cast<size_t>(row * blocks.bx)] = 0;
-    if (g.dims[0] % kLeafDim != 0) m.alike_left[static_cast<size_t>(row * blocks.bx + blocks.bx - 1)] = 0;
+    m.material_alike_left[static_cast<size_t>(row * blocks.bx)] = 0;
+    if (g.dims[0] % kLeafDim != 0) m.material_alike_left[static_cast<size_t>(row * blocks.bx + blocks.bx - 1)] = 0;
   }
   tbb::parallel_for(tbb::blocked_range<int64_t>(0, blocks.rows()), [&](const tbb::blocked_range<int64_t>& r) {
     std::vector<uint16_t> first, differ, differ_left;
     for (int64_t row = r.begin(); row != r.end(); ++row)
-      compare_blocks_of_row(g, blocks, row, material, m.uniform.data() + row * blocks.bx,
-                            m.alike_left.data() + row * blocks.bx, first, differ, differ_left);
+      compare_blocks_of_row(g, blocks, row, grid.material.data(), m.one_material.data() + row * blocks.bx,
+                            m.material_alike_left.data() + row * blocks.bx, first, differ, differ_left);
   });
   return m;
 }
+
+namespace {
 
 // The level of the tree's nodes whose tiles are a leaf's 8^3 voxels (leaves are level 0).
 constexpr openvdb::Index kTileLevel = 1;
@@ -508,11 +511,10 @@ class VdbFileWriter : private openvdb::io::Archive {
   // each names.
   VdbFileWriter(CheckedFile& file, const VdbWriteContext& ctx, openvdb::MetaMap meta, std::vector<std::string> grid_names)
       : file_(file), os_(file.stream()), geometry_(ctx.grid.geometry), names_(std::move(grid_names)),
-        material_(ctx.blocks ? MaterialBlocks{ctx.blocks->one_material, ctx.blocks->material_alike_left}
-                             : material_blocks(ctx.grid.geometry, ctx.grid.material.data())),
+        material_(ctx.blocks ? *ctx.blocks : vdb_grid_blocks(ctx.grid)),
         lock_(writer_scratch().busy) {
     const size_t n_blocks = static_cast<size_t>(LeafBlocks(geometry_).count());
-    DOSEMAP_BUG_CHECK(material_.uniform.size() == n_blocks && material_.alike_left.size() == n_blocks,
+    DOSEMAP_BUG_CHECK(material_.one_material.size() == n_blocks && material_.material_alike_left.size() == n_blocks,
                       "the blocks found for another grid");
     setCompression(openvdb::io::COMPRESS_BLOSC | openvdb::io::COMPRESS_ACTIVE_MASK);
     writer_scratch().prepare(geometry_);
@@ -536,7 +538,7 @@ class VdbFileWriter : private openvdb::io::Archive {
     if (!data) return nullptr;
     auto [at, added] = data_blocks_.try_emplace(data);
     if (added) {
-      const size_t n = material_.uniform.size();
+      const size_t n = material_.one_material.size();
       at->second.uniform.resize(n);
       at->second.alike_left.resize(n);
     }
@@ -572,8 +574,8 @@ class VdbFileWriter : private openvdb::io::Archive {
       std::copy_n(of_data->uniform.begin() + first, blocks.bx, s.uniform.begin());
       std::copy_n(of_data->alike_left.begin() + first, blocks.bx, s.alike_left.begin());
     } else {
-      std::copy_n(material_.uniform.begin() + first, blocks.bx, s.uniform.begin());
-      std::copy_n(material_.alike_left.begin() + first, blocks.bx, s.alike_left.begin());
+      std::copy_n(material_.one_material.begin() + first, blocks.bx, s.uniform.begin());
+      std::copy_n(material_.material_alike_left.begin() + first, blocks.bx, s.alike_left.begin());
       if (data)
         compare_blocks_of_row(geometry_, blocks, row, data, s.uniform.data(), s.alike_left.data(), s.first, s.differ,
                               s.differ_left);
@@ -937,7 +939,7 @@ class VdbFileWriter : private openvdb::io::Archive {
   std::ostream& os_;
   GridGeometry geometry_;
   std::vector<std::string> names_;
-  MaterialBlocks material_;  // [block]: one material; its material that of the block before it
+  VdbGridBlocks material_;  // [block]: one material; its material that of the block before it
   std::map<const float*, DataBlocks> data_blocks_;
   std::unique_lock<std::mutex> lock_;
   openvdb::io::StreamMetadata::Ptr file_meta_;
@@ -1045,11 +1047,6 @@ float max_of(const float* data, int64_t n) {
 }
 
 }  // namespace
-
-VdbGridBlocks vdb_grid_blocks(const VoxelGrid& grid) {
-  MaterialBlocks m = material_blocks(grid.geometry, grid.material.data());
-  return {std::move(m.uniform), std::move(m.alike_left)};
-}
 
 void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults& r, bool release_as_written) {
   init_openvdb();

@@ -83,7 +83,7 @@ void write_vti(std::ostream& f, const GridGeometry& g, const std::vector<VtiArra
   // buffer per file would fault its pages in again) and compressed while in the cache: most
   // of a run's arrays are runs of NaN, 0 or one material, which LZ4 passes at memory speed,
   // so that writing the file costs less than copying its raw bytes into the kernel would.
-  const int64_t row = box.extent(0), rows = box.extent(1) * box.extent(2);
+  const int64_t row = box.extent(0), rows = n > 0 ? box.extent(1) * box.extent(2) : 0;
   IoBufferPool::Borrowed pooled;
   std::vector<char> own;  // only for a row longer than the pooled buffer
   thread_local std::vector<char> compressed;
@@ -100,7 +100,7 @@ void write_vti(std::ostream& f, const GridGeometry& g, const std::vector<VtiArra
       buffer = own.data();
       rows_per_chunk = 1;
     }
-    const int64_t blocks = n > 0 ? (rows + rows_per_chunk - 1) / rows_per_chunk : 0;
+    const int64_t blocks = (rows + rows_per_chunk - 1) / rows_per_chunk;
     const size_t block_bytes = static_cast<size_t>(rows_per_chunk) * row_bytes;
     DOSEMAP_BUG_CHECK(block_bytes <= static_cast<size_t>(LZ4_MAX_INPUT_SIZE), "a VTK block LZ4 can compress");
     header.assign(static_cast<size_t>(3 + blocks), 0);
