@@ -10,6 +10,7 @@
 #include <string>
 
 #include "host/outputs/checked_file.h"
+#include "host/outputs/integrity_footer.h"
 #include "host/outputs/vdb_io.h"
 #include "host/transport/transport_tables.h"
 #include "tests/engine_harness.h"
@@ -255,6 +256,67 @@ TEST(VdbWriter, BlocksOfOneValueAreTilesThatReadBackAsTheirVoxels) {
     if (s.name == "dose") {
       EXPECT_GT(s.active_tiles, 0);
     }
+  }
+}
+
+// A file's bytes but for what tells one file from another: the header's UUID (36
+// characters after the magic number, the file and library versions and the offsets flag)
+// and the integrity record that hashes them.
+std::string vdb_bytes_but_identity(const std::string& path) {
+  std::string bytes = test::read_file(path);
+  constexpr size_t kUuidAt = 8 + 4 + 8 + 1, kUuidBytes = 36;
+  EXPECT_GT(bytes.size(), kUuidAt + kUuidBytes + kIntegrityFooterBytes) << path;
+  bytes.resize(bytes.size() - kIntegrityFooterBytes);
+  return bytes.erase(kUuidAt, kUuidBytes);
+}
+
+// Frames written in a series take the rows of blocks where the dose is the previous
+// frame's from what was compressed for it: the files are, byte for byte, those written one
+// frame at a time, also when another file used the writer in between.
+TEST(VdbWriter, FramesWrittenInASeriesAreTheFramesWrittenAlone) {
+  auto run = test::run_engine(kLayeredScene);
+  const GridGeometry& g = run->g();
+  const std::vector<float> dose(run->results.dose_Gy.begin(), run->results.dose_Gy.end());
+  float dose_max = 0;
+  for (float d : dose) dose_max = std::max(dose_max, d);
+  ASSERT_GT(dose_max, 0.0f);
+  // Three frames: the far half along the beam at half the dose, then the final dose, then
+  // the near half at a third: each differs from the one before in some rows of blocks only.
+  std::vector<std::vector<float>> frames(3, dose);
+  int64_t changed[2] = {0, 0};
+  for (int64_t v = 0; v < g.voxels(); ++v) {
+    const bool far = v / (g.dims[0] * g.dims[1]) >= g.dims[2] / 2;
+    if (far) frames[0][v] *= 0.5f;
+    if (!far) frames[2][v] /= 3.0f;
+    changed[0] += frames[0][v] != frames[1][v];
+    changed[1] += frames[2][v] != frames[1][v];
+  }
+  ASSERT_GT(changed[0], 0);
+  ASSERT_GT(changed[1], 0);
+
+  test::ScratchDir dir;
+  VdbWriteContext ctx{run->scene, run->materials, *run->grid, 4.0, "test", nullptr};
+  auto write_frame = [&](const std::string& name, int f, FrameSeries* series) {
+    const std::string path = (dir / name).string();
+    CheckedFile file(path, path);
+    write_frame_vdb(file, ctx, frames[f].data(), 4.0 * (f + 1), f + 1, std::log10(dose_max), series);
+    file.finish();
+    return path;
+  };
+  FrameSeries series;
+  std::vector<std::string> in_series;
+  in_series.push_back(write_frame("series_1.vdb", 0, &series));
+  in_series.push_back(write_frame("series_2.vdb", 1, &series));
+  write_dose_vdb_of(*run, (dir / "dose.vdb").string());  // the writer's memory used for other grids
+  in_series.push_back(write_frame("series_3.vdb", 2, &series));
+  for (int f = 0; f < 3; ++f) {
+    const std::string alone = write_frame("alone_" + std::to_string(f + 1) + ".vdb", f, nullptr);
+    EXPECT_TRUE(vdb_bytes_but_identity(in_series[f]) == vdb_bytes_but_identity(alone)) << "frame " << f + 1;
+    const std::vector<float> back = read_float_grid(in_series[f], "dose", g, -1.0f);
+    int64_t wrong = 0;
+    for (int64_t v = 0; v < g.voxels(); ++v)
+      wrong += back[v] != (run->grid->material[v] != kVoidId ? frames[f][v] : -1.0f);
+    EXPECT_EQ(wrong, 0) << "frame " << f + 1;
   }
 }
 

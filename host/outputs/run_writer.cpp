@@ -178,6 +178,7 @@ ViewerFiles write_run_files(RunDirectory& out, const RunWriteInputs& in, DoseRes
   if (!in.frame_times_s.empty()) {
     const double log10_max = dose_max_Gy > 0 ? std::log10(dose_max_Gy) : 0.0;
     std::vector<std::pair<double, std::string>> pvd;
+    FrameSeries series;  // (the frames stay in r until the run is written)
     for (size_t f = 0; f < in.frame_times_s.size(); ++f) {
       stop_point(in.progress);
       const int number = static_cast<int>(f) + 1;
@@ -185,7 +186,7 @@ ViewerFiles write_run_files(RunDirectory& out, const RunWriteInputs& in, DoseRes
       const double t = in.frame_times_s[f];
       if (in.write_vdb)
         out.write_file(frame_name(number, "vdb"), [&](CheckedFile& file) {
-          write_frame_vdb(file, ctx, frame_dose, t, number, log10_max);
+          write_frame_vdb(file, ctx, frame_dose, t, number, log10_max, &series);
         });
       if (in.write_vti) {
         std::vector<VtiArray> arrays{{"dose", VtiArray::kFloat32,

@@ -484,16 +484,45 @@ struct WriterScratch {
   std::array<int64_t, 3> dims{};
   std::vector<int64_t> tree_order;  // blocks_in_tree_order(dims)
   std::array<CompressedGrid, 2> grids;
+  // What grids hold when a frame of a series filled both last and nothing has used them
+  // since: the dose and density of `data`, a frame of the series numbered `series` on `grid`,
+  // its density on the scale of log10 of the final dose's maximum `log10_dose_max`.
+  // series 0: nothing known.
+  struct FramePair {
+    uint64_t series = 0;
+    const VoxelGrid* grid = nullptr;
+    const float* data = nullptr;
+    double log10_dose_max = 0;
+    bool operator==(const FramePair& o) const {
+      return series == o.series && grid == o.grid && data == o.data && log10_dose_max == o.log10_dose_max;
+    }
+  } frame_pair;
 
   void prepare(const GridGeometry& g) {
     if (g.dims != dims || tree_order.empty()) {
       tree_order = blocks_in_tree_order(g);
       dims = g.dims;
+      frame_pair = {};
     }
     const LeafBlocks blocks(g);
     for (CompressedGrid& c : grids) c.prepare(blocks);
   }
 };
+
+// Whether row `row` of blocks of `data` holds, bit for bit, the values of `before` there
+// (both dense on g): read line by line, it stops at the first that differs.
+bool block_row_unchanged(const GridGeometry& g, const LeafBlocks& blocks, int64_t row, const float* data,
+                         const float* before) {
+  const int64_t j0 = (row % blocks.by) * kLeafDim, k0 = (row / blocks.by) * kLeafDim;
+  const size_t line_bytes = static_cast<size_t>(g.dims[0]) * sizeof(float);
+  for (int yz = 0; yz < kLeafDim * kLeafDim; ++yz) {
+    const int64_t j = j0 + (yz >> 3), k = k0 + (yz & 7);
+    if (j >= g.dims[1] || k >= g.dims[2]) continue;
+    const int64_t at = g.index(0, j, k);
+    if (std::memcmp(data + at, before + at, line_bytes) != 0) return false;
+  }
+  return true;
+}
 
 WriterScratch& writer_scratch() {
   static WriterScratch scratch;
@@ -649,6 +678,7 @@ class VdbFileWriter : private openvdb::io::Archive {
     using ValueT = typename GridT::ValueType;
     openvdb::io::GridDescriptor gd = next_dense_descriptor(*grid);
     if (pair_writing_) wait_for_writing();  // both compressed grids are in use until then
+    writer_scratch().frame_pair = {};        // about to hold another grid
     CompressedGrid& c = writer_scratch().grids[next_scratch_];
     next_scratch_ ^= 1;  // the other one's grid is being written, or has been
 
@@ -693,21 +723,37 @@ class VdbFileWriter : private openvdb::io::Archive {
   // type) whose leaves derive(values, mask) makes of a copy of each of grid's leaves (or
   // tiles) that has active voxels: one pass over the dense arrays for both (a frame's dose and
   // density). derive never activates a voxel.
+  // For a frame of a series (`frame`: what this frame's pair is, and what the frame before it
+  // in the series was), the rows of blocks where `data` is, bit for bit, that earlier frame's
+  // keep its leaves when the scratch still holds them (undosed matter, and wherever the beam
+  // has not been since, is the same in every frame): compared with that frame's array (which
+  // must still be what it was when written), neither gathered nor compressed again.
+  struct FrameRows {
+    WriterScratch::FramePair now, before;
+  };
   template <typename GridT, typename ValueF, typename DeriveF>
   void write_dense_and_derived(const std::shared_ptr<GridT>& grid, const float* data, ValueF value,
-                               const std::shared_ptr<GridT>& derived, DeriveF derive) {
+                               const std::shared_ptr<GridT>& derived, DeriveF derive,
+                               const FrameRows* frame = nullptr) {
     using ValueT = typename GridT::ValueType;
     openvdb::io::GridDescriptor gd = next_dense_descriptor(*grid);
     openvdb::io::GridDescriptor derived_gd = next_dense_descriptor(*derived);
     wait_for_writing();  // both compressed grids are needed
-    CompressedGrid& c = writer_scratch().grids[0];
-    CompressedGrid& dc = writer_scratch().grids[1];
+    WriterScratch& scratch = writer_scratch();
+    CompressedGrid& c = scratch.grids[0];
+    CompressedGrid& dc = scratch.grids[1];
     next_scratch_ = 0;
+    // A frame whose series' previous frame the scratch still holds: the rows where the dose
+    // has not changed since are left as they are.
+    const float* unchanged_since =
+        frame && frame->before.series != 0 && scratch.frame_pair == frame->before ? frame->before.data : nullptr;
+    scratch.frame_pair = {};  // (until both are made)
 
     const ValueT background = grid->background();
     const LeafBlocks blocks(geometry_);
     const uint64_t epoch = DerivedLeafMemo<ValueT>::next_epoch();
-    DataBlocks* of_data = data_blocks(data);
+    // (The blocks found are kept for the file's next grids of `data` only when every row is.)
+    DataBlocks* of_data = unchanged_since ? nullptr : data_blocks(data);
     tbb::parallel_for(tbb::blocked_range<int64_t>(0, blocks.rows(), 1), [&](const tbb::blocked_range<int64_t>& r) {
       GatherScratch<ValueT>& s = GatherScratch<ValueT>::of_this_thread(blocks);
       EncodeScratch<ValueT>& e = EncodeScratch<ValueT>::of_this_thread();
@@ -719,6 +765,7 @@ class VdbFileWriter : private openvdb::io::Archive {
       LeafMask tile_derived_mask;
       std::optional<decltype(bits_of(ValueT{}))> tile_bits;
       for (int64_t row = r.begin(); row != r.end(); ++row) {
+        if (unchanged_since && block_row_unchanged(geometry_, blocks, row, data, unchanged_since)) continue;
         const int64_t first = row * blocks.bx;
         gather_row(row, data, value, background, s, &c.masks[first], of_data);
         RowEncoding out(c, row), derived_out(dc, row);
@@ -747,6 +794,7 @@ class VdbFileWriter : private openvdb::io::Archive {
       }
     });
     found_blocks_of(of_data);
+    if (frame) scratch.frame_pair = frame->now;
 
     writing_ = std::async(std::launch::async, [this, grid, gd, &c, derived, derived_gd, &dc]() mutable {
       write_compressed(*grid, gd, c);
@@ -1163,7 +1211,8 @@ struct MoreGrid {
 
 void write_dose_and_density(CheckedFile& file, const VdbWriteContext& ctx, const float* dose_Gy, double log10_dose_max,
                             const std::string& dose_quantity, const std::string& density_quantity,
-                            openvdb::MetaMap extra, const std::vector<MoreGrid>& more = {}) {
+                            openvdb::MetaMap extra, const std::vector<MoreGrid>& more = {},
+                            FrameSeries* series = nullptr) {
   init_openvdb();
   const GridGeometry& g = ctx.grid.geometry;
   std::vector<std::string> names{"dose", "density"};
@@ -1175,8 +1224,13 @@ void write_dose_and_density(CheckedFile& file, const VdbWriteContext& ctx, const
   describe(*dose, "dose", "Gy", dose_quantity, ctx);
   // density from the dose's leaves, the arrays read once for both.
   const FogScale scale(log10_dose_max);
-  out.write_dense_and_derived(dose, dose_Gy, dose_of_matter(ctx, dose_Gy),
-                              density_grid(ctx, scale, density_quantity), FogLeaf{scale});
+  std::optional<VdbFileWriter::FrameRows> frame;
+  if (series)
+    frame = VdbFileWriter::FrameRows{{series->id, &ctx.grid, dose_Gy, log10_dose_max},
+                                     {series->last_dose_Gy ? series->id : 0, &ctx.grid, series->last_dose_Gy,
+                                      series->last_log10_dose_max}};
+  out.write_dense_and_derived(dose, dose_Gy, dose_of_matter(ctx, dose_Gy), density_grid(ctx, scale, density_quantity),
+                              FogLeaf{scale}, frame ? &*frame : nullptr);
   for (const MoreGrid& m : more)
     out.write_dense(m.grid, m.values, [&](int64_t v, float& value) {
       if (!(m.values[v] >= 0)) return false;
@@ -1184,19 +1238,28 @@ void write_dose_and_density(CheckedFile& file, const VdbWriteContext& ctx, const
       return true;
     });
   out.finish();
+  if (series) {
+    series->last_dose_Gy = dose_Gy;
+    series->last_log10_dose_max = log10_dose_max;
+  }
 }
 
 }  // namespace
 
+FrameSeries::FrameSeries() : id([] {
+  static std::atomic<uint64_t> series{0};
+  return ++series;
+}()) {}
+
 void write_frame_vdb(CheckedFile& file, const VdbWriteContext& ctx, const float* frame_dose, double time_s, int frame,
-                     double log10_dose_max) {
+                     double log10_dose_max, FrameSeries* series) {
   VdbWriteContext at_frame = ctx;
   at_frame.time_s = time_s;
   openvdb::MetaMap meta;
   meta.insertMeta("time_s", openvdb::DoubleMetadata(time_s));
   meta.insertMeta("frame", openvdb::Int32Metadata(frame));
   write_dose_and_density(file, at_frame, frame_dose, log10_dose_max, "absorbed dose accumulated by time_s",
-                         "log-scaled dose for rendering, on the final dose's scale", meta);
+                         "log-scaled dose for rendering, on the final dose's scale", meta, {}, series);
 }
 
 void write_preview_vdb(CheckedFile& file, const VdbWriteContext& ctx, const float* dose_Gy, const ThresholdScale& scale,

@@ -46,11 +46,23 @@ inline void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseRe
   write_dose_vdb(file, ctx, results, /*release_as_written=*/true);
 }
 
+// The frames of one run, written one after the other on one grid: where a frame's dose is,
+// bit for bit, the dose of the frame written before it (undosed matter, and wherever the beam
+// has not been since), its leaves are that frame's, taken as they were compressed. Each
+// series is new to the writer (a number never given before); the frames written in it must
+// stay in memory, unchanged, while it goes on.
+struct FrameSeries {
+  FrameSeries();
+  uint64_t id;
+  const float* last_dose_Gy = nullptr;  // the frame written last in the series, if any
+  double last_log10_dose_max = 0;       // and its density's scale
+};
+
 // A frame: the cumulative dose at `time_s` (per voxel, from the run's state) as grid `dose`,
 // and `density` on the log scale of the final dose (log10 of its maximum, 4 decades) so
-// that frames brighten as dose accumulates.
+// that frames brighten as dose accumulates. With `series`, the frame is the series' next.
 void write_frame_vdb(CheckedFile& file, const VdbWriteContext& ctx, const float* frame_dose, double time_s, int frame,
-                     double log10_dose_max);
+                     double log10_dose_max, FrameSeries* series = nullptr);
 
 // dose_preview.vdb (host/outputs/viewer_grids.h) on ctx.grid, the preview grid: `dose` (the
 // maximum over each preview voxel), `density`, and `t_<label>_s` (the earliest crossing;
