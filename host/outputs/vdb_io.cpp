@@ -21,6 +21,7 @@
 #include "host/common/progress.h"
 #include "host/common/simd_clones.h"
 #include "host/common/text.h"
+#include "host/outputs/active_values.h"
 #include "host/outputs/checked_file.h"
 #include "host/outputs/fog_density.h"
 #include "host/outputs/integrity_footer.h"
@@ -420,7 +421,7 @@ struct DerivedLeafMemo {
 // 16 kB to clear): 12 % of a frame's instructions (callgrind) when made per task.
 template <typename ValueT>
 struct EncodeScratch {
-  std::array<ValueT, kLeafDim * kLeafDim * kLeafDim> active;
+  std::array<ValueT, kLeafValueCount + kPackedValuesSlack> active;
   LeafValueEncoder encoder;
 
   static EncodeScratch& of_this_thread() {
@@ -875,10 +876,8 @@ class VdbFileWriter : private openvdb::io::Archive {
         // The active values in the leaf's order (LeafNode::writeBuffers via
         // io::writeCompressedValues; every inactive value here is the background).
         if (on < kLeafValues) {
-          ValueT* packed = e.active.data();
-          for (openvdb::Index w = 0; w < LeafMask::WORD_COUNT; ++w)
-            for (LeafMask::Word bits = mask.getWord<LeafMask::Word>(w); bits; bits &= bits - 1)
-              *packed++ = values[w * 64 + static_cast<openvdb::Index>(__builtin_ctzll(bits))];
+          static_assert(std::is_same_v<ValueT, float> && kLeafValueCount == kLeafValues);
+          pack_active_values(values, words, e.active.data());
           values = e.active.data();
         }
         e.encoder.append(bytes, values, on);
