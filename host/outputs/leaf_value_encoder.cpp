@@ -7,6 +7,7 @@
 #include <new>
 
 #include "host/common/errors.h"
+#include "host/common/simd_clones.h"
 
 namespace dosemap {
 namespace {
@@ -33,6 +34,16 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the byte planes and si
 void put_le32(char* at, int32_t v) {
   const uint32_t u = static_cast<uint32_t>(v);
   for (int b = 0; b < 4; ++b) at[b] = static_cast<char>((u >> (8 * b)) & 0xff);
+}
+
+// blosc's byte shuffle: byte b of value i to plane b (planes[b * count + i]), vectorized.
+// (The values are read as 4-byte words whatever their type: may_alias.)
+typedef uint32_t __attribute__((may_alias)) ValueWord;
+DOSEMAP_SIMD_CLONES void shuffle_bytes(const ValueWord* __restrict values, uint32_t count, uint8_t* __restrict planes) {
+  for (int b = 0; b < kTypeBytes; ++b) {
+    uint8_t* __restrict plane = planes + b * count;
+    for (uint32_t i = 0; i < count; ++i) plane[i] = static_cast<uint8_t>(values[i] >> (8 * b));
+  }
 }
 
 }  // namespace
@@ -105,13 +116,7 @@ void LeafValueEncoder::encode(std::string& out, const char* values, uint32_t cou
     char start[4];
     put_le32(start, chunk_bytes);
     out.append(start, 4);
-    uint8_t* plane[kTypeBytes];
-    for (int b = 0; b < kTypeBytes; ++b) plane[b] = reinterpret_cast<uint8_t*>(shuffled_) + b * count;
-    for (uint32_t i = 0; i < count; ++i) {  // blosc's byte shuffle: byte b of value i to plane b
-      uint32_t v;
-      std::memcpy(&v, values + i * kTypeBytes, sizeof v);
-      for (int b = 0; b < kTypeBytes; ++b) plane[b][i] = static_cast<uint8_t>(v >> (8 * b));
-    }
+    shuffle_bytes(reinterpret_cast<const ValueWord*>(values), count, reinterpret_cast<uint8_t*>(shuffled_));
     const int planes = split ? kTypeBytes : 1;
     const int32_t plane_bytes = n_bytes / planes;
     compressed = true;
