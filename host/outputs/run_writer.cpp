@@ -11,6 +11,7 @@
 #include "host/common/float_threshold.h"
 #include "host/common/progress.h"
 #include "host/common/simd_clones.h"
+#include "host/common/worker_threads.h"
 #include "host/outputs/checked_file.h"
 #include "host/outputs/output_files.h"
 #include "host/outputs/vdb_io.h"
@@ -171,6 +172,7 @@ ViewerFiles write_run_files(RunDirectory& out, const RunWriteInputs& in, DoseRes
   ViewerFiles viewers;
   PhaseClock clock;
   viewers.dosed = dosed_region(g, in.grid.material, r.dose_Gy.data(), dose_max_Gy);
+  release_openmp_threads();  // the run's last OpenMP pass but the previews': the writers' threads take over
   viewers.vti_box = in.crop_vti ? viewers.dosed : whole_grid(g);
   viewers.preview_factor =
       (in.write_vti || in.write_vdb) ? preview_factor(viewers.vti_box, in.preview_above_voxels) : 1;
@@ -213,6 +215,7 @@ ViewerFiles write_run_files(RunDirectory& out, const RunWriteInputs& in, DoseRes
     if (in.write_vti) sources.rate_peak_Gy_s = r.rate_peak_Gy_s.data();
     for (int t = 0; t < r.tables.thresholds.count(); ++t) sources.crossing_s.push_back(r.crossing(t));
     const PreviewGrid p = preview_grid(g, in.grid.material, viewers.vti_box, viewers.preview_factor, sources);
+    release_openmp_threads();
     viewers.preview = p.grid.geometry;
     write_previews(out, in, r, p, dose_max_Gy);
     viewers.phases.emplace_back("write_previews", clock.lap());
