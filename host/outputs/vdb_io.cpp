@@ -12,6 +12,8 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <functional>
+#include <future>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -530,6 +532,61 @@ WriterScratch& writer_scratch() {
   return scratch;
 }
 
+// One grid's write to its file at a time, beside the compressing of the next: a task for an
+// idle TBB worker, or, if none has begun it when its end is awaited, run by the thread that
+// waits. A thread that waits for a worker's write sleeps: TBB's own wait spins.
+class GridWrite {
+ public:
+  GridWrite() = default;
+  GridWrite(const GridWrite&) = delete;
+  GridWrite& operator=(const GridWrite&) = delete;
+  ~GridWrite() {
+    if (!job_) return;
+    try {  // unwinding: the task must not outlive us; what stopped the run is on its way
+      wait();
+    } catch (...) {
+    }
+  }
+
+  // Starts `write`; the one before must have been waited for.
+  void start(std::function<void()> write) {
+    DOSEMAP_BUG_CHECK(!job_, "one grid written to a file at a time");
+    job_ = std::make_shared<Job>();
+    job_->write = std::move(write);
+    done_ = job_->finished.get_future();
+    group_.run([job = job_] { job->run_once(); });
+  }
+
+  // Returns once the write has ended (at once if none was started); rethrows what stopped it.
+  void wait() {
+    if (!job_) return;
+    const std::shared_ptr<Job> job = std::move(job_);
+    job->run_once();  // (unless a worker has begun it)
+    done_.wait();     // asleep while a worker writes
+    group_.wait();    // the task has ended, or only finds the write done
+    done_.get();
+  }
+
+ private:
+  struct Job {
+    std::function<void()> write;
+    std::atomic<bool> claimed{false};
+    std::promise<void> finished;
+    void run_once() {
+      if (claimed.exchange(true)) return;
+      try {
+        write();
+        finished.set_value();
+      } catch (...) {
+        finished.set_exception(std::current_exception());
+      }
+    }
+  };
+  tbb::task_group group_;
+  std::shared_ptr<Job> job_;  // started, not waited for
+  std::future<void> done_;
+};
+
 // A .vdb file written grid by grid: the header and the file's metadata (naming the grids in
 // the order they will come), then each grid as OpenVDB's Archive::writeGrid lays it out.
 // A float or int grid is written to the file by a thread of its own while the caller goes
@@ -583,13 +640,8 @@ class VdbFileWriter : private openvdb::io::Archive {
     }
   }
 
-  ~VdbFileWriter() noexcept override {
-    if (writing_started_) {  // unwinding: the grid's task must not outlive us
-      try {
-        writing_.wait();
-      } catch (...) {  // (what stopped the run is already on its way)
-      }
-    }
+  ~VdbFileWriter() override {
+    writing_.reset();  // unwinding: the grid's write must not outlive us
     openvdb::io::StreamMetadata::Ptr none;
     openvdb::io::setStreamMetadataPtr(os_, none, /*transfer=*/false);  // ours is about to go
   }
@@ -906,22 +958,16 @@ class VdbFileWriter : private openvdb::io::Archive {
     }
   };
 
-  // Starts writing a grid to the file, a task of TBB's: a thread the compressing loops left
-  // idle writes it while the caller compresses the next grid. (A thread of its own per grid,
+  // Starts writing a grid to the file (GridWrite): a thread the compressing loops left idle
+  // writes it while the caller compresses the next grid. (A thread of its own per grid,
   // std::async, cost a thread's start, stack and exit every grid while TBB's idle threads
-  // spun waiting for work: the demo scene's dose.vdb took 0.035 CPU-s, now 0.029.)
-  template <typename WriteF>
-  void start_writing(WriteF write) {
-    writing_.run(std::move(write));
-    writing_started_ = true;
-  }
+  // spun waiting for work.)
+  void start_writing(std::function<void()> write) { writing_->start(std::move(write)); }
 
   // Waits for the grid being written, if any; rethrows what stopped it.
   void wait_for_writing() {
     pair_writing_ = false;
-    if (!writing_started_) return;
-    writing_started_ = false;
-    writing_.wait();
+    writing_->wait();
   }
 
   // Writes the grid whose leaves `c` holds: the layout of Archive::writeGrid, without the
@@ -1014,9 +1060,8 @@ class VdbFileWriter : private openvdb::io::Archive {
   openvdb::io::StreamMetadata::Ptr file_meta_;
   size_t written_ = 0;
   int next_scratch_ = 0;
-  tbb::task_group writing_;      // the grid being written to the file, if any
-  bool writing_started_ = false;  // and not waited for
-  bool pair_writing_ = false;     // writing_ writes a grid and its derived grid: both scratch grids
+  std::unique_ptr<GridWrite> writing_ = std::make_unique<GridWrite>();  // the grid being written, if any
+  bool pair_writing_ = false;  // writing_ writes a grid and its derived grid: both scratch grids
 };
 
 // A grid of the run's geometry ready to describe and stream (its tree empty).
