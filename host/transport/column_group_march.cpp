@@ -23,7 +23,7 @@ struct ColumnGroupScratch {
         after(rays),
         before(rays),
         stored(rays),
-        flagged(rays) {}
+        crossed(rays) {}
   int group_rays;
   std::vector<RayWalk> walks;
   std::vector<unsigned char> marching;
@@ -31,11 +31,13 @@ struct ColumnGroupScratch {
   std::vector<double> total, peak_rate, mean_rate, sum_sq_rate, deposited, other;
   std::vector<double> line_t;  // [line * n + ray]: the rays' transmission per spectrum line
   // The run's voxels: dose per unit fluence (voxel or component), the dose before and as
-  // stored (a component's: before and after, in double), and the rays whose voxel crossed
-  // a threshold (done after the vector loop).
+  // stored (a component's: before and after, in double), and which rays' voxel crossed a
+  // threshold (nonzero; the crossing times are found after the vector loop). The marks are
+  // 64-bit, the width of the comparisons of doubles: as bytes, each threshold's were packed
+  // and merged through memory, which cost about as much as the update itself.
   std::vector<double> g, removed_other, after;
   std::vector<float> before, stored;
-  std::vector<unsigned char> flagged;
+  std::vector<int64_t> crossed;
 };
 
 std::unique_ptr<ColumnGroupScratch, void (*)(ColumnGroupScratch*)> make_column_group_scratch(int group_rays) {
@@ -58,8 +60,9 @@ struct RunArgs {
 };
 
 // g and the energy removed but not deposited (segment_dose_per_fluence), then the voxel's
-// dose, peak and mean rate, the ray's balance; flags the rays whose voxel crossed a threshold.
-DOSEMAP_SIMD_CLONES void run_voxel_dose(const RunArgs& a) {
+// dose, peak and mean rate, the ray's balance; marks the rays whose voxel crossed a
+// threshold (s->crossed) and returns whether any did (most runs cross none).
+DOSEMAP_SIMD_CLONES bool run_voxel_dose(const RunArgs& a) {
   const MarchParams& p = *a.p;
   const int64_t row = static_cast<int64_t>(a.m) * p.n_lines;
   double* __restrict g = a.s->g.data();
@@ -118,29 +121,26 @@ DOSEMAP_SIMD_CLONES void run_voxel_dose(const RunArgs& a) {
     before_out[i] = before;
     stored_out[i] = stored;
   }
-  unsigned char* __restrict flagged = a.s->flagged.data();
   const double* material_threshold = p.threshold_Gy + static_cast<int64_t>(a.m) * p.n_thresholds;
-  if (p.n_thresholds == 0) {
+  int64_t* __restrict crossed = a.s->crossed.data();
 #pragma omp simd
-    for (int i = i0; i < i1; ++i) flagged[i] = 0;
-  }
+  for (int i = i0; i < i1; ++i) crossed[i] = 0;
   for (int t = 0; t < p.n_thresholds; ++t) {
     const double threshold = material_threshold[t];
-    if (t == 0) {
-#pragma omp simd
-      for (int i = i0; i < i1; ++i)
-        flagged[i] = (threshold <= stored_out[i]) & (before_out[i] < threshold) & (g[i] > 0);
-      continue;
-    }
 #pragma omp simd
     for (int i = i0; i < i1; ++i)
-      flagged[i] |= (threshold <= stored_out[i]) & (before_out[i] < threshold) & (g[i] > 0);
+      crossed[i] |= static_cast<int64_t>((threshold <= stored_out[i]) & (before_out[i] < threshold) & (g[i] > 0));
   }
+  int64_t any = 0;
+#pragma omp simd reduction(| : any)
+  for (int i = i0; i < i1; ++i) any |= crossed[i];
+  return any != 0;
 }
 
 // Slot s's dose per unit fluence (slot_dose_per_fluence) and its component grid's update;
-// flags the rays whose component crossed a threshold. before/stored hold the component's.
-DOSEMAP_SIMD_CLONES void run_component_dose(const RunArgs& a, int slot) {
+// marks the rays whose component crossed a threshold and returns whether any did.
+// before/after hold the component's.
+DOSEMAP_SIMD_CLONES bool run_component_dose(const RunArgs& a, int slot) {
   const MarchParams& p = *a.p;
   const int64_t row = static_cast<int64_t>(a.m) * p.n_lines;
   double* __restrict gc = a.s->g.data();
@@ -162,7 +162,6 @@ DOSEMAP_SIMD_CLONES void run_component_dose(const RunArgs& a, int slot) {
   const double* __restrict total = a.s->total.data();
   float* __restrict before_out = a.s->before.data();
   double* __restrict after_out = a.s->after.data();
-  unsigned char* __restrict flagged = a.s->flagged.data();
 #pragma omp simd
   for (int i = i0; i < i1; ++i) {
     const float before = component[i];
@@ -170,14 +169,21 @@ DOSEMAP_SIMD_CLONES void run_component_dose(const RunArgs& a, int slot) {
     component[i] = (float)after;
     before_out[i] = before;
     after_out[i] = after;
-    flagged[i] = 0;
   }
   const double* component_threshold = p.component_threshold_Gy + static_cast<int64_t>(p.slot_grid[slot]) * p.n_thresholds;
+  int64_t* __restrict crossed = a.s->crossed.data();
+#pragma omp simd
+  for (int i = i0; i < i1; ++i) crossed[i] = 0;
   for (int t = 0; t < p.n_thresholds; ++t) {
     const double threshold = component_threshold[t];
 #pragma omp simd
-    for (int i = i0; i < i1; ++i) flagged[i] |= (gc[i] > 0) & (before_out[i] < threshold) & (after_out[i] >= threshold);
+    for (int i = i0; i < i1; ++i)
+      crossed[i] |= static_cast<int64_t>((gc[i] > 0) & (before_out[i] < threshold) & (after_out[i] >= threshold));
   }
+  int64_t any = 0;
+#pragma omp simd reduction(| : any)
+  for (int i = i0; i < i1; ++i) any |= crossed[i];
+  return any != 0;
 }
 
 DOSEMAP_SIMD_CLONES void run_attenuate(const RunArgs& a) {
@@ -192,24 +198,15 @@ DOSEMAP_SIMD_CLONES void run_attenuate(const RunArgs& a) {
   }
 }
 
-// Whether a vector loop flagged any ray of the run (most runs cross nothing).
-bool any_flagged(const RunArgs& a) {
-  const unsigned char* flagged = a.s->flagged.data();
-  unsigned char any = 0;
-#pragma omp simd reduction(| : any)
-  for (int i = a.i0; i < a.i1; ++i) any |= flagged[i];
-  return any != 0;
-}
-
-// One run through its voxels: the vector loops, then per ray what they flagged and the frames.
+// One run through its voxels: the vector loops, then per ray what they marked and the frames.
 void march_run(const RunArgs& a, const HistoryView& h, int64_t columns) {
   const MarchParams& p = *a.p;
   ColumnGroupScratch& s = *a.s;
   const DoseState& st = *a.st;
-  run_voxel_dose(a);
+  const bool crossed = run_voxel_dose(a);
   const double* material_threshold = p.threshold_Gy + static_cast<int64_t>(a.m) * p.n_thresholds;
-  for (int i = any_flagged(a) ? a.i0 : a.i1; i < a.i1; ++i) {
-    if (!s.flagged[i]) continue;
+  for (int i = crossed ? a.i0 : a.i1; i < a.i1; ++i) {
+    if (!s.crossed[i]) continue;
     const RayWalk& w = s.walks[i];
     for (int t = 0; t < p.n_thresholds; ++t) {
       const double threshold = material_threshold[t];
@@ -230,12 +227,11 @@ void march_run(const RunArgs& a, const HistoryView& h, int64_t columns) {
     }
   }
   for (int slot = p.component_begin[a.m]; slot < p.component_begin[a.m + 1]; ++slot) {
-    run_component_dose(a, slot);
-    if (!any_flagged(a)) continue;
+    if (!run_component_dose(a, slot)) continue;
     const double* component_threshold =
         p.component_threshold_Gy + static_cast<int64_t>(p.slot_grid[slot]) * p.n_thresholds;
     for (int i = a.i0; i < a.i1; ++i) {
-      if (!s.flagged[i]) continue;
+      if (!s.crossed[i]) continue;
       const RayWalk& w = s.walks[i];
       const float before = s.before[i];
       const double gc = s.g[i], after = s.after[i];
