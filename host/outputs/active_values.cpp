@@ -32,8 +32,8 @@ int pack_active_values_scalar(const float* values, const uint64_t* words, float*
   return static_cast<int>(at - out);
 }
 
-// Eight values at a time, each group stored whole where the next begins (the slack after out
-// takes the last one's surplus); no branch on the mask.
+// Eight values at a time, each group stored whole where the next begins (no branch on the
+// mask): before group g at most 8 g values are packed, so no store passes out's 512.
 __attribute__((target("avx2"))) int pack_active_values_avx2(const float* values, const uint64_t* words, float* out) {
   int k = 0;
   for (int w = 0; w < kLeafValueCount / 64; ++w) {

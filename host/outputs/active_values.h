@@ -10,11 +10,10 @@
 namespace dosemap {
 
 constexpr int kLeafValueCount = 512;  // an 8^3 leaf
-// `out` holds the active values and this many floats more (the vector path's last stores).
-constexpr int kPackedValuesSlack = 8;
 
-// Copies to out the values[n] whose bit n of `words` (8 words of 64 bits, bit n % 64 of word
-// n / 64) is set, in order of n; returns how many.
+// Copies to out (room for kLeafValueCount floats) the values[n] whose bit n of `words` (8 words
+// of 64 bits, bit n % 64 of word n / 64) is set, in order of n; returns how many. Past that
+// count, out's floats are left undefined.
 int pack_active_values(const float* values, const uint64_t* words, float* out);
 
 // The two ways, for the tests: voxel by voxel, and with AVX2 (only where the processor has it).

@@ -423,7 +423,7 @@ struct DerivedLeafMemo {
 // 16 kB to clear): 12 % of a frame's instructions (callgrind) when made per task.
 template <typename ValueT>
 struct EncodeScratch {
-  std::array<ValueT, kLeafValueCount + kPackedValuesSlack> active;
+  std::array<ValueT, kLeafValueCount> active;
   LeafValueEncoder encoder;
 
   static EncodeScratch& of_this_thread() {
