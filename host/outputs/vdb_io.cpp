@@ -85,6 +85,14 @@ struct LeafBlocks {
   }
 };
 
+// Line yz of row `row` of blocks (the voxels along x at y = yz >> 3, z = yz & 7 within the
+// row's blocks): the index of its first voxel, or -1 for a line beyond the grid (the row's
+// blocks cut by the grid's end along y or z).
+int64_t block_row_line(const GridGeometry& g, const LeafBlocks& blocks, int64_t row, int yz) {
+  const int64_t j = (row % blocks.by) * kLeafDim + (yz >> 3), k = (row / blocks.by) * kLeafDim + (yz & 7);
+  return j < g.dims[1] && k < g.dims[2] ? g.index(0, j, k) : -1;
+}
+
 // ---- blocks that need no gathering ----
 //
 // Much of a grid is often one value over whole 8^3 blocks: undosed matter (a frame's dose,
@@ -143,8 +151,7 @@ void compare_blocks_of_row(const GridGeometry& g, const LeafBlocks& blocks, int6
   first.resize(static_cast<size_t>(nx));
   differ.assign(static_cast<size_t>(nx), 0);
   differ_left.assign(static_cast<size_t>(nx), 0);
-  const int64_t j0 = (row % blocks.by) * kLeafDim, k0 = (row / blocks.by) * kLeafDim;
-  const T* first_line = data + g.index(0, j0, k0);
+  const T* first_line = data + block_row_line(g, blocks, row, 0);
   for (int64_t i = 0; i < nx; ++i) first[static_cast<size_t>(i)] = bits_of(first_line[i & ~(kLeafDim - 1)]);
   // Folds the differences into the flags; false once none is left.
   auto fold = [nx, &blocks](const Bits* d, uint8_t* flags) {
@@ -171,9 +178,9 @@ void compare_blocks_of_row(const GridGeometry& g, const LeafBlocks& blocks, int6
     return uniform_left || alike_to_find;
   };
   for (int yz = 0; yz < kLeafDim * kLeafDim; ++yz) {
-    const int64_t j = j0 + (yz >> 3), k = k0 + (yz & 7);
-    if (j >= g.dims[1] || k >= g.dims[2]) continue;
-    const T* line = data + g.index(0, j, k);
+    const int64_t at = block_row_line(g, blocks, row, yz);
+    if (at < 0) continue;
+    const T* line = data + at;
     Bits* d = uniform_left ? differ.data() : nullptr;
     Bits* dl = alike_to_find ? differ_left.data() : nullptr;
     if constexpr (std::is_same_v<T, float>)
@@ -329,7 +336,6 @@ void gather_block_row(const GridGeometry& g, const LeafBlocks& blocks, int64_t r
                       const ValueT background, GatherScratch<ValueT>& s, LeafMask* masks) {
   constexpr int kRows = kLeafDim * kLeafDim;
   const int64_t nx = g.dims[0], n_padded = blocks.bx * kLeafDim;
-  const int64_t j0 = (row % blocks.by) * kLeafDim, k0 = (row / blocks.by) * kLeafDim;
   ValueT* values = s.values.data();
   LeafMask::Word* words = s.words.data();
   std::fill(words, words + n_padded, LeafMask::Word(0));
@@ -344,13 +350,12 @@ void gather_block_row(const GridGeometry& g, const LeafBlocks& blocks, int64_t r
     s.runs.emplace_back(b0 * kLeafDim, std::min(nx, bi * kLeafDim));
   }
   for (int yz = 0; yz < kRows; ++yz) {
-    const int64_t j = j0 + (yz >> 3), k = k0 + (yz & 7);
-    if (j >= g.dims[1] || k >= g.dims[2]) {
+    const int64_t first = block_row_line(g, blocks, row, yz);
+    if (first < 0) {
       for (const auto& [i0, i1] : s.runs)
         for (int64_t i = i0; i < i1; ++i) values[i * kRows + yz] = background;
       continue;
     }
-    const int64_t first = g.index(0, j, k);
     for (const auto& [i0, i1] : s.runs)
       for (int64_t i = i0; i < i1; ++i) {
         ValueT v = background;
@@ -516,12 +521,10 @@ struct WriterScratch {
 // (both dense on g): read line by line, it stops at the first that differs.
 bool block_row_unchanged(const GridGeometry& g, const LeafBlocks& blocks, int64_t row, const float* data,
                          const float* before) {
-  const int64_t j0 = (row % blocks.by) * kLeafDim, k0 = (row / blocks.by) * kLeafDim;
   const size_t line_bytes = static_cast<size_t>(g.dims[0]) * sizeof(float);
   for (int yz = 0; yz < kLeafDim * kLeafDim; ++yz) {
-    const int64_t j = j0 + (yz >> 3), k = k0 + (yz & 7);
-    if (j >= g.dims[1] || k >= g.dims[2]) continue;
-    const int64_t at = g.index(0, j, k);
+    const int64_t at = block_row_line(g, blocks, row, yz);
+    if (at < 0) continue;
     if (std::memcmp(data + at, before + at, line_bytes) != 0) return false;
   }
   return true;
@@ -1060,7 +1063,10 @@ class VdbFileWriter : private openvdb::io::Archive {
   openvdb::io::StreamMetadata::Ptr file_meta_;
   size_t written_ = 0;
   int next_scratch_ = 0;
-  std::unique_ptr<GridWrite> writing_ = std::make_unique<GridWrite>();  // the grid being written, if any
+  // The grid being written, if any. Held by pointer: its end is awaited in the destructor's
+  // body, before the stream's metadata goes (and TBB's task_group, a member of it, may throw
+  // from its destructor, which an overrider of Archive's noexcept destructor cannot hold).
+  std::unique_ptr<GridWrite> writing_ = std::make_unique<GridWrite>();
   bool pair_writing_ = false;  // writing_ writes a grid and its derived grid: both scratch grids
 };
 
