@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "host/common/worker_threads.h"
+#include "host/outputs/float_run_reductions.h"
 
 namespace dosemap {
 
@@ -32,17 +33,27 @@ void merge(Partial& into, const Partial& from) {
   for (size_t t = 0; t < into.above.size(); ++t) into.above[t] += from.above[t];
 }
 
-// `thresholds`: the material's dose per label (+inf where it does not carry the label).
-void add(Partial& p, int64_t voxel, double dose, double mass_kg, double rate, const double* thresholds) {
-  p.voxels++;
-  p.deposited_J += dose * mass_kg;
-  if (dose > p.dose_max) {  // voxels arrive in increasing index: the first maximum wins
-    p.dose_max = dose;
-    p.max_voxel = voxel;
+// Adds the values x[0..n) of voxels v0.. (in index order) to p's count, maximum (the first
+// voxel of it) and counts above `thresholds` (one per label, +inf where the material does not
+// carry the label); returns the index in x of the maximum, or -1 where it is not above p's.
+// The deposited energy and the rate are the caller's: they differ between doses.
+int64_t add_values(Partial& p, int64_t v0, const float* x, int64_t n, const double* thresholds) {
+  p.voxels += n;
+  const float largest = max_of(x, n);
+  int64_t at = -1;
+  if (largest > p.dose_max) {  // as voxel by voxel: the first voxel of the largest value
+    at = first_index_of(x, n, largest);
+    p.dose_max = x[at];
+    p.max_voxel = v0 + at;
   }
-  p.rate_max = std::max(p.rate_max, rate);
-  for (size_t t = 0; t < p.above.size(); ++t)
-    if (dose >= thresholds[t]) p.above[t]++;
+  for (size_t t = 0; t < p.above.size(); ++t) p.above[t] += count_at_least(x, n, thresholds[t]);
+  return at;
+}
+
+// Adds x[i] * mass_kg to `sum` in the order of i (the order the statistics always added in).
+double add_deposited(double sum, const float* x, int64_t n, double mass_kg) {
+  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i]) * mass_kg;
+  return sum;
 }
 
 void finish(DoseStats& s, const Partial& p, double mass_per_voxel_g, double voxel_mm3, const double* thresholds) {
@@ -96,7 +107,8 @@ RunStatistics compute_statistics(const MaterialTable& mt, const VoxelGrid& grid,
 
   // Fixed blocks of voxels, each summed in voxel order and merged into the totals in block
   // order: every double sum is then the same for any thread count and any run (a
-  // per-thread split would change the order of additions with the threads).
+  // per-thread split would change the order of additions with the threads). Within a block,
+  // each run of one material's voxels at once (layers and phases come in long runs).
   constexpr int64_t kBlock = int64_t(1) << 18;
   const int64_t blocks = (r.voxels + kBlock - 1) / kBlock;
   const int nthreads = worker_threads(threads);
@@ -105,32 +117,55 @@ RunStatistics compute_statistics(const MaterialTable& mt, const VoxelGrid& grid,
   std::vector<Partial> mat_total(n_mat, empty), slot_total(n_slots, empty);
   double deposited = 0;
   std::pair<double, int64_t> best{-1.0, -1};
+  // Earliest crossings of each material from its voxels' crossing times (a minimum: the
+  // same whichever thread saw which voxel).
+  std::vector<std::vector<double>> first(n_mat, std::vector<double>(n_thr, -1));
+  auto lower = [](double& f, double t) {
+    if (t >= 0 && (f < 0 || t < f)) f = t;
+  };
 #pragma omp parallel num_threads(nthreads)
   {
     // One block's partials; only the materials a block touches are merged and reset.
     std::vector<Partial> mat_part(n_mat, empty), slot_part(n_slots, empty);
     std::vector<int> touched;
+    std::vector<std::vector<double>> first_mine(n_mat, std::vector<double>(n_thr, -1));
 #pragma omp for ordered schedule(static, 1)
     for (int64_t b = 0; b < blocks; ++b) {
       double dep_part = 0;
       std::pair<double, int64_t> block_best{-1.0, -1};
       touched.clear();
-      for (int64_t v = b * kBlock; v < std::min(r.voxels, (b + 1) * kBlock); ++v) {
-        const MaterialId m = grid.material[v];
+      const int64_t block_end = std::min(r.voxels, (b + 1) * kBlock);
+      for (int64_t v0 = b * kBlock, v1; v0 < block_end; v0 = v1) {
+        const MaterialId m = grid.material[v0];
+        for (v1 = v0 + 1; v1 < block_end && grid.material[v1] == m;) ++v1;
         if (m == kVoidId) continue;
-        const double dose = r.dose_Gy[v];
-        const double rate = r.rate_peak_Gy_s[v];
+        const int64_t n = v1 - v0;
+        const float* dose = r.dose_Gy.data() + v0;
+        const float* rate = r.rate_peak_Gy_s.data() + v0;
         const double mass_kg = mt.materials[m].density_g_cm3 * voxel_cm3 * 1e-3;
-        if (mat_part[m].voxels == 0) touched.push_back(m);
-        add(mat_part[m], v, dose, mass_kg, rate, material_thresholds(m));
-        dep_part += dose * mass_kg;
-        if (dose > block_best.first) block_best = {dose, v};
-        for (int s = tt.component_begin[m]; s < tt.component_begin[m + 1]; ++s) {
-          const double dc = r.component_dose(tt.slot_grid[s])[v];
-          // Same history as the voxel: the component's rate scales like its dose.
-          const double rc = dose > 0 ? dc * (rate / dose) : 0.0;
-          add(slot_part[s], v, dc, slot_mass_kg[s], rc, slot_thresholds(s));
+        Partial& p = mat_part[m];
+        if (p.voxels == 0) touched.push_back(m);
+        // The two sums of the voxels' energy (the material's, the block's), voxel by voxel.
+        double material_sum = p.deposited_J;
+        for (int64_t i = 0; i < n; ++i) {
+          const double energy_J = static_cast<double>(dose[i]) * mass_kg;
+          material_sum += energy_J;
+          dep_part += energy_J;
         }
+        p.deposited_J = material_sum;
+        // The block's maximum is at least the material's in it: a new one is the material's.
+        const int64_t at = add_values(p, v0, dose, n, material_thresholds(m));
+        if (at >= 0 && dose[at] > block_best.first) block_best = {dose[at], v0 + at};
+        p.rate_max = std::max(p.rate_max, static_cast<double>(max_of(rate, n)));
+        for (int s = tt.component_begin[m]; s < tt.component_begin[m + 1]; ++s) {
+          const float* part = r.component_dose(tt.slot_grid[s]) + v0;
+          Partial& ps = slot_part[s];
+          ps.deposited_J = add_deposited(ps.deposited_J, part, n, slot_mass_kg[s]);
+          add_values(ps, v0, part, n, slot_thresholds(s));
+          // Same history as the voxel: the component's rate scales like its dose.
+          ps.rate_max = std::max(ps.rate_max, max_scaled_rate(part, rate, dose, n));
+        }
+        for (int t = 0; t < n_thr; ++t) lower(first_mine[m][t], min_non_negative(r.crossing(t) + v0, n));
       }
 #pragma omp ordered
       {
@@ -146,6 +181,9 @@ RunStatistics compute_statistics(const MaterialTable& mt, const VoxelGrid& grid,
         if (block_best.second >= 0 && block_best.first > best.first) best = block_best;  // first maximum wins
       }
     }
+#pragma omp critical
+    for (int m = 0; m < n_mat; ++m)
+      for (int t = 0; t < n_thr; ++t) lower(first[m][t], first_mine[m][t]);
   }
 
   RunStatistics st;
@@ -153,27 +191,6 @@ RunStatistics compute_statistics(const MaterialTable& mt, const VoxelGrid& grid,
   if (best.second >= 0) {
     st.dose_max_Gy = best.first;
     st.dose_max_voxel = best.second;
-  }
-  // Earliest crossings of each material from its voxels' crossing times (a minimum: the
-  // same whichever thread saw which voxel).
-  std::vector<std::vector<double>> first(n_mat, std::vector<double>(n_thr, -1));
-  auto lower = [](double& f, double t) {
-    if (t >= 0 && (f < 0 || t < f)) f = t;
-  };
-#pragma omp parallel num_threads(nthreads)
-  {
-    std::vector<std::vector<double>> mine(n_mat, std::vector<double>(n_thr, -1));
-    for (int t = 0; t < n_thr; ++t) {
-      const float* cross = r.crossing(t);
-#pragma omp for schedule(static) nowait
-      for (int64_t v = 0; v < r.voxels; ++v) {
-        const MaterialId m = grid.material[v];
-        if (m != kVoidId) lower(mine[m][t], cross[v]);
-      }
-    }
-#pragma omp critical
-    for (int m = 0; m < n_mat; ++m)
-      for (int t = 0; t < n_thr; ++t) lower(first[m][t], mine[m][t]);
   }
   for (int m = 0; m < n_mat; ++m) {
     const Material& mat = mt.materials[m];
