@@ -130,6 +130,27 @@ TEST(PointTable, ComponentsOfCompositesHaveTheirOwnColumnsReadBackFromTheirGrids
   EXPECT_LT(t.dose_max_Gy[m][0], t.dose_max_Gy[material_column(t, "cathode")][0]);  // EC absorbs less than NMC
 }
 
+TEST(PointTable, TheSampleTurnedHalfWayReadsBackTheGrid) {
+  // At stage angle 180 about y the beam enters the stack from its other face and lab x is
+  // sample -x: the rays walk the slices backwards (not the grid's columns in order).
+  auto run = test::run_engine(test::make_scene(test::kCathodeMaterials, kSample + "[sample.stage]\naxis = \"y\"\n", kTopHat,
+                                               "[[scan.steps]]\nkind = \"point\"\nat_um = [10.0, -20.0]\nexposure_s = 2.0\n"
+                                               "angle_deg = 180.0\n",
+                                               kThresholds));
+  const PointTable t = point_table(run->scene, run->materials, *run->grid, run->timeline, run->results, 2);
+  ASSERT_TRUE(t.not_built.empty()) << t.not_built;
+  ASSERT_EQ(t.rows(), 1u);
+  for (const std::string name : {"NMC811", "cathode"}) {
+    SCOPED_TRACE(name);
+    const int m = material_column(t, name);
+    const ReadBack b = grid_read_back(*run, name, -10.0, -20.0, 8.0, 6.0);
+    EXPECT_GT(b.max, 0.0);
+    EXPECT_EQ(t.dose_max_Gy[m][0], b.max);
+    EXPECT_NEAR(t.dose_mean_Gy[m][0], b.mean, 1e-9 * b.mean);
+    EXPECT_EQ(t.beam_columns[0], b.columns);
+  }
+}
+
 TEST(PointTable, TheLastFlySegmentReadsBackTheGrid) {
   auto run = test::run_engine(test::make_scene(test::kCathodeMaterials, kSample, kTopHat,
                                                "[[scan.steps]]\nkind = \"fly\"\npath_um = [[-60.0, -30.0], [60.0, -30.0], "

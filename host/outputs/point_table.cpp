@@ -11,6 +11,7 @@
 #include "host/common/errors.h"
 #include "host/common/text.h"
 #include "host/common/worker_threads.h"
+#include "host/transport/column_group_march.h"
 #include "host/transport/exposure_plan.h"
 #include "host/transport/fluence_history.h"
 #include "host/transport/stage_poses.h"
@@ -60,14 +61,15 @@ bool inside_swept_contour(double x, double y, double x0, double y0, double x1, d
 }
 
 // Per ray and material present: the largest final dose, the sum of final doses and the voxel
-// count along the ray.
+// count along the ray; material by material (neighbouring rays side by side, as the walk
+// adds a slice's voxels of neighbouring rays).
 // BulkVectors: tens of MB on a large lattice, zero when new.
 struct RayMaterialDose {
-  int n_materials = 0;
+  int64_t rays = 0;
   BulkVector<float> max_Gy;
   BulkVector<double> sum_Gy;
   BulkVector<int32_t> voxels;
-  size_t at(int64_t ray, int m) const { return static_cast<size_t>(ray) * n_materials + m; }
+  size_t at(int64_t ray, int m) const { return static_cast<size_t>(m) * rays + ray; }
 };
 
 }  // namespace
@@ -158,30 +160,62 @@ PointTable point_table(const Scene& scene, const MaterialTable& materials, const
   const HistoryView h = history.view();
   const int64_t rays = ray_count(L);
   RayMaterialDose per_ray;
-  per_ray.n_materials = M;
+  per_ray.rays = rays;
   per_ray.max_Gy.resize(static_cast<size_t>(rays) * M);  // zero
   per_ray.sum_Gy.resize(static_cast<size_t>(rays) * M);
   per_ray.voxels.resize(static_cast<size_t>(rays) * M);
-  // Per material, the entries its voxels count for.
-  std::vector<std::vector<int>> entries_of(materials.materials.size());
-  for (int n = 0; n < M; ++n)
-    for (size_t m = 0; m < entries_of.size(); ++m)
-      if (entries[n].counts[m]) entries_of[m].push_back(n);
+  // Per material, the entries its voxels count for: entry_list[entry_begin[m]..entry_begin[m + 1]).
+  std::vector<int> entry_begin(materials.materials.size() + 1, 0), entry_list;
+  for (size_t m = 0; m < materials.materials.size(); ++m) {
+    for (int n = 0; n < M; ++n)
+      if (entries[n].counts[m]) entry_list.push_back(n);
+    entry_begin[m + 1] = static_cast<int>(entry_list.size());
+  }
+  std::vector<const float*> entry_dose(M);
+  for (int n = 0; n < M; ++n) entry_dose[n] = entries[n].dose_Gy;
   // Each ray walked as the march walks it (ray_voxel), one owner per ray, in parallel; like
   // the CPU march, groups of neighbouring rays slice by slice, so that a slice's voxels of a
   // group are read together (each ray's sums are added in the same order as alone).
   constexpr int64_t kGroup = 128;
+  const bool columns = grid_columns_lattice(L);
 #pragma omp parallel for num_threads(worker_threads(threads)) schedule(dynamic, 4)
   for (int64_t r0 = 0; r0 < rays; r0 += kGroup) {
     const int64_t r1 = std::min(rays, r0 + kGroup);
+    if (columns) {
+      // Ray r is column r: a slice's voxels of the group are consecutive, and so are each run
+      // of one material's, added to neighbouring rays' sums as vectors (one ray per lane).
+      for (long long q = 0; q < L.n[L.dom]; ++q) {
+        const int64_t slice = q * rays;
+        for (int64_t e, r = r0; r < r1; r = e) {
+          const MaterialId m = grid.material[slice + r];
+          for (e = r + 1; e < r1 && grid.material[slice + e] == m;) ++e;
+          if (m == kVoidId) continue;
+          for (int k = entry_begin[m]; k < entry_begin[m + 1]; ++k) {
+            const int n = entry_list[k];
+            const float* dose = entry_dose[n] + slice;
+            float* max_Gy = per_ray.max_Gy.data() + per_ray.at(0, n);
+            double* sum_Gy = per_ray.sum_Gy.data() + per_ray.at(0, n);
+            int32_t* voxels = per_ray.voxels.data() + per_ray.at(0, n);
+            for (int64_t i = r; i < e; ++i) {
+              max_Gy[i] = std::max(max_Gy[i], dose[i]);
+              sum_Gy[i] += dose[i];
+              voxels[i]++;
+            }
+          }
+        }
+      }
+      continue;
+    }
     long long m1[kGroup], m2[kGroup];
     for (int64_t r = r0; r < r1; ++r) ray_lattice_indices(L, r, &m1[r - r0], &m2[r - r0]);
     for (long long q = 0; q < L.n[L.dom]; ++q)
       for (int64_t r = r0; r < r1; ++r) {
         const int64_t v = ray_voxel(L, m1[r - r0], m2[r - r0], q);
         if (v < 0 || grid.material[v] == kVoidId) continue;
-        for (int n : entries_of[grid.material[v]]) {
-          const float dose = entries[n].dose_Gy[v];
+        const MaterialId m = grid.material[v];
+        for (int k = entry_begin[m]; k < entry_begin[m + 1]; ++k) {
+          const int n = entry_list[k];
+          const float dose = entry_dose[n][v];
           const size_t a = per_ray.at(r, n);
           per_ray.max_Gy[a] = std::max(per_ray.max_Gy[a], dose);
           per_ray.sum_Gy[a] += dose;
