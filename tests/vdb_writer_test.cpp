@@ -121,6 +121,13 @@ TEST(VdbWriter, EveryGridReadsBackThroughOpenVdbAsTheEnginesArrays) {
   ASSERT_NE(g.dims[1] % 8, 0);
   ASSERT_NE(g.dims[2] % 8, 0);
   const std::vector<MaterialId>& material = run->grid->material;
+  // Some doses exactly at a threshold and some a float below one: the masks' edge (dose >=
+  // threshold) on both sides.
+  float* dose = run->results.dose_Gy.data();
+  for (int64_t v = 0; v < g.voxels(); v += 7) {
+    const float threshold = (v / 7) % 4 < 2 ? 1.0e3f : 1.0e5f;
+    dose[v] = (v / 7) % 2 == 0 ? threshold : std::nextafter(threshold, 0.0f);
+  }
 
   test::ScratchDir dir;
   const std::string path = (dir / "dose.vdb").string();

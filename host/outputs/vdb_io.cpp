@@ -20,6 +20,7 @@
 #include <sstream>
 
 #include "host/common/errors.h"
+#include "host/common/float_threshold.h"
 #include "host/common/progress.h"
 #include "host/common/simd_clones.h"
 #include "host/common/text.h"
@@ -331,9 +332,15 @@ struct GatherScratch {
 // s.values[i * 64 + yz] (yz = y << 3 | z), and is bit yz of its leaf's mask word i & 7, that
 // is of s.words[i]: each row of voxels is read in memory order and written a column of this
 // 64-wide transpose. The words are then the leaves' masks.
-template <typename ValueT, typename ValueF>
+//
+// line_bits(first, i0, i1, yz, words), when given, replaces the voxel-by-voxel value(): it ORs
+// into words[i] (i in [i0, i1)) the bit yz of voxel first + i's activity, and the values are
+// left unset (a bool grid's leaves are their masks): one loop over a run of a line, which the
+// compiler can keep in registers, instead of a call per voxel.
+template <typename ValueT, typename ValueF, typename LineF = std::nullptr_t>
 void gather_block_row(const GridGeometry& g, const LeafBlocks& blocks, int64_t row, ValueF& value,
-                      const ValueT background, GatherScratch<ValueT>& s, LeafMask* masks) {
+                      const ValueT background, GatherScratch<ValueT>& s, LeafMask* masks, LineF line_bits = nullptr) {
+  constexpr bool kValues = std::is_same_v<LineF, std::nullptr_t>;
   constexpr int kRows = kLeafDim * kLeafDim;
   const int64_t nx = g.dims[0], n_padded = blocks.bx * kLeafDim;
   ValueT* values = s.values.data();
@@ -352,23 +359,30 @@ void gather_block_row(const GridGeometry& g, const LeafBlocks& blocks, int64_t r
   for (int yz = 0; yz < kRows; ++yz) {
     const int64_t first = block_row_line(g, blocks, row, yz);
     if (first < 0) {
-      for (const auto& [i0, i1] : s.runs)
-        for (int64_t i = i0; i < i1; ++i) values[i * kRows + yz] = background;
+      if constexpr (kValues)
+        for (const auto& [i0, i1] : s.runs)
+          for (int64_t i = i0; i < i1; ++i) values[i * kRows + yz] = background;
       continue;
     }
-    for (const auto& [i0, i1] : s.runs)
+    for (const auto& [i0, i1] : s.runs) {
+      if constexpr (!kValues) {
+        line_bits(first, i0, i1, yz, words);
+        continue;
+      }
       for (int64_t i = i0; i < i1; ++i) {
         ValueT v = background;
         const bool on = value(first + i, v);
         values[i * kRows + yz] = on ? v : background;
         words[i] |= LeafMask::Word(on) << yz;
       }
+    }
   }
-  std::fill(values + nx * kRows, values + n_padded * kRows, background);
+  if constexpr (kValues) std::fill(values + nx * kRows, values + n_padded * kRows, background);
   for (int64_t bi = 0; bi < blocks.bx; ++bi) {
     if (s.kind[bi] != kRepeatedBlock) continue;
     const int64_t from = s.repeats[bi];
-    std::copy_n(values + from * kLeafDim * kRows, kLeafDim * kRows, values + bi * kLeafDim * kRows);
+    if constexpr (kValues)
+      std::copy_n(values + from * kLeafDim * kRows, kLeafDim * kRows, values + bi * kLeafDim * kRows);
     std::copy_n(words + from * kLeafDim, kLeafDim, words + bi * kLeafDim);
   }
   for (int64_t bi = 0; bi < blocks.bx; ++bi)
@@ -655,9 +669,9 @@ class VdbFileWriter : private openvdb::io::Archive {
   // earlier one of the row copied from it).
   // `of_data`: data_blocks(data), whose rows a grid of the same array found before are
   // taken as they are, and the others' are kept.
-  template <typename ValueT, typename ValueF>
+  template <typename ValueT, typename ValueF, typename LineF = std::nullptr_t>
   void gather_row(int64_t row, const float* data, ValueF& value, const ValueT background, GatherScratch<ValueT>& s,
-                  LeafMask* masks, DataBlocks* of_data) {
+                  LeafMask* masks, DataBlocks* of_data, LineF line_bits = nullptr) {
     const LeafBlocks blocks(geometry_);
     const int64_t first = row * blocks.bx;
     if (of_data && of_data->found) {
@@ -676,7 +690,7 @@ class VdbFileWriter : private openvdb::io::Archive {
     }
     classify_block_row(geometry_, blocks, row, s.uniform.data(), value, background, s.kind.data(), s.tile_value.data());
     mark_repeated_blocks(blocks.bx, s.alike_left.data(), s.kind.data(), s.repeats.data());
-    gather_block_row(geometry_, blocks, row, value, background, s, masks);
+    gather_block_row(geometry_, blocks, row, value, background, s, masks, line_bits);
   }
 
   // A bool grid (named and described, its tree empty), on(v) true for the voxels it holds, a
@@ -684,8 +698,9 @@ class VdbFileWriter : private openvdb::io::Archive {
   // buffer; a block all on is a tile) and written by OpenVDB, which compresses nothing of a
   // bool leaf and keeps no delayed-load metadata for it; written to the file, like a dense
   // grid, while the caller goes on.
-  template <typename OnF>
-  void write_mask(const openvdb::BoolGrid::Ptr& grid, const float* data, OnF on) {
+  // line_bits: on() for a run of a line at once (gather_block_row).
+  template <typename OnF, typename LineF>
+  void write_mask(const openvdb::BoolGrid::Ptr& grid, const float* data, OnF on, LineF line_bits) {
     using LeafT = openvdb::BoolTree::LeafNodeType;
     static_assert(LeafT::DIM == kLeafDim, "the 8^3 blocks are the tree's leaves");
     DOSEMAP_BUG_CHECK(grid->tree().empty(), "a mask grid starts empty");
@@ -699,7 +714,7 @@ class VdbFileWriter : private openvdb::io::Archive {
       GatherScratch<uint8_t>& s = GatherScratch<uint8_t>::of_this_thread(blocks);
       std::vector<LeafMask> masks(static_cast<size_t>(blocks.bx));
       for (int64_t row = r.begin(); row != r.end(); ++row) {
-        gather_row(row, data, value, uint8_t(0), s, masks.data(), of_data);
+        gather_row(row, data, value, uint8_t(0), s, masks.data(), of_data, line_bits);
         for (int64_t bi = 0; bi < blocks.bx; ++bi) {
           const int64_t b = row * blocks.bx + bi;
           if (s.kind[bi] == kTileBlock || masks[bi].isOn()) {
@@ -1254,7 +1269,18 @@ void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults& 
     DOSEMAP_BUG_CHECK(thresholds.n_materials < kVoidId, "void's id is above every material's");
     const double* at = reached_at.data();
     const MaterialId void_at = static_cast<MaterialId>(thresholds.n_materials);
-    out.write_mask(mask, dose, [&](int64_t v) { return dose[v] >= at[std::min(material[v], void_at)]; });
+    // The same as floats, for the lines' loops: x >= least_float_at_or_above(t) is double(x) >= t.
+    std::vector<float> reached_at_float;
+    for (const double t : reached_at) reached_at_float.push_back(least_float_at_or_above(t));
+    const float* at_float = reached_at_float.data();
+    out.write_mask(
+        mask, dose, [&](int64_t v) { return dose[v] >= at[std::min(material[v], void_at)]; },
+        [&](int64_t first, int64_t i0, int64_t i1, int yz, LeafMask::Word* words) {
+          const float* line_dose = dose + first;
+          const MaterialId* line_material = material.data() + first;
+          for (int64_t i = i0; i < i1; ++i)
+            words[i] |= LeafMask::Word(line_dose[i] >= at_float[std::min(line_material[i], void_at)]) << yz;
+        });
   }
 
   const auto presence = component_presence(tt);
