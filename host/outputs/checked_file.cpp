@@ -42,8 +42,29 @@ FdStreamBuf::FdStreamBuf(int fd) : fd_(fd), buffer_(IoBufferPool::take()) {
 
 FdStreamBuf::~FdStreamBuf() { IoBufferPool::give_back(std::move(buffer_)); }
 
+void FdStreamBuf::hash_as_written() {
+  DOSEMAP_BUG_CHECK(position_ == 0 && pptr() == pbase() && !hash_state_, "hashing starts at a file's first byte");
+  hash_state_ = {XXH3_createState(), [](XXH3_state_s* s) { XXH3_freeState(s); }};
+  if (!hash_state_) throw std::bad_alloc();
+  XXH3_64bits_reset(hash_state_.get());
+  in_order_ = true;
+}
+
+bool FdStreamBuf::hash_written(int64_t bytes, uint64_t& hash) const {
+  if (!in_order_ || hashed_bytes_ != bytes) return false;
+  hash = XXH3_64bits_digest(hash_state_.get());
+  return true;
+}
+
 bool FdStreamBuf::write_all(const char* data, size_t n) {
   const size_t total = n;
+  if (in_order_) {  // bytes written anywhere but right after those hashed end the in-order hash
+    in_order_ = position_ == hashed_bytes_;
+    if (in_order_) {
+      XXH3_64bits_update(hash_state_.get(), data, n);
+      hashed_bytes_ += static_cast<int64_t>(n);
+    }
+  }
   while (n > 0) {
     const ssize_t w = ::write(fd_, data, n);
     if (w < 0 && errno == EINTR) continue;
@@ -53,6 +74,7 @@ bool FdStreamBuf::write_all(const char* data, size_t n) {
     }
     data += w;
     n -= static_cast<size_t>(w);
+    position_ += w;
   }
   // The disk gets a large file's pages while the rest is still being computed, instead of
   // all of them in the final fsync (which then waits for the tail only). Advice: a failure
@@ -103,6 +125,7 @@ FdStreamBuf::pos_type FdStreamBuf::seekoff(off_type off, std::ios_base::seekdir 
     if (error_ == 0) error_ = errno;
     return pos_type(off_type(-1));
   }
+  position_ = static_cast<int64_t>(at);
   return pos_type(static_cast<off_type>(at));
 }
 
@@ -169,7 +192,9 @@ int64_t CheckedFile::size() {
 
 uint64_t CheckedFile::hash_contents() {
   uint64_t hash = 0;
-  if (const int error = hash_file_prefix(fd_, size(), hash)) fail(error);
+  const int64_t bytes = size();
+  if (buf_->hash_written(bytes, hash)) return hash;
+  if (const int error = hash_file_prefix(fd_, bytes, hash)) fail(error);
   return hash;
 }
 

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+struct XXH3_state_s;
+
 namespace dosemap {
 
 // Buffers of one size (uninitialized) handed back for reuse by later files: a run writes
@@ -46,6 +48,12 @@ class FdStreamBuf : public std::streambuf {
   FdStreamBuf(const FdStreamBuf&) = delete;
   FdStreamBuf& operator=(const FdStreamBuf&) = delete;
   int error() const { return error_; }  // first errno of a failed write or seek; 0 if none
+  // From the file's first byte on, hashes (XXH3-64) what is written while it is written in
+  // order: reading a large file back to hash it cost as much as a tenth of writing it.
+  void hash_as_written();
+  // The hash of the file's first `bytes` bytes when every byte was written once, in order,
+  // since hash_as_written (no seek back to patch, no gap); false otherwise.
+  bool hash_written(int64_t bytes, uint64_t& hash) const;
 
  protected:
   int_type overflow(int_type c) override;
@@ -61,6 +69,11 @@ class FdStreamBuf : public std::streambuf {
   int error_ = 0;
   size_t unsynced_bytes_ = 0;  // written since the disk was last asked to take the file's pages
   IoBufferPool::Buffer buffer_;  // IoBufferPool::kBytes
+  int64_t position_ = 0;         // the file offset write(2) writes at next
+  // hash_as_written's: the hash of the file's first hashed_bytes_ bytes while in_order_.
+  std::unique_ptr<XXH3_state_s, void (*)(XXH3_state_s*)> hash_state_{nullptr, nullptr};
+  int64_t hashed_bytes_ = 0;
+  bool in_order_ = false;
 };
 
 // XXH3-64 of the first `bytes` bytes of an open file, read with pread (its offset is left
@@ -79,10 +92,13 @@ class CheckedFile {
   std::ostream& stream() { return *stream_; }
   // Bytes written so far (the file's size), after flushing; throws UserError on a failure.
   int64_t size();
-  // Reads back the whole file as it is now (flushed) and returns its XXH3 64-bit hash;
-  // throws UserError on a failure. For integrity records of formats whose writer seeks
-  // back to patch earlier bytes (OpenVDB), where hashing the stream as written is wrong.
+  // The XXH3 64-bit hash of the whole file as it is now (flushed): the one computed as it was
+  // written when hash_as_written() came first and nothing was patched since; else the file
+  // is read back (formats whose writer seeks back to patch earlier bytes). Throws UserError
+  // on a failure.
   uint64_t hash_contents();
+  // Hash the bytes as they are written (FdStreamBuf::hash_as_written): before the first.
+  void hash_as_written() { buf_->hash_as_written(); }
   // Flushes, fsyncs and closes; throws UserError naming the file and the first error.
   void finish();
 

@@ -29,6 +29,7 @@
 #include "host/outputs/fog_density.h"
 #include "host/outputs/integrity_footer.h"
 #include "host/outputs/leaf_value_encoder.h"
+#include "host/outputs/staged_stream.h"
 
 namespace dosemap {
 
@@ -621,6 +622,9 @@ class VdbFileWriter : private openvdb::io::Archive {
     DOSEMAP_BUG_CHECK(material_.one_material.size() == n_blocks && material_.material_alike_left.size() == n_blocks,
                       "the blocks found for another grid");
     setCompression(openvdb::io::COMPRESS_BLOSC | openvdb::io::COMPRESS_ACTIVE_MASK);
+    // Every byte goes to the file once, in order (the grids' patched offsets are staged, see
+    // write_staged): the integrity record's hash is taken as the file is written.
+    file_.hash_as_written();
     writer_scratch().prepare(geometry_);
     file_meta_ = std::make_shared<openvdb::io::StreamMetadata>();
     openvdb::io::setStreamMetadataPtr(os_, file_meta_, /*transfer=*/false);
@@ -736,7 +740,7 @@ class VdbFileWriter : private openvdb::io::Archive {
     wait_for_writing();
     start_writing([this, grid, gd] {
       openvdb::io::GridDescriptor descriptor = gd;
-      writeGrid(descriptor, grid, os_, /*seekable=*/true);
+      write_staged([&](std::ostream& os) { writeGrid(descriptor, grid, os, /*seekable=*/true); });
       openvdb::io::setDataCompression(os_, compression());
       grid->tree().clear();
     });
@@ -992,19 +996,44 @@ class VdbFileWriter : private openvdb::io::Archive {
   // delayed-load metadata.
   template <typename GridT>
   void write_compressed(GridT& grid, openvdb::io::GridDescriptor& gd, const CompressedGrid& c) {
-    using LeafT = typename GridT::TreeType::LeafNodeType;
-    using ValueT = typename GridT::ValueType;
     const WriterScratch& s = writer_scratch();
     auto grid_meta = std::make_shared<openvdb::io::StreamMetadata>(*file_meta_);
     grid_meta->setHalfFloat(false);
     grid_meta->gridMetadata() = static_cast<const openvdb::MetaMap&>(grid);
     openvdb::io::setStreamMetadataPtr(os_, grid_meta, /*transfer=*/false);
     gd.writeHeader(os_);
-    const std::streamoff offsets_at = os_.tellp();
-    gd.writeStreamPos(os_);
-    gd.setGridPos(os_.tellp());
-    setGridCompression(os_, grid);
-    const uint32_t compression_flags = openvdb::io::getDataCompression(os_);
+    // The grid's offsets, then its metadata, transform and topology, staged (write_staged):
+    // the offsets are patched once the topology's size is known; the leaves' bytes, known
+    // already, follow straight from memory.
+    int64_t leaf_bytes = 0;
+    for (const int64_t b : s.tree_order) leaf_bytes += c.bytes_end[b] - c.bytes_begin[b];
+    write_staged([&](std::ostream& head) { write_compressed_head(grid, gd, c, head, leaf_bytes); });
+    // The leaves in the tree's order, as Tree::writeBuffers would write them.
+    const LeafBlocks blocks(geometry_);
+    for (const int64_t b : s.tree_order)
+      if (c.bytes_end[b] > c.bytes_begin[b])
+        os_.write(c.row_bytes[b / blocks.bx].data() + c.bytes_begin[b], c.bytes_end[b] - c.bytes_begin[b]);
+    const std::streamoff end = os_.tellp();  // -1 once a write failed
+    DOSEMAP_BUG_CHECK(end < 0 || static_cast<int64_t>(end) == gd.getEndPos(), "a grid's end is not where its offsets say");
+
+    openvdb::io::setStreamMetadataPtr(os_, file_meta_, /*transfer=*/false);
+    openvdb::io::setDataCompression(os_, compression());
+    grid.tree().clear();  // the value-less leaves must not outlive the write
+  }
+
+  // write_compressed's part before the leaves, to `os` (positioned as the file): the grid's
+  // offsets (with leaf_bytes of leaves after the topology), its metadata, transform and
+  // topology (the tree built from the masks, value-less).
+  template <typename GridT>
+  void write_compressed_head(GridT& grid, openvdb::io::GridDescriptor& gd, const CompressedGrid& c, std::ostream& os,
+                             int64_t leaf_bytes) {
+    using LeafT = typename GridT::TreeType::LeafNodeType;
+    using ValueT = typename GridT::ValueType;
+    const std::streamoff offsets_at = os.tellp();
+    gd.writeStreamPos(os);
+    gd.setGridPos(os.tellp());
+    setGridCompression(os, grid);
+    const uint32_t compression_flags = openvdb::io::getDataCompression(os);
 
     // The topology: a value-less leaf per block with active voxels, or its tile.
     const ValueT background = grid.background();
@@ -1029,7 +1058,7 @@ class VdbFileWriter : private openvdb::io::Archive {
     // Metadata with the statistics GridBase::addStatsMetadata adds, from the masks (the
     // memory the grid takes once read counts its leaves' values).
     auto described = grid.copyGrid();  // shares the tree
-    if (openvdb::io::getWriteGridStatsMetadata(os_)) {
+    if (openvdb::io::getWriteGridStatsMetadata(os)) {
       int64_t active = 0;
       openvdb::CoordBBox bounds;
       for (size_t row = 0; row < c.row_active.size(); ++row) {
@@ -1045,22 +1074,31 @@ class VdbFileWriter : private openvdb::io::Archive {
       described->insertMeta(openvdb::GridBase::META_FILE_COMPRESSION,
                             openvdb::StringMetadata(openvdb::io::compressionToString(compression_flags)));
     }
-    described->writeMeta(os_);
-    grid.writeTransform(os_);
-    grid.writeTopology(os_);
-    gd.setBlockPos(os_.tellp());
-    // The leaves in the tree's order, as Tree::writeBuffers would write them.
-    for (const int64_t b : s.tree_order)
-      if (c.bytes_end[b] > c.bytes_begin[b])
-        os_.write(c.row_bytes[b / blocks.bx].data() + c.bytes_begin[b], c.bytes_end[b] - c.bytes_begin[b]);
-    gd.setEndPos(os_.tellp());
-    os_.seekp(offsets_at, std::ios_base::beg);
-    gd.writeStreamPos(os_);
-    gd.seekToEnd(os_);
+    described->writeMeta(os);
+    grid.writeTransform(os);
+    grid.writeTopology(os);
+    gd.setBlockPos(os.tellp());
+    gd.setEndPos(gd.getBlockPos() + leaf_bytes);
+    os.seekp(offsets_at, std::ios_base::beg);
+    gd.writeStreamPos(os);
+    os.seekp(0, std::ios_base::end);
+  }
 
-    openvdb::io::setStreamMetadataPtr(os_, file_meta_, /*transfer=*/false);
-    openvdb::io::setDataCompression(os_, compression());
-    grid.tree().clear();  // the value-less leaves must not outlive the write
+  // What write(os) writes, with os positioned as the file (seeks back to patch included),
+  // staged in memory and then written to the file in one piece, in order; `os` carries the
+  // file stream's state (OpenVDB's metadata and compression flags).
+  template <typename WriteF>
+  void write_staged(WriteF write) {
+    // A file whose write failed has no position: it takes nothing more, and its error is
+    // reported when it is finished.
+    const std::streamoff at = os_.tellp();
+    if (at < 0) return;
+    StagedBytes staged(static_cast<int64_t>(at));
+    std::ostream os(&staged);
+    os.copyfmt(os_);
+    write(os);
+    DOSEMAP_BUG_CHECK(os.good(), "a grid staged for its file failed to write");
+    os_.write(staged.bytes().data(), static_cast<std::streamsize>(staged.bytes().size()));
   }
 
   // Finished with this grid's rows: data_blocks(data) holds them for the next grid of it.
