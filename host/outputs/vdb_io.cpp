@@ -325,6 +325,62 @@ struct GatherScratch {
   }
 };
 
+// The rule of most dense grids: data[v] where voxel v is matter (and, with `present`, where
+// present[material] is not 0: a table per material id, void's entry last, at void_at; with
+// at_least_zero, where data[v] >= 0), else inactive. Voxel by voxel (classifying blocks) and a
+// run of a line at once (gather_block_row: a loop that keeps its pointers in registers,
+// instead of a call per voxel through a lambda's captures).
+struct MatterValue {
+  const MaterialId* material;
+  const float* data;
+  const uint8_t* present = nullptr;
+  MaterialId void_at = 0;
+  bool at_least_zero = false;
+
+  bool operator()(int64_t v, float& value) const {
+    const MaterialId m = material[v];
+    const float x = data[v];
+    if (!on(m, x)) return false;
+    value = x;
+    return true;
+  }
+  // Voxels first + i, i in [i0, i1), of line yz of a row of blocks (gather_block_row).
+  void line(int64_t first, int64_t i0, int64_t i1, int yz, LeafMask::Word* words, float* values, float background) const {
+    constexpr int kRows = kLeafDim * kLeafDim;
+    const MaterialId* line_material = material + first;
+    const float* line_data = data + first;
+    if (!present && !at_least_zero) {
+      for (int64_t i = i0; i < i1; ++i) {
+        const bool active = line_material[i] != kVoidId;
+        values[i * kRows + yz] = active ? line_data[i] : background;
+        words[i] |= LeafMask::Word(active) << yz;
+      }
+      return;
+    }
+    for (int64_t i = i0; i < i1; ++i) {
+      const float x = line_data[i];
+      const bool active = on(line_material[i], x);
+      values[i * kRows + yz] = active ? x : background;
+      words[i] |= LeafMask::Word(active) << yz;
+    }
+  }
+
+ private:
+  bool on(MaterialId m, float x) const {
+    return m != kVoidId && (!present || present[std::min(m, void_at)] != 0) && (!at_least_zero || x >= 0);
+  }
+};
+
+// Whether a grid's value rule has MatterValue's line().
+template <typename F, typename ValueT, typename = void>
+struct HasLine : std::false_type {};
+template <typename F, typename ValueT>
+struct HasLine<F, ValueT,
+               std::void_t<decltype(std::declval<const F&>().line(int64_t{}, int64_t{}, int64_t{}, int{},
+                                                                  static_cast<LeafMask::Word*>(nullptr),
+                                                                  static_cast<ValueT*>(nullptr), ValueT{}))>>
+    : std::true_type {};
+
 // Gathers the row of blocks `row` (8 x 8 rows of voxels across the grid along x) into its
 // leaves, the blocks whose s.kind[bi] is kGatherBlock only (the others' masks are off and
 // their values unset). value(v, out) says whether voxel v of the dense arrays is active and
@@ -368,6 +424,10 @@ void gather_block_row(const GridGeometry& g, const LeafBlocks& blocks, int64_t r
     for (const auto& [i0, i1] : s.runs) {
       if constexpr (!kValues) {
         line_bits(first, i0, i1, yz, words);
+        continue;
+      }
+      if constexpr (HasLine<std::remove_cv_t<ValueF>, ValueT>::value) {
+        value.line(first, i0, i1, yz, words, values, background);
         continue;
       }
       for (int64_t i = i0; i < i1; ++i) {
@@ -1184,12 +1244,8 @@ struct FogLeaf {
 };
 
 // The dose of each voxel of matter: the `dose` grid's values, and what `density` is made of.
-auto dose_of_matter(const VdbWriteContext& ctx, const float* dose_Gy) {
-  return [material = ctx.grid.material.data(), dose_Gy](int64_t v, float& value) {
-    if (material[v] == kVoidId) return false;
-    value = dose_Gy[v];
-    return true;
-  };
+MatterValue dose_of_matter(const VdbWriteContext& ctx, const float* dose_Gy) {
+  return MatterValue{ctx.grid.material.data(), dose_Gy};
 }
 
 // The `density` fog volume Blender renders as is: log10 of dose mapped to [0, 1] over the
@@ -1270,22 +1326,20 @@ void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults& 
     describe(*grid, name, units, quantity, ctx);
     return grid;
   };
-  auto write_values = [&](const openvdb::FloatGrid::Ptr& grid, const float* data, auto active) {
-    out.write_dense(grid, data, [&](int64_t v, float& value) {
-      if (!active(v)) return false;
-      value = data[v];
-      return true;
-    });
+  // A grid of one dense array, active where `rule` (a MatterValue of that array) says.
+  auto write_values = [&](const openvdb::FloatGrid::Ptr& grid, const MatterValue& rule) {
+    out.write_dense(grid, rule.data, rule);
   };
+  auto of_matter = [&](const float* data) { return MatterValue{material.data(), data}; };
 
   const float* dose = r.dose_Gy.data();
-  write_values(float_grid("dose", "Gy", "absorbed dose", 0.0f), dose, is_matter);
+  write_values(float_grid("dose", "Gy", "absorbed dose", 0.0f), of_matter(dose));
   write_values(float_grid("dose_rate_peak", "Gy/s", "peak dose rate: max over exposures of dose increment / duration",
                            0.0f),
-               r.rate_peak_Gy_s.data(), is_matter);
+               of_matter(r.rate_peak_Gy_s.data()));
   release(out, r.rate_peak_Gy_s, release_as_written);
   write_values(float_grid("dose_rate_mean", "Gy/s", "dose-weighted mean dose rate: sum(dD^2/dt) / sum(dD)", 0.0f),
-               r.rate_mean_Gy_s.data(), is_matter);
+               of_matter(r.rate_mean_Gy_s.data()));
   release(out, r.rate_mean_Gy_s, release_as_written);
 
   for (int t = 0; t < thresholds.count(); ++t) {
@@ -1293,7 +1347,9 @@ void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults& 
     const std::string& label = thresholds.labels[t];
     auto grid = float_grid("t_" + label + "_s", "s", "time from scan start when the dose first reached " + label, -1.0f);
     describe_threshold(*grid, ctx, thresholds, t);
-    write_values(grid, cross, [&](int64_t v) { return is_matter(v) && cross[v] >= 0; });
+    MatterValue reached = of_matter(cross);
+    reached.at_least_zero = true;  // -1: never reached
+    write_values(grid, reached);
   }
   release(out, r.crossing_s, release_as_written);
 
@@ -1324,9 +1380,14 @@ void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults& 
   const auto presence = component_presence(tt);
   for (size_t c = 0; c < tt.component_grid_names.size(); ++c) {
     const std::string& component = tt.component_grid_names[c];
+    std::vector<uint8_t> present(presence[c].begin(), presence[c].end());
+    DOSEMAP_BUG_CHECK(present.size() < kVoidId, "void's id is above every material's");
+    MatterValue holds = of_matter(r.component_dose(static_cast<int>(c)));
+    holds.void_at = static_cast<MaterialId>(present.size());
+    present.push_back(0);  // void
+    holds.present = present.data();
     write_values(float_grid("dose:" + component, "Gy", "dose to component " + component + " where it is present", 0.0f),
-                 r.component_dose(static_cast<int>(c)),
-                 [&](int64_t v) { return is_matter(v) && presence[c][material[v]]; });
+                 holds);
   }
   release(out, r.component_dose_Gy, release_as_written);
 
