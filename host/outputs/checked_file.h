@@ -49,7 +49,7 @@ class FdStreamBuf : public std::streambuf {
   FdStreamBuf& operator=(const FdStreamBuf&) = delete;
   int error() const { return error_; }  // first errno of a failed write or seek; 0 if none
   // From the file's first byte on, hashes (XXH3-64) what is written while it is written in
-  // order: reading a large file back to hash it cost as much as a tenth of writing it.
+  // order: reading a large file back to hash it cost some 5 % of writing it.
   void hash_as_written();
   // The hash of the file's first `bytes` bytes when every byte was written once, in order,
   // since hash_as_written (no seek back to patch, no gap); false otherwise.

@@ -381,6 +381,37 @@ struct HasLine<F, ValueT,
                                                                   static_cast<ValueT*>(nullptr), ValueT{}))>>
     : std::true_type {};
 
+// A threshold's mask (dose.vdb's dose_gt_*): on where dose[v] >= the threshold of voxel v's
+// material (`at`, a table per material id, void's entry last at void_at, never reached), as
+// a byte voxel by voxel and as a line's mask bits at once (a bool leaf is its mask: no
+// values), comparing floats with the thresholds as least_float_at_or_above (`at_float`).
+struct ReachedMask {
+  const float* dose;
+  const MaterialId* material;
+  const double* at;
+  const float* at_float;
+  MaterialId void_at;
+
+  bool operator()(int64_t v, uint8_t& out) const {
+    out = dose[v] >= at[std::min(material[v], void_at)];
+    return out != 0;
+  }
+  void line(int64_t first, int64_t i0, int64_t i1, int yz, LeafMask::Word* words) const {
+    const float* line_dose = dose + first;
+    const MaterialId* line_material = material + first;
+    for (int64_t i = i0; i < i1; ++i)
+      words[i] |= LeafMask::Word(line_dose[i] >= at_float[std::min(line_material[i], void_at)]) << yz;
+  }
+};
+
+// Whether a grid's rule has ReachedMask's line() (its mask bits only).
+template <typename F, typename = void>
+struct HasLineBits : std::false_type {};
+template <typename F>
+struct HasLineBits<F, std::void_t<decltype(std::declval<const F&>().line(int64_t{}, int64_t{}, int64_t{}, int{},
+                                                                         static_cast<LeafMask::Word*>(nullptr)))>>
+    : std::true_type {};
+
 // Gathers the row of blocks `row` (8 x 8 rows of voxels across the grid along x) into its
 // leaves, the blocks whose s.kind[bi] is kGatherBlock only (the others' masks are off and
 // their values unset). value(v, out) says whether voxel v of the dense arrays is active and
@@ -390,14 +421,13 @@ struct HasLine<F, ValueT,
 // is of s.words[i]: each row of voxels is read in memory order and written a column of this
 // 64-wide transpose. The words are then the leaves' masks.
 //
-// line_bits(first, i0, i1, yz, words), when given, replaces the voxel-by-voxel value(): it ORs
-// into words[i] (i in [i0, i1)) the bit yz of voxel first + i's activity, and the values are
-// left unset (a bool grid's leaves are their masks): one loop over a run of a line, which the
-// compiler can keep in registers, instead of a call per voxel.
-template <typename ValueT, typename ValueF, typename LineF = std::nullptr_t>
+// A rule with a line() (MatterValue, ReachedMask) is asked for a run of a line at once
+// instead of voxel by voxel; one whose line() gives mask bits only leaves the values unset (a
+// bool grid's leaves are their masks).
+template <typename ValueT, typename ValueF>
 void gather_block_row(const GridGeometry& g, const LeafBlocks& blocks, int64_t row, ValueF& value,
-                      const ValueT background, GatherScratch<ValueT>& s, LeafMask* masks, LineF line_bits = nullptr) {
-  constexpr bool kValues = std::is_same_v<LineF, std::nullptr_t>;
+                      const ValueT background, GatherScratch<ValueT>& s, LeafMask* masks) {
+  constexpr bool kValues = !HasLineBits<std::remove_cv_t<ValueF>>::value;
   constexpr int kRows = kLeafDim * kLeafDim;
   const int64_t nx = g.dims[0], n_padded = blocks.bx * kLeafDim;
   ValueT* values = s.values.data();
@@ -423,7 +453,7 @@ void gather_block_row(const GridGeometry& g, const LeafBlocks& blocks, int64_t r
     }
     for (const auto& [i0, i1] : s.runs) {
       if constexpr (!kValues) {
-        line_bits(first, i0, i1, yz, words);
+        value.line(first, i0, i1, yz, words);
         continue;
       }
       if constexpr (HasLine<std::remove_cv_t<ValueF>, ValueT>::value) {
@@ -733,9 +763,9 @@ class VdbFileWriter : private openvdb::io::Archive {
   // earlier one of the row copied from it).
   // `of_data`: data_blocks(data), whose rows a grid of the same array found before are
   // taken as they are, and the others' are kept.
-  template <typename ValueT, typename ValueF, typename LineF = std::nullptr_t>
+  template <typename ValueT, typename ValueF>
   void gather_row(int64_t row, const float* data, ValueF& value, const ValueT background, GatherScratch<ValueT>& s,
-                  LeafMask* masks, DataBlocks* of_data, LineF line_bits = nullptr) {
+                  LeafMask* masks, DataBlocks* of_data) {
     const LeafBlocks blocks(geometry_);
     const int64_t first = row * blocks.bx;
     if (of_data && of_data->found) {
@@ -754,17 +784,16 @@ class VdbFileWriter : private openvdb::io::Archive {
     }
     classify_block_row(geometry_, blocks, row, s.uniform.data(), value, background, s.kind.data(), s.tile_value.data());
     mark_repeated_blocks(blocks.bx, s.alike_left.data(), s.kind.data(), s.repeats.data());
-    gather_block_row(geometry_, blocks, row, value, background, s, masks, line_bits);
+    gather_block_row(geometry_, blocks, row, value, background, s, masks);
   }
 
-  // A bool grid (named and described, its tree empty), on(v) true for the voxels it holds, a
-  // function of material[v] and data[v] alone: built whole (its leaves are two masks, no
-  // buffer; a block all on is a tile) and written by OpenVDB, which compresses nothing of a
-  // bool leaf and keeps no delayed-load metadata for it; written to the file, like a dense
-  // grid, while the caller goes on.
-  // line_bits: on() for a run of a line at once (gather_block_row).
-  template <typename OnF, typename LineF>
-  void write_mask(const openvdb::BoolGrid::Ptr& grid, const float* data, OnF on, LineF line_bits) {
+  // A bool grid (named and described, its tree empty), rule(v, out) true (and out 1) for the
+  // voxels it holds, a function of material[v] and data[v] alone (a ReachedMask): built whole
+  // (its leaves are two masks, no buffer; a block all on is a tile) and written by OpenVDB,
+  // which compresses nothing of a bool leaf and keeps no delayed-load metadata for it; written
+  // to the file, like a dense grid, while the caller goes on.
+  template <typename RuleF>
+  void write_mask(const openvdb::BoolGrid::Ptr& grid, const float* data, const RuleF& rule) {
     using LeafT = openvdb::BoolTree::LeafNodeType;
     static_assert(LeafT::DIM == kLeafDim, "the 8^3 blocks are the tree's leaves");
     DOSEMAP_BUG_CHECK(grid->tree().empty(), "a mask grid starts empty");
@@ -772,13 +801,12 @@ class VdbFileWriter : private openvdb::io::Archive {
     const LeafBlocks blocks(geometry_);
     std::vector<LeafT*> leaves(static_cast<size_t>(blocks.count()), nullptr);
     std::vector<uint8_t> tiles(leaves.size(), 0);
-    auto value = [&on](int64_t v, uint8_t& out) { return (out = on(v)) != 0; };
     DataBlocks* of_data = data_blocks(data);
     tbb::parallel_for(tbb::blocked_range<int64_t>(0, blocks.rows()), [&](const tbb::blocked_range<int64_t>& r) {
       GatherScratch<uint8_t>& s = GatherScratch<uint8_t>::of_this_thread(blocks);
       std::vector<LeafMask> masks(static_cast<size_t>(blocks.bx));
       for (int64_t row = r.begin(); row != r.end(); ++row) {
-        gather_row(row, data, value, uint8_t(0), s, masks.data(), of_data, line_bits);
+        gather_row(row, data, rule, uint8_t(0), s, masks.data(), of_data);
         for (int64_t bi = 0; bi < blocks.bx; ++bi) {
           const int64_t b = row * blocks.bx + bi;
           if (s.kind[bi] == kTileBlock || masks[bi].isOn()) {
@@ -1367,14 +1395,7 @@ void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults& 
     std::vector<float> reached_at_float;
     for (const double t : reached_at) reached_at_float.push_back(least_float_at_or_above(t));
     const float* at_float = reached_at_float.data();
-    out.write_mask(
-        mask, dose, [&](int64_t v) { return dose[v] >= at[std::min(material[v], void_at)]; },
-        [&](int64_t first, int64_t i0, int64_t i1, int yz, LeafMask::Word* words) {
-          const float* line_dose = dose + first;
-          const MaterialId* line_material = material.data() + first;
-          for (int64_t i = i0; i < i1; ++i)
-            words[i] |= LeafMask::Word(line_dose[i] >= at_float[std::min(line_material[i], void_at)]) << yz;
-        });
+    out.write_mask(mask, dose, ReachedMask{dose, material.data(), at, at_float, void_at});
   }
 
   const auto presence = component_presence(tt);
