@@ -30,7 +30,7 @@ for name, b in runs.items():
 PY
 echo
 echo "== whole run: scenes/bench_pouch.toml (issue 15 targets: < 4.5 CPU-s and < 3 s wall on an idle 2-core"
-echo "   machine, peak memory <= 1.3 GB; writing under half of the run's CPU)"
+echo "   machine, peak memory <= 1.3 GB)"
 # Each run: wall, peak memory, the load before it, then its phases (wall and CPU seconds, the
 # CPU of the whole process: all threads and the kernel's page faults and file writes).
 phases() {
@@ -45,9 +45,15 @@ print(f"  {r['seconds']:.2f} s wall, {r['cpu_seconds']:.2f} CPU-s = {1e9 * r['cp
 print("  " + ", ".join(f"{k} {w[k]:.2f}/{c[k]:.2f}" for k in w) + "  (phase wall/CPU s)")
 PY
 }
-for i in 1 2 3; do
+# Runs 1-3 follow each other; run 4 follows 6 s of idling. In a VM whose balloon driver
+# reports free memory to its host (virtio-balloon free page reporting), memory a process
+# freed goes back to the host after about 2 s, and a later run's first touch of each page
+# costs the host's fault as well as the guest's zeroing: run 4 shows that cost (more
+# kernel CPU); on bare metal runs 1-4 are alike.
+for i in 1 2 3 4; do
+  [ "$i" = 4 ] && sleep 6
   load=$(cut -d' ' -f1 /proc/loadavg)
-  /usr/bin/time -f "run $i: %e s wall, %M kB peak RSS (load before: $load)" "$build/dosemap" run scenes/bench_pouch.toml -o "$out/r$i" > /dev/null
+  /usr/bin/time -f "run $i: %e s wall, %M kB peak RSS, %S s kernel CPU (load before: $load)" "$build/dosemap" run scenes/bench_pouch.toml -o "$out/r$i" > /dev/null
   phases "$out/r$i/summary.json"
 done
 "$build/dosemap" check scenes/bench_pouch.toml | grep memory
