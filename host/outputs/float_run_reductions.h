@@ -1,7 +1,7 @@
-// Reductions over a run of voxels' float values (one material's voxels in index order), with
-// SSE2 vectors: the same results as the voxel-by-voxel loops they replace, bit for bit (the
-// statistics of a run stay what they were). Voxel by voxel, with the accumulators in memory,
-// the run statistics cost as much CPU as the column march on bench_pouch (issue 15).
+// Reductions over float arrays (a run of one material's voxels in index order; a grid's whole
+// array), with SSE2 vectors: the same results as the voxel-by-voxel loops they replace, bit for
+// bit (the statistics of a run stay what they were). Voxel by voxel, with the accumulators in
+// memory, the run statistics cost as much CPU as the column march on bench_pouch (issue 15).
 // The values must not be NaN (doses, rates and crossing times never are).
 #pragma once
 

@@ -26,6 +26,7 @@
 #include "host/common/text.h"
 #include "host/outputs/active_values.h"
 #include "host/outputs/checked_file.h"
+#include "host/outputs/float_run_reductions.h"
 #include "host/outputs/fog_density.h"
 #include "host/outputs/integrity_footer.h"
 #include "host/outputs/leaf_value_encoder.h"
@@ -1294,12 +1295,11 @@ void release(VdbFileWriter& out, Vector& v, bool now) {
 }
 
 // Parallel maximum of a dense array (0 when empty or all below 0).
-float max_of(const float* data, int64_t n) {
+float max_or_zero(const float* data, int64_t n) {
   return tbb::parallel_reduce(
       tbb::blocked_range<int64_t>(0, n), 0.0f,
       [&](const tbb::blocked_range<int64_t>& r, float m) {
-        for (int64_t v = r.begin(); v != r.end(); ++v) m = std::max(m, data[v]);
-        return m;
+        return r.empty() ? m : std::max(m, max_of(data + r.begin(), static_cast<int64_t>(r.size())));
       },
       [](float a, float b) { return std::max(a, b); });
 }
@@ -1316,7 +1316,7 @@ void write_dose_vdb(CheckedFile& file, const VdbWriteContext& ctx, DoseResults& 
   const GridGeometry& g = ctx.grid.geometry;
   const std::vector<MaterialId>& material = ctx.grid.material;
   auto is_matter = [&](int64_t v) { return material[v] != kVoidId; };
-  const float dose_max = max_of(r.dose_Gy.data(), r.voxels);
+  const float dose_max = max_or_zero(r.dose_Gy.data(), r.voxels);
 
   // The grids in the order the format page lists them.
   std::vector<std::string> names{"material", "dose", "dose_rate_peak", "dose_rate_mean"};
