@@ -327,5 +327,39 @@ TEST(VdbWriter, FramesWrittenInASeriesAreTheFramesWrittenAlone) {
   }
 }
 
+TEST(VdbWriter, GridsOfOneTopologyKeepTheirOwnTileValues) {
+  // Two frames of the same tiles and masks but for one tile's value: the writer reuses an
+  // earlier grid's topology only when everything it was written from is the same, and a
+  // topology holds its tiles' values.
+  auto run = test::run_engine(kLayeredScene);
+  const GridGeometry& g = run->g();
+  const std::vector<MaterialId>& material = run->grid->material;
+  std::vector<float> zero(static_cast<size_t>(g.voxels()), 0.0f), one_block = zero;
+  for (int64_t k = 0; k < 8; ++k)
+    for (int64_t j = 0; j < 8; ++j)
+      for (int64_t i = 0; i < 8; ++i) {
+        const int64_t v = g.index(i, j, k);
+        ASSERT_EQ(material[v], material[0]);  // one material: a tile
+        one_block[v] = 7.0f;
+      }
+  ASSERT_NE(material[0], kVoidId);
+  test::ScratchDir dir;
+  VdbWriteContext ctx{run->scene, run->materials, *run->grid, 4.0, "test", nullptr};
+  for (const bool block_first : {false, true}) {
+    const std::vector<float>* frames[2] = {&zero, &one_block};
+    if (block_first) std::swap(frames[0], frames[1]);
+    for (int f = 0; f < 2; ++f) {
+      const std::string path = (dir / ("frame_" + std::to_string(block_first) + std::to_string(f) + ".vdb")).string();
+      CheckedFile file(path, path);
+      write_frame_vdb(file, ctx, frames[f]->data(), 4.0 * (f + 1), f + 1, std::log10(7.0), nullptr);
+      file.finish();
+      const std::vector<float> back = read_float_grid(path, "dose", g, -1.0f);
+      int64_t wrong = 0;
+      for (int64_t v = 0; v < g.voxels(); ++v) wrong += back[v] != (material[v] != kVoidId ? (*frames[f])[v] : -1.0f);
+      EXPECT_EQ(wrong, 0) << (block_first ? "the block's frame first" : "the block's frame second") << ", frame " << f;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace dosemap

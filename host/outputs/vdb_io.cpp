@@ -5,6 +5,7 @@
 #include <tbb/parallel_for.h>
 #include <tbb/parallel_reduce.h>
 #include <tbb/task_group.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <array>
@@ -612,6 +613,23 @@ struct WriterScratch {
     }
   } frame_pair;
 
+  // The topologies of the last grids written (OpenVDB's writeTopology of the value-less tree
+  // built from a grid's masks and tiles: building and writing the tree took a fifth of the
+  // demo scene's writing instructions): a frame's dose grid mostly has the topology of the
+  // frame before, a rate grid that of the dose. Each is kept with everything it was written
+  // from, compared whole (after a hash) before its bytes are written again.
+  struct Topology {
+    uint64_t hash = 0;
+    std::string what;  // the grid's type, background, compression, half floats, dims
+    std::vector<LeafMask> masks;
+    std::vector<uint8_t> tile;
+    std::vector<uint32_t> tile_bits;  // 0 where no tile
+    std::string bytes;
+    int64_t mem_bytes = 0;  // the tree's memory once read (META_FILE_MEM_BYTES)
+  };
+  std::array<Topology, 4> topologies;
+  size_t next_topology = 0;
+
   void prepare(const GridGeometry& g) {
     if (g.dims != dims || tree_order.empty()) {
       tree_order = blocks_in_tree_order(g);
@@ -1124,7 +1142,63 @@ class VdbFileWriter : private openvdb::io::Archive {
     setGridCompression(os, grid);
     const uint32_t compression_flags = openvdb::io::getDataCompression(os);
 
-    // The topology: a value-less leaf per block with active voxels, or its tile.
+    // The topology: a value-less leaf per block with active voxels, or its tile; or the bytes
+    // of an earlier grid's, the same in everything they were written from.
+    const ValueT background = grid.background();
+    const LeafBlocks blocks(geometry_);
+    WriterScratch::Topology key;
+    key.what = grid.type() + " " + std::to_string(bits_of(background)) + " " + std::to_string(compression_flags) + " " +
+               std::to_string(grid.saveFloatAsHalf()) + " " + std::to_string(blocks.bx) + " " +
+               std::to_string(blocks.by) + " " + std::to_string(blocks.bz);
+    key.tile_bits.resize(c.tile.size());
+    for (size_t b = 0; b < c.tile.size(); ++b) key.tile_bits[b] = c.tile[b] ? c.tile_bits[b] : 0;
+    static_assert(sizeof(LeafMask) == kLeafValues / 8, "a leaf mask is its bits");
+    {
+      XXH3_state_t* state = XXH3_createState();
+      if (!state) throw std::bad_alloc();
+      XXH3_64bits_reset(state);
+      XXH3_64bits_update(state, key.what.data(), key.what.size());
+      XXH3_64bits_update(state, c.masks.data(), c.masks.size() * sizeof(LeafMask));
+      XXH3_64bits_update(state, c.tile.data(), c.tile.size());
+      XXH3_64bits_update(state, key.tile_bits.data(), key.tile_bits.size() * sizeof(uint32_t));
+      key.hash = XXH3_64bits_digest(state);
+      XXH3_freeState(state);
+    }
+    WriterScratch& scratch = writer_scratch();
+    const WriterScratch::Topology* known = nullptr;
+    for (const WriterScratch::Topology& t : scratch.topologies)
+      if (t.hash == key.hash && t.what == key.what && t.tile == c.tile && t.tile_bits == key.tile_bits &&
+          t.masks == c.masks)
+        known = &t;
+    if (known) {
+      write_compressed_meta(grid, c, os, compression_flags, known->mem_bytes);
+      os.write(known->bytes.data(), static_cast<std::streamsize>(known->bytes.size()));
+    } else {
+      build_value_less_tree(grid, c);
+      key.mem_bytes = static_cast<int64_t>(grid.memUsage() + grid.tree().leafCount() * LeafT::SIZE * sizeof(ValueT));
+      write_compressed_meta(grid, c, os, compression_flags, key.mem_bytes);
+      std::ostringstream topology;
+      topology.copyfmt(os);
+      grid.writeTopology(topology);
+      key.bytes = std::move(topology).str();
+      os.write(key.bytes.data(), static_cast<std::streamsize>(key.bytes.size()));
+      key.masks = c.masks;
+      key.tile = c.tile;
+      scratch.topologies[scratch.next_topology] = std::move(key);
+      scratch.next_topology = (scratch.next_topology + 1) % scratch.topologies.size();
+    }
+    gd.setBlockPos(os.tellp());
+    gd.setEndPos(gd.getBlockPos() + leaf_bytes);
+    os.seekp(offsets_at, std::ios_base::beg);
+    gd.writeStreamPos(os);
+    os.seekp(0, std::ios_base::end);
+  }
+
+  // The grid's tree of value-less leaves and tiles, from its masks and tiles.
+  template <typename GridT>
+  void build_value_less_tree(GridT& grid, const CompressedGrid& c) {
+    using LeafT = typename GridT::TreeType::LeafNodeType;
+    using ValueT = typename GridT::ValueType;
     const ValueT background = grid.background();
     const LeafBlocks blocks(geometry_);
     std::vector<LeafT*> leaves(static_cast<size_t>(blocks.count()), nullptr);
@@ -1143,9 +1217,14 @@ class VdbFileWriter : private openvdb::io::Archive {
       std::memcpy(&value, &c.tile_bits[b], sizeof value);
       grid.tree().addTile(kTileLevel, blocks.origin(b), value, true);
     }
+  }
 
-    // Metadata with the statistics GridBase::addStatsMetadata adds, from the masks (the
-    // memory the grid takes once read counts its leaves' values).
+  // The grid's metadata with the statistics GridBase::addStatsMetadata adds, from the masks
+  // (`mem_bytes`: the memory the grid takes once read, its leaves' values counted), and its
+  // transform.
+  template <typename GridT>
+  void write_compressed_meta(GridT& grid, const CompressedGrid& c, std::ostream& os, uint32_t compression_flags,
+                             int64_t mem_bytes) {
     auto described = grid.copyGrid();  // shares the tree
     if (openvdb::io::getWriteGridStatsMetadata(os)) {
       int64_t active = 0;
@@ -1156,21 +1235,13 @@ class VdbFileWriter : private openvdb::io::Archive {
       }
       described->insertMeta(openvdb::GridBase::META_FILE_BBOX_MIN, openvdb::Vec3IMetadata(bounds.min().asVec3i()));
       described->insertMeta(openvdb::GridBase::META_FILE_BBOX_MAX, openvdb::Vec3IMetadata(bounds.max().asVec3i()));
-      described->insertMeta(openvdb::GridBase::META_FILE_MEM_BYTES,
-                            openvdb::Int64Metadata(static_cast<int64_t>(grid.memUsage() + grid.tree().leafCount() *
-                                                                                             LeafT::SIZE * sizeof(ValueT))));
+      described->insertMeta(openvdb::GridBase::META_FILE_MEM_BYTES, openvdb::Int64Metadata(mem_bytes));
       described->insertMeta(openvdb::GridBase::META_FILE_VOXEL_COUNT, openvdb::Int64Metadata(active));
       described->insertMeta(openvdb::GridBase::META_FILE_COMPRESSION,
                             openvdb::StringMetadata(openvdb::io::compressionToString(compression_flags)));
     }
     described->writeMeta(os);
     grid.writeTransform(os);
-    grid.writeTopology(os);
-    gd.setBlockPos(os.tellp());
-    gd.setEndPos(gd.getBlockPos() + leaf_bytes);
-    os.seekp(offsets_at, std::ios_base::beg);
-    gd.writeStreamPos(os);
-    os.seekp(0, std::ios_base::end);
   }
 
   // What write(os) writes, with os positioned as the file (seeks back to patch included),
