@@ -179,7 +179,7 @@ ViewerFiles write_run_files(RunDirectory& out, const RunWriteInputs& in, DoseRes
   // A small grid's files are written by this thread alone: its grids take a few milliseconds
   // each, and a second thread, woken for each loop and each file write and spinning between
   // them (TBB's idle workers do), cost more CPU than the wall time it saved (the demo scene:
-  // writing 0.087 -> 0.076 CPU-s, 0.070 -> 0.086 s; benchmarks/RESULTS.md).
+  // writing 0.084 -> 0.076 CPU-s, 0.068 -> 0.086 s; benchmarks/RESULTS.md).
   std::optional<tbb::global_control> one_thread;
   if (g.voxels() < kWriteAloneBelowVoxels)
     one_thread.emplace(tbb::global_control::max_allowed_parallelism, size_t(1));
