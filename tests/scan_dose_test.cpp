@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "tests/engine_harness.h"
 
@@ -61,6 +62,54 @@ TEST(ScanDose, AbuttingTopHatTilesGiveUniformDose) {
         }
       }
   }
+}
+
+TEST(ScanDose, ColumnsNoRayWentDownHoldTheStateBeforeAnyExposure) {
+  // A small spot with frames, thresholds and a composite: the engine's record of the columns
+  // it marched (which lets the writer skip reading the others) is exact: every voxel of a
+  // column it did not march holds the state before any exposure, bit for bit, in every array.
+  auto run = test::run_engine(test::make_scene(
+      kAluminium + test::kCathodeMaterials,
+      "voxel_um = [5.0, 5.0, 5.0]\nlateral_um = [200.0, 100.0]\n"
+      "[[sample.layers]]\nmaterial = \"al\"\nthickness_um = 20.0\n"
+      "[[sample.layers]]\nmaterial = \"cathode\"\nthickness_um = 20.0\n",
+      beam(kTopHat20, 1e12),
+      "[[scan.steps]]\nkind = \"point\"\nat_um = [-30.0, 10.0]\nexposure_s = 20.0\n",
+      "[output]\nthresholds_Gy = { low = 1.0e2, high = 1.0e5 }\nframes_s = [5.0, 20.0]\n"));
+  const DoseResults& r = run->results;
+  const GridGeometry& g = run->g();
+  ASSERT_EQ(r.column_marched.size(), static_cast<size_t>(g.columns()));
+  ASSERT_GT(r.tables.thresholds.count(), 0);
+  ASSERT_GT(r.tables.component_grid_names.size(), 0u);
+  ASSERT_EQ(r.frame_dose_Gy.size(), static_cast<size_t>(2 * g.voxels()));
+  auto bits = [](float x) {
+    uint32_t b;
+    std::memcpy(&b, &x, sizeof b);
+    return b;
+  };
+  const uint32_t zero = bits(0.0f), never = bits(-1.0f);
+  int64_t marched = 0, dosed_columns = 0;
+  for (int64_t c = 0; c < g.columns(); ++c) {
+    bool dosed = false;
+    for (int64_t k = 0; k < g.dims[2]; ++k) dosed |= r.dose_Gy[k * g.columns() + c] > 0;
+    dosed_columns += dosed;
+    marched += r.column_marched[c];
+    if (r.column_marched[c]) continue;
+    ASSERT_FALSE(dosed) << "column " << c;
+    for (int64_t k = 0; k < g.dims[2]; ++k) {
+      const int64_t v = k * g.columns() + c;
+      ASSERT_EQ(bits(r.dose_Gy[v]), zero) << v;
+      ASSERT_EQ(bits(r.rate_peak_Gy_s[v]), zero) << v;
+      ASSERT_EQ(bits(r.rate_mean_Gy_s[v]), zero) << v;
+      for (int t = 0; t < r.tables.thresholds.count(); ++t) ASSERT_EQ(bits(r.crossing(t)[v]), never) << v;
+      for (size_t m = 0; m < r.tables.component_grid_names.size(); ++m)
+        ASSERT_EQ(bits(r.component_dose(static_cast<int>(m))[v]), zero) << v;
+      for (int f = 0; f < 2; ++f) ASSERT_EQ(bits(r.frame_dose(f)[v]), zero) << v;
+    }
+  }
+  EXPECT_GT(dosed_columns, 0);
+  EXPECT_GE(marched, dosed_columns);
+  EXPECT_LT(marched, g.columns() / 4);  // the spot covers a small part
 }
 
 TEST(ScanDose, SnakeAndLinesOrderGiveTheSameDose) {

@@ -387,6 +387,7 @@ TEST(TurnedScans, ABeamThatMissesTheGridAtSomePosesDepositsNothingThere) {
       "[[scan.steps]]\nkind = \"rotate\"\nat_um = [5000.0, 0.0]\nfrom_deg = 0.0\nto_deg = 90.0\nstep_deg = 1.0\n"
       "dwell_s = 0.1\n"));
   const DoseResults& r = run->results;
+  EXPECT_TRUE(r.column_marched.empty()) << "a turned scan's rays are not the grid's columns";
   double total = 0;
   int dosed = 0;
   for (int64_t v = 0; v < r.voxels; ++v) {

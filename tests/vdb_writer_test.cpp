@@ -327,6 +327,44 @@ TEST(VdbWriter, FramesWrittenInASeriesAreTheFramesWrittenAlone) {
   }
 }
 
+// The blocks no ray reached (DoseResults::column_marched) are written without being read:
+// the files are, byte for byte, those written when the writer reads every block.
+TEST(VdbWriter, BlocksNoRayReachedAreWrittenAsTheyReadBack) {
+  auto run = test::run_engine(kLayeredScene);
+  const DoseResults& r = run->results;
+  const VdbGridBlocks known = vdb_grid_blocks(*run->grid, r.column_marched);
+  ASSERT_EQ(known.unreached.size(), known.one_material.size());
+  int64_t unreached = 0;
+  for (uint8_t u : known.unreached) unreached += u;
+  ASSERT_GT(unreached, 0);
+  ASSERT_LT(unreached, static_cast<int64_t>(known.unreached.size()));
+  float dose_max = 0;
+  for (int64_t v = 0; v < r.voxels; ++v) dose_max = std::max(dose_max, r.dose_Gy[v]);
+  ASSERT_GT(dose_max, 0.0f);
+
+  test::ScratchDir dir;
+  auto write_both = [&](const std::string& name, const VdbGridBlocks* blocks) {
+    VdbWriteContext ctx{run->scene, run->materials, *run->grid, 4.0, "test", nullptr};
+    ctx.blocks = blocks;
+    const std::string frame = (dir / ("frame_" + name)).string(), dose = (dir / ("dose_" + name)).string();
+    {
+      CheckedFile file(frame, frame);
+      write_frame_vdb(file, ctx, r.frame_dose(0), 4.0, 1, std::log10(dose_max));
+      file.finish();
+    }
+    CheckedFile file(dose, dose);
+    DoseResults copy = r;
+    write_dose_vdb(file, ctx, std::move(copy));
+    file.finish();
+    return std::make_pair(frame, dose);
+  };
+  const auto read_all = write_both("read.vdb", nullptr);
+  const auto unread = write_both("unread.vdb", &known);
+  EXPECT_TRUE(vdb_bytes_but_identity(read_all.first) == vdb_bytes_but_identity(unread.first));
+  EXPECT_TRUE(vdb_bytes_but_identity(read_all.second) == vdb_bytes_but_identity(unread.second));
+  expect_grids_are_the_engines_arrays(unread.second, *run);
+}
+
 TEST(VdbWriter, GridsOfOneTopologyKeepTheirOwnTileValues) {
   // Two frames of the same tiles and masks but for one tile's value: the writer reuses an
   // earlier grid's topology only when everything it was written from is the same, and a

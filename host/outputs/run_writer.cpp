@@ -172,7 +172,7 @@ ViewerFiles write_run_files(RunDirectory& out, const RunWriteInputs& in, DoseRes
                             bool release_as_written) {
   const GridGeometry& g = in.grid.geometry;
   VdbWriteContext ctx{in.scene, in.materials, in.grid, in.timeline.duration_s, DOSEMAP_VERSION, nullptr};
-  const VdbGridBlocks blocks = in.write_vdb ? vdb_grid_blocks(in.grid) : VdbGridBlocks{};
+  const VdbGridBlocks blocks = in.write_vdb ? vdb_grid_blocks(in.grid, r.column_marched) : VdbGridBlocks{};
   if (in.write_vdb) ctx.blocks = &blocks;  // the frames' and dose.vdb's
   if (in.progress) in.progress->start("writing frames and dose.vti", static_cast<int64_t>(in.frame_times_s.size()) + 1);
   ViewerFiles viewers;

@@ -5,7 +5,6 @@
 #include <tbb/parallel_for.h>
 #include <tbb/parallel_reduce.h>
 #include <tbb/task_group.h>
-#include <xxhash.h>
 
 #include <algorithm>
 #include <array>
@@ -25,6 +24,7 @@
 #include "host/common/progress.h"
 #include "host/common/simd_clones.h"
 #include "host/common/text.h"
+#include <xxhash.h>
 #include "host/outputs/active_values.h"
 #include "host/outputs/checked_file.h"
 #include "host/outputs/float_run_reductions.h"
@@ -118,45 +118,68 @@ auto bits_of(T x) {
   return b;
 }
 
-// One line of a row of blocks compared (compare_blocks_of_row): differ[i] |= the bits of
-// line[i] ^ first[i], and differ_left[i] |= those of line[i] ^ line[i - 8], each when given.
+// One line of a row of blocks compared over voxels [from, to) along x
+// (compare_blocks_of_row): differ[i] |= the bits of line[i] ^ first[i], and differ_left[i]
+// |= those of line[i] ^ line[i - 8], each when given.
 template <typename T, typename Bits>
 inline void compare_line_bits(const T* __restrict line, const Bits* __restrict first, Bits* __restrict differ,
-                              Bits* __restrict differ_left, int64_t nx) {
+                              Bits* __restrict differ_left, int64_t from, int64_t to) {
   if (differ)
-    for (int64_t i = 0; i < nx; ++i) differ[i] |= bits_of(line[i]) ^ first[i];
+    for (int64_t i = from; i < to; ++i) differ[i] |= bits_of(line[i]) ^ first[i];
   if (differ_left)
-    for (int64_t i = kLeafDim; i < nx; ++i) differ_left[i] |= bits_of(line[i]) ^ bits_of(line[i - kLeafDim]);
+    for (int64_t i = std::max<int64_t>(from, kLeafDim); i < to; ++i)
+      differ_left[i] |= bits_of(line[i]) ^ bits_of(line[i - kLeafDim]);
 }
 // The same for the grids' float arrays, in clones for the vector widths
 // (host/common/simd_clones.h): integer work, alike in each.
 DOSEMAP_SIMD_CLONES void compare_line(const float* line, const uint32_t* first, uint32_t* differ, uint32_t* differ_left,
-                                      int64_t nx) {
-  compare_line_bits(line, first, differ, differ_left, nx);
+                                      int64_t from, int64_t to) {
+  compare_line_bits(line, first, differ, differ_left, from, to);
 }
+
+// The runs of consecutive blocks of a row that have a flag set in `a` or `b` (either may be
+// null): [x0, x1) in voxels along x, the grid's end cutting the last.
+void flagged_spans(const GridGeometry& g, const LeafBlocks& blocks, const uint8_t* a, const uint8_t* b,
+                   std::vector<std::pair<int64_t, int64_t>>& spans) {
+  spans.clear();
+  for (int64_t bi = 0; bi < blocks.bx; ++bi) {
+    if (!((a && a[bi]) || (b && b[bi]))) continue;
+    const int64_t x0 = bi * kLeafDim, x1 = std::min<int64_t>(g.dims[0], x0 + kLeafDim);
+    if (!spans.empty() && spans.back().second == x0)
+      spans.back().second = x1;
+    else
+      spans.emplace_back(x0, x1);
+  }
+}
+
+// compare_blocks_of_row's memory, kept from row to row.
+template <typename Bits>
+struct CompareScratch {
+  std::vector<Bits> first, differ, differ_left;  // [voxel along x]
+  std::vector<uint8_t> aside;                    // [bi]: flags of unreached blocks set aside
+  std::vector<std::pair<int64_t, int64_t>> spans;
+};
 
 // Compares the blocks of row `row` of `data` (dense on g) in one pass over the row's lines,
 // along x in memory order (vectorized): clears uniform[bi] for each block bi whose voxels
 // within the grid do not all hold the bits of its first voxel, and alike_left[bi] (when
 // given) for each block whose voxels are not, bit for bit, those of block bi - 1 (blocks
 // that may be alike are flagged by the caller: not the first, nor one cut by the grid's end
-// along x). It stops reading once no flag is left: a dosed block differs within its first
-// lines (the dose falls along the beam). Run just before the row is gathered, it brings the
-// lines the gather reads into the cache. first, differ and differ_left: nx values of scratch.
-template <typename T, typename Bits = decltype(bits_of(T{}))>
-void compare_blocks_of_row(const GridGeometry& g, const LeafBlocks& blocks, int64_t row, const T* data,
-                           uint8_t* uniform, uint8_t* alike_left, std::vector<Bits>& first, std::vector<Bits>& differ,
-                           std::vector<Bits>& differ_left) {
-  auto none = [&](const uint8_t* flags) {
-    return !flags || std::none_of(flags, flags + blocks.bx, [](uint8_t x) { return x != 0; });
-  };
-  if (none(uniform) && none(alike_left)) return;
+// along x). Only blocks still flagged are read, and it stops reading once no flag is left:
+// a dosed block differs within its first lines (the dose falls along the beam). Run just
+// before the row is gathered, it brings the lines the gather reads into the cache.
+template <typename T, typename Bits>
+void compare_flagged_blocks(const GridGeometry& g, const LeafBlocks& blocks, int64_t row, const T* data,
+                            uint8_t* uniform, uint8_t* alike_left, CompareScratch<Bits>& s) {
+  flagged_spans(g, blocks, uniform, alike_left, s.spans);
+  if (s.spans.empty()) return;
   const int64_t nx = g.dims[0];
-  first.resize(static_cast<size_t>(nx));
-  differ.assign(static_cast<size_t>(nx), 0);
-  differ_left.assign(static_cast<size_t>(nx), 0);
+  s.first.resize(static_cast<size_t>(nx));
+  s.differ.assign(static_cast<size_t>(nx), 0);
+  s.differ_left.assign(static_cast<size_t>(nx), 0);
   const T* first_line = data + block_row_line(g, blocks, row, 0);
-  for (int64_t i = 0; i < nx; ++i) first[static_cast<size_t>(i)] = bits_of(first_line[i & ~(kLeafDim - 1)]);
+  for (const auto& [x0, x1] : s.spans)
+    for (int64_t i = x0; i < x1; ++i) s.first[static_cast<size_t>(i)] = bits_of(first_line[i & ~(kLeafDim - 1)]);
   // Folds the differences into the flags; false once none is left.
   auto fold = [nx, &blocks](const Bits* d, uint8_t* flags) {
     bool left = false;
@@ -173,27 +196,56 @@ void compare_blocks_of_row(const GridGeometry& g, const LeafBlocks& blocks, int6
     }
     return left;
   };
+  auto none = [&](const uint8_t* flags) {
+    return !flags || std::none_of(flags, flags + blocks.bx, [](uint8_t x) { return x != 0; });
+  };
   // Which comparisons still matter: a row without blocks of one material has no uniform
   // block to find, and the flags only ever clear.
   bool uniform_left = !none(uniform), alike_to_find = !none(alike_left);
   auto any_left = [&] {
-    if (uniform_left) uniform_left = fold(differ.data(), uniform);
-    if (alike_to_find) alike_to_find = fold(differ_left.data(), alike_left);
+    if (uniform_left) uniform_left = fold(s.differ.data(), uniform);
+    if (alike_to_find) alike_to_find = fold(s.differ_left.data(), alike_left);
     return uniform_left || alike_to_find;
   };
   for (int yz = 0; yz < kLeafDim * kLeafDim; ++yz) {
     const int64_t at = block_row_line(g, blocks, row, yz);
     if (at < 0) continue;
     const T* line = data + at;
-    Bits* d = uniform_left ? differ.data() : nullptr;
-    Bits* dl = alike_to_find ? differ_left.data() : nullptr;
-    if constexpr (std::is_same_v<T, float>)
-      compare_line(line, first.data(), d, dl, nx);
-    else  // the material's, once per run
-      compare_line_bits(line, first.data(), d, dl, nx);
+    Bits* d = uniform_left ? s.differ.data() : nullptr;
+    Bits* dl = alike_to_find ? s.differ_left.data() : nullptr;
+    for (const auto& [x0, x1] : s.spans) {
+      if constexpr (std::is_same_v<T, float>)
+        compare_line(line, s.first.data(), d, dl, x0, x1);
+      else  // the material's, once per run
+        compare_line_bits(line, s.first.data(), d, dl, x0, x1);
+    }
     if ((yz == 1 || (yz & 15) == 15) && !any_left()) return;
   }
   any_left();
+}
+
+// compare_flagged_blocks, knowing which blocks no ray reached (`unreached`, null: none
+// known): their voxels hold the array's value before the march, one value, so such a block
+// is uniform wherever it is of one material, and alike an unreached block before it wherever
+// their materials are alike: those flags stand as they are, unread.
+template <typename T, typename Bits = decltype(bits_of(T{}))>
+void compare_blocks_of_row(const GridGeometry& g, const LeafBlocks& blocks, int64_t row, const T* data,
+                           uint8_t* uniform, uint8_t* alike_left, const uint8_t* unreached, CompareScratch<Bits>& s) {
+  if (!unreached) return compare_flagged_blocks(g, blocks, row, data, uniform, alike_left, s);
+  enum : uint8_t { kUniformAside = 1, kAlikeAside = 2 };
+  s.aside.assign(static_cast<size_t>(blocks.bx), 0);
+  for (int64_t bi = 0; bi < blocks.bx; ++bi) {
+    if (!unreached[bi]) continue;
+    if (uniform[bi]) s.aside[bi] |= kUniformAside;
+    if (alike_left && bi > 0 && unreached[bi - 1] && alike_left[bi]) s.aside[bi] |= kAlikeAside;
+    uniform[bi] &= !(s.aside[bi] & kUniformAside);
+    if (alike_left) alike_left[bi] &= !(s.aside[bi] & kAlikeAside);
+  }
+  compare_flagged_blocks(g, blocks, row, data, uniform, alike_left, s);
+  for (int64_t bi = 0; bi < blocks.bx; ++bi) {
+    uniform[bi] |= (s.aside[bi] & kUniformAside) != 0;
+    if (alike_left) alike_left[bi] |= (s.aside[bi] & kAlikeAside) != 0;
+  }
 }
 
 // Which blocks of a grid's data array are uniform and alike their neighbour, in material and
@@ -208,7 +260,7 @@ struct DataBlocks {
 
 // The alike blocks never include the first of a row, nor one cut by the grid's end along x
 // (it has fewer voxels).
-VdbGridBlocks vdb_grid_blocks(const VoxelGrid& grid) {
+VdbGridBlocks vdb_grid_blocks(const VoxelGrid& grid, const std::vector<uint8_t>& column_marched) {
   const GridGeometry& g = grid.geometry;
   const LeafBlocks blocks(g);
   VdbGridBlocks m;
@@ -219,11 +271,24 @@ VdbGridBlocks vdb_grid_blocks(const VoxelGrid& grid) {
     if (g.dims[0] % kLeafDim != 0) m.material_alike_left[static_cast<size_t>(row * blocks.bx + blocks.bx - 1)] = 0;
   }
   tbb::parallel_for(tbb::blocked_range<int64_t>(0, blocks.rows()), [&](const tbb::blocked_range<int64_t>& r) {
-    std::vector<uint16_t> first, differ, differ_left;
+    CompareScratch<uint16_t> s;
     for (int64_t row = r.begin(); row != r.end(); ++row)
       compare_blocks_of_row(g, blocks, row, grid.material.data(), m.one_material.data() + row * blocks.bx,
-                            m.material_alike_left.data() + row * blocks.bx, first, differ, differ_left);
+                            m.material_alike_left.data() + row * blocks.bx, nullptr, s);
   });
+  if (!column_marched.empty()) {
+    DOSEMAP_BUG_CHECK(static_cast<int64_t>(column_marched.size()) == g.columns(), "the marched columns of another grid");
+    // A block is unreached when no column through it was marched: one row of blocks
+    // (k = 0) found, the others along z the same.
+    m.unreached.assign(m.one_material.size(), 1);
+    for (int64_t j = 0; j < g.dims[1]; ++j)
+      for (int64_t i = 0; i < g.dims[0]; ++i)
+        if (column_marched[static_cast<size_t>(j * g.dims[0] + i)])
+          m.unreached[static_cast<size_t>((j / kLeafDim) * blocks.bx + i / kLeafDim)] = 0;
+    const size_t plane = static_cast<size_t>(blocks.bx * blocks.by);
+    for (int64_t bk = 1; bk < blocks.bz; ++bk)
+      std::copy_n(m.unreached.begin(), plane, m.unreached.begin() + static_cast<ptrdiff_t>(bk * plane));
+  }
   return m;
 }
 
@@ -309,7 +374,7 @@ struct GatherScratch {
   std::vector<uint8_t> uniform;                    // [bi]: one material and one value of the grid's array
   std::vector<uint8_t> alike_left;                 // [bi]: material and values those of block bi - 1
   std::vector<int64_t> repeats;                    // [bi]: the block a kRepeatedBlock is gathered as
-  std::vector<uint32_t> first, differ, differ_left;  // compare_blocks_of_row's scratch
+  CompareScratch<uint32_t> compare;                // compare_blocks_of_row's
 
   static GatherScratch& of_this_thread(const LeafBlocks& blocks) {
     thread_local GatherScratch s;
@@ -643,13 +708,24 @@ struct WriterScratch {
 
 // Whether row `row` of blocks of `data` holds, bit for bit, the values of `before` there
 // (both dense on g): read line by line, it stops at the first that differs.
+// Blocks no ray reached (`unreached`, the row's, null: none known) hold the same values in
+// both and are not read.
 bool block_row_unchanged(const GridGeometry& g, const LeafBlocks& blocks, int64_t row, const float* data,
-                         const float* before) {
-  const size_t line_bytes = static_cast<size_t>(g.dims[0]) * sizeof(float);
+                         const float* before, const uint8_t* unreached,
+                         std::vector<std::pair<int64_t, int64_t>>& spans) {
+  spans.assign(1, {0, g.dims[0]});
+  if (unreached) {
+    thread_local std::vector<uint8_t> reached;
+    reached.resize(static_cast<size_t>(blocks.bx));
+    for (int64_t bi = 0; bi < blocks.bx; ++bi) reached[static_cast<size_t>(bi)] = !unreached[bi];
+    flagged_spans(g, blocks, reached.data(), nullptr, spans);
+  }
   for (int yz = 0; yz < kLeafDim * kLeafDim; ++yz) {
     const int64_t at = block_row_line(g, blocks, row, yz);
     if (at < 0) continue;
-    if (std::memcmp(data + at, before + at, line_bytes) != 0) return false;
+    for (const auto& [x0, x1] : spans)
+      if (std::memcmp(data + at + x0, before + at + x0, static_cast<size_t>(x1 - x0) * sizeof(float)) != 0)
+        return false;
   }
   return true;
 }
@@ -728,7 +804,8 @@ class VdbFileWriter : private openvdb::io::Archive {
         material_(ctx.blocks ? *ctx.blocks : vdb_grid_blocks(ctx.grid)),
         lock_(writer_scratch().busy) {
     const size_t n_blocks = static_cast<size_t>(LeafBlocks(geometry_).count());
-    DOSEMAP_BUG_CHECK(material_.one_material.size() == n_blocks && material_.material_alike_left.size() == n_blocks,
+    DOSEMAP_BUG_CHECK(material_.one_material.size() == n_blocks && material_.material_alike_left.size() == n_blocks &&
+                          (material_.unreached.empty() || material_.unreached.size() == n_blocks),
                       "the blocks found for another grid");
     setCompression(openvdb::io::COMPRESS_BLOSC | openvdb::io::COMPRESS_ACTIVE_MASK);
     // Every byte goes to the file once, in order (the grids' patched offsets are staged, see
@@ -760,6 +837,12 @@ class VdbFileWriter : private openvdb::io::Archive {
       at->second.alike_left.resize(n);
     }
     return &at->second;
+  }
+  // The flags of row `row`'s blocks that no ray reached, or null when not known. Every array
+  // a grid of this writer is made of is the run's state (or null), which holds its value
+  // before the march in those blocks.
+  const uint8_t* unreached_row(int64_t row) const {
+    return material_.unreached.empty() ? nullptr : material_.unreached.data() + row * LeafBlocks(geometry_).bx;
   }
   // Drops what was found of the arrays within [begin, begin + n), about to be released.
   void forget(const float* begin, size_t n) {
@@ -794,8 +877,8 @@ class VdbFileWriter : private openvdb::io::Archive {
       std::copy_n(material_.one_material.begin() + first, blocks.bx, s.uniform.begin());
       std::copy_n(material_.material_alike_left.begin() + first, blocks.bx, s.alike_left.begin());
       if (data)
-        compare_blocks_of_row(geometry_, blocks, row, data, s.uniform.data(), s.alike_left.data(), s.first, s.differ,
-                              s.differ_left);
+        compare_blocks_of_row(geometry_, blocks, row, data, s.uniform.data(), s.alike_left.data(),
+                              unreached_row(row), s.compare);
       if (of_data) {
         std::copy_n(s.uniform.begin(), blocks.bx, of_data->uniform.begin() + first);
         std::copy_n(s.alike_left.begin(), blocks.bx, of_data->alike_left.begin() + first);
@@ -956,7 +1039,9 @@ class VdbFileWriter : private openvdb::io::Archive {
       LeafMask tile_derived_mask;
       std::optional<decltype(bits_of(ValueT{}))> tile_bits;
       for (int64_t row = r.begin(); row != r.end(); ++row) {
-        if (unchanged_since && block_row_unchanged(geometry_, blocks, row, data, unchanged_since)) continue;
+        if (unchanged_since &&
+            block_row_unchanged(geometry_, blocks, row, data, unchanged_since, unreached_row(row), s.compare.spans))
+          continue;
         const int64_t first = row * blocks.bx;
         gather_row(row, data, value, background, s, &c.masks[first], of_data);
         RowEncoding out(c, row), derived_out(dc, row);

@@ -22,11 +22,15 @@ class Progress;
 // hold the material of the block before them along x voxel for voxel: the same for every
 // file of a run, so found once for them all (a block of one material and one value becomes
 // a tile, a block alike its neighbour is copied; host/outputs/vdb_io.cpp).
+// With the columns the march went down (DoseResults::column_marched, when known), also
+// which blocks no ray reached: every array of the run holds there the value it had before
+// the march (a block of one material is then one value, read nowhere).
 struct VdbGridBlocks {
   std::vector<uint8_t> one_material;          // [block], blocks numbered x fastest
   std::vector<uint8_t> material_alike_left;  // [block]
+  std::vector<uint8_t> unreached;            // [block]; empty: not known
 };
-VdbGridBlocks vdb_grid_blocks(const VoxelGrid& grid);
+VdbGridBlocks vdb_grid_blocks(const VoxelGrid& grid, const std::vector<uint8_t>& column_marched = {});
 
 struct VdbWriteContext {
   const Scene& scene;

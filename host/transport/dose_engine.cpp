@@ -7,6 +7,7 @@
 #include "host/common/errors.h"
 #include "host/common/progress.h"
 #include "host/common/worker_threads.h"
+#include "host/transport/column_group_march.h"
 #include "host/transport/cpu_backend.h"
 #include "host/transport/exposure_plan.h"
 #include "host/transport/fluence_history.h"
@@ -137,6 +138,9 @@ DoseResults compute_dose(const TransportParams& in, const Timeline& timeline, co
     if (options.progress && blocks.size() > 1) options.progress->start("poses", static_cast<int64_t>(blocks.size()));
     std::vector<double> unit, fluence;
     FluenceHistoryBuilder histories(threads);
+    // Which columns a ray went down: a ray without events is not marched (begin_ray_walk).
+    std::vector<uint8_t> marched(static_cast<size_t>(columns), 0);
+    bool marched_known = true;
     for (const PoseBlock& b : blocks) {
       stop_point(options.progress);
       const Pose pose = stage_pose(stage, g, b.angle_deg);
@@ -150,6 +154,12 @@ DoseResults compute_dose(const TransportParams& in, const Timeline& timeline, co
                           per_block);
       r.history += clock.lap();
       r.fluence_events += history.events();
+      if (grid_columns_lattice(L)) {
+        const int64_t* offset = history.offset.data();
+        for (int64_t c = 0; c < columns; ++c) marched[static_cast<size_t>(c)] |= offset[c + 1] > offset[c];
+      } else {
+        marched_known = false;
+      }
       unit.assign(static_cast<size_t>(ray_count(L)) * 4, 0.0);
       fluence.assign(static_cast<size_t>(ray_count(L)), 0.0);
       st.ray_energy_J_m2 = unit.data();
@@ -164,6 +174,7 @@ DoseResults compute_dose(const TransportParams& in, const Timeline& timeline, co
     if (options.progress && blocks.size() > 1) options.progress->finish();
     // The results' tables describe the sample, not the last pose's segments.
     r.tables.set_segment(in.tables.segment_length_m, in.tables.column_area_m2);
+    if (marched_known) r.column_marched = std::move(marched);
     r.backend = "cpu";
     r.device = std::to_string(threads) + (threads == 1 ? " thread" : " threads");
   }

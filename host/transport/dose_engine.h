@@ -44,6 +44,11 @@ struct DoseResults {
   BulkVector<float> component_dose_Gy;  // [grid * voxels + voxel], 0 where the component is absent
   BulkVector<float> slot_first_crossing_s;  // [(slot * thresholds + t) * columns + column], -1 never
   BulkVector<float> frame_dose_Gy;  // [frame * voxels + voxel]: dose at each frame time
+  // [column]: 1 where a ray of the march went down the grid column (rays on the grid's
+  // columns: a scan that never turns the sample, on the CPU), 0 where none did: every voxel
+  // of such a column holds the state before any block in every array above (no dose, -1
+  // never reached). Empty when not known (the GPU backend, turned scans).
+  std::vector<uint8_t> column_marched;
 
   const float* crossing(int threshold) const { return crossing_s.data() + threshold * voxels; }
   const float* component_dose(int grid) const { return component_dose_Gy.data() + grid * voxels; }
