@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <xxhash.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -12,6 +11,7 @@
 #include <new>
 
 #include "host/common/errors.h"
+#include "host/common/xxhash_dispatch.h"
 
 namespace dosemap {
 

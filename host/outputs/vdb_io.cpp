@@ -24,7 +24,7 @@
 #include "host/common/progress.h"
 #include "host/common/simd_clones.h"
 #include "host/common/text.h"
-#include <xxhash.h>
+#include "host/common/xxhash_dispatch.h"
 #include "host/outputs/active_values.h"
 #include "host/outputs/checked_file.h"
 #include "host/outputs/float_run_reductions.h"
