@@ -106,6 +106,20 @@ std::map<std::string, int64_t> expect_grids_are_the_engines_arrays(const std::st
   return active;
 }
 
+// The statistics each grid's metadata gives (what OpenVDB's GridBase::addStatsMetadata
+// would add, found by the writer from its blocks) are those of the tree read back.
+void expect_statistics_are_the_trees(const std::string& path) {
+  for (const VdbGridSummary& s : read_vdb_summary(path).grids) {
+    EXPECT_EQ(s.metadata.at("file_voxel_count"), std::to_string(s.active_voxels)) << s.name;
+    if (s.active_voxels == 0) continue;
+    auto vec = [](const std::array<int, 3>& v) {
+      return "[" + std::to_string(v[0]) + ", " + std::to_string(v[1]) + ", " + std::to_string(v[2]) + "]";
+    };
+    EXPECT_EQ(s.metadata.at("file_bbox_min"), vec(s.index_min)) << s.name;
+    EXPECT_EQ(s.metadata.at("file_bbox_max"), vec(s.index_max)) << s.name;
+  }
+}
+
 void write_dose_vdb_of(const test::EngineRun& run, const std::string& path) {
   CheckedFile file(path, path);
   VdbWriteContext ctx{run.scene, run.materials, *run.grid, run.timeline.duration_s, "test", nullptr};
@@ -143,6 +157,7 @@ TEST(VdbWriter, EveryGridReadsBackThroughOpenVdbAsTheEnginesArrays) {
   ASSERT_LT(matter, g.voxels());  // the sphere is void
 
   const std::map<std::string, int64_t> active = expect_grids_are_the_engines_arrays(path, *run);
+  expect_statistics_are_the_trees(path);
   EXPECT_EQ(active.at("dose"), matter);
   EXPECT_GT(active.at("t_low_s"), 0);
   EXPECT_GT(active.at("t_high_s"), 0);
@@ -214,6 +229,7 @@ TEST(VdbWriter, BlocksOfOneValueAreTilesThatReadBackAsTheirVoxels) {
   const std::string path = (dir / "dose.vdb").string();
   write_dose_vdb_of(*run, path);
   const std::map<std::string, int64_t> active = expect_grids_are_the_engines_arrays(path, *run);
+  expect_statistics_are_the_trees(path);
   EXPECT_EQ(active.at("dose"), matter);
   EXPECT_GT(active.at("t_low_s"), 0);
 
