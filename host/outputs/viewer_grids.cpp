@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "host/common/float_threshold.h"
+#include "host/common/simd_clones.h"
 
 namespace dosemap {
 
@@ -27,6 +28,15 @@ void for_each_covered_voxel(const GridGeometry& pg, const GridGeometry& g, const
           for (const int64_t i_end = std::min(i + f, box.hi[0]); i < i_end; ++i) visit(preview_row + pi, row + i);
       }
   }
+}
+
+// Whether any voxel of a row is matter dosed at least floor_f (dosed_region's pass over
+// every row), in clones for the vector widths (host/common/simd_clones.h): comparisons only.
+DOSEMAP_SIMD_CLONES int any_dosed(const MaterialId* m, const float* d, float floor_f, int64_t nx) {
+  int any = 0;
+#pragma omp simd reduction(| : any)
+  for (int64_t i = 0; i < nx; ++i) any |= (m[i] != kVoidId) & (d[i] >= floor_f);
+  return any;
 }
 
 }  // namespace
@@ -65,10 +75,7 @@ IndexBox dosed_region(const GridGeometry& g, const std::vector<MaterialId>& mate
         const MaterialId* m = material.data() + g.index(0, j, k);
         const float* d = dose_Gy + g.index(0, j, k);
         auto dosed = [&](int64_t i) { return m[i] != kVoidId && d[i] >= floor_f; };
-        int any = 0;
-#pragma omp simd reduction(| : any)
-        for (int64_t i = 0; i < nx; ++i) any |= (m[i] != kVoidId) & (d[i] >= floor_f);
-        if (!any) continue;
+        if (!any_dosed(m, d, floor_f, nx)) continue;
         int64_t first = 0, last = nx - 1;
         while (!dosed(first)) ++first;
         while (!dosed(last)) --last;
