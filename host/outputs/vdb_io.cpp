@@ -130,10 +130,14 @@ inline void compare_line_bits(const T* __restrict line, const Bits* __restrict f
     for (int64_t i = std::max<int64_t>(from, kLeafDim); i < to; ++i)
       differ_left[i] |= bits_of(line[i]) ^ bits_of(line[i - kLeafDim]);
 }
-// The same for the grids' float arrays, in clones for the vector widths
+// The same for the grids' float arrays and the material, in clones for the vector widths
 // (host/common/simd_clones.h): integer work, alike in each.
 DOSEMAP_SIMD_CLONES void compare_line(const float* line, const uint32_t* first, uint32_t* differ, uint32_t* differ_left,
                                       int64_t from, int64_t to) {
+  compare_line_bits(line, first, differ, differ_left, from, to);
+}
+DOSEMAP_SIMD_CLONES void compare_line(const uint16_t* line, const uint16_t* first, uint16_t* differ,
+                                      uint16_t* differ_left, int64_t from, int64_t to) {
   compare_line_bits(line, first, differ, differ_left, from, to);
 }
 
@@ -213,12 +217,7 @@ void compare_flagged_blocks(const GridGeometry& g, const LeafBlocks& blocks, int
     const T* line = data + at;
     Bits* d = uniform_left ? s.differ.data() : nullptr;
     Bits* dl = alike_to_find ? s.differ_left.data() : nullptr;
-    for (const auto& [x0, x1] : s.spans) {
-      if constexpr (std::is_same_v<T, float>)
-        compare_line(line, s.first.data(), d, dl, x0, x1);
-      else  // the material's, once per run
-        compare_line_bits(line, s.first.data(), d, dl, x0, x1);
-    }
+    for (const auto& [x0, x1] : s.spans) compare_line(line, s.first.data(), d, dl, x0, x1);
     if ((yz == 1 || (yz & 15) == 15) && !any_left()) return;
   }
   any_left();
