@@ -10,7 +10,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "viewers"))
@@ -94,7 +93,7 @@ def main():
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     os.environ["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in
                                                os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)
-    kernel_spec(tempfile.mkdtemp(prefix="dosemap_notebook_"))
+    kernel_spec(vt.scratch_dir("dosemap_notebook_"))
     nb, report = execute(path, source)
     vt.check(not outputs(nb, "error"), "every cell ran without error (from the source tree's root)")
     vt.check(report is not None and os.path.realpath(report["python"]) == os.path.realpath(sys.executable),

@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "viewers"))
 import viewer_testing as vt
@@ -39,7 +38,7 @@ def main():
     a = vt.parse_args()
     import dosemap
 
-    tmp = tempfile.mkdtemp(prefix="dosemap_python_plan_")
+    tmp = vt.scratch_dir("dosemap_python_plan_")
     pouch = os.path.join(a.source, "scenes", "operando_pouch_27keV.toml")
     pouch_map = os.path.join(a.source, "scenes", "operando_pouch_map.toml")
     cases = [

@@ -6,7 +6,6 @@ directory as it found it (here: not there at all)."""
 import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 
@@ -78,7 +77,7 @@ def main():
              "after the interrupt, a run gives the same arrays as before")
 
     # Ctrl-C while dose.vdb is written: the directory the write would have created is not there.
-    tmp = tempfile.mkdtemp(prefix="dosemap_python_stop_")
+    tmp = vt.scratch_dir("dosemap_python_stop_")
     out = os.path.join(tmp, "pouch")
     result = dosemap.run(pouch, threads=2)
     writing = threading.Event()

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "viewers"))
 import viewer_testing as vt
@@ -32,7 +31,7 @@ def main():
     import pyopenvdb as vdb
     import dosemap
 
-    tmp = tempfile.mkdtemp(prefix="dosemap_python_run_")
+    tmp = vt.scratch_dir("dosemap_python_run_")
     for name in ("operando_pouch_27keV", "laminography_pouch", "electrode_microstructure", "quickstart"):
         scene = os.path.join(a.source, "scenes", name + ".toml")
         cli_dir, py_dir = os.path.join(tmp, name + "_cli"), os.path.join(tmp, name + "_py")

@@ -5,7 +5,6 @@ dose; with enough they use the full grids."""
 import json
 import os
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 import viewer_testing as vt
@@ -13,7 +12,7 @@ import viewer_testing as vt
 
 def main():
     a = vt.parse_args()
-    out = os.path.join(tempfile.mkdtemp(prefix="dosemap_viewer_"), "large")
+    out = os.path.join(vt.scratch_dir("dosemap_viewer_"), "large")
     vt.run([a.dosemap, "run", os.path.join(a.source, "tests", "viewers", "scenes", "large_foil.toml"), "-o", out])
     with open(os.path.join(out, "summary.json")) as f:
         summary = json.load(f)

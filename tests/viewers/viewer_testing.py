@@ -1,5 +1,6 @@
 """Shared helpers of the viewer tests (ParaView, Blender, figures): run dosemap on the demo
 scene into a scratch directory, and measure PNGs. Debian's /usr/bin/python3."""
+import atexit
 import os
 import shutil
 import subprocess
@@ -111,9 +112,21 @@ class VirtualDisplay:
         self.lock.close()
 
 
+def scratch_dir(prefix):
+    """A fresh directory under the system's temporary one, removed when the test exits,
+    passed or failed (every run of the suite left ~1 GB behind): kept, and named, when
+    DOSEMAP_KEEP_TEST_FILES is set, to look into after a failure."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    if os.environ.get("DOSEMAP_KEEP_TEST_FILES"):
+        print(f"note: keeping {path} (DOSEMAP_KEEP_TEST_FILES)")
+    else:
+        atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
 def demo_run(dosemap, source_dir, formats="vdb,vti"):
     """Runs the demo scene (with its frames) into a fresh directory; returns the directory."""
-    out = os.path.join(tempfile.mkdtemp(prefix="dosemap_viewer_"), "demo")
+    out = os.path.join(scratch_dir("dosemap_viewer_"), "demo")
     run([dosemap, "run", os.path.join(source_dir, "scenes", "operando_pouch_27keV.toml"), "-o", out,
          "--format", formats])
     return out
