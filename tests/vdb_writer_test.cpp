@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <map>
+#include <random>
 #include <string>
 
 #include "host/outputs/checked_file.h"
@@ -379,6 +380,49 @@ TEST(VdbWriter, BlocksNoRayReachedAreWrittenAsTheyReadBack) {
   EXPECT_TRUE(vdb_bytes_but_identity(read_all.first) == vdb_bytes_but_identity(unread.first));
   EXPECT_TRUE(vdb_bytes_but_identity(read_all.second) == vdb_bytes_but_identity(unread.second));
   expect_grids_are_the_engines_arrays(unread.second, *run);
+}
+
+// The writer writes a grid's topology from its blocks without building a tree: the bytes
+// (and the memory figure the metadata gives) are those of OpenVDB's Tree::writeTopology and
+// memUsage() for a tree built of the same leaves and tiles, over grids spanning two of the
+// tree's top nodes along each axis, with leaves, tiles of the background, of its negative
+// and of other values (each a case of OpenVDB's mask compression), and none.
+TEST(VdbWriter, TopologyIsOpenVdbsByteForByte) {
+  std::mt19937 random(7);
+  for (const std::array<int64_t, 3>& dims : {std::array<int64_t, 3>{4100, 13, 11}, std::array<int64_t, 3>{20, 4100, 9},
+                                             std::array<int64_t, 3>{9, 9, 4105}, std::array<int64_t, 3>{30, 20, 10}}) {
+    GridGeometry g;
+    g.dims = dims;
+    const int64_t blocks = ((dims[0] + 7) / 8) * ((dims[1] + 7) / 8) * ((dims[2] + 7) / 8);
+    for (const float background : {0.0f, -1.0f}) {
+      for (int pattern = 0; pattern < 4; ++pattern) {
+        std::vector<uint64_t> masks(static_cast<size_t>(8 * blocks), 0);
+        std::vector<uint8_t> tile(static_cast<size_t>(blocks), 0);
+        std::vector<float> tile_values(static_cast<size_t>(blocks), 0.0f);
+        const float values[] = {background, -background, 3.5f, 0.0f};
+        for (int64_t b = 0; b < blocks; ++b) {
+          // Pattern 0: nothing; 1: leaves only; 2: tiles only; 3: a mix, sparse.
+          const uint32_t r = random() % 16;
+          if (pattern == 0 || (pattern == 3 && r >= 6)) continue;
+          const bool as_tile = pattern == 2 || (pattern == 3 && r % 2 == 0);
+          if (as_tile) {
+            tile[static_cast<size_t>(b)] = 1;
+            tile_values[static_cast<size_t>(b)] = values[random() % 4];
+          } else if (pattern == 1 || pattern == 3) {
+            for (int x = 0; x < 8; ++x) masks[static_cast<size_t>(8 * b + x)] = (uint64_t(random()) << 32) | random();
+            masks[static_cast<size_t>(8 * b)] |= 1;  // never all off
+          }
+        }
+        const TopologyBytes t = value_less_topology_both_ways(g, masks, tile, tile_values, background);
+        const std::string what = std::to_string(dims[0]) + "x" + std::to_string(dims[1]) + "x" +
+                                 std::to_string(dims[2]) + ", background " + std::to_string(background) +
+                                 ", pattern " + std::to_string(pattern);
+        EXPECT_GT(t.openvdbs.size(), 0u) << what;
+        EXPECT_TRUE(t.ours == t.openvdbs) << what << ": " << t.ours.size() << " bytes against " << t.openvdbs.size();
+        EXPECT_EQ(t.our_mem_bytes, t.openvdb_mem_bytes) << what;
+      }
+    }
+  }
 }
 
 TEST(VdbWriter, GridsOfOneTopologyKeepTheirOwnTileValues) {

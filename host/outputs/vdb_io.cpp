@@ -57,11 +57,12 @@ openvdb::math::Transform::Ptr voxel_transform(const GridGeometry& g) {
 // OpenVDB's Archive::write needs every grid built whole (a leaf buffer per 8^3 block: a
 // second copy of the results, all of it fresh memory to fault in) and compresses each leaf
 // twice (once in parallel for the delayed-load metadata, once serially as it writes). Here a
-// grid's tree holds its topology only (leaves made with PartialCreate own no values), and
-// each leaf's values are gathered from the arrays and compressed once, in parallel, in the
-// layout io::writeCompressedValues (a leaf's writeBuffers) writes, by a LeafValueEncoder that
-// keeps its LZ4 state from leaf to leaf: the file reads back exactly as the whole grid written
-// by OpenVDB would (tested), without its delayed-load metadata.
+// float grid's tree is never built: its topology is written from the blocks' masks and tiles
+// (write_value_less_topology), and each leaf's values are gathered from the arrays and
+// compressed once, in parallel, in the layout io::writeCompressedValues (a leaf's
+// writeBuffers) writes, by a LeafValueEncoder that keeps its LZ4 state from leaf to leaf: the
+// file reads back exactly as the whole grid written by OpenVDB would (tested), without its
+// delayed-load metadata.
 
 using LeafMask = openvdb::FloatTree::LeafNodeType::NodeMaskType;
 constexpr int64_t kLeafDim = openvdb::FloatTree::LeafNodeType::DIM;
@@ -595,6 +596,135 @@ struct DerivedLeafMemo {
   }
 };
 
+// ---- a grid's topology without its tree ----
+//
+// OpenVDB writes a grid's topology (Tree::writeTopology) from a tree: one built of value-less
+// leaves and tiles only to be written cost more than the writing (a level-2 node's 32 768
+// and each level-1 node's 4 096 table entries made, cleared and walked), and its memUsage()
+// walked it again. The same bytes are written here from the blocks' masks and tiles: the
+// nodes a tree holding them would have, in the order it would write them (RootNode's map
+// of level-2 nodes by origin, then each node's children by table offset), each node's masks
+// saved and its table values written by OpenVDB's own io::writeCompressedValues, as
+// InternalNode::writeTopology does. Tested byte for byte against OpenVDB's.
+
+// The tree's memUsage() (tools::memUsage: MemUsageOp over the nodes, plus the tree) for a
+// tree of n2 level-2 nodes, n1 level-1 nodes and `leaves` value-less leaves.
+template <typename TreeT>
+int64_t value_less_tree_mem_bytes(int64_t n2, int64_t n1, int64_t leaves) {
+  using RootT = typename TreeT::RootNodeType;
+  using Node2 = typename RootT::ChildNodeType;
+  using Node1 = typename Node2::ChildNodeType;
+  using LeafT = typename TreeT::LeafNodeType;
+  auto node = [](auto* n) {
+    using NodeT = std::remove_pointer_t<decltype(n)>;
+    return static_cast<int64_t>(NodeT::NUM_VALUES * sizeof(typename NodeT::UnionType) +
+                                typename NodeT::NodeMaskType().memUsage() * 2 + sizeof(openvdb::Coord));
+  };
+  // A leaf without values holds its buffer object only: sizeof(LeafT) (LeafNode::memUsage).
+  return static_cast<int64_t>(sizeof(TreeT) + sizeof(RootT)) + n2 * node(static_cast<Node2*>(nullptr)) +
+         n1 * node(static_cast<Node1*>(nullptr)) + leaves * static_cast<int64_t>(sizeof(LeafT));
+}
+
+// Writes the topology of a tree of TreeT (background `background`, values not saved as half)
+// holding a value-less leaf of mask masks[b] for each block b whose mask is not off, and an
+// active tile of value tile_bits[b] (at level 1) where tile[b]; returns the memUsage() of
+// that tree.
+template <typename TreeT>
+int64_t write_value_less_topology(std::ostream& os, const LeafBlocks& blocks, const std::vector<LeafMask>& masks,
+                                  const std::vector<uint8_t>& tile, const std::vector<uint32_t>& tile_bits,
+                                  const typename TreeT::ValueType& background) {
+  using ValueT = typename TreeT::ValueType;
+  using RootT = typename TreeT::RootNodeType;
+  using Node2 = typename RootT::ChildNodeType;
+  using Node1 = typename Node2::ChildNodeType;
+  static_assert(kSameLayoutAsFloatTree<TreeT> && sizeof(ValueT) == sizeof(uint32_t), "the blocks' tree, 4-byte values");
+  struct Level1 {
+    typename Node1::NodeMaskType children, tiles;
+    std::vector<std::pair<openvdb::Index, int64_t>> leaves;  // (offset, block)
+    std::vector<std::pair<openvdb::Index, ValueT>> tile_values;
+  };
+  struct Level2 {
+    typename Node2::NodeMaskType children;
+    std::map<openvdb::Index, Level1> nodes;  // by offset: the order a node writes its children
+  };
+  std::map<openvdb::Coord, Level2> roots;  // RootNode's table order
+  int64_t n1 = 0, leaves = 0;
+  for (int64_t b = 0; b < blocks.count(); ++b) {
+    const bool is_leaf = !masks[b].isOff();
+    if (!is_leaf && !tile[b]) continue;
+    const openvdb::Coord o = blocks.origin(b);
+    Level2& l2 = roots[o & ~static_cast<openvdb::Int32>(Node2::DIM - 1)];  // RootNode::coordToKey
+    const openvdb::Index at2 = Node2::coordToOffset(o);
+    l2.children.setOn(at2);
+    auto [it, added] = l2.nodes.try_emplace(at2);
+    n1 += added;
+    Level1& l1 = it->second;
+    const openvdb::Index at1 = Node1::coordToOffset(o);
+    if (is_leaf) {
+      l1.children.setOn(at1);
+      l1.leaves.emplace_back(at1, b);
+      ++leaves;
+    } else {
+      ValueT value;
+      std::memcpy(&value, &tile_bits[b], sizeof value);
+      l1.tiles.setOn(at1);
+      l1.tile_values.emplace_back(at1, value);
+    }
+  }
+
+  // Tree::writeTopology: one buffer, then the root's background, its tiles (none) and children.
+  const int32_t buffer_count = 1;
+  os.write(reinterpret_cast<const char*>(&buffer_count), sizeof buffer_count);
+  os.write(reinterpret_cast<const char*>(&background), sizeof background);
+  openvdb::io::setGridBackgroundValuePtr(os, &background);  // writeCompressedValues' background
+  const openvdb::Index root_tiles = 0, root_children = static_cast<openvdb::Index>(roots.size());
+  os.write(reinterpret_cast<const char*>(&root_tiles), sizeof root_tiles);
+  os.write(reinterpret_cast<const char*>(&root_children), sizeof root_children);
+  const ValueT zero = openvdb::zeroVal<ValueT>();
+  std::vector<ValueT> table2, table1(Node1::NUM_VALUES);
+  for (auto& [origin, l2] : roots) {
+    os.write(reinterpret_cast<const char*>(origin.asPointer()), 3 * sizeof(openvdb::Int32));
+    // InternalNode::writeTopology: the masks, the table's values (a child's entry 0, others
+    // the background), then the children. A level-2 node's part is a function of its
+    // children, the background and the compression alone, and most grids of a file share it
+    // (a grid of one background after another): the last one's bytes are kept.
+    thread_local struct {
+      uint32_t background_bits = 0, compression = 0;
+      typename Node2::NodeMaskType children;
+      std::string bytes;  // empty: none yet
+    } last2;
+    const uint32_t compression = openvdb::io::getDataCompression(os);
+    if (last2.bytes.empty() || last2.background_bits != bits_of(background) || last2.compression != compression ||
+        last2.children != l2.children) {
+      std::ostringstream part;
+      part.copyfmt(os);  // (the compression and background writeCompressedValues reads)
+      const typename Node2::NodeMaskType no_tiles2;
+      l2.children.save(part);
+      no_tiles2.save(part);
+      table2.resize(Node2::NUM_VALUES);
+      for (openvdb::Index i = 0; i < Node2::NUM_VALUES; ++i) table2[i] = l2.children.isOn(i) ? zero : background;
+      openvdb::io::writeCompressedValues(part, table2.data(), Node2::NUM_VALUES, no_tiles2, l2.children, false);
+      last2.bytes = std::move(part).str();
+      last2.background_bits = bits_of(background);
+      last2.compression = compression;
+      last2.children = l2.children;
+    }
+    os.write(last2.bytes.data(), static_cast<std::streamsize>(last2.bytes.size()));
+    for (auto& [at2, l1] : l2.nodes) {
+      l1.children.save(os);
+      l1.tiles.save(os);
+      std::fill(table1.begin(), table1.end(), background);
+      for (const auto& [at1, b] : l1.leaves) table1[at1] = zero;
+      for (const auto& [at1, value] : l1.tile_values) table1[at1] = value;
+      openvdb::io::writeCompressedValues(os, table1.data(), Node1::NUM_VALUES, l1.tiles, l1.children, false);
+      std::sort(l1.leaves.begin(), l1.leaves.end());
+      for (const auto& [at1, b] : l1.leaves) masks[b].save(os);  // LeafNode::writeTopology
+    }
+  }
+  openvdb::io::setGridBackgroundValuePtr(os, nullptr);  // `background` is about to go
+  return value_less_tree_mem_bytes<TreeT>(static_cast<int64_t>(roots.size()), n1, leaves);
+}
+
 // A thread's leaf encoder and one leaf's active values, kept likewise (a fresh LZ4 state is
 // 16 kB to clear): 12 % of a frame's instructions (callgrind) when made per task.
 template <typename ValueT>
@@ -677,9 +807,9 @@ struct WriterScratch {
     }
   } frame_pair;
 
-  // The topologies of the last grids written (OpenVDB's writeTopology of the value-less tree
-  // built from a grid's masks and tiles: building and writing the tree took a fifth of the
-  // demo scene's writing instructions): a frame's dose grid mostly has the topology of the
+  // The topologies of the last grids written (write_value_less_topology's bytes; building
+  // and writing a tree for them took a fifth of the demo scene's writing instructions
+  // before it): a frame's dose grid mostly has the topology of the
   // frame before, a rate grid that of the dose. Each is kept with everything it was written
   // from, compared whole (after a hash) before its bytes are written again.
   struct Topology {
@@ -1246,12 +1376,11 @@ class VdbFileWriter : private openvdb::io::Archive {
 
     openvdb::io::setStreamMetadataPtr(os_, file_meta_, /*transfer=*/false);
     openvdb::io::setDataCompression(os_, compression());
-    grid.tree().clear();  // the value-less leaves must not outlive the write
   }
 
   // write_compressed's part before the leaves, to `os` (positioned as the file): the grid's
   // offsets (with leaf_bytes of leaves after the topology), its metadata, transform and
-  // topology (the tree built from the masks, value-less).
+  // topology (write_value_less_topology).
   template <typename GridT>
   void write_compressed_head(GridT& grid, openvdb::io::GridDescriptor& gd, const CompressedGrid& c, std::ostream& os,
                              int64_t leaf_bytes) {
@@ -1295,12 +1424,14 @@ class VdbFileWriter : private openvdb::io::Archive {
       write_compressed_meta(grid, c, os, compression_flags, known->mem_bytes);
       os.write(known->bytes.data(), static_cast<std::streamsize>(known->bytes.size()));
     } else {
-      build_value_less_tree(grid, c);
-      key.mem_bytes = static_cast<int64_t>(grid.memUsage() + grid.tree().leafCount() * LeafT::SIZE * sizeof(ValueT));
-      write_compressed_meta(grid, c, os, compression_flags, key.mem_bytes);
       std::ostringstream topology;
       topology.copyfmt(os);
-      grid.writeTopology(topology);
+      int64_t leaves = 0;
+      for (const LeafMask& m : c.masks) leaves += !m.isOff();
+      key.mem_bytes = write_value_less_topology<typename GridT::TreeType>(topology, blocks, c.masks, c.tile,
+                                                                          c.tile_bits, background) +
+                      leaves * static_cast<int64_t>(LeafT::SIZE * sizeof(ValueT));
+      write_compressed_meta(grid, c, os, compression_flags, key.mem_bytes);
       key.bytes = std::move(topology).str();
       os.write(key.bytes.data(), static_cast<std::streamsize>(key.bytes.size()));
       key.masks = c.masks;
@@ -1313,31 +1444,6 @@ class VdbFileWriter : private openvdb::io::Archive {
     os.seekp(offsets_at, std::ios_base::beg);
     gd.writeStreamPos(os);
     os.seekp(0, std::ios_base::end);
-  }
-
-  // The grid's tree of value-less leaves and tiles, from its masks and tiles.
-  template <typename GridT>
-  void build_value_less_tree(GridT& grid, const CompressedGrid& c) {
-    using LeafT = typename GridT::TreeType::LeafNodeType;
-    using ValueT = typename GridT::ValueType;
-    const ValueT background = grid.background();
-    const LeafBlocks blocks(geometry_);
-    std::vector<LeafT*> leaves(static_cast<size_t>(blocks.count()), nullptr);
-    tbb::parallel_for(tbb::blocked_range<int64_t>(0, blocks.count()), [&](const tbb::blocked_range<int64_t>& r) {
-      for (int64_t b = r.begin(); b != r.end(); ++b) {
-        if (c.masks[b].isOff()) continue;
-        leaves[b] = new LeafT(openvdb::PartialCreate(), blocks.origin(b), background, false);
-        leaves[b]->setValueMask(c.masks[b]);
-      }
-    });
-    for (LeafT* leaf : leaves)
-      if (leaf) grid.tree().addLeaf(leaf);  // the tree takes ownership
-    for (int64_t b = 0; b < blocks.count(); ++b) {
-      if (!c.tile[b]) continue;
-      ValueT value;
-      std::memcpy(&value, &c.tile_bits[b], sizeof value);
-      grid.tree().addTile(kTileLevel, blocks.origin(b), value, true);
-    }
   }
 
   // The grid's metadata with the statistics GridBase::addStatsMetadata adds, from the masks
@@ -1809,6 +1915,44 @@ std::vector<int32_t> read_material_grid(const std::string& path, const GridGeome
       throw UserError(SourcePos{path, 0, 0}, "the material grid holds " + fmt_g(stored[v]) + ", not a material index",
                       "read a dose.vdb written by dosemap run");
   }
+  return out;
+}
+
+TopologyBytes value_less_topology_both_ways(const GridGeometry& g, const std::vector<uint64_t>& leaf_masks,
+                                            const std::vector<uint8_t>& tile, const std::vector<float>& tile_values,
+                                            float background) {
+  init_openvdb();
+  using LeafT = openvdb::FloatTree::LeafNodeType;
+  const LeafBlocks blocks(g);
+  const size_t n = static_cast<size_t>(blocks.count());
+  DOSEMAP_BUG_CHECK(leaf_masks.size() == n * kLeafDim && tile.size() == n && tile_values.size() == n,
+                    "a mask and a tile per block");
+  std::vector<LeafMask> masks(n);
+  std::vector<uint32_t> tile_bits(n, 0);
+  openvdb::FloatTree tree(background);
+  for (size_t b = 0; b < n; ++b) {
+    for (int x = 0; x < kLeafDim; ++x) masks[b].template getWord<LeafMask::Word>(x) = leaf_masks[b * kLeafDim + x];
+    if (tile[b]) tile_bits[b] = bits_of(tile_values[b]);
+    if (!masks[b].isOff()) {
+      auto* leaf = new LeafT(openvdb::PartialCreate(), blocks.origin(static_cast<int64_t>(b)), background, false);
+      leaf->setValueMask(masks[b]);
+      tree.addLeaf(leaf);
+    }
+  }
+  for (size_t b = 0; b < n; ++b)
+    if (tile[b]) tree.addTile(kTileLevel, blocks.origin(static_cast<int64_t>(b)), tile_values[b], true);
+  TopologyBytes out;
+  auto compressed = [] {
+    auto os = std::make_unique<std::ostringstream>();
+    openvdb::io::setDataCompression(*os, openvdb::io::COMPRESS_BLOSC | openvdb::io::COMPRESS_ACTIVE_MASK);
+    return os;
+  };
+  const auto ours = compressed(), openvdbs = compressed();
+  out.our_mem_bytes = write_value_less_topology<openvdb::FloatTree>(*ours, blocks, masks, tile, tile_bits, background);
+  tree.writeTopology(*openvdbs, /*saveFloatAsHalf=*/false);
+  out.ours = ours->str();
+  out.openvdbs = openvdbs->str();
+  out.openvdb_mem_bytes = static_cast<int64_t>(tree.memUsage());
   return out;
 }
 

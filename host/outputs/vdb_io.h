@@ -102,4 +102,16 @@ std::vector<int32_t> read_material_grid(const std::string& path, const GridGeome
 // A bool grid as a dense 0/1 array (inactive = 0).
 std::vector<uint8_t> read_bool_grid(const std::string& path, const std::string& grid, const GridGeometry& g);
 
+// For the tests: the topology a float grid on g's 8^3 blocks is written with (a leaf of 512
+// mask bits where leaf_masks[8 b .. 8 b + 7] is not all 0, an active tile of tile_values[b]
+// where tile[b]), as the writer writes it from the blocks and as OpenVDB's
+// Tree::writeTopology writes it from a tree built of them, with each tree's memUsage().
+struct TopologyBytes {
+  std::string ours, openvdbs;
+  int64_t our_mem_bytes = 0, openvdb_mem_bytes = 0;
+};
+TopologyBytes value_less_topology_both_ways(const GridGeometry& g, const std::vector<uint64_t>& leaf_masks,
+                                            const std::vector<uint8_t>& tile, const std::vector<float>& tile_values,
+                                            float background);
+
 }  // namespace dosemap
