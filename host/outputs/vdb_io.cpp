@@ -596,6 +596,27 @@ struct DerivedLeafMemo {
   }
 };
 
+// The statistics GridBase::addStatsMetadata adds to a grid written with them, and the
+// compression Archive::writeGrid then names, from the active voxels' count and bounding box
+// of each row of blocks (which the writer finds as it gathers them: OpenVDB walks the tree)
+// and the tree's memory once read.
+void insert_file_statistics(openvdb::GridBase& grid, const std::vector<int64_t>& row_active,
+                            const std::vector<openvdb::CoordBBox>& row_bounds, int64_t mem_bytes,
+                            uint32_t compression) {
+  int64_t active = 0;
+  openvdb::CoordBBox bounds;
+  for (size_t row = 0; row < row_active.size(); ++row) {
+    active += row_active[row];
+    bounds.expand(row_bounds[row]);
+  }
+  grid.insertMeta(openvdb::GridBase::META_FILE_BBOX_MIN, openvdb::Vec3IMetadata(bounds.min().asVec3i()));
+  grid.insertMeta(openvdb::GridBase::META_FILE_BBOX_MAX, openvdb::Vec3IMetadata(bounds.max().asVec3i()));
+  grid.insertMeta(openvdb::GridBase::META_FILE_MEM_BYTES, openvdb::Int64Metadata(mem_bytes));
+  grid.insertMeta(openvdb::GridBase::META_FILE_VOXEL_COUNT, openvdb::Int64Metadata(active));
+  grid.insertMeta(openvdb::GridBase::META_FILE_COMPRESSION,
+                  openvdb::StringMetadata(openvdb::io::compressionToString(compression)));
+}
+
 // ---- a grid's topology without its tree ----
 //
 // OpenVDB writes a grid's topology (Tree::writeTopology) from a tree: one built of value-less
@@ -628,11 +649,11 @@ int64_t value_less_tree_mem_bytes(int64_t n2, int64_t n1, int64_t leaves) {
 // Writes the topology of a tree of TreeT (background `background`, values not saved as half)
 // holding a value-less leaf of mask masks[b] for each block b whose mask is not off, and an
 // active tile of value tile_bits[b] (at level 1) where tile[b]; returns the memUsage() of
-// that tree.
+// that tree, and its leaves in *leaves_out when given.
 template <typename TreeT>
 int64_t write_value_less_topology(std::ostream& os, const LeafBlocks& blocks, const std::vector<LeafMask>& masks,
                                   const std::vector<uint8_t>& tile, const std::vector<uint32_t>& tile_bits,
-                                  const typename TreeT::ValueType& background) {
+                                  const typename TreeT::ValueType& background, int64_t* leaves_out = nullptr) {
   using ValueT = typename TreeT::ValueType;
   using RootT = typename TreeT::RootNodeType;
   using Node2 = typename RootT::ChildNodeType;
@@ -722,6 +743,7 @@ int64_t write_value_less_topology(std::ostream& os, const LeafBlocks& blocks, co
     }
   }
   openvdb::io::setGridBackgroundValuePtr(os, nullptr);  // `background` is about to go
+  if (leaves_out) *leaves_out = leaves;
   return value_less_tree_mem_bytes<TreeT>(static_cast<int64_t>(roots.size()), n1, leaves);
 }
 
@@ -1068,14 +1090,8 @@ class VdbFileWriter : private openvdb::io::Archive {
       if (leaf) grid->tree().addLeaf(leaf);  // the tree takes ownership
     for (int64_t b = 0; b < blocks.count(); ++b)
       if (tiles[b]) grid->tree().addTile(kTileLevel, blocks.origin(b), true, true);
-    int64_t active = 0;
-    openvdb::CoordBBox bounds;
-    for (size_t row = 0; row < row_active.size(); ++row) {
-      active += row_active[row];
-      bounds.expand(row_bounds[row]);
-    }
     wait_for_writing();
-    start_writing([this, grid, gd, active, bounds] {
+    start_writing([this, grid, gd, row_active = std::move(row_active), row_bounds = std::move(row_bounds)] {
       openvdb::io::GridDescriptor descriptor = gd;
       write_staged([&](std::ostream& os) {
         // Archive::writeGrid as it writes with its statistics, given them: the metadata
@@ -1085,13 +1101,8 @@ class VdbFileWriter : private openvdb::io::Archive {
         openvdb::GridBase::Ptr described = grid->copyGrid();
         described->setTransform(grid->transformPtr());
         if (with_stats) {
-          described->insertMeta(openvdb::GridBase::META_FILE_BBOX_MIN, openvdb::Vec3IMetadata(bounds.min().asVec3i()));
-          described->insertMeta(openvdb::GridBase::META_FILE_BBOX_MAX, openvdb::Vec3IMetadata(bounds.max().asVec3i()));
-          described->insertMeta(openvdb::GridBase::META_FILE_MEM_BYTES,
-                                openvdb::Int64Metadata(static_cast<int64_t>(grid->memUsage())));
-          described->insertMeta(openvdb::GridBase::META_FILE_VOXEL_COUNT, openvdb::Int64Metadata(active));
-          described->insertMeta(openvdb::GridBase::META_FILE_COMPRESSION,
-                                openvdb::StringMetadata(openvdb::io::compressionToString(compression())));
+          insert_file_statistics(*described, row_active, row_bounds, static_cast<int64_t>(grid->memUsage()),
+                                 compression());
           openvdb::io::setWriteGridStatsMetadata(os, false);
         }
         writeGrid(descriptor, described, os, /*seekable=*/true);
@@ -1427,9 +1438,8 @@ class VdbFileWriter : private openvdb::io::Archive {
       std::ostringstream topology;
       topology.copyfmt(os);
       int64_t leaves = 0;
-      for (const LeafMask& m : c.masks) leaves += !m.isOff();
       key.mem_bytes = write_value_less_topology<typename GridT::TreeType>(topology, blocks, c.masks, c.tile,
-                                                                          c.tile_bits, background) +
+                                                                          c.tile_bits, background, &leaves) +
                       leaves * static_cast<int64_t>(LeafT::SIZE * sizeof(ValueT));
       write_compressed_meta(grid, c, os, compression_flags, key.mem_bytes);
       key.bytes = std::move(topology).str();
@@ -1453,20 +1463,8 @@ class VdbFileWriter : private openvdb::io::Archive {
   void write_compressed_meta(GridT& grid, const CompressedGrid& c, std::ostream& os, uint32_t compression_flags,
                              int64_t mem_bytes) {
     auto described = grid.copyGrid();  // shares the tree
-    if (openvdb::io::getWriteGridStatsMetadata(os)) {
-      int64_t active = 0;
-      openvdb::CoordBBox bounds;
-      for (size_t row = 0; row < c.row_active.size(); ++row) {
-        active += c.row_active[row];
-        bounds.expand(c.row_bounds[row]);
-      }
-      described->insertMeta(openvdb::GridBase::META_FILE_BBOX_MIN, openvdb::Vec3IMetadata(bounds.min().asVec3i()));
-      described->insertMeta(openvdb::GridBase::META_FILE_BBOX_MAX, openvdb::Vec3IMetadata(bounds.max().asVec3i()));
-      described->insertMeta(openvdb::GridBase::META_FILE_MEM_BYTES, openvdb::Int64Metadata(mem_bytes));
-      described->insertMeta(openvdb::GridBase::META_FILE_VOXEL_COUNT, openvdb::Int64Metadata(active));
-      described->insertMeta(openvdb::GridBase::META_FILE_COMPRESSION,
-                            openvdb::StringMetadata(openvdb::io::compressionToString(compression_flags)));
-    }
+    if (openvdb::io::getWriteGridStatsMetadata(os))
+      insert_file_statistics(*described, c.row_active, c.row_bounds, mem_bytes, compression_flags);
     described->writeMeta(os);
     grid.writeTransform(os);
   }
